@@ -1,0 +1,2 @@
+//! scopelink-autotask (placeholder)
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! scopelink-connectwise (placeholder)
+#![forbid(unsafe_code)]

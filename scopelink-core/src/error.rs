@@ -1,0 +1,401 @@
+//! Error types. Each says what failed and, where there is one, what to do.
+//!
+//! No error ever carries a credential: HTTP errors keep the status, the
+//! request path (never the query string) and the provider's message.
+
+use crate::connection::ConnectionId;
+use crate::model::DataType;
+use crate::provider::FeatureCategory;
+use std::time::Duration;
+
+/// A failure of the shared HTTP layer.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum HttpError {
+    /// The URL typed by the user could not be parsed.
+    #[error("`{input}` is not a valid URL: {reason}")]
+    InvalidUrl {
+        /// What was given (credentials stripped).
+        input: String,
+        /// Why it was refused.
+        reason: String,
+    },
+    /// The URL does not use https.
+    #[error("`{url}` must use https; plain http and other schemes are refused")]
+    InsecureScheme {
+        /// The refused URL.
+        url: String,
+    },
+    /// The URL (or a redirect, or a DNS answer) points at a loopback, private,
+    /// link-local or unspecified address.
+    #[error("`{host}` resolves to a loopback, private or link-local address, which is refused; use a public host name")]
+    ForbiddenAddress {
+        /// The refused host.
+        host: String,
+    },
+    /// No response within the configured timeout.
+    #[error("{method} {path} timed out after {timeout:?}; the host is slow or unreachable")]
+    Timeout {
+        /// HTTP method.
+        method: String,
+        /// Request path.
+        path: String,
+        /// Timeout in force.
+        timeout: Duration,
+    },
+    /// The host could not be reached.
+    #[error("could not reach {host}: {reason}; check the server address and the network")]
+    Connect {
+        /// Host that failed.
+        host: String,
+        /// Transport detail.
+        reason: String,
+    },
+    /// The provider answered with an error status.
+    #[error("{method} {path} failed with HTTP {status}: {message}")]
+    Status {
+        /// HTTP method.
+        method: String,
+        /// Request path (no query string).
+        path: String,
+        /// Status code.
+        status: u16,
+        /// The provider's own message, when its error body had one.
+        message: String,
+        /// `Retry-After`, if the provider sent one.
+        retry_after: Option<Duration>,
+    },
+    /// The response body could not be decoded.
+    #[error("{method} {path}: the response could not be decoded: {reason}")]
+    Decode {
+        /// HTTP method.
+        method: String,
+        /// Request path.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+    /// Any other transport failure (a body cut short, a TLS error, too many
+    /// redirects).
+    #[error("{method} {path}: {reason}")]
+    Transport {
+        /// HTTP method.
+        method: String,
+        /// Request path.
+        path: String,
+        /// What went wrong.
+        reason: String,
+    },
+}
+
+impl HttpError {
+    /// The HTTP status, if the provider answered.
+    pub fn status(&self) -> Option<u16> {
+        match self {
+            HttpError::Status { status, .. } => Some(*status),
+            _ => None,
+        }
+    }
+
+    /// Whether the provider rejected the credentials (HTTP 401).
+    pub fn is_unauthorized(&self) -> bool {
+        self.status() == Some(401)
+    }
+}
+
+/// A failure reported by a connector.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum ConnectorError {
+    /// The HTTP exchange failed.
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// The provider rejected the credentials; the connection needs new ones.
+    #[error("authentication failed: {message}")]
+    Authentication {
+        /// What the provider said and what to fix.
+        message: String,
+    },
+    /// The credentials are valid but lack a permission.
+    #[error("permission denied: {message}")]
+    PermissionDenied {
+        /// What the provider said and what to fix.
+        message: String,
+    },
+    /// A setting is wrong (server URL, company id, ...).
+    #[error("invalid setting `{field}`: {message}")]
+    InvalidConfig {
+        /// The setting.
+        field: &'static str,
+        /// What is wrong and how to fix it.
+        message: String,
+    },
+    /// The provider answered with data that could not be understood.
+    #[error("unexpected {what} from the provider: {message}")]
+    Decode {
+        /// What was being decoded.
+        what: String,
+        /// Why it failed.
+        message: String,
+    },
+    /// The request asks for something this provider or connector cannot do.
+    #[error("not supported: {what}")]
+    Unsupported {
+        /// What was asked for.
+        what: String,
+    },
+    /// The provider refused the request's content.
+    #[error("the provider rejected the request: {message}")]
+    Rejected {
+        /// The provider's message.
+        message: String,
+    },
+    /// A referenced object does not exist at the provider.
+    #[error("{what} was not found at the provider")]
+    NotFound {
+        /// What was missing.
+        what: String,
+    },
+}
+
+impl ConnectorError {
+    /// Whether the failure means the stored credentials no longer work, so
+    /// the connection should move to Connection Error.
+    pub fn is_auth_failure(&self) -> bool {
+        match self {
+            ConnectorError::Authentication { .. } => true,
+            ConnectorError::Http(e) => e.is_unauthorized(),
+            _ => false,
+        }
+    }
+}
+
+/// An operation was refused for lack of a permission or entitlement.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum AccessError {
+    /// The caller lacks a connected-apps permission.
+    #[error("this needs the `{required}` permission on connected apps; ask an administrator to grant it")]
+    MissingPermission {
+        /// The permission needed.
+        required: crate::access::Permission,
+    },
+    /// Only site administrators may read the activity log.
+    #[error("only site administrators may read the activity log")]
+    NotSiteAdmin,
+    /// The account is not entitled to the category.
+    #[error(
+        "the account's plan does not include {category}; upgrade it before enabling this category"
+    )]
+    NotEntitled {
+        /// The category refused.
+        category: FeatureCategory,
+    },
+}
+
+/// A connection lifecycle transition that is not allowed from its state.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum TransitionError {
+    /// The transition is not allowed from the current status.
+    #[error("cannot {action} a connection that is {from}")]
+    Illegal {
+        /// The attempted action.
+        action: &'static str,
+        /// The current status, as shown to users.
+        from: String,
+    },
+    /// The provider cannot serve a requested category.
+    #[error("{provider} does not offer {category}")]
+    UnsupportedCategory {
+        /// The provider's name.
+        provider: String,
+        /// The category.
+        category: FeatureCategory,
+    },
+    /// A connection needs a name.
+    #[error("a connection needs a non-empty name")]
+    EmptyName,
+}
+
+/// A store operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum StoreError {
+    /// No such connection.
+    #[error("connection {0} does not exist")]
+    ConnectionNotFound(ConnectionId),
+    /// A sync of this data type is already marked running.
+    #[error("a {data_type} sync for connection {connection} is already running; wait for it or force-reset it if it is stuck")]
+    AlreadyRunning {
+        /// The connection.
+        connection: ConnectionId,
+        /// The data type.
+        data_type: DataType,
+    },
+    /// The backing store failed.
+    #[error("store backend failed: {0}")]
+    Backend(String),
+}
+
+/// A vault operation failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum VaultError {
+    /// No secret under the key.
+    #[error("no secret is stored under `{0}`; reconnect to store new credentials")]
+    NotFound(String),
+    /// The stored value is not a credential this version understands.
+    #[error("the secret under `{key}` is not readable: {reason}")]
+    Corrupt {
+        /// The vault key.
+        key: String,
+        /// Why (never the secret itself).
+        reason: String,
+    },
+    /// The vault backend failed.
+    #[error("vault backend failed: {0}")]
+    Backend(String),
+}
+
+/// A scoping project could not be mapped to a PSA plan.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum MappingError {
+    /// Only approved projects can be pushed.
+    #[error("project `{project}` is not approved; approve it before pushing it to the PSA")]
+    NotApproved {
+        /// Project name.
+        project: String,
+    },
+    /// A service names a phase the project does not have.
+    #[error("service `{service}` belongs to phase `{phase}`, which the project does not have")]
+    UnknownPhase {
+        /// Service name.
+        service: String,
+        /// Phase id.
+        phase: String,
+    },
+    /// A push option is missing or inconsistent.
+    #[error("invalid push option `{field}`: {message}")]
+    InvalidOption {
+        /// The option.
+        field: &'static str,
+        /// What is wrong.
+        message: String,
+    },
+}
+
+/// A webhook request was refused.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum WebhookError {
+    /// The signature header is missing.
+    #[error("the webhook has no `{header}` signature header")]
+    MissingSignature {
+        /// The header expected.
+        header: String,
+    },
+    /// The signature does not match the payload.
+    #[error("the webhook signature does not match its body")]
+    BadSignature,
+    /// The timestamp is outside the accepted window (replay protection).
+    #[error("the webhook timestamp is {skew_seconds}s away from now, outside the accepted window")]
+    Stale {
+        /// Absolute difference from now.
+        skew_seconds: i64,
+    },
+    /// The payload could not be parsed.
+    #[error("the webhook payload is malformed: {0}")]
+    Malformed(String),
+    /// The payload points at a key or resource on a host other than the
+    /// connection's own.
+    #[error("the webhook refers to `{host}`, which is not this connection's host")]
+    ForeignHost {
+        /// The refused host.
+        host: String,
+    },
+    /// Fetching the signing key failed.
+    #[error("could not fetch the webhook signing key: {0}")]
+    KeyFetch(String),
+}
+
+/// A sync run failed.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum SyncError {
+    /// The connection is disabled; enable it to sync.
+    #[error("connection {0} is disabled; enable it before syncing")]
+    Disabled(ConnectionId),
+    /// The connection has not enabled the category the data type belongs to.
+    #[error("connection {connection} has not enabled {category}, which {data_type} sync needs")]
+    CategoryNotEnabled {
+        /// The connection.
+        connection: ConnectionId,
+        /// The category.
+        category: FeatureCategory,
+        /// The data type.
+        data_type: DataType,
+    },
+    /// The connector does not offer a data type.
+    #[error("the connector cannot sync {0}")]
+    UnsupportedDataType(DataType),
+    /// The connector failed.
+    #[error("{data_type} sync failed: {source}")]
+    Connector {
+        /// The data type being synced.
+        data_type: DataType,
+        /// The cause.
+        #[source]
+        source: ConnectorError,
+    },
+    /// The store failed.
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// The caller lacks permission.
+    #[error(transparent)]
+    Access(#[from] AccessError),
+}
+
+/// Any scopelink error, for hosts that want one type.
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum Error {
+    /// See [`HttpError`].
+    #[error(transparent)]
+    Http(#[from] HttpError),
+    /// See [`ConnectorError`].
+    #[error(transparent)]
+    Connector(#[from] ConnectorError),
+    /// See [`AccessError`].
+    #[error(transparent)]
+    Access(#[from] AccessError),
+    /// See [`TransitionError`].
+    #[error(transparent)]
+    Transition(#[from] TransitionError),
+    /// See [`StoreError`].
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// See [`VaultError`].
+    #[error(transparent)]
+    Vault(#[from] VaultError),
+    /// See [`MappingError`].
+    #[error(transparent)]
+    Mapping(#[from] MappingError),
+    /// See [`WebhookError`].
+    #[error(transparent)]
+    Webhook(#[from] WebhookError),
+    /// See [`SyncError`].
+    #[error(transparent)]
+    Sync(#[from] SyncError),
+    /// A project push needs a Connected connection.
+    #[error("connection {connection} is {status}; it must be Connected to {action}")]
+    NotConnected {
+        /// The connection.
+        connection: ConnectionId,
+        /// Its status as shown to users.
+        status: String,
+        /// What was attempted.
+        action: &'static str,
+    },
+}

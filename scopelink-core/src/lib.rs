@@ -1,0 +1,42 @@
+//! # scopelink-core
+//!
+//! The vocabulary and shared machinery of scopelink: providers, connections
+//! and their lifecycle, access checks, credentials and the vault, the
+//! activity log, canonical records, the scoping-project → PSA mapping and
+//! push driver, sync filters, the sync engine, the store traits with an
+//! in-memory store, the HTTP runtime every connector uses, webhook
+//! signature helpers and the error types.
+//!
+//! The core knows no provider; each provider crate implements the traits in
+//! [`connector`].
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod access;
+pub mod activity;
+pub mod connection;
+pub mod connector;
+pub mod error;
+pub mod filter;
+pub mod http;
+pub mod lifecycle;
+pub mod mapping;
+pub mod model;
+pub mod provider;
+pub mod push;
+pub mod secret;
+pub mod store;
+pub mod sync;
+pub mod webhook;
+
+pub use access::{Access, Entitlements, Permission};
+pub use connection::{Connection, ConnectionId, ConnectionStatus};
+pub use error::{
+    AccessError, ConnectorError, Error, HttpError, MappingError, StoreError, SyncError,
+    TransitionError, VaultError, WebhookError,
+};
+pub use lifecycle::{ConnectionEvent, Connections, NewConnection};
+pub use model::{DataType, Record};
+pub use provider::{FeatureCategory, Provider};
+pub use store::{MemoryStore, Store};
+pub use sync::{SyncEngine, SyncRequest};

@@ -1,0 +1,354 @@
+//! The connection service: every lifecycle operation, with its permission
+//! check, vault housekeeping, activity entry and status event.
+
+use crate::access::{Access, Permission};
+use crate::activity::{read_activity, ActivityEntry, ActivityKind};
+use crate::connection::{Connection, ConnectionId, ConnectionStatus};
+use crate::connector::Connector;
+use crate::error::{Error, StoreError};
+use crate::provider::{FeatureCategory, Provider};
+use crate::secret::{load_credentials, CredentialRef, Credentials, Vault};
+use crate::store::Store;
+use chrono::Utc;
+use std::collections::{BTreeMap, BTreeSet};
+use std::sync::Arc;
+use tokio::sync::broadcast;
+
+/// A status change a host may act on (the seeds send an e-mail when a
+/// connection enters Connection Error).
+#[derive(Debug, Clone, PartialEq, Eq)]
+#[non_exhaustive]
+pub enum ConnectionEvent {
+    /// The connection entered Connection Error.
+    EnteredError {
+        /// The connection.
+        connection_id: ConnectionId,
+        /// Its name.
+        name: String,
+        /// Its provider.
+        provider: Provider,
+        /// Why, as shown to users.
+        reason: String,
+    },
+    /// Any other status change.
+    StatusChanged {
+        /// The connection.
+        connection_id: ConnectionId,
+        /// Old status label.
+        from: String,
+        /// New status label.
+        to: String,
+    },
+}
+
+/// What a user enters to create a connection.
+#[derive(Debug, Clone)]
+pub struct NewConnection {
+    /// The provider.
+    pub provider: Provider,
+    /// Name.
+    pub name: String,
+    /// Categories to enable.
+    pub categories: BTreeSet<FeatureCategory>,
+    /// Credentials (go to the vault, never to the store).
+    pub credentials: Credentials,
+    /// Non-secret settings (server URL, ...).
+    pub settings: BTreeMap<String, String>,
+}
+
+/// The connection service. Cheap to clone.
+#[derive(Clone)]
+pub struct Connections {
+    store: Arc<dyn Store>,
+    vault: Arc<dyn Vault>,
+    events: broadcast::Sender<ConnectionEvent>,
+}
+
+impl std::fmt::Debug for Connections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Connections").finish_non_exhaustive()
+    }
+}
+
+fn vault_key(id: &ConnectionId) -> CredentialRef {
+    // A fresh key per credential set: reconnect writes the new set before it
+    // deletes the old one, so a failure in between loses nothing.
+    CredentialRef(format!("scopelink/{id}/{:016x}", fastrand::u64(..)))
+}
+
+impl Connections {
+    /// A service over the host's store and vault.
+    pub fn new(store: Arc<dyn Store>, vault: Arc<dyn Vault>) -> Self {
+        let (events, _) = broadcast::channel(256);
+        Self {
+            store,
+            vault,
+            events,
+        }
+    }
+
+    /// The store.
+    pub fn store(&self) -> &Arc<dyn Store> {
+        &self.store
+    }
+
+    /// Subscribes to status events.
+    pub fn subscribe(&self) -> broadcast::Receiver<ConnectionEvent> {
+        self.events.subscribe()
+    }
+
+    async fn load(&self, id: &ConnectionId) -> Result<Connection, Error> {
+        self.store
+            .connection(id)
+            .await?
+            .ok_or_else(|| StoreError::ConnectionNotFound(id.clone()).into())
+    }
+
+    async fn log(&self, id: &ConnectionId, kind: ActivityKind) -> Result<(), Error> {
+        Ok(self.store.append(ActivityEntry::now(id, kind)).await?)
+    }
+
+    /// Saves `after` and records the status change (activity + event) if
+    /// its status differs from `before`.
+    async fn save_status(
+        &self,
+        before: &ConnectionStatus,
+        after: &Connection,
+        entered_error: bool,
+    ) -> Result<(), Error> {
+        self.store.save_connection(after).await?;
+        if before == &after.status {
+            return Ok(());
+        }
+        let reason = match &after.status {
+            ConnectionStatus::ConnectionError { reason, .. } => Some(reason.clone()),
+            _ => None,
+        };
+        self.log(
+            &after.id,
+            ActivityKind::StatusChanged {
+                from: before.label().into(),
+                to: after.status.label().into(),
+                reason: reason.clone(),
+            },
+        )
+        .await?;
+        let event = match reason {
+            Some(reason) if entered_error => {
+                tracing::warn!(connection = %after.id, provider = %after.provider, %reason, "connection entered Connection Error");
+                ConnectionEvent::EnteredError {
+                    connection_id: after.id.clone(),
+                    name: after.name.clone(),
+                    provider: after.provider.clone(),
+                    reason,
+                }
+            }
+            _ => ConnectionEvent::StatusChanged {
+                connection_id: after.id.clone(),
+                from: before.label().into(),
+                to: after.status.label().into(),
+            },
+        };
+        // No subscriber is fine.
+        let _ = self.events.send(event);
+        Ok(())
+    }
+
+    /// Creates an untested connection; its credentials go to the vault.
+    pub async fn create(&self, access: &Access, new: NewConnection) -> Result<Connection, Error> {
+        access.require(Permission::Manage)?;
+        access.require_entitled(&new.categories)?;
+        let id = ConnectionId::generate();
+        let reference = vault_key(&id);
+        let mut connection = Connection::new(
+            id,
+            new.provider,
+            &new.name,
+            new.categories,
+            reference.clone(),
+            Utc::now(),
+        )?;
+        connection.settings = new.settings;
+        self.vault.put(&reference.0, new.credentials.seal()).await?;
+        if let Err(e) = self.store.save_connection(&connection).await {
+            let _ = self.vault.delete(&reference.0).await;
+            return Err(e.into());
+        }
+        self.log(&connection.id, ActivityKind::Created).await?;
+        Ok(connection)
+    }
+
+    /// Every connection (needs View).
+    pub async fn list(&self, access: &Access) -> Result<Vec<Connection>, Error> {
+        access.require(Permission::View)?;
+        Ok(self.store.connections().await?)
+    }
+
+    /// One connection (needs View).
+    pub async fn get(&self, access: &Access, id: &ConnectionId) -> Result<Connection, Error> {
+        access.require(Permission::View)?;
+        self.load(id).await
+    }
+
+    /// The connection's credentials, to build a connector from. Internal to
+    /// the host: no user permission applies, and nothing here is logged.
+    pub async fn credentials(&self, id: &ConnectionId) -> Result<Credentials, Error> {
+        let c = self.load(id).await?;
+        Ok(load_credentials(self.vault.as_ref(), &c.credential_ref).await?)
+    }
+
+    /// Renames and/or changes the enabled categories (needs Manage and the
+    /// entitlement to each category).
+    pub async fn edit(
+        &self,
+        access: &Access,
+        id: &ConnectionId,
+        name: Option<&str>,
+        categories: Option<BTreeSet<FeatureCategory>>,
+    ) -> Result<Connection, Error> {
+        access.require(Permission::Manage)?;
+        let mut c = self.load(id).await?;
+        if let Some(name) = name {
+            c.rename(name)?;
+        }
+        if let Some(categories) = categories {
+            access.require_entitled(&categories)?;
+            c.set_categories(categories)?;
+        }
+        self.store.save_connection(&c).await?;
+        self.log(id, ActivityKind::Edited).await?;
+        Ok(c)
+    }
+
+    /// Stores a non-secret setting (a detected API base, ...). Internal.
+    pub async fn set_setting(
+        &self,
+        id: &ConnectionId,
+        key: &str,
+        value: &str,
+    ) -> Result<(), Error> {
+        let mut c = self.load(id).await?;
+        c.settings.insert(key.to_string(), value.to_string());
+        Ok(self.store.save_connection(&c).await?)
+    }
+
+    /// Tests the connection with `connector` (built from its credentials):
+    /// Connected, or Connection Error with the connector's reason.
+    pub async fn test(
+        &self,
+        access: &Access,
+        id: &ConnectionId,
+        connector: &dyn Connector,
+    ) -> Result<Connection, Error> {
+        access.require(Permission::Manage)?;
+        let mut c = self.load(id).await?;
+        let before = c.status.clone();
+        let result = connector.test_connection().await.map_err(|e| e.to_string());
+        let entered =
+            result.is_err() && !matches!(before, ConnectionStatus::ConnectionError { .. });
+        c.record_test(result, Utc::now())?;
+        self.save_status(&before, &c, entered).await?;
+        Ok(c)
+    }
+
+    /// Disables the connection: nothing syncs until it is enabled.
+    pub async fn disable(&self, access: &Access, id: &ConnectionId) -> Result<Connection, Error> {
+        access.require(Permission::Manage)?;
+        let mut c = self.load(id).await?;
+        let before = c.status.clone();
+        c.disable()?;
+        self.save_status(&before, &c, false).await?;
+        Ok(c)
+    }
+
+    /// Enables a disabled connection and tests it.
+    pub async fn enable(
+        &self,
+        access: &Access,
+        id: &ConnectionId,
+        connector: &dyn Connector,
+    ) -> Result<Connection, Error> {
+        access.require(Permission::Manage)?;
+        let mut c = self.load(id).await?;
+        let before = c.status.clone();
+        c.enable()?;
+        self.save_status(&before, &c, false).await?;
+        self.test(access, id, connector).await
+    }
+
+    /// Replaces the credentials: the new ones are stored, the old vault entry
+    /// deleted, and the connection tested with `connector` (built from the
+    /// new credentials).
+    pub async fn reconnect(
+        &self,
+        access: &Access,
+        id: &ConnectionId,
+        credentials: Credentials,
+        connector: &dyn Connector,
+    ) -> Result<Connection, Error> {
+        access.require(Permission::Manage)?;
+        let mut c = self.load(id).await?;
+        let before = c.status.clone();
+        let reference = vault_key(id);
+        let old = c.reconnect(reference.clone())?;
+        self.vault.put(&reference.0, credentials.seal()).await?;
+        if let Err(e) = self.store.save_connection(&c).await {
+            let _ = self.vault.delete(&reference.0).await;
+            return Err(e.into());
+        }
+        self.vault.delete(&old.0).await?;
+        self.log(id, ActivityKind::Reconnected).await?;
+        self.save_status(&before, &c, false).await?;
+        self.test(access, id, connector).await
+    }
+
+    /// Deletes the connection, its vault entry and its sync state. Synced
+    /// records stay unless `purge_records`.
+    pub async fn delete(
+        &self,
+        access: &Access,
+        id: &ConnectionId,
+        purge_records: bool,
+    ) -> Result<(), Error> {
+        access.require(Permission::Manage)?;
+        let c = self.load(id).await?;
+        self.vault.delete(&c.credential_ref.0).await?;
+        self.store.clear_sync_state(id).await?;
+        if purge_records {
+            self.store.purge_records(id).await?;
+        }
+        self.store.delete_connection(id).await?;
+        self.log(id, ActivityKind::Deleted).await?;
+        Ok(())
+    }
+
+    /// Moves the connection to Connection Error (a sync or push found the
+    /// credentials rejected). Emits [`ConnectionEvent::EnteredError`] when
+    /// it enters that status.
+    pub async fn mark_error(&self, id: &ConnectionId, reason: &str) -> Result<Connection, Error> {
+        let mut c = self.load(id).await?;
+        let before = c.status.clone();
+        let entered = c.mark_error(reason.to_string(), Utc::now())?;
+        self.save_status(&before, &c, entered).await?;
+        Ok(c)
+    }
+
+    /// Records a completed sync.
+    pub async fn mark_synced(&self, id: &ConnectionId) -> Result<Connection, Error> {
+        let mut c = self.load(id).await?;
+        let before = c.status.clone();
+        c.mark_synced(Utc::now())?;
+        self.save_status(&before, &c, false).await?;
+        Ok(c)
+    }
+
+    /// The activity log (site admins only), newest first.
+    pub async fn activity(
+        &self,
+        access: &Access,
+        id: Option<&ConnectionId>,
+        limit: usize,
+    ) -> Result<Vec<ActivityEntry>, Error> {
+        read_activity(access, self.store.as_ref(), id, limit).await
+    }
+}

@@ -1,0 +1,200 @@
+//! Pushing a scoping project to a PSA, one object at a time, storing a link
+//! after each, so a push that fails halfway resumes without duplicates and a
+//! resubmit adds only what is new.
+
+use crate::activity::{ActivityEntry, ActivityKind};
+use crate::connection::{ConnectionId, ConnectionStatus};
+use crate::connector::{PsaProjects, TaskTarget};
+use crate::error::{Error, StoreError};
+use crate::mapping::{plan, ItemRef, PlannedTask, PsaPlan, PushOptions};
+use crate::model::ScopingProject;
+use crate::provider::FeatureCategory;
+use crate::store::Store;
+
+/// A push progress report, sent after each PSA object is created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushProgress {
+    /// Objects created so far.
+    pub created: usize,
+    /// Objects the plan creates in all.
+    pub total: usize,
+    /// What was just created.
+    pub item: ItemRef,
+    /// Its PSA id.
+    pub psa_id: String,
+}
+
+/// What a push did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushReport {
+    /// The PSA project id.
+    pub project_id: String,
+    /// Objects created by this push.
+    pub created: usize,
+    /// The plan that was carried out.
+    pub plan: PsaPlan,
+}
+
+struct Pusher<'a> {
+    psa: &'a dyn PsaProjects,
+    store: &'a dyn Store,
+    connection: &'a ConnectionId,
+    plan: &'a PsaPlan,
+    created: usize,
+    total: usize,
+    progress: Option<&'a (dyn Fn(&PushProgress) + Send + Sync)>,
+}
+
+impl Pusher<'_> {
+    async fn link(&mut self, item: &ItemRef, psa_id: &str) -> Result<(), StoreError> {
+        self.store
+            .put_link(self.connection, &self.plan.scoping_project_id, item, psa_id)
+            .await
+    }
+
+    async fn created(&mut self, item: &ItemRef, psa_id: &str) -> Result<(), StoreError> {
+        self.link(item, psa_id).await?;
+        self.created += 1;
+        if let Some(p) = self.progress {
+            p(&PushProgress {
+                created: self.created,
+                total: self.total,
+                item: item.clone(),
+                psa_id: psa_id.to_string(),
+            });
+        }
+        Ok(())
+    }
+
+    async fn task(
+        &mut self,
+        project_id: &str,
+        milestone_id: &str,
+        parent: Option<&str>,
+        task: &PlannedTask,
+    ) -> Result<(), Error> {
+        let id = match &task.existing_id {
+            Some(id) => id.clone(),
+            None => {
+                let target = TaskTarget {
+                    project_id,
+                    milestone_id,
+                    parent_task_id: parent,
+                };
+                let id = self.psa.create_task(self.plan, target, task).await?;
+                self.created(&task.item, &id).await?;
+                for folded in &task.folded {
+                    self.link(folded, &id).await?;
+                }
+                id
+            }
+        };
+        for child in &task.children {
+            Box::pin(self.task(project_id, milestone_id, Some(&id), child)).await?;
+        }
+        Ok(())
+    }
+
+    async fn run(&mut self) -> Result<String, Error> {
+        let project_id = match &self.plan.existing_project_id {
+            Some(id) => id.clone(),
+            None => {
+                let id = self.psa.create_project(self.plan).await?;
+                self.created(&ItemRef::Project, &id).await?;
+                id
+            }
+        };
+        for milestone in &self.plan.milestones {
+            let milestone_id = match &milestone.existing_id {
+                Some(id) => id.clone(),
+                None => {
+                    let id = self
+                        .psa
+                        .create_milestone(self.plan, &project_id, milestone)
+                        .await?;
+                    self.created(&milestone.item, &id).await?;
+                    id
+                }
+            };
+            for task in &milestone.tasks {
+                self.task(&project_id, &milestone_id, None, task).await?;
+            }
+        }
+        Ok(project_id)
+    }
+}
+
+/// Plans and pushes `project` through `psa` for `connection`, which must be
+/// Connected and have PSA enabled. Items already linked are left alone; a
+/// link is stored as soon as each object is created, so calling this again
+/// after a failure finishes the job without duplicates.
+pub async fn push_project(
+    store: &dyn Store,
+    connection: &ConnectionId,
+    psa: &dyn PsaProjects,
+    project: &ScopingProject,
+    options: &PushOptions,
+    progress: Option<&(dyn Fn(&PushProgress) + Send + Sync)>,
+) -> Result<PushReport, Error> {
+    let conn = store
+        .connection(connection)
+        .await?
+        .ok_or_else(|| StoreError::ConnectionNotFound(connection.clone()))?;
+    if conn.status != ConnectionStatus::Connected {
+        return Err(Error::NotConnected {
+            connection: connection.clone(),
+            status: conn.status.label().into(),
+            action: "push a project",
+        });
+    }
+    if !conn.categories.contains(&FeatureCategory::Psa) {
+        return Err(Error::NotConnected {
+            connection: connection.clone(),
+            status: "without PSA enabled".into(),
+            action: "push a project",
+        });
+    }
+    let links = store.links(connection, &project.id).await?;
+    let plan = plan(project, options, &links)?;
+    let mut pusher = Pusher {
+        psa,
+        store,
+        connection,
+        plan: &plan,
+        created: 0,
+        total: plan.creations(),
+        progress,
+    };
+    match pusher.run().await {
+        Ok(project_id) => {
+            let created = pusher.created;
+            store
+                .append(ActivityEntry::now(
+                    connection,
+                    ActivityKind::ProjectPushed {
+                        scoping_project_id: project.id.clone(),
+                        psa_project_id: project_id.clone(),
+                        created,
+                    },
+                ))
+                .await?;
+            Ok(PushReport {
+                project_id,
+                created,
+                plan,
+            })
+        }
+        Err(e) => {
+            let _ = store
+                .append(ActivityEntry::now(
+                    connection,
+                    ActivityKind::ProjectPushFailed {
+                        scoping_project_id: project.id.clone(),
+                        reason: e.to_string(),
+                    },
+                ))
+                .await;
+            Err(e)
+        }
+    }
+}

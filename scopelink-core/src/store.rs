@@ -1,0 +1,464 @@
+//! The storage traits a host implements, and an in-memory implementation.
+//!
+//! A sync commits each page of records together with its checkpoint through
+//! [`SyncStateStore::commit_page`], so a store that makes that call atomic
+//! (one transaction) loses and duplicates nothing when a run dies halfway.
+
+use crate::activity::{ActivityEntry, ActivityLog};
+use crate::connection::{Connection, ConnectionId};
+use crate::error::StoreError;
+use crate::mapping::{ItemRef, ProjectLinks};
+use crate::model::{DataType, Record};
+use crate::sync::{Checkpoint, RunEnd, RunStatus, SyncState};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+/// What an upsert did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum UpsertOutcome {
+    /// The record was new.
+    Created,
+    /// The record existed and changed.
+    Updated,
+    /// The record existed and was identical.
+    Unchanged,
+}
+
+/// Connections.
+#[async_trait]
+pub trait ConnectionStore: Send + Sync {
+    /// Inserts or replaces a connection.
+    async fn save_connection(&self, connection: &Connection) -> Result<(), StoreError>;
+    /// One connection.
+    async fn connection(&self, id: &ConnectionId) -> Result<Option<Connection>, StoreError>;
+    /// Every connection, oldest first.
+    async fn connections(&self) -> Result<Vec<Connection>, StoreError>;
+    /// Removes a connection (not its records or sync state).
+    async fn delete_connection(&self, id: &ConnectionId) -> Result<(), StoreError>;
+}
+
+/// Synced records, keyed by connection, data type and provider id. (The
+/// connection stands for the provider account, so two tenants of the same
+/// provider never collide.)
+#[async_trait]
+pub trait RecordStore: Send + Sync {
+    /// One record.
+    async fn record(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        external_id: &str,
+    ) -> Result<Option<Record>, StoreError>;
+    /// Whether a record exists.
+    async fn contains_record(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        external_id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .record(connection, data_type, external_id)
+            .await?
+            .is_some())
+    }
+    /// How many records of a type a connection has.
+    async fn count_records(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+    ) -> Result<u64, StoreError>;
+    /// Inserts or updates one record (webhooks).
+    async fn upsert_record(
+        &self,
+        connection: &ConnectionId,
+        record: Record,
+    ) -> Result<UpsertOutcome, StoreError>;
+    /// Deletes one record; returns whether it existed.
+    async fn delete_record(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        external_id: &str,
+    ) -> Result<bool, StoreError>;
+    /// Deletes every record of a connection.
+    async fn purge_records(&self, connection: &ConnectionId) -> Result<(), StoreError>;
+}
+
+/// Sync runs, checkpoints and cursors.
+#[async_trait]
+pub trait SyncStateStore: Send + Sync {
+    /// The state of one data type's sync (idle with no cursor if never run).
+    async fn sync_state(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+    ) -> Result<SyncState, StoreError>;
+    /// Atomically marks the data type running; fails with
+    /// [`StoreError::AlreadyRunning`] when it is marked running already.
+    /// Returns the state as it was before (with any checkpoint to resume).
+    async fn begin_run(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        now: DateTime<Utc>,
+    ) -> Result<SyncState, StoreError>;
+    /// Upserts a page of records and stores `checkpoint` in one atomic step.
+    /// Returns one outcome per record, in order.
+    async fn commit_page(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        records: Vec<Record>,
+        checkpoint: &Checkpoint,
+    ) -> Result<Vec<UpsertOutcome>, StoreError>;
+    /// Ends the run: on completion the cursor advances and the checkpoint is
+    /// cleared; on failure the checkpoint stays so the next run resumes.
+    async fn finish_run(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        end: RunEnd,
+    ) -> Result<(), StoreError>;
+    /// Clears a stuck "running" mark, keeping the checkpoint.
+    async fn force_reset(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+    ) -> Result<SyncState, StoreError>;
+    /// Forgets every sync state of a connection.
+    async fn clear_sync_state(&self, connection: &ConnectionId) -> Result<(), StoreError>;
+}
+
+/// Links between scoping items and the PSA objects created for them.
+#[async_trait]
+pub trait LinkStore: Send + Sync {
+    /// The links of one scoping project.
+    async fn links(
+        &self,
+        connection: &ConnectionId,
+        scoping_project_id: &str,
+    ) -> Result<ProjectLinks, StoreError>;
+    /// Stores one link.
+    async fn put_link(
+        &self,
+        connection: &ConnectionId,
+        scoping_project_id: &str,
+        item: &ItemRef,
+        psa_id: &str,
+    ) -> Result<(), StoreError>;
+}
+
+/// Everything scopelink stores, in one object.
+pub trait Store: ConnectionStore + RecordStore + SyncStateStore + LinkStore + ActivityLog {}
+
+impl<T: ConnectionStore + RecordStore + SyncStateStore + LinkStore + ActivityLog> Store for T {}
+
+/// Applies one record to a map of records, the way every store must.
+pub fn upsert_into<K: std::hash::Hash + Eq>(
+    map: &mut HashMap<K, Record>,
+    key: K,
+    record: Record,
+) -> UpsertOutcome {
+    match map.get_mut(&key) {
+        None => {
+            map.insert(key, record);
+            UpsertOutcome::Created
+        }
+        Some(existing) if *existing == record => UpsertOutcome::Unchanged,
+        Some(existing) => {
+            *existing = record;
+            UpsertOutcome::Updated
+        }
+    }
+}
+
+type RecordKey = (ConnectionId, DataType, String);
+
+#[derive(Default)]
+struct Inner {
+    connections: BTreeMap<ConnectionId, Connection>,
+    records: HashMap<RecordKey, Record>,
+    sync: HashMap<(ConnectionId, DataType), SyncState>,
+    links: HashMap<(ConnectionId, String), ProjectLinks>,
+    activity: Vec<ActivityEntry>,
+}
+
+/// A store in process memory, for tests, examples and benchmarks.
+#[derive(Default)]
+pub struct MemoryStore {
+    inner: Mutex<Inner>,
+}
+
+impl std::fmt::Debug for MemoryStore {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("MemoryStore").finish_non_exhaustive()
+    }
+}
+
+impl MemoryStore {
+    /// An empty store.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn lock(&self) -> Result<std::sync::MutexGuard<'_, Inner>, StoreError> {
+        self.inner
+            .lock()
+            .map_err(|_| StoreError::Backend("memory store lock poisoned".into()))
+    }
+
+    /// Every record of a connection and type, sorted by provider id (tests).
+    pub fn records(&self, connection: &ConnectionId, data_type: DataType) -> Vec<Record> {
+        let Ok(inner) = self.lock() else {
+            return vec![];
+        };
+        let mut out: Vec<Record> = inner
+            .records
+            .iter()
+            .filter(|((c, t, _), _)| c == connection && *t == data_type)
+            .map(|(_, r)| r.clone())
+            .collect();
+        out.sort_by(|a, b| a.external_id().cmp(b.external_id()));
+        out
+    }
+}
+
+fn key(connection: &ConnectionId, data_type: DataType, id: &str) -> RecordKey {
+    (connection.clone(), data_type, id.to_string())
+}
+
+#[async_trait]
+impl ConnectionStore for MemoryStore {
+    async fn save_connection(&self, connection: &Connection) -> Result<(), StoreError> {
+        self.lock()?
+            .connections
+            .insert(connection.id.clone(), connection.clone());
+        Ok(())
+    }
+
+    async fn connection(&self, id: &ConnectionId) -> Result<Option<Connection>, StoreError> {
+        Ok(self.lock()?.connections.get(id).cloned())
+    }
+
+    async fn connections(&self) -> Result<Vec<Connection>, StoreError> {
+        let mut all: Vec<Connection> = self.lock()?.connections.values().cloned().collect();
+        all.sort_by(|a, b| a.created_at.cmp(&b.created_at).then(a.id.cmp(&b.id)));
+        Ok(all)
+    }
+
+    async fn delete_connection(&self, id: &ConnectionId) -> Result<(), StoreError> {
+        self.lock()?.connections.remove(id);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl RecordStore for MemoryStore {
+    async fn record(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        external_id: &str,
+    ) -> Result<Option<Record>, StoreError> {
+        Ok(self
+            .lock()?
+            .records
+            .get(&key(connection, data_type, external_id))
+            .cloned())
+    }
+
+    async fn count_records(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+    ) -> Result<u64, StoreError> {
+        Ok(self
+            .lock()?
+            .records
+            .keys()
+            .filter(|(c, t, _)| c == connection && *t == data_type)
+            .count() as u64)
+    }
+
+    async fn upsert_record(
+        &self,
+        connection: &ConnectionId,
+        record: Record,
+    ) -> Result<UpsertOutcome, StoreError> {
+        let k = key(connection, record.data_type(), record.external_id());
+        Ok(upsert_into(&mut self.lock()?.records, k, record))
+    }
+
+    async fn delete_record(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        external_id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()?
+            .records
+            .remove(&key(connection, data_type, external_id))
+            .is_some())
+    }
+
+    async fn purge_records(&self, connection: &ConnectionId) -> Result<(), StoreError> {
+        self.lock()?.records.retain(|(c, _, _), _| c != connection);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl SyncStateStore for MemoryStore {
+    async fn sync_state(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+    ) -> Result<SyncState, StoreError> {
+        Ok(self
+            .lock()?
+            .sync
+            .get(&(connection.clone(), data_type))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn begin_run(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        now: DateTime<Utc>,
+    ) -> Result<SyncState, StoreError> {
+        let mut inner = self.lock()?;
+        let state = inner
+            .sync
+            .entry((connection.clone(), data_type))
+            .or_default();
+        if matches!(state.status, RunStatus::Running { .. }) {
+            return Err(StoreError::AlreadyRunning {
+                connection: connection.clone(),
+                data_type,
+            });
+        }
+        let before = state.clone();
+        state.status = RunStatus::Running { started_at: now };
+        Ok(before)
+    }
+
+    async fn commit_page(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        records: Vec<Record>,
+        checkpoint: &Checkpoint,
+    ) -> Result<Vec<UpsertOutcome>, StoreError> {
+        // One lock held for the whole page: the page and its checkpoint
+        // become visible together.
+        let mut inner = self.lock()?;
+        let outcomes: Vec<UpsertOutcome> = records
+            .into_iter()
+            .map(|r| {
+                let k = key(connection, r.data_type(), r.external_id());
+                upsert_into(&mut inner.records, k, r)
+            })
+            .collect();
+        inner
+            .sync
+            .entry((connection.clone(), data_type))
+            .or_default()
+            .checkpoint = Some(checkpoint.with_outcomes(&outcomes));
+        Ok(outcomes)
+    }
+
+    async fn finish_run(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        end: RunEnd,
+    ) -> Result<(), StoreError> {
+        self.lock()?
+            .sync
+            .entry((connection.clone(), data_type))
+            .or_default()
+            .apply_end(end);
+        Ok(())
+    }
+
+    async fn force_reset(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+    ) -> Result<SyncState, StoreError> {
+        let mut inner = self.lock()?;
+        let state = inner
+            .sync
+            .entry((connection.clone(), data_type))
+            .or_default();
+        state.status = RunStatus::Idle;
+        Ok(state.clone())
+    }
+
+    async fn clear_sync_state(&self, connection: &ConnectionId) -> Result<(), StoreError> {
+        self.lock()?.sync.retain(|(c, _), _| c != connection);
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl LinkStore for MemoryStore {
+    async fn links(
+        &self,
+        connection: &ConnectionId,
+        scoping_project_id: &str,
+    ) -> Result<ProjectLinks, StoreError> {
+        Ok(self
+            .lock()?
+            .links
+            .get(&(connection.clone(), scoping_project_id.to_string()))
+            .cloned()
+            .unwrap_or_default())
+    }
+
+    async fn put_link(
+        &self,
+        connection: &ConnectionId,
+        scoping_project_id: &str,
+        item: &ItemRef,
+        psa_id: &str,
+    ) -> Result<(), StoreError> {
+        self.lock()?
+            .links
+            .entry((connection.clone(), scoping_project_id.to_string()))
+            .or_default()
+            .items
+            .insert(item.clone(), psa_id.to_string());
+        Ok(())
+    }
+}
+
+#[async_trait]
+impl ActivityLog for MemoryStore {
+    async fn append(&self, entry: ActivityEntry) -> Result<(), StoreError> {
+        self.lock()?.activity.push(entry);
+        Ok(())
+    }
+
+    async fn entries(
+        &self,
+        connection: Option<&ConnectionId>,
+        limit: usize,
+    ) -> Result<Vec<ActivityEntry>, StoreError> {
+        Ok(self
+            .lock()?
+            .activity
+            .iter()
+            .rev()
+            .filter(|e| connection.is_none_or(|c| &e.connection_id == c))
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+}

@@ -1,0 +1,560 @@
+//! The sync engine: pulls records from a [`CrmSource`] into the host's store.
+//!
+//! Data types run in dependency order (companies first). Each page is
+//! committed together with a checkpoint, so a run that dies halfway resumes
+//! where it stopped; the cursor (newest provider modification time seen)
+//! advances only when a run completes, so the next run asks only for
+//! changes.
+
+use crate::access::{Access, Permission};
+use crate::activity::{ActivityEntry, ActivityKind};
+use crate::connection::{Connection, ConnectionId};
+use crate::connector::{CrmSource, StreamRequest};
+use crate::error::{Error, StoreError, SyncError};
+use crate::filter::SyncFilter;
+use crate::lifecycle::Connections;
+use crate::model::{DataType, Record};
+use crate::store::{Store, UpsertOutcome};
+use crate::webhook::{WebhookAction, WebhookEvent};
+use chrono::{DateTime, Utc};
+use futures::StreamExt;
+use serde::{Deserialize, Serialize};
+use std::sync::Arc;
+
+/// What a run did.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncCounts {
+    /// New records.
+    pub created: u64,
+    /// Changed records.
+    pub updated: u64,
+    /// Records that were already up to date.
+    pub unchanged: u64,
+    /// Records skipped (with a reason in the activity log).
+    pub skipped: u64,
+    /// Records deleted (webhooks).
+    pub deleted: u64,
+}
+
+impl SyncCounts {
+    /// Adds one upsert outcome.
+    pub fn add_outcome(&mut self, outcome: UpsertOutcome) {
+        match outcome {
+            UpsertOutcome::Created => self.created += 1,
+            UpsertOutcome::Updated => self.updated += 1,
+            UpsertOutcome::Unchanged => self.unchanged += 1,
+        }
+    }
+
+    /// Records seen in all.
+    pub fn total(&self) -> u64 {
+        self.created + self.updated + self.unchanged + self.skipped + self.deleted
+    }
+}
+
+/// Whether a data type's sync is running.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum RunStatus {
+    /// Not running.
+    #[default]
+    Idle,
+    /// Marked running since `started_at`.
+    Running {
+        /// When the run started.
+        started_at: DateTime<Utc>,
+    },
+    /// The last run failed.
+    Failed {
+        /// When.
+        at: DateTime<Utc>,
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Where an interrupted run resumes.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Checkpoint {
+    /// The `since` the run was started with (kept for the resumed run).
+    pub since: Option<DateTime<Utc>>,
+    /// The next page to fetch; `None` once the last page is committed.
+    pub page_token: Option<String>,
+    /// The newest modification time committed so far.
+    pub high_water: Option<DateTime<Utc>>,
+    /// Counts so far, including the page committed with this checkpoint.
+    pub counts: SyncCounts,
+    /// Pages committed so far.
+    pub pages: u64,
+}
+
+/// How a run ended.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum RunEnd {
+    /// Every page was committed.
+    Completed {
+        /// The new cursor.
+        cursor: Option<DateTime<Utc>>,
+        /// When.
+        at: DateTime<Utc>,
+    },
+    /// The run stopped on an error; the checkpoint stays.
+    Failed {
+        /// Why.
+        reason: String,
+        /// When.
+        at: DateTime<Utc>,
+    },
+}
+
+/// The sync state of one connection and data type.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncState {
+    /// Running or not.
+    pub status: RunStatus,
+    /// Newest modification time seen by the last completed run.
+    pub cursor: Option<DateTime<Utc>>,
+    /// The checkpoint of an interrupted run.
+    pub checkpoint: Option<Checkpoint>,
+    /// When the last run completed.
+    pub last_completed: Option<DateTime<Utc>>,
+}
+
+impl SyncState {
+    /// Applies the end of a run (for store implementations).
+    pub fn apply_end(&mut self, end: RunEnd) {
+        match end {
+            RunEnd::Completed { cursor, at } => {
+                self.status = RunStatus::Idle;
+                self.cursor = match (self.cursor, cursor) {
+                    (Some(a), Some(b)) => Some(a.max(b)),
+                    (a, b) => a.or(b),
+                };
+                self.checkpoint = None;
+                self.last_completed = Some(at);
+            }
+            RunEnd::Failed { reason, at } => {
+                self.status = RunStatus::Failed { at, reason };
+            }
+        }
+    }
+}
+
+/// A progress report, sent after every page.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncProgress {
+    /// The data type running.
+    pub data_type: DataType,
+    /// Counts so far for this data type.
+    pub counts: SyncCounts,
+    /// Pages committed so far.
+    pub pages: u64,
+    /// Whether the data type is done.
+    pub finished: bool,
+}
+
+/// What to sync.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncRequest {
+    /// Data types; run in dependency order whatever the order given. Empty
+    /// means every type the source offers and the connection has enabled.
+    pub data_types: Vec<DataType>,
+    /// The company filter.
+    pub filter: SyncFilter,
+    /// Ignore the cursor and fetch everything.
+    pub full: bool,
+}
+
+/// What a whole sync did, per data type.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct SyncReport {
+    /// Counts per data type, in the order run.
+    pub per_type: Vec<(DataType, SyncCounts)>,
+}
+
+impl SyncReport {
+    /// The counts of one type.
+    pub fn counts(&self, data_type: DataType) -> Option<SyncCounts> {
+        self.per_type
+            .iter()
+            .find(|(t, _)| *t == data_type)
+            .map(|(_, c)| *c)
+    }
+}
+
+/// A progress callback.
+pub type ProgressFn<'a> = &'a (dyn Fn(&SyncProgress) + Send + Sync);
+
+/// The sync engine. Cheap to clone.
+#[derive(Clone, Debug)]
+pub struct SyncEngine {
+    connections: Connections,
+}
+
+fn skip_reason(store_has_company: bool, company: Option<&str>) -> Option<String> {
+    match (company, store_has_company) {
+        (None, _) => Some("it belongs to no company".to_string()),
+        (Some(id), false) => Some(format!(
+            "its company {id} is not synced (filtered out, or not synced yet)"
+        )),
+        (Some(_), true) => None,
+    }
+}
+
+impl SyncEngine {
+    /// An engine over the connection service (and through it, the store).
+    pub fn new(connections: Connections) -> Self {
+        Self { connections }
+    }
+
+    fn store(&self) -> &Arc<dyn Store> {
+        self.connections.store()
+    }
+
+    async fn log(&self, id: &ConnectionId, kind: ActivityKind) -> Result<(), StoreError> {
+        self.store().append(ActivityEntry::now(id, kind)).await
+    }
+
+    async fn enabled_connection(&self, id: &ConnectionId) -> Result<Connection, SyncError> {
+        let c = self
+            .store()
+            .connection(id)
+            .await?
+            .ok_or_else(|| StoreError::ConnectionNotFound(id.clone()))?;
+        if !c.is_enabled() {
+            return Err(SyncError::Disabled(id.clone()));
+        }
+        Ok(c)
+    }
+
+    /// Why a record cannot be stored, if it cannot.
+    async fn skip_check(
+        &self,
+        id: &ConnectionId,
+        record: &Record,
+    ) -> Result<Option<String>, StoreError> {
+        if !record.data_type().needs_company() {
+            return Ok(None);
+        }
+        let company = record.company_external_id();
+        let has = match company {
+            Some(c) => {
+                self.store()
+                    .contains_record(id, DataType::Companies, c)
+                    .await?
+            }
+            None => false,
+        };
+        Ok(skip_reason(has, company))
+    }
+
+    /// Runs a sync of `connection` from `source` (needs Manage).
+    pub async fn run(
+        &self,
+        access: &Access,
+        connection: &ConnectionId,
+        source: &dyn CrmSource,
+        request: &SyncRequest,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<SyncReport, SyncError> {
+        access.require(Permission::Manage)?;
+        let conn = self.enabled_connection(connection).await?;
+        let offered = source.data_types();
+        let types = if request.data_types.is_empty() {
+            DataType::in_sync_order(
+                &offered
+                    .iter()
+                    .copied()
+                    .filter(|t| conn.categories.contains(&t.category()))
+                    .collect::<Vec<_>>(),
+            )
+        } else {
+            DataType::in_sync_order(&request.data_types)
+        };
+        let mut report = SyncReport::default();
+        for data_type in types {
+            if !offered.contains(&data_type) {
+                return Err(SyncError::UnsupportedDataType(data_type));
+            }
+            if !conn.categories.contains(&data_type.category()) {
+                return Err(SyncError::CategoryNotEnabled {
+                    connection: connection.clone(),
+                    category: data_type.category(),
+                    data_type,
+                });
+            }
+            let counts = self
+                .run_type(connection, source, data_type, request, progress)
+                .await?;
+            report.per_type.push((data_type, counts));
+        }
+        self.connections
+            .mark_synced(connection)
+            .await
+            .map_err(|e| match e {
+                Error::Store(s) => SyncError::Store(s),
+                other => SyncError::Store(StoreError::Backend(other.to_string())),
+            })?;
+        Ok(report)
+    }
+
+    async fn run_type(
+        &self,
+        connection: &ConnectionId,
+        source: &dyn CrmSource,
+        data_type: DataType,
+        request: &SyncRequest,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<SyncCounts, SyncError> {
+        let before = self
+            .store()
+            .begin_run(connection, data_type, Utc::now())
+            .await?;
+        let resumed = before.checkpoint.is_some();
+        let mut checkpoint = before.checkpoint.clone().unwrap_or_else(|| Checkpoint {
+            since: if request.full { None } else { before.cursor },
+            ..Checkpoint::default()
+        });
+        self.log(connection, ActivityKind::SyncStarted { data_type, resumed })
+            .await?;
+        tracing::info!(%connection, %data_type, resumed, since = ?checkpoint.since, "sync started");
+
+        let result = self
+            .pages(
+                connection,
+                source,
+                data_type,
+                request,
+                &mut checkpoint,
+                progress,
+            )
+            .await;
+        match result {
+            Ok(()) => {
+                let cursor = checkpoint.high_water;
+                self.store()
+                    .finish_run(
+                        connection,
+                        data_type,
+                        RunEnd::Completed {
+                            cursor,
+                            at: Utc::now(),
+                        },
+                    )
+                    .await?;
+                self.log(
+                    connection,
+                    ActivityKind::SyncCompleted {
+                        data_type,
+                        counts: checkpoint.counts,
+                    },
+                )
+                .await?;
+                if let Some(p) = progress {
+                    p(&SyncProgress {
+                        data_type,
+                        counts: checkpoint.counts,
+                        pages: checkpoint.pages,
+                        finished: true,
+                    });
+                }
+                tracing::info!(%connection, %data_type, counts = ?checkpoint.counts, "sync completed");
+                Ok(checkpoint.counts)
+            }
+            Err(err) => {
+                let reason = err.to_string();
+                tracing::warn!(%connection, %data_type, %reason, "sync failed");
+                // Best effort: the original error matters more than a
+                // failure to record it.
+                let _ = self
+                    .store()
+                    .finish_run(
+                        connection,
+                        data_type,
+                        RunEnd::Failed {
+                            reason: reason.clone(),
+                            at: Utc::now(),
+                        },
+                    )
+                    .await;
+                let _ = self
+                    .log(
+                        connection,
+                        ActivityKind::SyncFailed {
+                            data_type,
+                            reason: reason.clone(),
+                        },
+                    )
+                    .await;
+                if let SyncError::Connector { source, .. } = &err {
+                    if source.is_auth_failure() {
+                        let _ = self.connections.mark_error(connection, &reason).await;
+                    }
+                }
+                Err(err)
+            }
+        }
+    }
+
+    async fn pages(
+        &self,
+        connection: &ConnectionId,
+        source: &dyn CrmSource,
+        data_type: DataType,
+        request: &SyncRequest,
+        checkpoint: &mut Checkpoint,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<(), SyncError> {
+        let mut stream = source.stream(StreamRequest {
+            data_type,
+            filter: request.filter.clone(),
+            since: checkpoint.since,
+            resume_from: checkpoint.page_token.clone(),
+        });
+        while let Some(page) = stream.next().await {
+            let page = page.map_err(|source| SyncError::Connector { data_type, source })?;
+            let mut next = checkpoint.clone();
+            next.page_token = page.next.clone();
+            next.pages += 1;
+            let mut keep = Vec::with_capacity(page.records.len());
+            let mut skipped = Vec::new();
+            for (id, reason) in page.rejected {
+                skipped.push((id.unwrap_or_else(|| "(no id)".into()), reason));
+            }
+            for record in page.records {
+                if let Some(at) = record.updated_at() {
+                    next.high_water = Some(next.high_water.map_or(at, |h| h.max(at)));
+                }
+                match self.skip_check(connection, &record).await? {
+                    Some(reason) => skipped.push((record.external_id().to_string(), reason)),
+                    None => keep.push(record),
+                }
+            }
+            next.counts.skipped += skipped.len() as u64;
+            // The store adds this page's upsert outcomes to the checkpoint's
+            // counts as it commits them (see `Checkpoint::with_outcomes`).
+            let outcomes = self
+                .store()
+                .commit_page(connection, data_type, keep, &next)
+                .await?;
+            *checkpoint = next.with_outcomes(&outcomes);
+            for (external_id, reason) in skipped {
+                self.log(
+                    connection,
+                    ActivityKind::RecordSkipped {
+                        data_type,
+                        external_id,
+                        reason,
+                    },
+                )
+                .await?;
+            }
+            if let Some(p) = progress {
+                p(&SyncProgress {
+                    data_type,
+                    counts: checkpoint.counts,
+                    pages: checkpoint.pages,
+                    finished: false,
+                });
+            }
+        }
+        Ok(())
+    }
+
+    /// Clears a run stuck in "running" (needs Manage). The checkpoint stays,
+    /// so the next run resumes where the stuck one stopped.
+    pub async fn force_reset(
+        &self,
+        access: &Access,
+        connection: &ConnectionId,
+        data_type: DataType,
+    ) -> Result<(), SyncError> {
+        access.require(Permission::Manage)?;
+        self.store().force_reset(connection, data_type).await?;
+        self.log(connection, ActivityKind::SyncReset { data_type })
+            .await?;
+        Ok(())
+    }
+
+    /// Applies webhook events through the same upsert path as a sync:
+    /// deletions delete, other events upsert the record (fetched from
+    /// `source` when the payload did not carry it), and records whose company
+    /// is not synced are skipped with the reason.
+    pub async fn apply_webhook(
+        &self,
+        connection: &ConnectionId,
+        source: &dyn CrmSource,
+        events: Vec<WebhookEvent>,
+    ) -> Result<SyncCounts, SyncError> {
+        self.enabled_connection(connection).await?;
+        let mut counts = SyncCounts::default();
+        for event in events {
+            let data_type = event.data_type;
+            if event.action == WebhookAction::Deleted {
+                if self
+                    .store()
+                    .delete_record(connection, data_type, &event.external_id)
+                    .await?
+                {
+                    counts.deleted += 1;
+                }
+            } else {
+                let record = match event.record {
+                    Some(r) => Some(r),
+                    None => source
+                        .fetch(data_type, &event.external_id)
+                        .await
+                        .map_err(|source| SyncError::Connector { data_type, source })?,
+                };
+                let Some(record) = record else {
+                    counts.skipped += 1;
+                    self.log(
+                        connection,
+                        ActivityKind::RecordSkipped {
+                            data_type,
+                            external_id: event.external_id.clone(),
+                            reason: "the provider no longer has it".into(),
+                        },
+                    )
+                    .await?;
+                    continue;
+                };
+                if let Some(reason) = self.skip_check(connection, &record).await? {
+                    counts.skipped += 1;
+                    self.log(
+                        connection,
+                        ActivityKind::RecordSkipped {
+                            data_type,
+                            external_id: event.external_id.clone(),
+                            reason,
+                        },
+                    )
+                    .await?;
+                    continue;
+                }
+                counts.add_outcome(self.store().upsert_record(connection, record).await?);
+            }
+            self.log(
+                connection,
+                ActivityKind::WebhookApplied {
+                    data_type,
+                    external_id: event.external_id,
+                    action: event.action.as_str().into(),
+                },
+            )
+            .await?;
+        }
+        Ok(counts)
+    }
+}
+
+impl Checkpoint {
+    /// This checkpoint with a page's upsert outcomes added to its counts.
+    /// Stores call it inside [`crate::store::SyncStateStore::commit_page`].
+    pub fn with_outcomes(&self, outcomes: &[UpsertOutcome]) -> Checkpoint {
+        let mut c = self.clone();
+        for o in outcomes {
+            c.counts.add_outcome(*o);
+        }
+        c
+    }
+}

@@ -1,0 +1,275 @@
+//! Webhook signature checks and the normalized webhook event.
+
+use crate::error::WebhookError;
+use crate::model::{DataType, Record};
+use base64::Engine as _;
+use chrono::{DateTime, Utc};
+use hmac::{Hmac, Mac};
+use serde::{Deserialize, Serialize};
+
+/// An incoming webhook request, as the host's web framework received it.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct WebhookRequest {
+    /// Headers (names compared case-insensitively).
+    pub headers: Vec<(String, String)>,
+    /// The raw body, byte for byte: signatures cover it exactly.
+    pub body: Vec<u8>,
+    /// The full URL the provider called, when a scheme signs it.
+    pub url: Option<String>,
+}
+
+impl WebhookRequest {
+    /// The first header named `name` (case-insensitive).
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// The header named `name`, or a typed error saying it is missing.
+    pub fn require_header(&self, name: &str) -> Result<&str, WebhookError> {
+        self.header(name)
+            .ok_or_else(|| WebhookError::MissingSignature {
+                header: name.to_string(),
+            })
+    }
+}
+
+/// What happened to a record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub enum WebhookAction {
+    /// Created.
+    Added,
+    /// Changed.
+    Updated,
+    /// Deleted.
+    Deleted,
+}
+
+impl WebhookAction {
+    /// Lower-case name.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WebhookAction::Added => "added",
+            WebhookAction::Updated => "updated",
+            WebhookAction::Deleted => "deleted",
+        }
+    }
+}
+
+/// A provider event, normalized.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WebhookEvent {
+    /// The record's data type.
+    pub data_type: DataType,
+    /// The provider's id.
+    pub external_id: String,
+    /// What happened.
+    pub action: WebhookAction,
+    /// The record, when the payload carried it; otherwise the engine fetches
+    /// it.
+    pub record: Option<Record>,
+}
+
+/// How a signature is written in its header.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SignatureEncoding {
+    /// Lower- or upper-case hex.
+    Hex,
+    /// Standard base64.
+    Base64,
+}
+
+/// The HMAC algorithm.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HmacAlgorithm {
+    /// HMAC-SHA256.
+    Sha256,
+    /// HMAC-SHA1 (legacy schemes).
+    Sha1,
+}
+
+/// Computes the HMAC of `message` under `key`.
+pub fn hmac(algorithm: HmacAlgorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
+    // HMAC accepts keys of any length, so `new_from_slice` cannot fail.
+    match algorithm {
+        HmacAlgorithm::Sha256 => {
+            let mut mac = <Hmac<sha2::Sha256>>::new_from_slice(key).expect("any key length");
+            mac.update(message);
+            mac.finalize().into_bytes().to_vec()
+        }
+        HmacAlgorithm::Sha1 => {
+            let mut mac = <Hmac<sha1::Sha1>>::new_from_slice(key).expect("any key length");
+            mac.update(message);
+            mac.finalize().into_bytes().to_vec()
+        }
+    }
+}
+
+/// Checks `signature` (as written in a header) against the HMAC of
+/// `message`, in constant time.
+pub fn verify_hmac(
+    algorithm: HmacAlgorithm,
+    key: &[u8],
+    message: &[u8],
+    signature: &str,
+    encoding: SignatureEncoding,
+) -> Result<(), WebhookError> {
+    let given = match encoding {
+        SignatureEncoding::Hex => hex::decode(signature.trim()),
+        SignatureEncoding::Base64 => base64::engine::general_purpose::STANDARD
+            .decode(signature.trim())
+            .map_err(|_| hex::FromHexError::InvalidStringLength),
+    }
+    .map_err(|_| WebhookError::BadSignature)?;
+    let expected = hmac(algorithm, key, message);
+    if constant_time_eq(&expected, &given) {
+        Ok(())
+    } else {
+        Err(WebhookError::BadSignature)
+    }
+}
+
+/// Compares two byte strings in time that depends only on their lengths.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    use subtle::ConstantTimeEq;
+    a.len() == b.len() && bool::from(a.ct_eq(b))
+}
+
+/// Refuses a webhook timestamp more than `tolerance` away from `now`
+/// (replay protection).
+pub fn check_timestamp(
+    timestamp: DateTime<Utc>,
+    now: DateTime<Utc>,
+    tolerance: chrono::Duration,
+) -> Result<(), WebhookError> {
+    let skew = (now - timestamp).num_seconds().abs();
+    if skew > tolerance.num_seconds() {
+        Err(WebhookError::Stale { skew_seconds: skew })
+    } else {
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // RFC 4231 test case 2.
+    const KEY: &[u8] = b"Jefe";
+    const MSG: &[u8] = b"what do ya want for nothing?";
+    const SHA256_HEX: &str = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843";
+
+    #[test]
+    fn hmac_sha256_matches_rfc4231() {
+        assert_eq!(
+            hex::encode(hmac(HmacAlgorithm::Sha256, KEY, MSG)),
+            SHA256_HEX
+        );
+        assert!(verify_hmac(
+            HmacAlgorithm::Sha256,
+            KEY,
+            MSG,
+            SHA256_HEX,
+            SignatureEncoding::Hex
+        )
+        .is_ok());
+        assert!(verify_hmac(
+            HmacAlgorithm::Sha256,
+            KEY,
+            MSG,
+            &SHA256_HEX.to_uppercase(),
+            SignatureEncoding::Hex
+        )
+        .is_ok());
+    }
+
+    #[test]
+    fn hmac_sha1_matches_rfc2202() {
+        // RFC 2202 test case 2.
+        assert_eq!(
+            hex::encode(hmac(HmacAlgorithm::Sha1, KEY, MSG)),
+            "effcdf6ae5eb2fa2d27416d5f184df9c259a7c79"
+        );
+    }
+
+    #[test]
+    fn base64_signatures_and_forgeries() {
+        let sig =
+            base64::engine::general_purpose::STANDARD.encode(hmac(HmacAlgorithm::Sha256, KEY, MSG));
+        assert!(verify_hmac(
+            HmacAlgorithm::Sha256,
+            KEY,
+            MSG,
+            &sig,
+            SignatureEncoding::Base64
+        )
+        .is_ok());
+        assert_eq!(
+            verify_hmac(
+                HmacAlgorithm::Sha256,
+                KEY,
+                b"tampered",
+                &sig,
+                SignatureEncoding::Base64
+            ),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            verify_hmac(
+                HmacAlgorithm::Sha256,
+                KEY,
+                MSG,
+                "not base64!!",
+                SignatureEncoding::Base64
+            ),
+            Err(WebhookError::BadSignature)
+        );
+        assert_eq!(
+            verify_hmac(
+                HmacAlgorithm::Sha256,
+                KEY,
+                MSG,
+                "abcd",
+                SignatureEncoding::Hex
+            ),
+            Err(WebhookError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn constant_time_eq_checks_length_and_content() {
+        assert!(constant_time_eq(b"abc", b"abc"));
+        assert!(!constant_time_eq(b"abc", b"abd"));
+        assert!(!constant_time_eq(b"abc", b"abcd"));
+    }
+
+    #[test]
+    fn timestamp_window() {
+        let now = Utc::now();
+        let tol = chrono::Duration::minutes(5);
+        assert!(check_timestamp(now - chrono::Duration::minutes(4), now, tol).is_ok());
+        assert!(matches!(
+            check_timestamp(now - chrono::Duration::minutes(6), now, tol),
+            Err(WebhookError::Stale { skew_seconds: 360 })
+        ));
+        assert!(check_timestamp(now + chrono::Duration::minutes(6), now, tol).is_err());
+    }
+
+    #[test]
+    fn headers_are_case_insensitive() {
+        let r = WebhookRequest {
+            headers: vec![("X-Content-Signature".into(), "abc".into())],
+            body: vec![],
+            url: None,
+        };
+        assert_eq!(r.header("x-content-signature"), Some("abc"));
+        assert_eq!(
+            r.require_header("x-other"),
+            Err(WebhookError::MissingSignature {
+                header: "x-other".into()
+            })
+        );
+    }
+}

@@ -1,0 +1,2 @@
+//! scopelink-crm (placeholder)
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! scopelink-docusign (placeholder)
+#![forbid(unsafe_code)]

@@ -1,0 +1,2 @@
+//! scopelink-files (placeholder)
+#![forbid(unsafe_code)]

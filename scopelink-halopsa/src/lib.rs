@@ -1,0 +1,2 @@
+//! scopelink-halopsa (placeholder)
+#![forbid(unsafe_code)]

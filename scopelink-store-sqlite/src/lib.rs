@@ -1,0 +1,2 @@
+//! scopelink-store-sqlite (placeholder)
+#![forbid(unsafe_code)]

@@ -1,0 +1,1 @@
+//! A stateful ConnectWise Manage simulator (to be written).

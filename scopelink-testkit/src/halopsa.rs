@@ -1,0 +1,1 @@
+//! A stateful HaloPSA simulator (to be written).

@@ -1,0 +1,7 @@
+//! Stateful provider simulators on wiremock, and data generators, for
+//! scopelink's tests, examples and benchmarks. Not published.
+#![forbid(unsafe_code)]
+#![warn(missing_docs)]
+
+pub mod connectwise;
+pub mod halopsa;
