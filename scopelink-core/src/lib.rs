@@ -29,6 +29,9 @@ pub mod store;
 pub mod sync;
 pub mod webhook;
 
+/// Re-exported so hosts and connectors implement the async traits with the same macro.
+pub use async_trait::async_trait;
+
 pub use access::{Access, Entitlements, Permission};
 pub use connection::{Connection, ConnectionId, ConnectionStatus};
 pub use error::{
