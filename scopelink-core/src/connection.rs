@@ -163,16 +163,22 @@ impl Connection {
         result: Result<(), String>,
         now: DateTime<Utc>,
     ) -> Result<(), TransitionError> {
+        self.check_testable()?;
         match result {
             Ok(()) => {
-                if self.status == ConnectionStatus::Disabled {
-                    return Err(illegal("test", &self.status));
-                }
                 self.status = ConnectionStatus::Connected;
                 Ok(())
             }
             Err(reason) => self.mark_error(reason, now).map(|_| ()),
         }
+    }
+
+    /// Succeeds when the connection may be tested (it is not disabled).
+    pub(crate) fn check_testable(&self) -> Result<(), TransitionError> {
+        if self.status == ConnectionStatus::Disabled {
+            return Err(illegal("test", &self.status));
+        }
+        Ok(())
     }
 
     /// Pauses the connection.
@@ -322,6 +328,10 @@ mod tests {
             })
         ));
         assert!(c.record_test(Ok(()), Utc::now()).is_err());
+        assert!(matches!(
+            c.record_test(Err("bad keys".into()), Utc::now()),
+            Err(TransitionError::Illegal { action: "test", .. })
+        ));
         assert!(c.mark_synced(Utc::now()).is_err());
         assert!(c.mark_error("x".into(), Utc::now()).is_err());
         assert!(c.reconnect(CredentialRef("v2".into())).is_err());

@@ -242,6 +242,9 @@ impl Connections {
     ) -> Result<Connection, Error> {
         access.require(Permission::Manage)?;
         let mut c = self.load(id).await?;
+        // Refuse before calling the provider: a paused connection's
+        // credentials are not used.
+        c.check_testable()?;
         let before = c.status.clone();
         let result = connector.test_connection().await.map_err(|e| e.to_string());
         let entered =

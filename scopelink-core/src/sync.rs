@@ -270,8 +270,9 @@ impl SyncEngine {
         } else {
             DataType::in_sync_order(&request.data_types)
         };
-        let mut report = SyncReport::default();
-        for data_type in types {
+        // Check every type before syncing any, so a refused request
+        // changes nothing.
+        for &data_type in &types {
             if !offered.contains(&data_type) {
                 return Err(SyncError::UnsupportedDataType(data_type));
             }
@@ -282,6 +283,9 @@ impl SyncEngine {
                     data_type,
                 });
             }
+        }
+        let mut report = SyncReport::default();
+        for data_type in types {
             let counts = self
                 .run_type(connection, source, data_type, request, progress)
                 .await?;
@@ -404,6 +408,12 @@ impl SyncEngine {
         checkpoint: &mut Checkpoint,
         progress: Option<ProgressFn<'_>>,
     ) -> Result<(), SyncError> {
+        // A run that died after committing its last page (but before it was
+        // finished) has nothing left to fetch; streaming again from the
+        // start would count every record a second time.
+        if checkpoint.pages > 0 && checkpoint.page_token.is_none() {
+            return Ok(());
+        }
         let mut stream = source.stream(StreamRequest {
             data_type,
             filter: request.filter.clone(),
