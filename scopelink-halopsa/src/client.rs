@@ -1,0 +1,896 @@
+//! Settings, host normalization, the OAuth2 client-credentials token, the
+//! HTTP calls and the mapping of HaloPSA's failures to typed errors.
+
+use crate::token::{Token, TokenCache, DEFAULT_LIFETIME};
+use crate::wire::{AuthInfo, ListReply, TokenResponse};
+use futures::StreamExt;
+use scopelink_core::http::{
+    paginate, HttpClient, HttpConfig, Method, Page, RateLimit, Request, Response,
+};
+use scopelink_core::secret::ClientCredentials;
+use scopelink_core::{ConnectorError, HttpError};
+use secrecy::{ExposeSecret, SecretString};
+use serde_json::Value;
+use std::collections::BTreeMap;
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+use url::Url;
+
+/// The client-side request budget used when [`HttpConfig::rate_limit`] is
+/// `None`: 45 requests per 60 seconds.
+///
+/// HaloPSA publishes no figure. Hosted tenants have been seen answering 429
+/// "Rate Limit Reached - 300 Requests per rolling 5 minute window" (some
+/// reports say 450). The budget is chosen so that *any* rolling 5-minute
+/// window holds at most 45 × 6 = 270 requests whatever the limiter's
+/// algorithm (a fixed window or a token bucket can let a full window's worth
+/// through on each side of a boundary), which stays under 300 with room for
+/// the tenant's other integrations. Steady state is 225 requests per 5
+/// minutes (0.75/s), and bursts of up to 45 keep the push form's lookups
+/// quick. Hosts that know their tenant's limit set their own.
+pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
+    requests: 45,
+    per: Duration::from_secs(60),
+};
+
+/// The page size of list calls (HaloPSA's documented maximum).
+pub(crate) const PAGE_SIZE: u32 = 100;
+
+/// Where the fix-it messages send the user for credentials.
+const API_SETTINGS: &str = "HaloPSA > Configuration > Integrations > HaloPSA API";
+
+/// A connection's non-secret HaloPSA settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct HaloSettings {
+    /// The HaloPSA web address, e.g. `companyxyz.halopsa.com`, with or
+    /// without `https://` (a pasted `/api` or `/auth` suffix is dropped).
+    /// Normalized to `https://host`; plain `http` only where the client's
+    /// [`scopelink_core::http::AddressPolicy`] allows it (loopback tests).
+    pub host: String,
+    /// The tenant name for hosted HaloPSA, sent as `?tenant=` on the token
+    /// request (shown in HaloPSA under Configuration > Integrations > HaloPSA
+    /// API > API Details). When `None`, the connector asks
+    /// `GET /api/authinfo` for it once.
+    pub tenant: Option<String>,
+    /// The ticket type id of projects (a type with milestones enabled).
+    /// Needed to push projects.
+    pub project_ticket_type_id: Option<String>,
+    /// The ticket type id of project tasks; the project type is used when
+    /// `None`.
+    pub task_ticket_type_id: Option<String>,
+}
+
+impl HaloSettings {
+    /// Setting keys in a connection's settings map.
+    pub const HOST: &'static str = "host";
+    /// See [`HaloSettings::tenant`].
+    pub const TENANT: &'static str = "tenant";
+    /// See [`HaloSettings::project_ticket_type_id`].
+    pub const PROJECT_TICKET_TYPE_ID: &'static str = "project_ticket_type_id";
+    /// See [`HaloSettings::task_ticket_type_id`].
+    pub const TASK_TICKET_TYPE_ID: &'static str = "task_ticket_type_id";
+
+    /// Settings for `host` with nothing else set.
+    pub fn new(host: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Reads settings from a connection's settings map (the keys above).
+    pub fn from_map(map: &BTreeMap<String, String>) -> Self {
+        let get = |k: &str| {
+            map.get(k)
+                .map(|v| v.trim().to_string())
+                .filter(|v| !v.is_empty())
+        };
+        Self {
+            host: get(Self::HOST).unwrap_or_default(),
+            tenant: get(Self::TENANT),
+            project_ticket_type_id: get(Self::PROJECT_TICKET_TYPE_ID),
+            task_ticket_type_id: get(Self::TASK_TICKET_TYPE_ID),
+        }
+    }
+
+    /// Writes settings into a connection's settings map.
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        let mut map = BTreeMap::new();
+        map.insert(Self::HOST.to_string(), self.host.clone());
+        for (k, v) in [
+            (Self::TENANT, &self.tenant),
+            (Self::PROJECT_TICKET_TYPE_ID, &self.project_ticket_type_id),
+            (Self::TASK_TICKET_TYPE_ID, &self.task_ticket_type_id),
+        ] {
+            if let Some(v) = v {
+                map.insert(k.to_string(), v.clone());
+            }
+        }
+        map
+    }
+}
+
+/// Where tokens come from.
+#[derive(Debug, Clone)]
+struct TokenEndpoint {
+    url: Url,
+    tenant: Option<String>,
+}
+
+struct Inner {
+    http: HttpClient,
+    /// `https://host` (plus any path prefix), no trailing slash.
+    base: String,
+    tenant: Option<String>,
+    project_type: Option<i64>,
+    task_type: Option<i64>,
+    client_id: String,
+    client_secret: SecretString,
+    tokens: TokenCache,
+    /// The token endpoint found through `GET /api/authinfo`.
+    discovered: Mutex<Option<TokenEndpoint>>,
+    /// The name of the agent the application logs in as, once known.
+    agent: Mutex<Option<String>>,
+}
+
+/// The HaloPSA connector: CRM (clients, users, opportunities) and PSA
+/// (projects with milestones and tasks). Cheap to clone; clones share the
+/// HTTP client, rate limiter and token.
+#[derive(Clone)]
+pub struct HaloConnector {
+    inner: Arc<Inner>,
+}
+
+impl std::fmt::Debug for HaloConnector {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HaloConnector")
+            .field("base", &self.inner.base)
+            .field("tenant", &self.inner.tenant)
+            .field("client_id", &self.inner.client_id)
+            .field("project_ticket_type_id", &self.inner.project_type)
+            .field("task_ticket_type_id", &self.inner.task_type)
+            .finish_non_exhaustive()
+    }
+}
+
+/// Parses a HaloPSA id typed into a setting or chosen on a form.
+pub(crate) fn parse_id(field: &'static str, value: &str) -> Result<i64, ConnectorError> {
+    crate::wire::value_id(&Value::String(value.to_string()))
+        .filter(|id| *id > 0)
+        .ok_or_else(|| ConnectorError::InvalidConfig {
+            field,
+            message: format!(
+                "`{value}` is not a HaloPSA id (a positive whole number); pick it from the lists read from HaloPSA"
+            ),
+        })
+}
+
+fn invalid_host(message: String) -> ConnectorError {
+    ConnectorError::InvalidConfig {
+        field: "host",
+        message,
+    }
+}
+
+/// Turns what the user typed into the base URL: scheme added when missing,
+/// query, fragment, trailing slashes and a pasted `/api` or `/auth` dropped.
+fn normalize_host(http: &HttpClient, input: &str) -> Result<String, ConnectorError> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Err(invalid_host(
+            "enter your HaloPSA web address, e.g. yourcompany.halopsa.com".into(),
+        ));
+    }
+    let with_scheme = if trimmed.contains("://") {
+        trimmed.to_string()
+    } else {
+        format!("https://{trimmed}")
+    };
+    let url = http.validate_url(&with_scheme).map_err(|e| {
+        invalid_host(format!(
+            "{e}; enter your HaloPSA web address, e.g. yourcompany.halopsa.com"
+        ))
+    })?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(invalid_host(format!(
+            "`{trimmed}` has no host name; enter your HaloPSA web address, e.g. yourcompany.halopsa.com"
+        )));
+    }
+    let mut path = url.path().trim_end_matches('/').to_string();
+    for suffix in ["/api", "/auth"] {
+        if path.len() >= suffix.len()
+            && path[path.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
+        {
+            path.truncate(path.len() - suffix.len());
+            break;
+        }
+    }
+    Ok(format!("{}{}", url.origin().ascii_serialization(), path))
+}
+
+/// Whether a body is a web page rather than the API's JSON.
+fn looks_like_html(resp: &Response) -> bool {
+    let ct = resp.header("content-type").unwrap_or_default();
+    if ct.to_ascii_lowercase().contains("html") {
+        return true;
+    }
+    let start = resp
+        .body
+        .iter()
+        .position(|b| !b.is_ascii_whitespace())
+        .unwrap_or(resp.body.len());
+    resp.body.get(start) == Some(&b'<')
+}
+
+/// A provider message made readable: JSON strings unquoted, error objects
+/// reduced to their message, field maps listed. Truncated to 500 chars.
+pub(crate) fn provider_message(raw: &str) -> String {
+    let t = raw.trim();
+    let text = match serde_json::from_str::<Value>(t) {
+        Ok(Value::String(s)) => s,
+        Ok(Value::Object(map)) => {
+            let named = [
+                "error_description",
+                "errorMessage",
+                "Message",
+                "message",
+                "error",
+            ]
+            .iter()
+            .find_map(|k| map.get(*k).and_then(Value::as_str).map(str::to_string));
+            named.unwrap_or_else(|| {
+                let parts: Vec<String> = map
+                    .iter()
+                    .filter_map(|(k, v)| v.as_str().map(|s| format!("{k}: {s}")))
+                    .collect();
+                if parts.is_empty() {
+                    t.to_string()
+                } else {
+                    parts.join("; ")
+                }
+            })
+        }
+        _ => t.to_string(),
+    };
+    let mut text = text.trim().to_string();
+    if text.chars().count() > 500 {
+        text = text.chars().take(500).collect::<String>() + "...";
+    }
+    text
+}
+
+/// The OAuth error code in a token endpoint's message, if any.
+fn oauth_code(message: &str) -> Option<&'static str> {
+    [
+        "invalid_client",
+        "unauthorized_client",
+        "invalid_scope",
+        "unsupported_grant_type",
+        "invalid_grant",
+        "invalid_request",
+    ]
+    .into_iter()
+    .find(|code| message.contains(code))
+}
+
+impl HaloConnector {
+    /// A connector for `settings`, authenticating with `credentials`.
+    ///
+    /// [`DEFAULT_RATE_LIMIT`] applies when `http.rate_limit` is `None`.
+    /// Fails with [`ConnectorError::InvalidConfig`] when the host is not a
+    /// usable address (see [`scopelink_core::http::validate_url`]) or a
+    /// ticket type id is not a number, and when the client id is empty.
+    pub fn new(
+        settings: HaloSettings,
+        credentials: ClientCredentials,
+        mut http: HttpConfig,
+    ) -> Result<Self, ConnectorError> {
+        if http.rate_limit.is_none() {
+            http.rate_limit = Some(DEFAULT_RATE_LIMIT);
+        }
+        let http = HttpClient::new(http)?;
+        let base = normalize_host(&http, &settings.host)?;
+        let opt_id = |field: &'static str, v: &Option<String>| {
+            v.as_deref()
+                .map(str::trim)
+                .filter(|v| !v.is_empty())
+                .map(|v| parse_id(field, v))
+                .transpose()
+        };
+        let project_type = opt_id("project_ticket_type_id", &settings.project_ticket_type_id)?;
+        let task_type = opt_id("task_ticket_type_id", &settings.task_ticket_type_id)?;
+        if credentials.client_id.is_empty() {
+            return Err(ConnectorError::InvalidConfig {
+                field: "client_id",
+                message: format!("enter the client ID of the API application ({API_SETTINGS})"),
+            });
+        }
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                base,
+                tenant: settings
+                    .tenant
+                    .map(|t| t.trim().to_string())
+                    .filter(|t| !t.is_empty()),
+                project_type,
+                task_type,
+                client_id: credentials.client_id,
+                client_secret: credentials.client_secret,
+                tokens: TokenCache::default(),
+                discovered: Mutex::new(None),
+                agent: Mutex::new(None),
+            }),
+        })
+    }
+
+    /// The HTTP client (for request counts and its configuration).
+    pub fn http(&self) -> &HttpClient {
+        &self.inner.http
+    }
+
+    /// The normalized base URL, e.g. `https://companyxyz.halopsa.com`.
+    pub fn base_url(&self) -> &str {
+        &self.inner.base
+    }
+
+    pub(crate) fn project_type(&self) -> Result<i64, ConnectorError> {
+        self.inner
+            .project_type
+            .ok_or_else(|| ConnectorError::InvalidConfig {
+                field: "project_ticket_type_id",
+                message: "choose the HaloPSA ticket type used for projects (one with milestones enabled) before pushing projects".into(),
+            })
+    }
+
+    pub(crate) fn task_type(&self) -> Result<i64, ConnectorError> {
+        match self.inner.task_type {
+            Some(t) => Ok(t),
+            None => self.project_type(),
+        }
+    }
+
+    pub(crate) fn url(&self, rel: &str) -> Result<Url, ConnectorError> {
+        let joined = format!("{}/{}", self.inner.base, rel.trim_start_matches('/'));
+        Url::parse(&joined).map_err(|e| invalid_host(format!("`{joined}` is not a valid URL: {e}")))
+    }
+
+    fn lock<'a, T>(m: &'a Mutex<T>) -> std::sync::MutexGuard<'a, T> {
+        m.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    pub(crate) fn remember_agent(&self, name: Option<String>) {
+        *Self::lock(&self.inner.agent) = name;
+    }
+
+    fn agent_label(&self) -> String {
+        match Self::lock(&self.inner.agent).as_deref() {
+            Some(name) => format!("the agent `{name}` that the API application logs in as"),
+            None => "the agent that the API application logs in as".to_string(),
+        }
+    }
+
+    // ----- tokens -----
+
+    fn default_endpoint(&self) -> Result<Url, ConnectorError> {
+        self.url("auth/token")
+    }
+
+    /// The token URL and tenant: from the settings, or discovered once
+    /// through `GET /api/authinfo` (its `auth_url` is used only when it is on
+    /// the same origin as the host, so the secret never goes elsewhere).
+    async fn token_endpoint(&self) -> Result<TokenEndpoint, ConnectorError> {
+        if let Some(tenant) = &self.inner.tenant {
+            return Ok(TokenEndpoint {
+                url: self.default_endpoint()?,
+                tenant: Some(tenant.clone()),
+            });
+        }
+        if let Some(found) = Self::lock(&self.inner.discovered).clone() {
+            return Ok(found);
+        }
+        let fallback = TokenEndpoint {
+            url: self.default_endpoint()?,
+            tenant: None,
+        };
+        let req = Request::new(Method::GET, self.url("api/authinfo")?)
+            .header("Accept", "application/json");
+        let found = match self.inner.http.send(req).await {
+            Ok(resp) => {
+                let info: AuthInfo = if looks_like_html(&resp) {
+                    AuthInfo::default()
+                } else {
+                    serde_json::from_slice(&resp.body).unwrap_or_default()
+                };
+                let own = Url::parse(&self.inner.base).ok().map(|u| u.origin());
+                let url = info
+                    .auth_url
+                    .as_deref()
+                    .and_then(|a| Url::parse(a.trim()).ok())
+                    .filter(|a| Some(a.origin()) == own)
+                    .and_then(|a| {
+                        Url::parse(&format!("{}/token", a.as_str().trim_end_matches('/'))).ok()
+                    });
+                if info.auth_url.is_some() && url.is_none() {
+                    tracing::warn!(
+                        "ignoring the auth_url from /api/authinfo: it is not on the HaloPSA host"
+                    );
+                }
+                TokenEndpoint {
+                    url: url.unwrap_or(fallback.url),
+                    tenant: info
+                        .tenant_id
+                        .map(|t| t.trim().to_string())
+                        .filter(|t| !t.is_empty()),
+                }
+            }
+            Err(e) => match e {
+                HttpError::Status { status, .. } if status < 500 && status != 429 => fallback,
+                HttpError::Connect { .. }
+                | HttpError::InvalidUrl { .. }
+                | HttpError::InsecureScheme { .. }
+                | HttpError::ForbiddenAddress { .. } => {
+                    return Err(invalid_host(format!(
+                        "{e}; check the HaloPSA web address (e.g. yourcompany.halopsa.com)"
+                    )))
+                }
+                // Transient: use the default this time, ask again next time.
+                _ => return Ok(fallback),
+            },
+        };
+        *Self::lock(&self.inner.discovered) = Some(found.clone());
+        Ok(found)
+    }
+
+    fn token_error(&self, e: HttpError, endpoint: &TokenEndpoint) -> ConnectorError {
+        match &e {
+            HttpError::Status {
+                status: 400 | 401,
+                message,
+                ..
+            } => {
+                let tenant_hint = if endpoint.tenant.is_some() {
+                    ", and the tenant name (shown under API Details)"
+                } else {
+                    ""
+                };
+                let message = match oauth_code(message) {
+                    Some("invalid_client") => format!(
+                        "HaloPSA rejected the client ID or secret (invalid_client): check the client ID and secret in {API_SETTINGS} > Applications{tenant_hint}; an inactive or deleted application is refused the same way, so also check that it is active"
+                    ),
+                    Some("unauthorized_client") => format!(
+                        "HaloPSA does not let this application use client credentials (unauthorized_client): in {API_SETTINGS} > Applications, make sure the application is active and its authentication method is Client ID and Secret (Services)"
+                    ),
+                    Some("invalid_scope") => format!(
+                        "the API application is not granted the `all` scope (invalid_scope): tick it under the application's Permissions in {API_SETTINGS} > Applications"
+                    ),
+                    _ => format!(
+                        "HaloPSA refused the token request ({}): check the client ID and secret in {API_SETTINGS} > Applications{tenant_hint}, and that the application is active",
+                        provider_message(message)
+                    ),
+                };
+                ConnectorError::Authentication { message }
+            }
+            HttpError::Status {
+                status: 404 | 405, ..
+            } => invalid_host(format!(
+                "{} has no HaloPSA token endpoint (HTTP {}); check the HaloPSA web address (e.g. yourcompany.halopsa.com)",
+                self.inner.base,
+                e.status().unwrap_or_default()
+            )),
+            HttpError::Connect { .. }
+            | HttpError::InvalidUrl { .. }
+            | HttpError::InsecureScheme { .. }
+            | HttpError::ForbiddenAddress { .. } => invalid_host(format!(
+                "{e}; check the HaloPSA web address (e.g. yourcompany.halopsa.com)"
+            )),
+            _ => ConnectorError::Http(e),
+        }
+    }
+
+    /// Requests a new token (client credentials, scope `all`).
+    async fn fetch_token(&self) -> Result<(SecretString, Duration), ConnectorError> {
+        let endpoint = self.token_endpoint().await?;
+        let mut req = Request::new(Method::POST, endpoint.url.clone());
+        if let Some(tenant) = &endpoint.tenant {
+            req = req.query(&[("tenant", tenant.as_str())]);
+        }
+        let req = req
+            .header("Accept", "application/json")
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", self.inner.client_id.as_str()),
+                ("client_secret", self.inner.client_secret.expose_secret()),
+                ("scope", "all"),
+            ])
+            // Asking for a token twice does no harm.
+            .retry_safe(true);
+        let resp = self
+            .inner
+            .http
+            .send(req)
+            .await
+            .map_err(|e| self.token_error(e, &endpoint))?;
+        let not_halo = || {
+            invalid_host(format!(
+                "{} answered the token request, but not as a HaloPSA auth server; check the HaloPSA web address (e.g. yourcompany.halopsa.com)",
+                self.inner.base
+            ))
+        };
+        if looks_like_html(&resp) {
+            return Err(not_halo());
+        }
+        let token: TokenResponse = serde_json::from_slice(&resp.body).map_err(|_| not_halo())?;
+        let secret = token
+            .access_token
+            .filter(|t| !t.expose_secret().trim().is_empty())
+            .ok_or_else(not_halo)?;
+        let lifetime = token
+            .expires_in
+            .filter(|s| *s > 0.0)
+            .and_then(|s| Duration::try_from_secs_f64(s.min(30.0 * 86_400.0)).ok())
+            .unwrap_or(DEFAULT_LIFETIME);
+        tracing::debug!(
+            lifetime_s = lifetime.as_secs(),
+            "obtained a HaloPSA access token"
+        );
+        Ok((secret, lifetime))
+    }
+
+    /// A valid token: cached, or fetched once for every concurrent caller.
+    pub(crate) async fn token(&self) -> Result<Token, ConnectorError> {
+        self.inner.tokens.get(|| self.fetch_token()).await
+    }
+
+    // ----- API calls -----
+
+    /// Maps a failed API call to the error the user can act on.
+    pub(crate) fn api_error(&self, e: HttpError, what: &str) -> ConnectorError {
+        match &e {
+            HttpError::Status { status: 401, .. } => ConnectorError::Authentication {
+                message: format!(
+                    "HaloPSA rejected the access token while {what}, even after a fresh token was obtained; check that the API application is active and {} is enabled ({API_SETTINGS} > Applications)",
+                    self.agent_label()
+                ),
+            },
+            HttpError::Status { status: 403, .. } => ConnectorError::PermissionDenied {
+                message: format!(
+                    "HaloPSA refused {what} (HTTP 403): {} or the API application lacks the permission; grant it on the application's Permissions tab ({API_SETTINGS} > Applications) and on the agent's roles",
+                    self.agent_label()
+                ),
+            },
+            HttpError::Status { status: 404, .. } => ConnectorError::NotFound {
+                what: what.to_string(),
+            },
+            HttpError::Status {
+                status: 400 | 409 | 422,
+                message,
+                ..
+            } => ConnectorError::Rejected {
+                message: format!("{what}: {}", provider_message(message)),
+            },
+            _ => ConnectorError::Http(e),
+        }
+    }
+
+    /// Sends an API call with the bearer token. A 401 drops the token and
+    /// retries once with a new one (the request was refused before it was
+    /// processed, so this is safe even for POST).
+    pub(crate) async fn send_api(
+        &self,
+        method: Method,
+        rel: &str,
+        query: &[(&str, &str)],
+        body: Option<&Value>,
+        what: &str,
+    ) -> Result<Response, ConnectorError> {
+        let url = self.url(&format!("api/{rel}"))?;
+        let mut refreshed = false;
+        loop {
+            let token = self.token().await?;
+            let bearer = SecretString::from(format!("Bearer {}", token.secret.expose_secret()));
+            let mut req = Request::new(method.clone(), url.clone())
+                .query(query)
+                .header("Accept", "application/json")
+                .secret_header("Authorization", &bearer);
+            if let Some(body) = body {
+                req = req.json(body);
+            }
+            match self.inner.http.send(req).await {
+                Ok(resp) => return Ok(resp),
+                Err(e) if e.is_unauthorized() && !refreshed => {
+                    tracing::debug!("HaloPSA rejected the access token; refreshing it once");
+                    self.inner.tokens.invalidate(token.generation);
+                    refreshed = true;
+                }
+                Err(e) => return Err(self.api_error(e, what)),
+            }
+        }
+    }
+
+    /// Decodes an API reply as JSON; a web page means the host is wrong.
+    pub(crate) fn json(&self, resp: &Response, what: &str) -> Result<Value, ConnectorError> {
+        if looks_like_html(resp) {
+            return Err(invalid_host(format!(
+                "{} answered {what} with a web page instead of HaloPSA API data; check the HaloPSA web address (e.g. yourcompany.halopsa.com)",
+                self.inner.base
+            )));
+        }
+        serde_json::from_slice(&resp.body).map_err(|e| ConnectorError::Decode {
+            what: what.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// `GET` returning JSON.
+    pub(crate) async fn get_json(
+        &self,
+        rel: &str,
+        query: &[(&str, &str)],
+        what: &str,
+    ) -> Result<Value, ConnectorError> {
+        let resp = self.send_api(Method::GET, rel, query, None, what).await?;
+        self.json(&resp, what)
+    }
+
+    /// `GET` of one object; `None` when HaloPSA says it does not exist.
+    pub(crate) async fn get_one(
+        &self,
+        rel: &str,
+        what: &str,
+    ) -> Result<Option<Value>, ConnectorError> {
+        match self.get_json(rel, &[], what).await {
+            Ok(Value::Object(map)) => {
+                // A missing record has come back as an empty object or id 0.
+                let id = map.get("id").and_then(crate::wire::value_id);
+                Ok(id.filter(|id| *id > 0).map(|_| Value::Object(map)))
+            }
+            Ok(Value::Null) => Ok(None),
+            Ok(_) => Err(ConnectorError::Decode {
+                what: what.to_string(),
+                message: "expected a single object".into(),
+            }),
+            Err(ConnectorError::NotFound { .. }) => Ok(None),
+            Err(e) => Err(e),
+        }
+    }
+
+    /// `POST` of a JSON body (HaloPSA creates and updates with POST; never
+    /// retried by the runtime, as a retry could create a duplicate).
+    pub(crate) async fn post_json(
+        &self,
+        rel: &str,
+        body: &Value,
+        what: &str,
+    ) -> Result<Value, ConnectorError> {
+        let resp = self
+            .send_api(Method::POST, rel, &[], Some(body), what)
+            .await?;
+        if resp.body.iter().all(u8::is_ascii_whitespace) {
+            return Ok(Value::Null);
+        }
+        self.json(&resp, what)
+    }
+
+    /// A list that is not paged (a bare array, or a wrapper).
+    pub(crate) async fn get_list(
+        &self,
+        rel: &str,
+        query: &[(&str, &str)],
+        keys: &[&str],
+        what: &str,
+    ) -> Result<Vec<Value>, ConnectorError> {
+        let body = self.get_json(rel, query, what).await?;
+        ListReply::parse(body, keys)
+            .map(|l| l.items)
+            .ok_or_else(|| ConnectorError::Decode {
+                what: what.to_string(),
+                message: "expected a list".into(),
+            })
+    }
+
+    /// One page of a paged list (`pageinate=true&page_size=100&page_no=N`).
+    pub(crate) async fn get_page(
+        &self,
+        rel: &str,
+        query: &[(String, String)],
+        keys: &[&str],
+        page_no: u32,
+        what: &str,
+    ) -> Result<(Vec<Value>, Option<u32>), ConnectorError> {
+        let page_no_s = page_no.to_string();
+        let page_size_s = PAGE_SIZE.to_string();
+        let mut pairs: Vec<(&str, &str)> = vec![
+            ("pageinate", "true"),
+            ("page_size", &page_size_s),
+            ("page_no", &page_no_s),
+        ];
+        pairs.extend(query.iter().map(|(k, v)| (k.as_str(), v.as_str())));
+        let body = self.get_json(rel, &pairs, what).await?;
+        let list = ListReply::parse(body, keys).ok_or_else(|| ConnectorError::Decode {
+            what: what.to_string(),
+            message: "expected a page of results".into(),
+        })?;
+        let next = next_page(page_no, PAGE_SIZE, list.items.len(), list.record_count);
+        Ok((list.items, next))
+    }
+
+    /// Every item of a paged list.
+    pub(crate) async fn get_all_pages(
+        &self,
+        rel: &str,
+        query: &[(String, String)],
+        keys: &[&str],
+        what: &str,
+    ) -> Result<Vec<Value>, ConnectorError> {
+        let mut pages = paginate(None, |token: Option<String>| async move {
+            let page_no = token.and_then(|t| t.parse().ok()).unwrap_or(1);
+            let (items, next) = self.get_page(rel, query, keys, page_no, what).await?;
+            Ok::<_, ConnectorError>(Page {
+                items,
+                next: next.map(|n| n.to_string()),
+            })
+        });
+        let mut all = Vec::new();
+        while let Some(page) = pages.next().await {
+            all.extend(page?.items);
+        }
+        Ok(all)
+    }
+}
+
+/// The page after `page_no`, or `None` when the walk is done: the page was
+/// empty, `record_count` items have been seen, or (without a count) the page
+/// was short. A reply larger than the page size means paging was ignored and
+/// everything came at once.
+pub(crate) fn next_page(
+    page_no: u32,
+    page_size: u32,
+    got: usize,
+    record_count: Option<u64>,
+) -> Option<u32> {
+    if got == 0 || got > page_size as usize || page_no >= 1_000_000 {
+        return None;
+    }
+    match record_count {
+        Some(total) => {
+            let seen = u64::from(page_no - 1) * u64::from(page_size) + got as u64;
+            (seen < total).then_some(page_no + 1)
+        }
+        None => (got == page_size as usize).then_some(page_no + 1),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use scopelink_core::http::AddressPolicy;
+
+    fn client(policy: AddressPolicy) -> HttpClient {
+        HttpClient::new(HttpConfig {
+            addresses: policy,
+            ..HttpConfig::default()
+        })
+        .unwrap()
+    }
+
+    #[test]
+    fn paging_stops_where_it_should() {
+        assert_eq!(next_page(1, 3, 3, Some(5)), Some(2));
+        assert_eq!(next_page(2, 3, 2, Some(5)), None);
+        assert_eq!(next_page(1, 3, 3, Some(3)), None);
+        assert_eq!(next_page(1, 3, 0, Some(5)), None);
+        assert_eq!(next_page(1, 3, 3, None), Some(2));
+        assert_eq!(next_page(2, 3, 1, None), None);
+        // Paging ignored: everything came at once.
+        assert_eq!(next_page(1, 3, 7, Some(7)), None);
+    }
+
+    #[test]
+    fn provider_messages_are_made_readable() {
+        assert_eq!(
+            provider_message(include_str!("../../fixtures/halopsa/error_400.json")),
+            "Please select a Customer before saving this Ticket."
+        );
+        assert_eq!(
+            provider_message(include_str!(
+                "../../fixtures/halopsa/error_400_validation.json"
+            )),
+            "[0].tickettype_id: The ticket type 999 does not exist."
+        );
+        assert_eq!(
+            provider_message(include_str!("../../fixtures/halopsa/error_429.json")),
+            "Rate Limit Reached - 300 Requests per rolling 5 minute window"
+        );
+        assert_eq!(provider_message(" plain text "), "plain text");
+        assert_eq!(provider_message("{}"), "{}");
+        assert!(provider_message(&"x".repeat(2000)).len() < 600);
+    }
+
+    #[test]
+    fn settings_round_trip_through_a_map() {
+        let s = HaloSettings {
+            host: "acme.halopsa.com".into(),
+            tenant: Some("acme".into()),
+            project_ticket_type_id: Some("3".into()),
+            task_ticket_type_id: None,
+        };
+        assert_eq!(HaloSettings::from_map(&s.to_map()), s);
+    }
+
+    #[test]
+    fn ids_must_be_positive_numbers() {
+        assert_eq!(parse_id("company_id", "12").unwrap(), 12);
+        assert_eq!(parse_id("company_id", "12.0").unwrap(), 12);
+        for bad in ["", "abc", "-1", "0", "1.5"] {
+            assert!(matches!(
+                parse_id("company_id", bad),
+                Err(ConnectorError::InvalidConfig {
+                    field: "company_id",
+                    ..
+                })
+            ));
+        }
+    }
+
+    #[test]
+    fn oauth_codes_are_found_in_raw_or_extracted_messages() {
+        assert_eq!(oauth_code("invalid_client"), Some("invalid_client"));
+        assert_eq!(
+            oauth_code(r#"{"error":"unauthorized_client"}"#),
+            Some("unauthorized_client")
+        );
+        assert_eq!(oauth_code("nope"), None);
+    }
+
+    // Needs the core HTTP runtime (validate_url).
+    #[test]
+    fn hosts_are_normalized() {
+        let public = client(AddressPolicy::public_only());
+        for (input, want) in [
+            ("companyxyz.halopsa.com", "https://companyxyz.halopsa.com"),
+            (
+                " https://companyxyz.halopsa.com/ ",
+                "https://companyxyz.halopsa.com",
+            ),
+            (
+                "https://companyxyz.halopsa.com/api",
+                "https://companyxyz.halopsa.com",
+            ),
+            (
+                "https://companyxyz.halopsa.com/API/",
+                "https://companyxyz.halopsa.com",
+            ),
+            (
+                "companyxyz.halopsa.com/auth",
+                "https://companyxyz.halopsa.com",
+            ),
+            (
+                "https://halo.example.com/halo/?x=1#y",
+                "https://halo.example.com/halo",
+            ),
+        ] {
+            assert_eq!(normalize_host(&public, input).unwrap(), want, "{input}");
+        }
+        for bad in [
+            "",
+            "   ",
+            "http://companyxyz.halopsa.com",
+            "https://127.0.0.1",
+            "https://10.0.0.1",
+        ] {
+            assert!(
+                matches!(
+                    normalize_host(&public, bad),
+                    Err(ConnectorError::InvalidConfig { field: "host", .. })
+                ),
+                "{bad}"
+            );
+        }
+        let local = client(AddressPolicy::allow_local());
+        assert_eq!(
+            normalize_host(&local, "http://127.0.0.1:8080/").unwrap(),
+            "http://127.0.0.1:8080"
+        );
+    }
+}
