@@ -1,0 +1,902 @@
+//! Settings, authentication, API base discovery, the HTTP calls and the
+//! mapping of HTTP failures to errors that say what to fix.
+
+use crate::convert::{convert, Converted};
+use base64::Engine as _;
+use futures::stream::BoxStream;
+use futures::StreamExt;
+use scopelink_core::connector::{PageStream, RecordPage};
+use scopelink_core::error::{ConnectorError, HttpError};
+use scopelink_core::http::{
+    next_link, paginate, validate_url, AddressPolicy, HttpClient, HttpConfig, Method, Page,
+    Request, Response,
+};
+use scopelink_core::model::DataType;
+use scopelink_core::secret::ConnectWiseKeys;
+use secrecy::{ExposeSecret, SecretString};
+use serde::de::DeserializeOwned;
+use serde::{Deserialize, Serialize};
+use std::collections::{BTreeMap, HashMap};
+use std::fmt;
+use std::sync::{Arc, Mutex};
+use std::time::Instant;
+use url::Url;
+
+/// The API version pinned in the `Accept` header when none is configured.
+pub const DEFAULT_API_VERSION: &str = "2025.1";
+/// The largest page ConnectWise serves (and the default page size).
+pub const MAX_PAGE_SIZE: u32 = 1000;
+/// The key under which a host stores the discovered API base in a
+/// connection's settings, to build later connectors with
+/// [`ConnectWiseConnector::with_api_base`].
+pub const API_BASE_SETTING: &str = "api_base";
+
+/// Non-secret settings of a ConnectWise connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConnectWiseSettings {
+    /// The server address as the user typed it: `https://na.myconnectwise.net`,
+    /// `na.myconnectwise.net`, or a pasted API path such as
+    /// `https://api-na.myconnectwise.net/v4_6_release/apis/3.0/`; it is
+    /// normalized to scheme and host by [`normalize_server_url`].
+    pub server_url: String,
+    /// The integrator `clientId` (a GUID from developer.connectwise.com),
+    /// supplied by the host application and sent on every call.
+    pub client_id: String,
+    /// The API version pinned in the `Accept` header (`YYYY.N`); default
+    /// [`DEFAULT_API_VERSION`].
+    pub api_version: Option<String>,
+    /// The project board new projects go on (a service board with
+    /// `projectFlag`); needed to push projects.
+    pub board_id: Option<String>,
+    /// The billing method of new projects (`ActualRates`, `FixedFee`,
+    /// `NotToExceed`, `OverrideRate`); default `ActualRates`.
+    pub billing_method: Option<String>,
+}
+
+impl ConnectWiseSettings {
+    /// Reads settings from a connection's settings map (keys `server_url`,
+    /// `client_id`, `api_version`, `board_id`, `billing_method`).
+    pub fn from_map(map: &BTreeMap<String, String>) -> Self {
+        let get = |k: &str| map.get(k).map(|v| v.trim().to_string());
+        let opt = |k: &str| get(k).filter(|v| !v.is_empty());
+        Self {
+            server_url: get("server_url").unwrap_or_default(),
+            client_id: get("client_id").unwrap_or_default(),
+            api_version: opt("api_version"),
+            board_id: opt("board_id"),
+            billing_method: opt("billing_method"),
+        }
+    }
+
+    /// Writes the settings into a map (the inverse of [`Self::from_map`]).
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        let mut map = BTreeMap::new();
+        map.insert("server_url".into(), self.server_url.clone());
+        map.insert("client_id".into(), self.client_id.clone());
+        for (k, v) in [
+            ("api_version", &self.api_version),
+            ("board_id", &self.board_id),
+            ("billing_method", &self.billing_method),
+        ] {
+            if let Some(v) = v {
+                map.insert(k.into(), v.clone());
+            }
+        }
+        map
+    }
+}
+
+fn config_error(field: &'static str, message: impl Into<String>) -> ConnectorError {
+    ConnectorError::InvalidConfig {
+        field,
+        message: message.into(),
+    }
+}
+
+/// Normalizes a user-typed server address to `scheme://host[:port]/`.
+///
+/// A missing scheme means `https://`; any path, query or fragment (a pasted
+/// `/v4_6_release/apis/3.0/` API path, a `/login` page) is dropped. The
+/// result is checked with the core's [`validate_url`] under `policy` (https
+/// only, no private addresses unless the policy allows them).
+pub fn normalize_server_url(input: &str, policy: AddressPolicy) -> Result<Url, ConnectorError> {
+    let trimmed = input.trim();
+    if trimmed.is_empty() {
+        return Err(config_error(
+            "server_url",
+            "enter the ConnectWise server address, such as na.myconnectwise.net",
+        ));
+    }
+    let with_scheme = if trimmed.contains("://") {
+        trimmed.to_string()
+    } else {
+        format!("https://{trimmed}")
+    };
+    let mut url = validate_url(&with_scheme, policy).map_err(|e| {
+        config_error(
+            "server_url",
+            format!("{e}; enter only the server address, such as na.myconnectwise.net"),
+        )
+    })?;
+    if url.host_str().is_none_or(str::is_empty) {
+        return Err(config_error(
+            "server_url",
+            format!(
+                "`{trimmed}` has no host; enter the server address, such as na.myconnectwise.net"
+            ),
+        ));
+    }
+    url.set_path("/");
+    url.set_query(None);
+    url.set_fragment(None);
+    Ok(url)
+}
+
+/// `host[:port]` of a URL, for comparisons.
+pub(crate) fn authority(url: &Url) -> Option<(String, Option<u16>)> {
+    Some((
+        url.host_str()?.to_ascii_lowercase(),
+        url.port_or_known_default(),
+    ))
+}
+
+/// Whether `site` (from company info) is the server host or a sibling under
+/// the same parent domain (`na.myconnectwise.net` → `api-na.myconnectwise.net`).
+fn same_site(server: &Url, site: &Url) -> bool {
+    let (Some(a), Some(b)) = (server.host(), site.host()) else {
+        return false;
+    };
+    match (a, b) {
+        (url::Host::Domain(a), url::Host::Domain(b)) => {
+            let a = a.trim_end_matches('.').to_ascii_lowercase();
+            let b = b.trim_end_matches('.').to_ascii_lowercase();
+            if a == b {
+                return true;
+            }
+            fn parent(h: &str) -> Option<&str> {
+                let (_, rest) = h.split_once('.')?;
+                rest.contains('.').then_some(rest)
+            }
+            match (parent(&a), parent(&b)) {
+                (Some(x), Some(y)) if x == y => true,
+                (pa, pb) => pa == Some(b.as_str()) || pb == Some(a.as_str()),
+            }
+        }
+        (a, b) => a == b,
+    }
+}
+
+fn valid_codebase(codebase: &str) -> Option<&str> {
+    let c = codebase.trim().trim_matches('/');
+    let ok = !c.is_empty()
+        && !c.contains("..")
+        && c.bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-');
+    ok.then_some(c)
+}
+
+fn valid_api_version(version: &str) -> bool {
+    !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit() || b == b'.')
+}
+
+/// Discovers the API base: `GET {server}/login/companyinfo/{companyId}`
+/// (no authentication) → `{scheme}://{SiteUrl}/{Codebase}apis/3.0`.
+async fn discover_api_base(
+    http: &HttpClient,
+    server: &Url,
+    company_id: &str,
+    client_id: &str,
+) -> Result<Url, ConnectorError> {
+    let mut url = server.clone();
+    url.path_segments_mut()
+        .map_err(|_| config_error("server_url", "the server address cannot have a path"))?
+        .pop_if_empty()
+        .extend(["login", "companyinfo", company_id]);
+    let mut request = Request::new(Method::GET, url).header("Accept", "application/json");
+    if !client_id.is_empty() {
+        request = request.header("clientId", client_id);
+    }
+    let host = server.host_str().unwrap_or_default().to_string();
+    let response = http.send(request).await.map_err(|e| match e {
+        HttpError::Status { status: 404, .. } => config_error(
+            "server_url",
+            format!(
+                "{host} has no ConnectWise company-info page (HTTP 404); enter only the server address, such as na.myconnectwise.net, without any path, and check the company id"
+            ),
+        ),
+        HttpError::Status {
+            status, message, ..
+        } => config_error(
+            "server_url",
+            format!(
+                "{host} refused the ConnectWise company-info request (HTTP {status}: {message}); check the server address"
+            ),
+        ),
+        other => unreachable_error(&host, other),
+    })?;
+    let body = String::from_utf8_lossy(&response.body);
+    let body = body.trim();
+    if body.is_empty() || body == "null" || body == "{}" {
+        return Err(unknown_company(company_id));
+    }
+    let info: crate::wire::CompanyInfo = match serde_json::from_str(body) {
+        Ok(info) => info,
+        Err(_) if body.starts_with('<') => {
+            return Err(config_error(
+                "server_url",
+                format!(
+                    "{host} answered with a web page instead of ConnectWise company information; enter only the server address, such as na.myconnectwise.net"
+                ),
+            ))
+        }
+        Err(e) => {
+            return Err(config_error(
+                "server_url",
+                format!("{host} did not answer like a ConnectWise server ({e}); check the server address"),
+            ))
+        }
+    };
+    let Some(codebase) = info.codebase.as_deref().filter(|c| !c.trim().is_empty()) else {
+        return Err(unknown_company(company_id));
+    };
+    let codebase = valid_codebase(codebase).ok_or_else(|| ConnectorError::Decode {
+        what: "company information".into(),
+        message: format!("the codebase `{codebase}` is not a path segment"),
+    })?;
+    let site = info
+        .site_url
+        .as_deref()
+        .map(|s| {
+            let s = s.trim();
+            let s = s
+                .strip_prefix("https://")
+                .or_else(|| s.strip_prefix("http://"))
+                .unwrap_or(s);
+            s.split('/').next().unwrap_or_default().to_string()
+        })
+        .filter(|s| !s.is_empty());
+    let site = match site {
+        Some(site) => site,
+        None => {
+            let mut s = server.host_str().unwrap_or_default().to_string();
+            if let Some(port) = server.port() {
+                s.push_str(&format!(":{port}"));
+            }
+            s
+        }
+    };
+    let candidate = format!("{}://{site}/{codebase}/apis/3.0", server.scheme());
+    let api_base = validate_url(&candidate, http.config().addresses).map_err(|e| {
+        config_error(
+            "server_url",
+            format!("ConnectWise named the API host `{site}`, which is refused: {e}"),
+        )
+    })?;
+    if !same_site(server, &api_base) {
+        return Err(config_error(
+            "server_url",
+            format!(
+                "ConnectWise named the API host `{site}`, which is not part of {host}; refusing to send credentials there. Check the server address"
+            ),
+        ));
+    }
+    Ok(api_base)
+}
+
+fn unknown_company(company_id: &str) -> ConnectorError {
+    config_error(
+        "company_id",
+        format!(
+            "ConnectWise does not know the company id `{company_id}`; enter the company id you log in to ConnectWise with (not the company name)"
+        ),
+    )
+}
+
+/// A transport failure (no HTTP answer) as a server address problem.
+fn unreachable_error(host: &str, err: HttpError) -> ConnectorError {
+    match err {
+        HttpError::Connect { .. } | HttpError::Timeout { .. } | HttpError::Transport { .. } => {
+            config_error(
+                "server_url",
+                format!("could not reach {host} ({err}); check the server address, such as na.myconnectwise.net"),
+            )
+        }
+        HttpError::InvalidUrl { .. }
+        | HttpError::InsecureScheme { .. }
+        | HttpError::ForbiddenAddress { .. } => config_error("server_url", err.to_string()),
+        other => ConnectorError::Http(other),
+    }
+}
+
+/// Maps an HTTP failure of the API to a typed error that keeps the
+/// provider's message and says what to fix. `what` names the operation.
+pub(crate) fn map_http(err: HttpError, what: &str) -> ConnectorError {
+    match err {
+        HttpError::Status {
+            status: 401,
+            message,
+            ..
+        } => ConnectorError::Authentication {
+            message: format!(
+                "ConnectWise rejected the API keys while {what} ({message}); check the public and private keys and the company id"
+            ),
+        },
+        HttpError::Status {
+            status: 403,
+            message,
+            ..
+        } => ConnectorError::PermissionDenied {
+            message: format!(
+                "ConnectWise refused {what} ({message}); the API member's security role lacks this permission: grant it in System > Security Roles"
+            ),
+        },
+        HttpError::Status {
+            status: 404,
+            message,
+            ..
+        } => ConnectorError::NotFound {
+            what: format!("{what}: {message}"),
+        },
+        HttpError::Status {
+            status: 400 | 409 | 422,
+            message,
+            ..
+        } => ConnectorError::Rejected {
+            message: format!("{what}: {message}"),
+        },
+        other => ConnectorError::Http(other),
+    }
+}
+
+/// A cached webhook signing key.
+pub(crate) struct CachedKey {
+    pub(crate) fetched: Instant,
+    pub(crate) key: SecretString,
+}
+
+pub(crate) struct Inner {
+    pub(crate) http: HttpClient,
+    pub(crate) api_base: Url,
+    pub(crate) server: Option<Url>,
+    pub(crate) settings: ConnectWiseSettings,
+    pub(crate) company_id: String,
+    authorization: SecretString,
+    accept: String,
+    pub(crate) signing_keys: Mutex<HashMap<String, CachedKey>>,
+}
+
+/// The ConnectWise Manage connector. Cheap to clone (clones share the HTTP
+/// client, its rate limiter and the signing-key cache).
+#[derive(Clone)]
+pub struct ConnectWiseConnector {
+    pub(crate) inner: Arc<Inner>,
+    pub(crate) page_size: u32,
+}
+
+impl fmt::Debug for ConnectWiseConnector {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ConnectWiseConnector")
+            .field("api_base", &self.inner.api_base.as_str())
+            .field("company_id", &self.inner.company_id)
+            .field("page_size", &self.page_size)
+            .finish_non_exhaustive()
+    }
+}
+
+impl ConnectWiseConnector {
+    /// Discovers the API base via `GET {server}/login/companyinfo/{companyId}`
+    /// then builds the connector.
+    ///
+    /// Failures name the setting to fix: `server_url` (unreachable, not a
+    /// ConnectWise server, a refused address), `company_id` (unknown company).
+    pub async fn connect(
+        settings: ConnectWiseSettings,
+        keys: ConnectWiseKeys,
+        http: HttpConfig,
+    ) -> Result<Self, ConnectorError> {
+        let client = HttpClient::new(http)?;
+        let server = normalize_server_url(&settings.server_url, client.config().addresses)?;
+        if keys.company_id.is_empty() {
+            return Err(config_error(
+                "company_id",
+                "enter the company id you log in to ConnectWise with",
+            ));
+        }
+        let api_base = discover_api_base(
+            &client,
+            &server,
+            &keys.company_id,
+            settings.client_id.trim(),
+        )
+        .await?;
+        tracing::debug!(api_base = %api_base, "ConnectWise API base discovered");
+        Self::build(client, api_base, Some(server), settings, keys)
+    }
+
+    /// Builds with a cached API base (stored on the connection's settings
+    /// under [`API_BASE_SETTING`]) — no discovery request.
+    pub fn with_api_base(
+        api_base: Url,
+        settings: ConnectWiseSettings,
+        keys: ConnectWiseKeys,
+        http: HttpConfig,
+    ) -> Result<Self, ConnectorError> {
+        let client = HttpClient::new(http)?;
+        let mut api_base = validate_url(api_base.as_str(), client.config().addresses)
+            .map_err(|e| config_error("api_base", e.to_string()))?;
+        api_base.set_query(None);
+        api_base.set_fragment(None);
+        let server = normalize_server_url(&settings.server_url, client.config().addresses).ok();
+        Self::build(client, api_base, server, settings, keys)
+    }
+
+    fn build(
+        http: HttpClient,
+        mut api_base: Url,
+        server: Option<Url>,
+        settings: ConnectWiseSettings,
+        keys: ConnectWiseKeys,
+    ) -> Result<Self, ConnectorError> {
+        if let Ok(mut segments) = api_base.path_segments_mut() {
+            segments.pop_if_empty();
+        }
+        if settings.client_id.trim().is_empty() {
+            return Err(config_error(
+                "client_id",
+                "the ConnectWise clientId of this integration is missing; ConnectWise requires it on every call",
+            ));
+        }
+        if keys.company_id.is_empty() {
+            return Err(config_error(
+                "company_id",
+                "enter the company id you log in to ConnectWise with",
+            ));
+        }
+        if keys.public_key.is_empty() || keys.private_key.expose_secret().is_empty() {
+            return Err(ConnectorError::Authentication {
+                message: "the public or private key is empty; check the public and private keys and the company id".into(),
+            });
+        }
+        let version = settings
+            .api_version
+            .as_deref()
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+            .unwrap_or(DEFAULT_API_VERSION);
+        if !valid_api_version(version) {
+            return Err(config_error(
+                "api_version",
+                format!(
+                    "`{version}` is not a ConnectWise API version such as {DEFAULT_API_VERSION}"
+                ),
+            ));
+        }
+        // Held as secrets so the plain text is zeroized when dropped.
+        let credentials = SecretString::from(format!(
+            "{}+{}:{}",
+            keys.company_id,
+            keys.public_key,
+            keys.private_key.expose_secret()
+        ));
+        let authorization = SecretString::from(format!(
+            "Basic {}",
+            base64::engine::general_purpose::STANDARD
+                .encode(credentials.expose_secret().as_bytes())
+        ));
+        Ok(Self {
+            inner: Arc::new(Inner {
+                http,
+                api_base,
+                server,
+                accept: format!("application/vnd.connectwise.com+json; version={version}"),
+                company_id: keys.company_id.clone(),
+                settings,
+                authorization,
+                signing_keys: Mutex::new(HashMap::new()),
+            }),
+            page_size: MAX_PAGE_SIZE,
+        })
+    }
+
+    /// Sets the page size of list requests (1..=1000; default 1000).
+    pub fn with_page_size(mut self, page_size: u32) -> Self {
+        self.page_size = page_size.clamp(1, MAX_PAGE_SIZE);
+        self
+    }
+
+    /// The API base (`https://api-na.myconnectwise.net/v2025_1/apis/3.0`);
+    /// store it under [`API_BASE_SETTING`] to skip discovery next time.
+    pub fn api_base(&self) -> &Url {
+        &self.inner.api_base
+    }
+
+    /// The HTTP client (for request counting in benchmarks).
+    pub fn http(&self) -> &HttpClient {
+        &self.inner.http
+    }
+
+    /// The settings the connector was built with.
+    pub fn settings(&self) -> &ConnectWiseSettings {
+        &self.inner.settings
+    }
+
+    /// The page size of list requests.
+    pub fn page_size(&self) -> u32 {
+        self.page_size
+    }
+
+    /// `{api_base}/{segments...}` (each segment percent-encoded).
+    pub(crate) fn endpoint(&self, segments: &[&str]) -> Url {
+        let mut url = self.inner.api_base.clone();
+        if let Ok(mut s) = url.path_segments_mut() {
+            s.pop_if_empty();
+            for segment in segments {
+                for part in segment.split('/').filter(|p| !p.is_empty()) {
+                    s.push(part);
+                }
+            }
+        }
+        url
+    }
+
+    /// `{api_base}/{path}/{id}` with `id` as one encoded segment.
+    pub(crate) fn record_url(&self, path: &str, id: &str) -> Url {
+        let mut url = self.endpoint(&[path]);
+        if let Ok(mut s) = url.path_segments_mut() {
+            s.push(id);
+        }
+        url
+    }
+
+    /// An authenticated request.
+    pub(crate) fn request(&self, method: Method, url: Url) -> Request {
+        Request::new(method, url)
+            .secret_header("Authorization", &self.inner.authorization)
+            .header("clientId", self.inner.settings.client_id.trim())
+            .header("Accept", &self.inner.accept)
+    }
+
+    /// Sends an authenticated request, mapping failures.
+    pub(crate) async fn send(
+        &self,
+        request: Request,
+        what: &str,
+    ) -> Result<Response, ConnectorError> {
+        self.inner
+            .http
+            .send(request)
+            .await
+            .map_err(|e| map_http(e, what))
+    }
+
+    /// Decodes a response body.
+    pub(crate) fn decode<T: DeserializeOwned>(
+        response: &Response,
+        what: &str,
+    ) -> Result<T, ConnectorError> {
+        serde_json::from_slice(&response.body).map_err(|e| ConnectorError::Decode {
+            what: what.to_string(),
+            message: e.to_string(),
+        })
+    }
+
+    /// GETs and decodes one JSON document.
+    pub(crate) async fn get_json<T: DeserializeOwned>(
+        &self,
+        url: Url,
+        what: &str,
+    ) -> Result<T, ConnectorError> {
+        let response = self.send(self.request(Method::GET, url), what).await?;
+        Self::decode(&response, what)
+    }
+
+    /// Sends a JSON body (POST or PATCH) and decodes the answer.
+    pub(crate) async fn send_json<B: Serialize + ?Sized, T: DeserializeOwned>(
+        &self,
+        method: Method,
+        url: Url,
+        body: &B,
+        retry_safe: bool,
+        what: &str,
+    ) -> Result<T, ConnectorError> {
+        let request = self.request(method, url).json(body).retry_safe(retry_safe);
+        let response = self.send(request, what).await?;
+        Self::decode(&response, what)
+    }
+
+    /// Whether `url` is on the API's own origin and under its path.
+    pub(crate) fn own_url(&self, url: &Url) -> bool {
+        let base = &self.inner.api_base;
+        url.scheme() == base.scheme()
+            && authority(url) == authority(base)
+            && url.path().starts_with(base.path())
+    }
+
+    /// The URL of page `page` of a list.
+    fn list_url(&self, path: &str, query: &[(String, String)], page: u32) -> Url {
+        let mut url = self.endpoint(&[path]);
+        {
+            let mut q = url.query_pairs_mut();
+            for (k, v) in query {
+                q.append_pair(k, v);
+            }
+            q.append_pair("pageSize", &self.page_size.to_string());
+            q.append_pair("page", &page.to_string());
+        }
+        url
+    }
+
+    /// Fetches one page of a list. `token` is `None` (first page), a page
+    /// number, or a next link from a `Link` header.
+    async fn fetch_page(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        token: Option<String>,
+        what: &str,
+    ) -> Result<Page<serde_json::Value>, ConnectorError> {
+        let (url, page) = match token.as_deref().map(str::trim) {
+            None | Some("") => (self.list_url(path, query, 1), 1),
+            Some(t) => match t.parse::<u32>() {
+                Ok(n) if n >= 1 => (self.list_url(path, query, n), n),
+                _ => {
+                    let url = Url::parse(t)
+                        .ok()
+                        .filter(|u| self.own_url(u))
+                        .ok_or_else(|| ConnectorError::Decode {
+                            what: "page token".into(),
+                            message: format!(
+                                "`{t}` is neither a page number nor a link on {}",
+                                self.inner.api_base
+                            ),
+                        })?;
+                    let page = page_param(&url).unwrap_or(1);
+                    (url, page)
+                }
+            },
+        };
+        let current = url.clone();
+        let response = self.send(self.request(Method::GET, url), what).await?;
+        let items: Vec<serde_json::Value> = Self::decode(&response, what)?;
+        let full = items.len() >= self.page_size as usize;
+        let next = if items.is_empty() {
+            None
+        } else if let Some(link) = next_link(&response.headers) {
+            match Url::parse(&link) {
+                Ok(u) if u == current => None,
+                Ok(u) if self.own_url(&u) => Some(u.to_string()),
+                // A next link on another host (a proxy's view of the API):
+                // continue by page number on our own base.
+                Ok(u) => Some(page_param(&u).unwrap_or(page + 1).to_string()),
+                Err(_) => full.then(|| (page + 1).to_string()),
+            }
+        } else if response.header("link").is_some() {
+            // A Link header without rel="next": the last page.
+            None
+        } else {
+            full.then(|| (page + 1).to_string())
+        };
+        Ok(Page { items, next })
+    }
+
+    /// Every page of a list as JSON values.
+    pub(crate) fn json_pages(
+        &self,
+        path: &'static str,
+        query: Vec<(String, String)>,
+        start: Option<String>,
+        what: String,
+    ) -> BoxStream<'static, Result<Page<serde_json::Value>, ConnectorError>> {
+        let this = self.clone();
+        paginate(start, move |token| {
+            let this = this.clone();
+            let query = query.clone();
+            let what = what.clone();
+            async move { this.fetch_page(path, &query, token, &what).await }
+        })
+    }
+
+    /// Every item of a list, decoded as `T` (items that do not decode are
+    /// skipped with a warning).
+    pub(crate) async fn get_all<T: DeserializeOwned>(
+        &self,
+        path: &'static str,
+        query: Vec<(String, String)>,
+        what: &str,
+    ) -> Result<Vec<T>, ConnectorError> {
+        let mut pages = self.json_pages(path, query, None, what.to_string());
+        let mut out = Vec::new();
+        while let Some(page) = pages.next().await {
+            for item in page?.items {
+                match serde_json::from_value::<T>(item) {
+                    Ok(t) => out.push(t),
+                    Err(e) => tracing::warn!(%path, error = %e, "skipping an unreadable item"),
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    /// Streams converted records of `data_type` from `path`.
+    pub(crate) fn record_pages(
+        &self,
+        data_type: DataType,
+        path: &'static str,
+        query: Vec<(String, String)>,
+        start: Option<String>,
+    ) -> PageStream<'static> {
+        self.json_pages(path, query, start, format!("reading {data_type}"))
+            .map(move |page| {
+                let page = page?;
+                let mut records = Vec::with_capacity(page.items.len());
+                let mut rejected = Vec::new();
+                for item in page.items {
+                    let converted: Converted = convert(data_type, item);
+                    match converted {
+                        Ok(r) => records.push(r),
+                        Err(e) => rejected.push(e),
+                    }
+                }
+                Ok(RecordPage {
+                    records,
+                    rejected,
+                    next: page.next,
+                })
+            })
+            .boxed()
+    }
+
+    /// `test_connection`: `GET /system/info`, with failures that say what to fix.
+    pub(crate) async fn system_info(&self) -> Result<crate::wire::SystemInfo, ConnectorError> {
+        let url = self.endpoint(&["system", "info"]);
+        let host = self
+            .inner
+            .api_base
+            .host_str()
+            .unwrap_or_default()
+            .to_string();
+        let response = self
+            .inner
+            .http
+            .send(self.request(Method::GET, url))
+            .await
+            .map_err(|e| match e {
+                HttpError::Status { status: 404, message, .. } => config_error(
+                    "server_url",
+                    format!(
+                        "the ConnectWise API was not found at {} ({message}); enter only the server address, such as na.myconnectwise.net, and reconnect (on ConnectWise cloud a 404 here can also mean the keys are wrong)",
+                        self.inner.api_base
+                    ),
+                ),
+                HttpError::Status { status: 403, message, .. } => ConnectorError::PermissionDenied {
+                    message: format!(
+                        "ConnectWise refused to read system information ({message}); the API member's security role lacks permission: give it a security role with access to System (System > Security Roles)"
+                    ),
+                },
+                e @ HttpError::Status { .. } => map_http(e, "reading system information"),
+                other => unreachable_error(&host, other),
+            })?;
+        Self::decode(&response, "system information").map_err(|_| {
+            config_error(
+                "server_url",
+                format!("{host} did not answer like the ConnectWise API; enter only the server address, such as na.myconnectwise.net"),
+            )
+        })
+    }
+
+    /// The signing-key hosts a webhook may name: the API host and the
+    /// server host the user entered.
+    pub(crate) fn trusted_key_origin(&self, url: &Url) -> bool {
+        let own = |base: &Url| url.scheme() == base.scheme() && authority(url) == authority(base);
+        own(&self.inner.api_base) || self.inner.server.as_ref().is_some_and(own)
+    }
+
+    /// Headers sent when a signing key URL answers 401 (after the host check).
+    pub(crate) fn authenticated(&self, request: Request) -> Request {
+        request
+            .secret_header("Authorization", &self.inner.authorization)
+            .header("clientId", self.inner.settings.client_id.trim())
+    }
+}
+
+fn page_param(url: &Url) -> Option<u32> {
+    url.query_pairs()
+        .find(|(k, _)| k.eq_ignore_ascii_case("page"))
+        .and_then(|(_, v)| v.parse().ok())
+}
+
+/// The list path of a data type.
+pub(crate) fn data_type_path(data_type: DataType) -> Option<&'static str> {
+    Some(match data_type {
+        DataType::Companies => "company/companies",
+        DataType::Contacts => "company/contacts",
+        DataType::Opportunities => "sales/opportunities",
+        DataType::Configurations => "company/configurations",
+        DataType::CatalogItems => "procurement/catalog",
+        _ => return None,
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn server_urls_normalize_to_scheme_and_host() {
+        let p = AddressPolicy::public_only();
+        for input in [
+            "na.myconnectwise.net",
+            " https://na.myconnectwise.net ",
+            "https://na.myconnectwise.net/",
+            "https://na.myconnectwise.net/v4_6_release/apis/3.0/",
+            "na.myconnectwise.net/v4_6_release/ConnectWise.aspx?x=1#y",
+        ] {
+            assert_eq!(
+                normalize_server_url(input, p).unwrap().as_str(),
+                "https://na.myconnectwise.net/",
+                "{input}"
+            );
+        }
+        assert_eq!(
+            normalize_server_url("https://api-na.myconnectwise.net/v4_6_release/apis/3.0/", p)
+                .unwrap()
+                .as_str(),
+            "https://api-na.myconnectwise.net/"
+        );
+        for bad in ["", "http://na.myconnectwise.net", "https://127.0.0.1"] {
+            assert!(matches!(
+                normalize_server_url(bad, p),
+                Err(ConnectorError::InvalidConfig {
+                    field: "server_url",
+                    ..
+                })
+            ));
+        }
+        assert_eq!(
+            normalize_server_url(
+                "http://127.0.0.1:8080/v4_6_release/apis/3.0",
+                AddressPolicy::allow_local()
+            )
+            .unwrap()
+            .as_str(),
+            "http://127.0.0.1:8080/"
+        );
+    }
+
+    #[test]
+    fn api_host_must_be_a_sibling_of_the_server() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        assert!(same_site(
+            &u("https://na.myconnectwise.net/"),
+            &u("https://api-na.myconnectwise.net/v2025_1/apis/3.0")
+        ));
+        assert!(same_site(
+            &u("https://cw.acme.example/"),
+            &u("https://cw.acme.example/v4_6_release/apis/3.0")
+        ));
+        assert!(same_site(
+            &u("https://acme.example/"),
+            &u("https://api.acme.example/")
+        ));
+        assert!(!same_site(
+            &u("https://na.myconnectwise.net/"),
+            &u("https://evil.example/")
+        ));
+        assert!(!same_site(&u("https://a.com/"), &u("https://b.com/")));
+        assert!(same_site(
+            &u("http://127.0.0.1:1/"),
+            &u("http://127.0.0.1:2/")
+        ));
+        assert!(!same_site(&u("http://127.0.0.1/"), &u("http://127.0.0.2/")));
+    }
+
+    #[test]
+    fn codebase_and_version_checks() {
+        assert_eq!(valid_codebase("v2025_1/"), Some("v2025_1"));
+        assert_eq!(valid_codebase("/v4_6_release/"), Some("v4_6_release"));
+        assert_eq!(valid_codebase("../x/"), None);
+        assert_eq!(valid_codebase("a/b"), None);
+        assert!(valid_api_version("2025.1"));
+        assert!(!valid_api_version("2025.1, application/json"));
+    }
+}

@@ -1,0 +1,284 @@
+//! ConnectWise JSON → scopelink records.
+//!
+//! Each record is decoded on its own, so one malformed record becomes a
+//! rejected entry (with its id when it has one, and the reason) instead of
+//! failing its page. Nothing here panics on bad input.
+
+use crate::wire::{self, non_blank, value_id, Reference};
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use rust_decimal::Decimal;
+use scopelink_core::model::{
+    Address, CatalogItem, Company, Configuration, Contact, DataType, Opportunity, Record,
+};
+
+/// A converted record or the reason it was rejected.
+pub type Converted = Result<Record, (Option<String>, String)>;
+
+/// Parses a ConnectWise timestamp (`2025-02-11T14:05:33Z`; an offset or no
+/// zone at all is accepted, the latter read as UTC).
+pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
+    let s = s.trim();
+    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
+        return Some(t.with_timezone(&Utc));
+    }
+    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
+        .ok()
+        .map(|n| n.and_utc())
+}
+
+/// Parses a ConnectWise date field (`2025-04-30T00:00:00Z`) as the calendar
+/// date it names, without shifting it through a time zone.
+pub fn parse_date(s: &str) -> Option<NaiveDate> {
+    let s = s.trim();
+    let head = s.get(..10)?;
+    NaiveDate::parse_from_str(head, "%Y-%m-%d").ok()
+}
+
+fn updated_at(info: &Option<wire::Info>) -> Option<DateTime<Utc>> {
+    info.as_ref()?
+        .last_updated
+        .as_deref()
+        .and_then(parse_timestamp)
+}
+
+fn ref_name(r: &Option<Reference>) -> Option<String> {
+    r.as_ref().and_then(Reference::name)
+}
+
+fn ref_id(r: &Option<Reference>) -> Option<String> {
+    r.as_ref().and_then(|r| r.id).map(|id| id.to_string())
+}
+
+/// The percentage a probability reference names (`"50"`, `"50%"`, `"0.5"`
+/// stays 0.5): `None` when its name is not a number in 0..=100.
+pub fn probability_percent(r: &Option<Reference>) -> Option<Decimal> {
+    let name = r.as_ref()?.name.as_deref()?.trim();
+    let number = name.strip_suffix('%').unwrap_or(name).trim();
+    let d: Decimal = number.parse().ok()?;
+    (d >= Decimal::ZERO && d <= Decimal::ONE_HUNDRED).then_some(d.normalize())
+}
+
+fn id_of(value: &serde_json::Value) -> Option<String> {
+    value.get("id").and_then(value_id).map(|i| i.to_string())
+}
+
+fn decode<T: serde::de::DeserializeOwned>(
+    value: serde_json::Value,
+    what: &str,
+) -> Result<(T, String), (Option<String>, String)> {
+    let id = id_of(&value);
+    let Some(id_text) = id.clone() else {
+        return Err((None, format!("the {what} record has no id")));
+    };
+    match serde_json::from_value::<T>(value) {
+        Ok(t) => Ok((t, id_text)),
+        Err(e) => Err((id, format!("the {what} record could not be read: {e}"))),
+    }
+}
+
+/// Converts one JSON record of `data_type`.
+pub fn convert(data_type: DataType, value: serde_json::Value) -> Converted {
+    match data_type {
+        DataType::Companies => company(value),
+        DataType::Contacts => contact(value),
+        DataType::Opportunities => opportunity(value),
+        DataType::Configurations => configuration(value),
+        DataType::CatalogItems => catalog_item(value),
+        other => Err((
+            id_of(&value),
+            format!("{other} records are not read from ConnectWise"),
+        )),
+    }
+}
+
+/// A company.
+pub fn company(value: serde_json::Value) -> Converted {
+    let (c, id) = decode::<wire::Company>(value, "company")?;
+    let Some(name) = non_blank(c.name.as_deref()).or_else(|| non_blank(c.identifier.as_deref()))
+    else {
+        return Err((Some(id), "the company has no name".into()));
+    };
+    let lines: Vec<String> = [&c.address_line1, &c.address_line2]
+        .into_iter()
+        .filter_map(|l| non_blank(l.as_deref()))
+        .collect();
+    let address = Address {
+        lines,
+        city: non_blank(c.city.as_deref()),
+        region: non_blank(c.state.as_deref()),
+        postal_code: non_blank(c.zip.as_deref()),
+        country: ref_name(&c.country),
+    };
+    let address = (address != Address::default()).then_some(address);
+    Ok(Record::Company(Company {
+        external_id: id,
+        name,
+        identifier: non_blank(c.identifier.as_deref()),
+        types: c
+            .types
+            .unwrap_or_default()
+            .iter()
+            .filter_map(Reference::name)
+            .collect(),
+        status: ref_name(&c.status),
+        territory: ref_name(&c.territory),
+        market: ref_name(&c.market),
+        website: non_blank(c.website.as_deref()),
+        phone: non_blank(c.phone_number.as_deref()),
+        address,
+        updated_at: updated_at(&c.info),
+    }))
+}
+
+/// The value of the best communication item of `kind` (`Email`, `Phone`):
+/// the default one, else the first.
+fn communication(items: &[wire::CommunicationItem], kind: &str) -> Option<String> {
+    let of_kind = || {
+        items.iter().filter(|i| {
+            i.communication_type
+                .as_deref()
+                .is_some_and(|t| t.trim().eq_ignore_ascii_case(kind))
+                && non_blank(i.value.as_deref()).is_some()
+        })
+    };
+    of_kind()
+        .find(|i| i.default_flag == Some(true))
+        .or_else(|| of_kind().next())
+        .and_then(|i| non_blank(i.value.as_deref()))
+}
+
+/// A contact: e-mail and phone come from `communicationItems`.
+pub fn contact(value: serde_json::Value) -> Converted {
+    let (c, id) = decode::<wire::Contact>(value, "contact")?;
+    let items = c.communication_items.unwrap_or_default();
+    Ok(Record::Contact(Contact {
+        external_id: id,
+        company_external_id: ref_id(&c.company),
+        first_name: non_blank(c.first_name.as_deref()),
+        last_name: non_blank(c.last_name.as_deref()),
+        title: non_blank(c.title.as_deref()),
+        email: communication(&items, "Email"),
+        phone: communication(&items, "Phone").or_else(|| non_blank(c.default_phone.as_deref())),
+        updated_at: updated_at(&c.info),
+    }))
+}
+
+/// An opportunity. ConnectWise keeps no value on the opportunity (it is the
+/// forecast's total), so `value` is `None`.
+pub fn opportunity(value: serde_json::Value) -> Converted {
+    let (o, id) = decode::<wire::Opportunity>(value, "opportunity")?;
+    let Some(name) = non_blank(o.name.as_deref()) else {
+        return Err((Some(id), "the opportunity has no name".into()));
+    };
+    Ok(Record::Opportunity(Opportunity {
+        external_id: id,
+        company_external_id: ref_id(&o.company),
+        contact_external_id: ref_id(&o.contact),
+        name,
+        stage: ref_name(&o.stage),
+        status: ref_name(&o.status),
+        probability: probability_percent(&o.probability),
+        value: None,
+        close_date: o.expected_close_date.as_deref().and_then(parse_date),
+        updated_at: updated_at(&o.info),
+    }))
+}
+
+/// A configuration.
+pub fn configuration(value: serde_json::Value) -> Converted {
+    let (c, id) = decode::<wire::Configuration>(value, "configuration")?;
+    let Some(name) = non_blank(c.name.as_deref()) else {
+        return Err((Some(id), "the configuration has no name".into()));
+    };
+    Ok(Record::Configuration(Configuration {
+        external_id: id,
+        company_external_id: ref_id(&c.company),
+        name,
+        type_name: ref_name(&c.kind),
+        status: ref_name(&c.status),
+        serial_number: non_blank(c.serial_number.as_deref()),
+        updated_at: updated_at(&c.info),
+    }))
+}
+
+/// A catalog item.
+pub fn catalog_item(value: serde_json::Value) -> Converted {
+    let (p, id) = decode::<wire::CatalogItem>(value, "catalog item")?;
+    let Some(identifier) = non_blank(p.identifier.as_deref()) else {
+        return Err((Some(id), "the catalog item has no identifier".into()));
+    };
+    Ok(Record::CatalogItem(CatalogItem {
+        external_id: id,
+        identifier,
+        description: non_blank(p.description.as_deref()),
+        category: ref_name(&p.category),
+        price: p.price,
+        cost: p.cost,
+        inactive: p.inactive.unwrap_or(false),
+        updated_at: updated_at(&p.info),
+    }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn records_without_ids_or_names_are_rejected_not_panics() {
+        assert_eq!(
+            company(json!({"name": "x"})),
+            Err((None, "the company record has no id".into()))
+        );
+        assert_eq!(
+            company(json!({"id": 3})),
+            Err((Some("3".into()), "the company has no name".into()))
+        );
+        let bad = contact(json!({"id": 4, "firstName": 12}));
+        assert!(matches!(bad, Err((Some(ref id), _)) if id == "4"));
+        assert!(convert(DataType::Contacts, json!(null)).is_err());
+        assert!(convert(DataType::Contacts, json!([1, 2])).is_err());
+    }
+
+    #[test]
+    fn dates_and_probabilities() {
+        assert_eq!(
+            parse_date("2025-04-30T00:00:00Z"),
+            NaiveDate::from_ymd_opt(2025, 4, 30)
+        );
+        assert_eq!(parse_date("garbage"), None);
+        assert_eq!(parse_date(""), None);
+        assert!(parse_timestamp("2025-02-11T14:05:33Z").is_some());
+        assert!(parse_timestamp("2025-02-11T14:05:33").is_some());
+        let p = |name: &str| {
+            probability_percent(&Some(Reference {
+                name: Some(name.into()),
+                ..Reference::default()
+            }))
+        };
+        assert_eq!(p("50"), Some(Decimal::new(50, 0)));
+        assert_eq!(p("75%"), Some(Decimal::new(75, 0)));
+        assert_eq!(p("Likely"), None);
+        assert_eq!(p("250"), None);
+    }
+
+    #[test]
+    fn contact_prefers_default_items() {
+        let c = contact(json!({
+            "id": 9,
+            "communicationItems": [
+                {"communicationType": "Email", "value": "second@x.example", "defaultFlag": false},
+                {"communicationType": "Email", "value": "main@x.example", "defaultFlag": true},
+                {"communicationType": "Phone", "value": " ", "defaultFlag": true},
+                {"communicationType": "Phone", "value": "555", "defaultFlag": false}
+            ]
+        }))
+        .unwrap();
+        let Record::Contact(c) = c else {
+            panic!("not a contact")
+        };
+        assert_eq!(c.email.as_deref(), Some("main@x.example"));
+        assert_eq!(c.phone.as_deref(), Some("555"));
+        assert_eq!(c.company_external_id, None);
+    }
+}
