@@ -1,1 +1,1318 @@
-//! A stateful HaloPSA simulator (to be written).
+//! A stateful HaloPSA simulator on wiremock.
+//!
+//! It answers the calls the HaloPSA connector makes, shaped like the
+//! fixtures in `fixtures/halopsa/` (see that folder's README for what is
+//! verified about the real API):
+//!
+//! - `POST /auth/token`: OAuth2 client credentials (form body; checks
+//!   `grant_type`, `client_id`, `client_secret`, `scope` and, when the
+//!   simulator has a tenant, `?tenant=`); `{"error":"invalid_client"}` with
+//!   401 for bad credentials or an inactive application.
+//! - `GET /api/authinfo` (no token needed).
+//! - Every other `/api/...` call needs `Authorization: Bearer <token>` with
+//!   a live token (401 with an empty body otherwise).
+//! - `GET /api/Agent/me`, `/api/Agent`, `/api/Status`, `/api/Priority`,
+//!   `/api/TicketType` (bare arrays), `/api/Client`, `/api/Users`,
+//!   `/api/Opportunities` (paged with `pageinate=true&page_size&page_no`, a
+//!   `record_count` wrapper, the filters the connector uses), single records
+//!   by id.
+//! - `POST /api/Projects` and `POST /api/Tickets` (array bodies): create, or
+//!   update when an item has an `id`; projects' `milestones` arrays get ids;
+//!   tasks link to their parent (`parent_id`) and milestone
+//!   (`milestone_id`). `GET /api/Projects/{id}?includedetails=true` and
+//!   `GET /api/Tickets/{id}` read them back.
+//!
+//! Paths are matched case-insensitively. Fault injection:
+//! [`HaloSim::fail_next`], [`HaloSim::fail_on_ticket_create`],
+//! [`HaloSim::expire_tokens`], [`HaloSim::forbid`]. Every request is logged
+//! ([`HaloSim::requests`]) without its `Authorization` header.
+//!
+//! Where the real behaviour is unknown the simulator picks the stricter
+//! reading, so a connector that works here works under either: posting a
+//! project's `milestones` *replaces* the list by default
+//! ([`MilestonePost`]), and replies may leave the milestones out
+//! ([`HaloSimConfig::echo_milestones`]).
+
+use serde::Serialize;
+use serde_json::{json, Map, Value};
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::fmt::Write as _;
+use std::sync::{Arc, Mutex, MutexGuard};
+use std::time::{Duration, Instant};
+use wiremock::matchers::any;
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+fn fixture(text: &str) -> Value {
+    serde_json::from_str(text).unwrap_or(Value::Null)
+}
+
+fn fixture_list(text: &str, key: Option<&str>) -> Vec<Value> {
+    let v = fixture(text);
+    let list = match key {
+        Some(k) => v.get(k).cloned().unwrap_or(Value::Null),
+        None => v,
+    };
+    match list {
+        Value::Array(items) => items,
+        _ => Vec::new(),
+    }
+}
+
+/// What posting a project's `milestones` array does to the milestones it
+/// already has (the real behaviour is undocumented).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub enum MilestonePost {
+    /// The posted array becomes the list: milestones left out are deleted
+    /// (their tasks lose their milestone). Items with a known `id` keep it.
+    #[default]
+    Replace,
+    /// Items with an `id` update that milestone, items without are added,
+    /// the rest are kept.
+    Append,
+}
+
+/// How the simulator starts.
+#[derive(Debug, Clone)]
+pub struct HaloSimConfig {
+    /// The application's client id.
+    pub client_id: String,
+    /// The application's client secret.
+    pub client_secret: String,
+    /// When set, token requests must carry `?tenant=` with this value, and
+    /// `GET /api/authinfo` reports it.
+    pub tenant: Option<String>,
+    /// Token lifetime in seconds.
+    pub expires_in: u64,
+    /// Whether the API application is active (inactive: `invalid_client`).
+    pub application_active: bool,
+    /// Whether create/update replies include the project's milestones.
+    pub echo_milestones: bool,
+    /// What posting `milestones` does.
+    pub milestone_post: MilestonePost,
+    /// The largest page size honoured.
+    pub max_page_size: usize,
+    /// Clients (`Area_List` objects).
+    pub clients: Vec<Value>,
+    /// Users (`Users_List` objects).
+    pub users: Vec<Value>,
+    /// Opportunities (`Faults` objects).
+    pub opportunities: Vec<Value>,
+    /// Ticket statuses.
+    pub statuses: Vec<Value>,
+    /// Priorities (one row per SLA, string `id`s).
+    pub priorities: Vec<Value>,
+    /// Ticket types.
+    pub ticket_types: Vec<Value>,
+    /// Agents.
+    pub agents: Vec<Value>,
+    /// The agent the application logs in as (`GET /api/Agent/me`).
+    pub agent_me: Value,
+}
+
+impl Default for HaloSimConfig {
+    /// The fixtures: 5 clients, 3 users (one of an unknown client), 2
+    /// opportunities, 4 statuses, 4 priority rows (3 distinct), ticket types
+    /// 1 / 3 (project, milestones) / 26 (project task), credentials
+    /// `sim-client` / `sim-secret`, tenant `acmemsp`, tokens for an hour.
+    fn default() -> Self {
+        let agent_me = fixture(include_str!("../../fixtures/halopsa/agent_me.json"));
+        let mut clients = fixture_list(
+            include_str!("../../fixtures/halopsa/clients_page1.json"),
+            Some("clients"),
+        );
+        clients.extend(fixture_list(
+            include_str!("../../fixtures/halopsa/clients_page2.json"),
+            Some("clients"),
+        ));
+        Self {
+            client_id: "sim-client".into(),
+            client_secret: "sim-secret".into(),
+            tenant: Some("acmemsp".into()),
+            expires_in: 3600,
+            application_active: true,
+            echo_milestones: true,
+            milestone_post: MilestonePost::Replace,
+            max_page_size: 100,
+            clients,
+            users: fixture_list(
+                include_str!("../../fixtures/halopsa/users.json"),
+                Some("users"),
+            ),
+            opportunities: fixture_list(
+                include_str!("../../fixtures/halopsa/opportunities.json"),
+                Some("tickets"),
+            ),
+            statuses: fixture_list(include_str!("../../fixtures/halopsa/statuses.json"), None),
+            priorities: fixture_list(include_str!("../../fixtures/halopsa/priorities.json"), None),
+            ticket_types: fixture_list(
+                include_str!("../../fixtures/halopsa/tickettypes.json"),
+                None,
+            ),
+            agents: vec![
+                agent_me.clone(),
+                json!({"id": 8, "name": "Morgan Reyes", "email": "morgan@acme-msp.example", "isdisabled": false}),
+                json!({"id": 9, "name": "Former Agent", "email": "former@acme-msp.example", "isdisabled": true}),
+            ],
+            agent_me,
+        }
+    }
+}
+
+impl HaloSimConfig {
+    /// Adds `n` generated active clients (ids from 1000, top level 1
+    /// "Customers"), e.g. to make lists span several pages.
+    pub fn with_generated_clients(mut self, n: usize) -> Self {
+        for i in 0..n {
+            self.clients.push(json!({
+                "id": 1000 + i,
+                "name": format!("Generated Client {:04}", i + 1),
+                "toplevel_id": 1,
+                "toplevel_name": "Customers",
+                "inactive": false,
+                "colour": "#607d8b",
+                "main_site_id": 5000 + i,
+                "website": null,
+                "is_vip": false
+            }));
+        }
+        self
+    }
+}
+
+/// One request the simulator received (never its `Authorization` header).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimRequest {
+    /// Method, upper case.
+    pub method: String,
+    /// Path as sent.
+    pub path: String,
+    /// Query pairs, in order.
+    pub query: Vec<(String, String)>,
+    /// The JSON body, if it was JSON.
+    pub body: Option<Value>,
+    /// The form fields, if it was a form (the token request: holds the
+    /// client secret).
+    pub form: Vec<(String, String)>,
+    /// Whether a bearer token was sent.
+    pub bearer: bool,
+    /// The status answered.
+    pub status: u16,
+}
+
+impl SimRequest {
+    /// A query parameter's value.
+    pub fn query_value(&self, name: &str) -> Option<&str> {
+        self.query
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// A form field's value.
+    pub fn form_value(&self, name: &str) -> Option<&str> {
+        self.form
+            .iter()
+            .find(|(k, _)| k == name)
+            .map(|(_, v)| v.as_str())
+    }
+
+    /// Whether this is a call to the API (not to the token endpoint).
+    pub fn is_api(&self) -> bool {
+        self.path.to_ascii_lowercase().starts_with("/api/")
+    }
+}
+
+/// A task (child ticket) in [`HaloSim::project_tree`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimTask {
+    /// Ticket id.
+    pub id: i64,
+    /// Summary.
+    pub summary: String,
+    /// Details.
+    pub details: String,
+    /// Ticket type id.
+    pub tickettype_id: i64,
+    /// Estimate in hours.
+    pub estimate: f64,
+    /// Child tickets of this ticket.
+    pub children: Vec<SimTask>,
+}
+
+/// A milestone in [`HaloSim::project_tree`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimMilestone {
+    /// Milestone id.
+    pub id: i64,
+    /// Name.
+    pub name: String,
+    /// Sequence.
+    pub sequence: i64,
+    /// Tasks of the project assigned to this milestone, in creation order.
+    pub tasks: Vec<SimTask>,
+}
+
+/// A project in [`HaloSim::project_tree`].
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct SimProject {
+    /// Ticket id.
+    pub id: i64,
+    /// Summary.
+    pub summary: String,
+    /// Client id.
+    pub client_id: i64,
+    /// Milestones by sequence.
+    pub milestones: Vec<SimMilestone>,
+    /// Child tickets in no milestone.
+    pub unassigned: Vec<SimTask>,
+}
+
+impl SimProject {
+    /// Every task of the project (milestone tasks, unassigned ones and their
+    /// children).
+    pub fn all_tasks(&self) -> Vec<&SimTask> {
+        fn walk<'a>(t: &'a SimTask, out: &mut Vec<&'a SimTask>) {
+            out.push(t);
+            for c in &t.children {
+                walk(c, out);
+            }
+        }
+        let mut out = Vec::new();
+        for t in self
+            .milestones
+            .iter()
+            .flat_map(|m| &m.tasks)
+            .chain(&self.unassigned)
+        {
+            walk(t, &mut out);
+        }
+        out
+    }
+}
+
+struct State {
+    config: HaloSimConfig,
+    base: String,
+    tokens: HashMap<String, Instant>,
+    token_requests: usize,
+    token_counter: u64,
+    failures: VecDeque<u16>,
+    /// Ticket creations (via `/api/Tickets`) seen so far, and the one to fail.
+    ticket_creates: usize,
+    fail_ticket_create_at: Option<usize>,
+    forbidden: Vec<String>,
+    /// Every ticket (projects included) by id.
+    tickets: BTreeMap<i64, Value>,
+    next_ticket_id: i64,
+    next_milestone_id: i64,
+    next_link_id: i64,
+    clock: u64,
+    log: Vec<SimRequest>,
+}
+
+fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
+    state.lock().unwrap_or_else(|e| e.into_inner())
+}
+
+fn id_of(v: &Value) -> Option<i64> {
+    match v {
+        Value::Number(n) => n
+            .as_i64()
+            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        Value::String(s) => s.trim().parse().ok(),
+        _ => None,
+    }
+}
+
+fn field_id(v: &Value, key: &str) -> Option<i64> {
+    v.get(key).and_then(id_of)
+}
+
+/// A reply: status and JSON body (none for an empty body).
+type Out = (u16, Option<Value>);
+
+fn json_response(status: u16, body: Value) -> Out {
+    (status, Some(body))
+}
+
+fn empty(status: u16) -> Out {
+    (status, None)
+}
+
+fn validation(index: usize, field: &str, message: String) -> Out {
+    json_response(400, json!({ format!("[{index}].{field}"): message }))
+}
+
+fn truthy(v: Option<&str>) -> bool {
+    v.is_some_and(|v| v.eq_ignore_ascii_case("true") || v == "1")
+}
+
+struct Query(Vec<(String, String)>);
+
+impl Query {
+    fn get(&self, name: &str) -> Option<&str> {
+        self.0
+            .iter()
+            .find(|(k, _)| k.eq_ignore_ascii_case(name))
+            .map(|(_, v)| v.as_str())
+    }
+}
+
+impl State {
+    fn now_stamp(&mut self) -> String {
+        // A deterministic clock: one second per write, from a fixed date.
+        self.clock += 1;
+        let base = chrono::NaiveDate::from_ymd_opt(2025, 2, 20)
+            .and_then(|d| d.and_hms_opt(14, 0, 0))
+            .unwrap_or_default();
+        (base + chrono::Duration::seconds(self.clock as i64))
+            .format("%Y-%m-%dT%H:%M:%S")
+            .to_string()
+    }
+
+    fn token(&mut self, req: &Request, query: &Query) -> Out {
+        self.token_requests += 1;
+        if req.method.as_str() != "POST" {
+            return empty(405);
+        }
+        let form_ct = req
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        if !form_ct {
+            return json_response(400, json!({"error": "invalid_request"}));
+        }
+        let form: HashMap<String, String> = url::form_urlencoded::parse(&req.body)
+            .into_owned()
+            .collect();
+        let field = |k: &str| form.get(k).map(String::as_str).unwrap_or_default();
+        if field("grant_type") != "client_credentials" {
+            return json_response(400, json!({"error": "unsupported_grant_type"}));
+        }
+        if let Some(tenant) = &self.config.tenant {
+            if query.get("tenant") != Some(tenant.as_str()) {
+                return json_response(
+                    400,
+                    json!({"error": "invalid_request", "error_description": "unknown tenant"}),
+                );
+            }
+        }
+        if field("client_id") != self.config.client_id
+            || field("client_secret") != self.config.client_secret
+            || !self.config.application_active
+        {
+            return json_response(401, json!({"error": "invalid_client"}));
+        }
+        let scope = field("scope");
+        let known = |s: &str| {
+            matches!(
+                s,
+                "all"
+                    | "all:standard"
+                    | "admin"
+                    | "read:tickets"
+                    | "edit:tickets"
+                    | "read:customers"
+                    | "edit:customers"
+                    | "read:crm"
+                    | "edit:crm"
+                    | "read:projects"
+                    | "edit:projects"
+            )
+        };
+        if scope.is_empty() || !scope.split(' ').all(known) {
+            return json_response(400, json!({"error": "invalid_scope"}));
+        }
+        self.token_counter += 1;
+        let token = format!(
+            "sim-token-{}-{:08x}",
+            self.token_counter,
+            (self.token_counter.wrapping_mul(0x9e37_79b9_7f4a_7c15) >> 32) as u32
+        );
+        self.tokens.insert(
+            token.clone(),
+            Instant::now() + Duration::from_secs(self.config.expires_in),
+        );
+        json_response(
+            200,
+            json!({
+                "access_token": token,
+                "token_type": "Bearer",
+                "expires_in": self.config.expires_in,
+                "scope": scope,
+            }),
+        )
+    }
+
+    fn authorized(&self, req: &Request) -> bool {
+        req.headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            .and_then(|v| v.strip_prefix("Bearer "))
+            .and_then(|t| self.tokens.get(t))
+            .is_some_and(|exp| Instant::now() < *exp)
+    }
+
+    fn page(&self, items: Vec<Value>, key: &str, query: &Query) -> Out {
+        let total = items.len();
+        if !truthy(query.get("pageinate")) {
+            let count = query
+                .get("count")
+                .and_then(|c| c.parse::<usize>().ok())
+                .unwrap_or(total);
+            let items: Vec<Value> = items.into_iter().take(count).collect();
+            return json_response(200, json!({ "record_count": total, key: items }));
+        }
+        let size = query
+            .get("page_size")
+            .and_then(|s| s.parse::<usize>().ok())
+            .unwrap_or(50)
+            .clamp(1, self.config.max_page_size.max(1));
+        let page_no = query
+            .get("page_no")
+            .and_then(|s| s.parse::<usize>().ok())
+            .unwrap_or(1)
+            .max(1);
+        let slice: Vec<Value> = items
+            .into_iter()
+            .skip((page_no - 1).saturating_mul(size))
+            .take(size)
+            .collect();
+        json_response(
+            200,
+            json!({ "page_no": page_no, "page_size": size, "record_count": total, key: slice }),
+        )
+    }
+
+    fn clients(&self, query: &Query) -> Out {
+        let include_inactive = truthy(query.get("includeinactive"));
+        let include_active = query
+            .get("includeactive")
+            .is_none_or(|v| !v.eq_ignore_ascii_case("false"));
+        let toplevel = query.get("toplevel_id").and_then(|t| t.parse::<i64>().ok());
+        let search = query.get("search").map(str::to_ascii_lowercase);
+        let items = self
+            .config
+            .clients
+            .iter()
+            .filter(|c| {
+                let inactive = c.get("inactive").and_then(Value::as_bool).unwrap_or(false);
+                (if inactive {
+                    include_inactive
+                } else {
+                    include_active
+                }) && toplevel.is_none_or(|t| field_id(c, "toplevel_id") == Some(t))
+                    && search.as_ref().is_none_or(|s| {
+                        c.get("name")
+                            .and_then(Value::as_str)
+                            .is_some_and(|n| n.to_ascii_lowercase().contains(s))
+                    })
+            })
+            .cloned()
+            .collect();
+        self.page(items, "clients", query)
+    }
+
+    fn users(&self, query: &Query) -> Out {
+        let include_inactive = truthy(query.get("includeinactive"));
+        let client = query.get("client_id").and_then(|t| t.parse::<i64>().ok());
+        let items = self
+            .config
+            .users
+            .iter()
+            .filter(|u| {
+                (include_inactive || !u.get("inactive").and_then(Value::as_bool).unwrap_or(false))
+                    && client.is_none_or(|c| field_id(u, "client_id") == Some(c))
+            })
+            .cloned()
+            .collect();
+        self.page(items, "users", query)
+    }
+
+    fn opportunities(&self, query: &Query) -> Out {
+        let from = query.get("lastupdatefromdate").map(str::to_string);
+        let mut items: Vec<Value> = self
+            .config
+            .opportunities
+            .iter()
+            .filter(|o| {
+                from.as_deref().is_none_or(|f| {
+                    o.get("last_update")
+                        .and_then(Value::as_str)
+                        .is_some_and(|u| u >= f)
+                })
+            })
+            .cloned()
+            .collect();
+        if query
+            .get("order")
+            .is_some_and(|o| o.eq_ignore_ascii_case("last_update"))
+        {
+            items.sort_by(|a, b| {
+                let k = |v: &Value| {
+                    v.get("last_update")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .to_string()
+                };
+                k(a).cmp(&k(b))
+            });
+        }
+        self.page(items, "tickets", query)
+    }
+
+    fn find(list: &[Value], id: &str) -> Out {
+        let id = id.parse::<i64>().ok();
+        match list
+            .iter()
+            .find(|v| id.is_some() && field_id(v, "id") == id)
+        {
+            Some(v) => json_response(200, v.clone()),
+            None => empty(404),
+        }
+    }
+
+    fn ticket_type(&self, id: i64) -> Option<&Value> {
+        self.config
+            .ticket_types
+            .iter()
+            .find(|t| field_id(t, "id") == Some(id))
+    }
+
+    /// A stored ticket as the API shows it: milestones only with details,
+    /// each with its linked tickets.
+    fn ticket_view(&self, id: i64, details: bool) -> Option<Value> {
+        let mut t = self.tickets.get(&id)?.clone();
+        if let Some(obj) = t.as_object_mut() {
+            if !details {
+                obj.remove("milestones");
+            }
+            let children: Vec<i64> = self
+                .tickets
+                .values()
+                .filter(|c| field_id(c, "parent_id") == Some(id))
+                .filter_map(|c| field_id(c, "id"))
+                .collect();
+            obj.insert("child_count".into(), json!(children.len()));
+            obj.insert("child_ticket_ids".into(), json!(children));
+        }
+        Some(t)
+    }
+
+    fn reply_view(&self, id: i64) -> Value {
+        let mut v = self.ticket_view(id, true).unwrap_or(Value::Null);
+        if !self.config.echo_milestones {
+            if let Some(obj) = v.as_object_mut() {
+                obj.remove("milestones");
+            }
+        }
+        v
+    }
+
+    /// Applies posted milestones to a project's list; returns the new list.
+    fn merge_milestones(
+        &mut self,
+        project_id: i64,
+        current: Vec<Value>,
+        posted: &[Value],
+        index: usize,
+    ) -> Result<Vec<Value>, Out> {
+        let mut by_id: BTreeMap<i64, Value> = current
+            .iter()
+            .filter_map(|m| field_id(m, "id").map(|id| (id, m.clone())))
+            .collect();
+        let mut out: Vec<Value> = match self.config.milestone_post {
+            MilestonePost::Replace => Vec::new(),
+            MilestonePost::Append => current.clone(),
+        };
+        for m in posted {
+            let Some(obj) = m.as_object() else {
+                return Err(validation(index, "milestones", "not an object".into()));
+            };
+            if obj
+                .get("name")
+                .and_then(Value::as_str)
+                .is_none_or(|n| n.trim().is_empty())
+            {
+                return Err(validation(
+                    index,
+                    "milestones",
+                    "A milestone needs a name.".into(),
+                ));
+            }
+            match field_id(m, "id").filter(|id| *id > 0) {
+                Some(id) => {
+                    let Some(mut existing) = by_id.remove(&id) else {
+                        return Err(validation(
+                            index,
+                            "milestones",
+                            format!("Milestone {id} does not exist on ticket {project_id}."),
+                        ));
+                    };
+                    if let Some(e) = existing.as_object_mut() {
+                        for (k, v) in obj {
+                            if k != "tickets" && k != "id" {
+                                e.insert(k.clone(), v.clone());
+                            }
+                        }
+                    }
+                    match out.iter_mut().find(|x| field_id(x, "id") == Some(id)) {
+                        Some(slot) => *slot = existing,
+                        None => out.push(existing),
+                    }
+                }
+                None => {
+                    self.next_milestone_id += 1;
+                    let mut new = obj.clone();
+                    new.insert("id".into(), json!(self.next_milestone_id));
+                    new.insert("ticket_id".into(), json!(project_id));
+                    new.insert("tickets".into(), json!([]));
+                    out.push(Value::Object(new));
+                }
+            }
+        }
+        // Milestones dropped by a replace: their tasks lose the milestone.
+        let kept: Vec<i64> = out.iter().filter_map(|m| field_id(m, "id")).collect();
+        for t in self.tickets.values_mut() {
+            if field_id(t, "parent_id") == Some(project_id) {
+                if let Some(mid) = field_id(t, "milestone_id") {
+                    if mid > 0 && !kept.contains(&mid) {
+                        if let Some(o) = t.as_object_mut() {
+                            o.insert("milestone_id".into(), json!(0));
+                        }
+                    }
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    fn update_ticket(
+        &mut self,
+        index: usize,
+        item: &Map<String, Value>,
+        id: i64,
+    ) -> Result<i64, Out> {
+        let Some(existing) = self.tickets.get(&id).cloned() else {
+            return Err(validation(
+                index,
+                "id",
+                format!("Ticket {id} does not exist."),
+            ));
+        };
+        let mut updated = existing.as_object().cloned().unwrap_or_default();
+        for (k, v) in item {
+            if k != "milestones" && k != "id" {
+                updated.insert(k.clone(), v.clone());
+            }
+        }
+        if let Some(posted) = item.get("milestones") {
+            let Some(posted) = posted.as_array() else {
+                return Err(validation(index, "milestones", "must be a list".into()));
+            };
+            let current = existing
+                .get("milestones")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let merged = self.merge_milestones(id, current, posted, index)?;
+            updated.insert("milestones".into(), Value::Array(merged));
+        }
+        let stamp = self.now_stamp();
+        updated.insert("last_update".into(), json!(stamp));
+        self.tickets.insert(id, Value::Object(updated));
+        Ok(id)
+    }
+
+    fn create_ticket(
+        &mut self,
+        index: usize,
+        item: &Map<String, Value>,
+        via_projects: bool,
+    ) -> Result<i64, Out> {
+        let v = Value::Object(item.clone());
+        if item
+            .get("summary")
+            .and_then(Value::as_str)
+            .is_none_or(|s| s.trim().is_empty())
+        {
+            return Err(validation(
+                index,
+                "summary",
+                "Please enter a summary.".into(),
+            ));
+        }
+        let client_id = field_id(&v, "client_id").unwrap_or(0);
+        let client = self
+            .config
+            .clients
+            .iter()
+            .find(|c| field_id(c, "id") == Some(client_id))
+            .cloned();
+        let Some(client) = client else {
+            return Err(json_response(
+                400,
+                json!("Please select a Customer before saving this Ticket."),
+            ));
+        };
+        let type_id = field_id(&v, "tickettype_id").unwrap_or(0);
+        let Some(ticket_type) = self.ticket_type(type_id).cloned() else {
+            return Err(validation(
+                index,
+                "tickettype_id",
+                format!("The ticket type {type_id} does not exist."),
+            ));
+        };
+        let uses_milestones = ticket_type
+            .get("usemilestones")
+            .and_then(Value::as_bool)
+            .unwrap_or(false);
+        let parent_id = field_id(&v, "parent_id").unwrap_or(0);
+        if parent_id > 0 && !self.tickets.contains_key(&parent_id) {
+            return Err(validation(
+                index,
+                "parent_id",
+                format!("The parent ticket {parent_id} does not exist."),
+            ));
+        }
+        let milestone_id = field_id(&v, "milestone_id").unwrap_or(0);
+        let mut milestone_name = None;
+        if milestone_id > 0 {
+            let found = self
+                .tickets
+                .get(&parent_id)
+                .and_then(|p| p.get("milestones"))
+                .and_then(Value::as_array)
+                .and_then(|ms| {
+                    ms.iter()
+                        .find(|m| field_id(m, "id") == Some(milestone_id))
+                        .cloned()
+                });
+            match found {
+                Some(m) => milestone_name = m.get("name").cloned(),
+                None => {
+                    return Err(validation(
+                        index,
+                        "milestone_id",
+                        format!(
+                            "Milestone {milestone_id} does not belong to the parent ticket {parent_id}."
+                        ),
+                    ))
+                }
+            }
+        }
+        if item.contains_key("milestones") && !uses_milestones {
+            return Err(validation(
+                index,
+                "milestones",
+                format!("The ticket type {type_id} does not use milestones."),
+            ));
+        }
+        if !via_projects {
+            self.ticket_creates += 1;
+            if self.fail_ticket_create_at == Some(self.ticket_creates) {
+                self.fail_ticket_create_at = None;
+                return Err(json_response(
+                    500,
+                    json!({"ClassName": "System.Exception", "Message": "Simulated failure while saving the ticket."}),
+                ));
+            }
+        }
+        self.next_ticket_id += 1;
+        let id = self.next_ticket_id;
+        let stamp = self.now_stamp();
+        let mut t = item.clone();
+        t.remove("milestones");
+        t.insert("id".into(), json!(id));
+        t.insert("dateoccurred".into(), json!(stamp));
+        t.insert("last_update".into(), json!(stamp));
+        t.insert(
+            "client_name".into(),
+            client.get("name").cloned().unwrap_or(Value::Null),
+        );
+        t.insert(
+            "tickettype_name".into(),
+            ticket_type.get("name").cloned().unwrap_or(Value::Null),
+        );
+        t.entry("status_id").or_insert(json!(1));
+        t.insert("parent_id".into(), json!(parent_id));
+        t.insert("milestone_id".into(), json!(milestone_id));
+        if let Some(name) = milestone_name {
+            t.insert("milestone_name".into(), name);
+        }
+        let is_project = via_projects || uses_milestones;
+        t.insert("is_project".into(), json!(is_project));
+        if is_project {
+            let posted = item
+                .get("milestones")
+                .and_then(Value::as_array)
+                .cloned()
+                .unwrap_or_default();
+            let merged = self.merge_milestones(id, Vec::new(), &posted, index)?;
+            t.insert("milestones".into(), Value::Array(merged));
+        }
+        self.tickets.insert(id, Value::Object(t));
+        if milestone_id > 0 {
+            self.next_link_id += 1;
+            let link = json!({
+                "id": self.next_link_id,
+                "milestone_id": milestone_id,
+                "ticket_id": id,
+                "ticket_name": item.get("summary").cloned().unwrap_or(Value::Null),
+            });
+            if let Some(ms) = self
+                .tickets
+                .get_mut(&parent_id)
+                .and_then(|p| p.get_mut("milestones"))
+                .and_then(Value::as_array_mut)
+            {
+                if let Some(m) = ms
+                    .iter_mut()
+                    .find(|m| field_id(m, "id") == Some(milestone_id))
+                {
+                    if let Some(obj) = m.as_object_mut() {
+                        let list = obj.entry("tickets").or_insert(json!([]));
+                        if let Some(list) = list.as_array_mut() {
+                            list.push(link);
+                        }
+                    }
+                }
+            }
+        }
+        Ok(id)
+    }
+
+    fn post_tickets(&mut self, req: &Request, via_projects: bool) -> Out {
+        let Ok(body) = serde_json::from_slice::<Value>(&req.body) else {
+            return json_response(400, json!("The request body is not valid JSON."));
+        };
+        let Value::Array(items) = body else {
+            return json_response(
+                400,
+                json!({"": "The request body must be a list of tickets."}),
+            );
+        };
+        let mut ids = Vec::new();
+        for (index, item) in items.iter().enumerate() {
+            let Some(obj) = item.as_object() else {
+                return validation(index, "", "not an object".into());
+            };
+            let result = match field_id(item, "id").filter(|id| *id > 0) {
+                Some(id) => self.update_ticket(index, obj, id),
+                None => self.create_ticket(index, obj, via_projects),
+            };
+            match result {
+                Ok(id) => ids.push(id),
+                Err(resp) => return resp,
+            }
+        }
+        let mut replies: Vec<Value> = ids.iter().map(|id| self.reply_view(*id)).collect();
+        if replies.len() == 1 {
+            json_response(201, replies.remove(0))
+        } else {
+            json_response(201, Value::Array(replies))
+        }
+    }
+
+    fn route(&mut self, req: &Request, query: &Query) -> Out {
+        let path = req.url.path().to_ascii_lowercase();
+        let path = path.trim_end_matches('/');
+        let method = req.method.as_str().to_ascii_uppercase();
+        if path == "/auth/token" {
+            return self.token(req, query);
+        }
+        let Some(rest) = path.strip_prefix("/api/") else {
+            return empty(404);
+        };
+        if rest == "authinfo" && method == "GET" {
+            return json_response(
+                200,
+                json!({
+                    "auth_url": format!("{}/auth", self.base),
+                    "tenant_id": self.config.tenant,
+                }),
+            );
+        }
+        if !self.authorized(req) {
+            return empty(401);
+        }
+        if self.forbidden.iter().any(|p| rest.starts_with(p.as_str())) {
+            return json_response(403, json!({}));
+        }
+        if let Some(status) = self.failures.pop_front() {
+            let body = match status {
+                429 => {
+                    json!({"error": "Rate Limit Reached - 300 Requests per rolling 5 minute window"})
+                }
+                _ => {
+                    json!({"ClassName": "System.Exception", "Message": format!("Simulated HTTP {status}.")})
+                }
+            };
+            return json_response(status, body);
+        }
+        let segments: Vec<&str> = rest.split('/').collect();
+        match (method.as_str(), segments.as_slice()) {
+            ("GET", ["agent", "me"]) => json_response(200, self.config.agent_me.clone()),
+            ("GET", ["agent"]) => json_response(200, Value::Array(self.config.agents.clone())),
+            ("GET", ["status"]) => json_response(200, Value::Array(self.config.statuses.clone())),
+            ("GET", ["priority"]) => {
+                json_response(200, Value::Array(self.config.priorities.clone()))
+            }
+            ("GET", ["tickettype"]) => {
+                json_response(200, Value::Array(self.config.ticket_types.clone()))
+            }
+            ("GET", ["client"]) => self.clients(query),
+            ("GET", ["client", id]) => Self::find(&self.config.clients, id),
+            ("GET", ["users"]) => self.users(query),
+            ("GET", ["users", id]) => Self::find(&self.config.users, id),
+            ("GET", ["opportunities"]) => self.opportunities(query),
+            ("GET", ["opportunities", id]) => Self::find(&self.config.opportunities, id),
+            ("GET", ["projects"]) => {
+                let items: Vec<Value> = self
+                    .tickets
+                    .keys()
+                    .copied()
+                    .filter(|id| {
+                        self.tickets[id].get("is_project").and_then(Value::as_bool) == Some(true)
+                    })
+                    .filter_map(|id| self.ticket_view(id, false))
+                    .collect();
+                self.page(items, "tickets", query)
+            }
+            ("GET", ["projects" | "tickets", id]) => {
+                let details = truthy(query.get("includedetails"));
+                match id
+                    .parse::<i64>()
+                    .ok()
+                    .and_then(|id| self.ticket_view(id, details))
+                {
+                    Some(t) => json_response(200, t),
+                    None => empty(404),
+                }
+            }
+            ("POST", ["projects"]) => self.post_tickets(req, true),
+            ("POST", ["tickets"]) => self.post_tickets(req, false),
+            _ => empty(404),
+        }
+    }
+
+    fn task(&self, id: i64) -> Option<SimTask> {
+        let t = self.tickets.get(&id)?;
+        let children = self
+            .tickets
+            .values()
+            .filter(|c| field_id(c, "parent_id") == Some(id))
+            .filter_map(|c| field_id(c, "id"))
+            .filter_map(|c| self.task(c))
+            .collect();
+        Some(SimTask {
+            id,
+            summary: t
+                .get("summary")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            details: t
+                .get("details")
+                .and_then(Value::as_str)
+                .unwrap_or_default()
+                .to_string(),
+            tickettype_id: field_id(t, "tickettype_id").unwrap_or(0),
+            estimate: t.get("estimate").and_then(Value::as_f64).unwrap_or(0.0),
+            children,
+        })
+    }
+
+    fn tree(&self) -> Vec<SimProject> {
+        let mut out = Vec::new();
+        for (id, p) in &self.tickets {
+            if p.get("is_project").and_then(Value::as_bool) != Some(true)
+                || field_id(p, "parent_id").unwrap_or(0) > 0
+            {
+                continue;
+            }
+            let children: Vec<&Value> = self
+                .tickets
+                .values()
+                .filter(|c| field_id(c, "parent_id") == Some(*id))
+                .collect();
+            let mut milestones: Vec<SimMilestone> = p
+                .get("milestones")
+                .and_then(Value::as_array)
+                .map(|ms| {
+                    ms.iter()
+                        .map(|m| {
+                            let mid = field_id(m, "id").unwrap_or(0);
+                            SimMilestone {
+                                id: mid,
+                                name: m
+                                    .get("name")
+                                    .and_then(Value::as_str)
+                                    .unwrap_or_default()
+                                    .to_string(),
+                                sequence: field_id(m, "sequence").unwrap_or(0),
+                                tasks: children
+                                    .iter()
+                                    .filter(|c| field_id(c, "milestone_id") == Some(mid))
+                                    .filter_map(|c| field_id(c, "id"))
+                                    .filter_map(|c| self.task(c))
+                                    .collect(),
+                            }
+                        })
+                        .collect()
+                })
+                .unwrap_or_default();
+            milestones.sort_by_key(|m| (m.sequence, m.id));
+            let assigned: Vec<i64> = milestones.iter().map(|m| m.id).collect();
+            let unassigned = children
+                .iter()
+                .filter(|c| !assigned.contains(&field_id(c, "milestone_id").unwrap_or(0)))
+                .filter_map(|c| field_id(c, "id"))
+                .filter_map(|c| self.task(c))
+                .collect();
+            out.push(SimProject {
+                id: *id,
+                summary: p
+                    .get("summary")
+                    .and_then(Value::as_str)
+                    .unwrap_or_default()
+                    .to_string(),
+                client_id: field_id(p, "client_id").unwrap_or(0),
+                milestones,
+                unassigned,
+            });
+        }
+        out
+    }
+}
+
+struct Responder {
+    state: Arc<Mutex<State>>,
+}
+
+impl Respond for Responder {
+    fn respond(&self, req: &Request) -> ResponseTemplate {
+        let query = Query(req.url.query_pairs().into_owned().collect());
+        let mut state = lock(&self.state);
+        let (status, body) = state.route(req, &query);
+        let is_form = req
+            .headers
+            .get("content-type")
+            .and_then(|v| v.to_str().ok())
+            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+        state.log.push(SimRequest {
+            method: req.method.as_str().to_string(),
+            path: req.url.path().to_string(),
+            query: query.0,
+            body: if is_form {
+                None
+            } else {
+                serde_json::from_slice(&req.body).ok()
+            },
+            form: if is_form {
+                url::form_urlencoded::parse(&req.body)
+                    .into_owned()
+                    .collect()
+            } else {
+                Vec::new()
+            },
+            bearer: req
+                .headers
+                .get("authorization")
+                .and_then(|v| v.to_str().ok())
+                .is_some_and(|v| v.starts_with("Bearer ")),
+            status,
+        });
+        match body {
+            Some(body) => ResponseTemplate::new(status).set_body_json(body),
+            None => ResponseTemplate::new(status),
+        }
+    }
+}
+
+/// A running HaloPSA simulator.
+pub struct HaloSim {
+    server: MockServer,
+    state: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for HaloSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("HaloSim")
+            .field("uri", &self.server.uri())
+            .finish_non_exhaustive()
+    }
+}
+
+impl HaloSim {
+    /// Starts the simulator on a loopback port.
+    pub async fn start(config: HaloSimConfig) -> Self {
+        let server = MockServer::start().await;
+        let state = Arc::new(Mutex::new(State {
+            config,
+            base: server.uri(),
+            tokens: HashMap::new(),
+            token_requests: 0,
+            token_counter: 0,
+            failures: VecDeque::new(),
+            ticket_creates: 0,
+            fail_ticket_create_at: None,
+            forbidden: Vec::new(),
+            tickets: BTreeMap::new(),
+            next_ticket_id: 4320,
+            next_milestone_id: 800,
+            next_link_id: 9000,
+            clock: 0,
+            log: Vec::new(),
+        }));
+        Mock::given(any())
+            .respond_with(Responder {
+                state: state.clone(),
+            })
+            .mount(&server)
+            .await;
+        Self { server, state }
+    }
+
+    /// Starts the simulator with the fixtures ([`HaloSimConfig::default`]).
+    pub async fn start_default() -> Self {
+        Self::start(HaloSimConfig::default()).await
+    }
+
+    /// The base URL, `http://127.0.0.1:PORT` (the connector's host).
+    pub fn uri(&self) -> String {
+        self.server.uri()
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// Every request so far, in order.
+    pub fn requests(&self) -> Vec<SimRequest> {
+        self.state().log.clone()
+    }
+
+    /// Requests to `/api/...` so far (the token endpoint left out).
+    pub fn api_requests(&self) -> Vec<SimRequest> {
+        self.state()
+            .log
+            .iter()
+            .filter(|r| r.is_api())
+            .cloned()
+            .collect()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_requests(&self) {
+        self.state().log.clear();
+    }
+
+    /// Token requests so far (successful or not).
+    pub fn token_requests(&self) -> usize {
+        self.state().token_requests
+    }
+
+    /// Answers the next `n` authenticated API calls with `status` (429
+    /// with HaloPSA's rate-limit body, others with an exception body).
+    pub fn fail_next(&self, n: usize, status: u16) {
+        let mut s = self.state();
+        for _ in 0..n {
+            s.failures.push_back(status);
+        }
+    }
+
+    /// Fails the `k`-th ticket creation through `POST /api/Tickets` from now
+    /// on (1 = the next one) with HTTP 500; nothing is created.
+    pub fn fail_on_ticket_create(&self, k: usize) {
+        let mut s = self.state();
+        s.fail_ticket_create_at = Some(s.ticket_creates + k.max(1));
+    }
+
+    /// Invalidates every token issued so far (the next API call gets 401).
+    pub fn expire_tokens(&self) {
+        self.state().tokens.clear();
+    }
+
+    /// Answers 403 to API paths starting with `path` (relative to `/api/`,
+    /// case-insensitive, e.g. `"agent/me"` or `"tickets"`).
+    pub fn forbid(&self, path: &str) {
+        self.state()
+            .forbidden
+            .push(path.trim_matches('/').to_ascii_lowercase());
+    }
+
+    /// Activates or deactivates the API application.
+    pub fn set_application_active(&self, active: bool) {
+        self.state().config.application_active = active;
+    }
+
+    /// Adds a client.
+    pub fn add_client(&self, client: Value) {
+        self.state().config.clients.push(client);
+    }
+
+    /// Adds a user.
+    pub fn add_user(&self, user: Value) {
+        self.state().config.users.push(user);
+    }
+
+    /// Adds an opportunity.
+    pub fn add_opportunity(&self, opportunity: Value) {
+        self.state().config.opportunities.push(opportunity);
+    }
+
+    /// A stored ticket (projects included), as `GET /api/Tickets/{id}` with
+    /// details shows it.
+    pub fn ticket(&self, id: i64) -> Option<Value> {
+        self.state().ticket_view(id, true)
+    }
+
+    /// How many tickets (projects included) exist.
+    pub fn ticket_count(&self) -> usize {
+        self.state().tickets.len()
+    }
+
+    /// Every top-level project with its milestones, their tasks and the
+    /// tasks' child tickets.
+    pub fn project_tree(&self) -> Vec<SimProject> {
+        self.state().tree()
+    }
+
+    /// [`HaloSim::project_tree`] as indented text.
+    pub fn render_tree(&self) -> String {
+        fn task(out: &mut String, t: &SimTask, depth: usize) {
+            let _ = writeln!(
+                out,
+                "{}- #{} {} ({} h)",
+                "  ".repeat(depth),
+                t.id,
+                t.summary,
+                t.estimate
+            );
+            for c in &t.children {
+                task(out, c, depth + 1);
+            }
+        }
+        let mut out = String::new();
+        for p in self.project_tree() {
+            let _ = writeln!(
+                out,
+                "project #{} {} (client {})",
+                p.id, p.summary, p.client_id
+            );
+            for m in &p.milestones {
+                let _ = writeln!(out, "  milestone #{} {} (seq {})", m.id, m.name, m.sequence);
+                for t in &m.tasks {
+                    task(&mut out, t, 2);
+                }
+            }
+            for t in &p.unassigned {
+                let _ = writeln!(out, "  (no milestone)");
+                task(&mut out, t, 2);
+            }
+        }
+        out
+    }
+}
