@@ -1,0 +1,199 @@
+//! Pushing a scoping project to HaloPSA, offline: a HaloPSA simulator runs on
+//! loopback and the real connector talks to it.
+//!
+//! Run with `cargo run -p scopelink-examples --example halopsa_push_project`.
+
+use rust_decimal::Decimal;
+use scopelink_core::connector::PsaProjects;
+use scopelink_core::http::{AddressPolicy, HttpConfig};
+use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
+use scopelink_core::model::{Service, SubService};
+use scopelink_core::push::{push_project, PushProgress};
+use scopelink_core::secret::{Credentials, InMemoryVault};
+use scopelink_core::{Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider};
+use scopelink_halopsa::{HaloConnector, HaloSettings};
+use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig, SimTask};
+use std::sync::Arc;
+
+fn print_task(task: &SimTask, all: &[SimTask], depth: usize) {
+    let kind = if depth == 0 { "task" } else { "project task" };
+    println!(
+        "      {}{kind} #{} {} ({} h)",
+        "  ".repeat(depth),
+        task.id,
+        task.summary,
+        task.estimate
+    );
+    // Project tasks are children of the project in HaloPSA; their details
+    // name the service task they belong to.
+    let marker = format!("Part of task #{}.", task.id);
+    for child in all.iter().filter(|t| t.details.contains(&marker)) {
+        print_task(child, all, depth + 1);
+    }
+}
+
+fn print_tree(sim: &HaloSim) {
+    for project in sim.project_tree() {
+        println!(
+            "  project #{} {} (client {})",
+            project.id, project.summary, project.client_id
+        );
+        for milestone in &project.milestones {
+            println!("    milestone #{} {}", milestone.id, milestone.name);
+            for task in milestone
+                .tasks
+                .iter()
+                .filter(|t| !t.details.contains("Part of task #"))
+            {
+                print_task(task, &milestone.tasks, 0);
+            }
+        }
+    }
+}
+
+fn pick(items: &[scopelink_core::connector::LookupItem], name: &str) -> Option<String> {
+    items.iter().find(|i| i.name == name).map(|i| i.id.clone())
+}
+
+#[tokio::main]
+async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    let sim = HaloSim::start(HaloSimConfig::default()).await;
+    println!("HaloPSA simulator on {}", sim.uri());
+
+    // The host's side: a store, a vault and the connection service.
+    let store = Arc::new(MemoryStore::new());
+    let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
+    let admin = Access::full();
+    let settings = HaloSettings {
+        host: sim.uri(),
+        // Left empty: the connector reads it from /api/authinfo.
+        tenant: None,
+        project_ticket_type_id: Some("3".into()),
+        task_ticket_type_id: Some("26".into()),
+    };
+    let conn = connections
+        .create(
+            &admin,
+            NewConnection {
+                provider: Provider::HaloPsa,
+                name: "Acme MSP HaloPSA".into(),
+                categories: [FeatureCategory::Crm, FeatureCategory::Psa].into(),
+                credentials: Credentials::ClientCredentials(
+                    scopelink_core::secret::ClientCredentials::new("sim-client", "sim-secret"),
+                ),
+                settings: settings.to_map(),
+            },
+        )
+        .await?;
+    println!("created connection {} [{}]", conn.name, conn.status);
+
+    // The connector, built from what the host stored.
+    let Credentials::ClientCredentials(credentials) = connections.credentials(&conn.id).await?
+    else {
+        return Err("unexpected credential type".into());
+    };
+    let halo = HaloConnector::new(
+        HaloSettings::from_map(&conn.settings),
+        credentials,
+        HttpConfig {
+            // The simulator runs on plain http on loopback.
+            addresses: AddressPolicy::allow_local(),
+            ..HttpConfig::default()
+        },
+    )?;
+    let conn = connections.test(&admin, &conn.id, &halo).await?;
+    println!("tested: {}", conn.status);
+
+    let lookups = halo.push_lookups().await?;
+    let names = |items: &[scopelink_core::connector::LookupItem]| {
+        items
+            .iter()
+            .map(|i| i.name.as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
+    println!("lookups:");
+    println!("  companies:    {}", names(&lookups.companies));
+    println!("  statuses:     {}", names(&lookups.statuses));
+    println!("  priorities:   {}", names(&lookups.priorities));
+    if let Some(types) = lookups.extra.get("ticket_types") {
+        println!("  ticket types: {}", names(types));
+    }
+
+    let mut options = PushOptions::for_company(
+        pick(&lookups.companies, "Brightwater Dental").ok_or("no such company")?,
+    );
+    options.task_mode = TaskMode::PerService;
+    options.include_sub_services = true;
+    options.include_governance = true;
+    options.status_id = pick(&lookups.statuses, "New");
+    options.priority_id = pick(&lookups.priorities, "Normal");
+    options.estimated_start = chrono::NaiveDate::from_ymd_opt(2026, 1, 5);
+    options.estimated_end = chrono::NaiveDate::from_ymd_opt(2026, 3, 27);
+
+    let progress = |p: &PushProgress| {
+        println!(
+            "  [{:>2}/{:>2}] created {:<16} -> HaloPSA #{}",
+            p.created,
+            p.total,
+            p.item.to_string(),
+            p.psa_id
+        );
+    };
+    let mut project = sample_project();
+    println!("\npushing \"{}\":", project.name);
+    let report = push_project(
+        store.as_ref(),
+        &conn.id,
+        &halo,
+        &project,
+        &options,
+        Some(&progress),
+    )
+    .await?;
+    println!(
+        "pushed: HaloPSA project #{}, {} objects created",
+        report.project_id, report.created
+    );
+    for name in &report.plan.unassigned_governance {
+        println!("  not pushed (assigned to no phase): {name}");
+    }
+    println!("\nin HaloPSA:");
+    print_tree(&sim);
+
+    // The scope grows: a service is added, and the project is resubmitted.
+    project.services.push(Service {
+        id: "sv-4".into(),
+        name: "Teams roll-out".into(),
+        phase_id: "ph-2".into(),
+        description: Some("Teams and channels for each department".into()),
+        hours: Decimal::new(10, 0),
+        sub_services: vec![SubService {
+            id: "ss-4".into(),
+            name: "Channel design workshop".into(),
+            hours: Decimal::new(3, 0),
+        }],
+    });
+    println!("\nresubmitting with a new service:");
+    let report = push_project(
+        store.as_ref(),
+        &conn.id,
+        &halo,
+        &project,
+        &options,
+        Some(&progress),
+    )
+    .await?;
+    println!(
+        "resubmitted: {} objects added to HaloPSA project #{}",
+        report.created, report.project_id
+    );
+    println!("\nin HaloPSA:");
+    print_tree(&sim);
+    println!(
+        "\n{} requests sent to HaloPSA, {} token request(s)",
+        halo.http().requests_sent(),
+        sim.token_requests()
+    );
+    Ok(())
+}
