@@ -32,7 +32,7 @@
 //!     on top-level fields; references replaced whole);
 //!   - `GET`/`POST sales/opportunities/{id}/forecast`,
 //!     `PATCH sales/opportunities/{id}/forecast/{itemId}`;
-//!   - `POST system/callbacks`, `DELETE system/callbacks/{id}`;
+//!   - `POST system/callbacks`, `PATCH`/`DELETE system/callbacks/{id}`;
 //!   - `POST project/projects`, `GET`/`POST project/projects/{id}/phases`,
 //!     `POST project/tickets`, `POST project/tickets/{id}/tasks`.
 //!
@@ -3630,6 +3630,10 @@ impl State {
                 None => not_endpoint(),
             },
             ("POST", Coll::Callbacks, []) => self.create_callback(req),
+            ("PATCH", Coll::Callbacks, [c]) => match id(c) {
+                Some(c) => self.patch_callback(req, c),
+                None => not_endpoint(),
+            },
             ("DELETE", Coll::Callbacks, [c]) => match id(c) {
                 Some(c) => {
                     let before = self.callbacks.len();
@@ -3795,14 +3799,62 @@ impl State {
     }
 
     fn sign(&self, body: &[u8]) -> String {
-        let key = sha2::Sha256::digest(self.signing_key.as_bytes());
-        let mac = scopelink_core::webhook::hmac(
-            scopelink_core::webhook::HmacAlgorithm::Sha256,
-            &key,
-            body,
-        );
-        base64::engine::general_purpose::STANDARD.encode(mac)
+        sign_callback(&self.signing_key, body)
     }
+
+    fn patch_callback(&mut self, req: &Request, id: u64) -> Reply {
+        let ops = match serde_json::from_slice::<Value>(&req.body) {
+            Ok(Value::Array(a)) => a,
+            Ok(_) => return bad_request("A PATCH body must be a JSON array of {op, path, value}."),
+            Err(e) => return bad_request(format!("The request body is not valid JSON: {e}")),
+        };
+        let Some(pos) = self.callbacks.iter().position(|c| c.row_id() == id) else {
+            return not_found("CallbackEntry", id);
+        };
+        let mut entry = self.callbacks[pos].clone();
+        for op in &ops {
+            let path = op.get("path").and_then(Value::as_str).unwrap_or("");
+            let path = path.strip_prefix('/').unwrap_or(path);
+            let writable = [
+                "description",
+                "url",
+                "objectId",
+                "type",
+                "level",
+                "inactiveFlag",
+                "isSelfSuppressedFlag",
+                "payloadVersion",
+            ];
+            if !writable.contains(&path) {
+                return invalid(
+                    "callbackEntry",
+                    vec![(
+                        "InvalidField",
+                        path.to_string(),
+                        format!("'{path}' cannot be patched."),
+                    )],
+                );
+            }
+            match op.get("op").and_then(Value::as_str).unwrap_or("") {
+                "replace" | "add" => entry[path] = op.get("value").cloned().unwrap_or(Value::Null),
+                other => return bad_request(format!("Unsupported patch op '{other}'.")),
+            }
+        }
+        entry["_info"] = json!({"lastUpdated": ts(now_secs()), "updatedBy": API_MEMBER});
+        self.callbacks[pos] = entry.clone();
+        self.bump();
+        Reply::json(200, &entry)
+    }
+}
+
+/// The `x-content-signature` of a callback `body` under `signing_key`, as
+/// ConnectWise computes it: `base64(HMAC-SHA256(key = SHA256(signing_key),
+/// body))`.
+pub fn sign_callback(signing_key: &str, body: &[u8]) -> String {
+    let key = sha2::Sha256::digest(signing_key.as_bytes());
+    let mac =
+        scopelink_core::webhook::hmac(scopelink_core::webhook::HmacAlgorithm::Sha256, &key, body);
+    base64::engine::general_purpose::STANDARD.encode(mac)
 }
 
 /// A ticket as the API returns it (`initialDescription` is POST-only).
