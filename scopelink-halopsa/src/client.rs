@@ -754,7 +754,7 @@ pub(crate) fn next_page(
     }
     match record_count {
         Some(total) => {
-            let seen = u64::from(page_no - 1) * u64::from(page_size) + got as u64;
+            let seen = u64::from(page_no.saturating_sub(1)) * u64::from(page_size) + got as u64;
             (seen < total).then_some(page_no + 1)
         }
         None => (got == page_size as usize).then_some(page_no + 1),
@@ -784,6 +784,8 @@ mod tests {
         assert_eq!(next_page(2, 3, 1, None), None);
         // Paging ignored: everything came at once.
         assert_eq!(next_page(1, 3, 7, Some(7)), None);
+        // A bogus page number does not underflow.
+        assert_eq!(next_page(0, 3, 3, Some(10)), Some(1));
     }
 
     #[test]
