@@ -1,0 +1,251 @@
+//! The database handle: one SQLite connection behind a mutex, used only from
+//! tokio's blocking pool, plus opening and migrations.
+
+use rusqlite::{Connection, OpenFlags, TransactionBehavior};
+use std::fmt;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex, PoisonError};
+use std::time::Duration;
+
+/// How long a statement waits for another process's write lock before it
+/// fails with "database is locked".
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The schema, one entry per version: entry `n` takes the database from
+/// version `n` to `n + 1` (`PRAGMA user_version`). Append only; never edit a
+/// released entry.
+pub(crate) const MIGRATIONS: &[&str] = &[
+    // 1: every table.
+    r#"
+    CREATE TABLE connections (
+        id          TEXT PRIMARY KEY NOT NULL,
+        created_at  TEXT NOT NULL,
+        body        TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX connections_by_age ON connections (created_at, id);
+
+    CREATE TABLE records (
+        connection_id  TEXT NOT NULL,
+        data_type      TEXT NOT NULL,
+        external_id    TEXT NOT NULL,
+        body           TEXT NOT NULL,
+        updated_at     TEXT
+    ) STRICT;
+    CREATE UNIQUE INDEX records_by_key ON records (connection_id, data_type, external_id);
+
+    CREATE TABLE sync_state (
+        connection_id  TEXT NOT NULL,
+        data_type      TEXT NOT NULL,
+        state          TEXT NOT NULL,
+        PRIMARY KEY (connection_id, data_type)
+    ) STRICT;
+
+    CREATE TABLE links (
+        connection_id       TEXT NOT NULL,
+        scoping_project_id  TEXT NOT NULL,
+        item_key            TEXT NOT NULL,
+        psa_id              TEXT NOT NULL
+    ) STRICT;
+    CREATE UNIQUE INDEX links_by_item ON links (connection_id, scoping_project_id, item_key);
+
+    CREATE TABLE activity (
+        id             INTEGER PRIMARY KEY AUTOINCREMENT,
+        at             TEXT NOT NULL,
+        connection_id  TEXT NOT NULL,
+        kind           TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX activity_by_connection ON activity (connection_id, id);
+
+    CREATE TABLE vault (
+        key         TEXT PRIMARY KEY NOT NULL,
+        nonce       BLOB NOT NULL,
+        ciphertext  BLOB NOT NULL
+    ) STRICT;
+    "#,
+];
+
+/// The schema version this crate creates and understands.
+pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
+
+/// A failure of the database layer, turned into the caller's error type.
+/// Its message says what failed and never carries a stored value.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct DbError(pub(crate) String);
+
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+/// Maps a rusqlite error to a [`DbError`] naming the operation.
+pub(crate) fn sql(what: &str) -> impl FnOnce(rusqlite::Error) -> DbError + '_ {
+    move |e| DbError(format!("sqlite: {what}: {e}"))
+}
+
+/// A shared handle to one SQLite connection. Cheap to clone.
+#[derive(Clone)]
+pub(crate) struct Db {
+    conn: Arc<Mutex<Connection>>,
+    path: Option<Arc<PathBuf>>,
+}
+
+impl fmt::Debug for Db {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match &self.path {
+            Some(p) => write!(f, "{}", p.display()),
+            None => f.write_str(":memory:"),
+        }
+    }
+}
+
+impl Db {
+    /// Opens (creating if needed) the database at `path`, or a private
+    /// in-memory one when `path` is `None`, and migrates it. Blocking.
+    pub(crate) fn open_blocking(path: Option<PathBuf>) -> Result<Db, DbError> {
+        let mut conn = match &path {
+            Some(p) => Connection::open_with_flags(
+                p,
+                OpenFlags::SQLITE_OPEN_READ_WRITE
+                    | OpenFlags::SQLITE_OPEN_CREATE
+                    | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+            )
+            .map_err(|e| DbError(format!("sqlite: opening {}: {e}", p.display())))?,
+            None => Connection::open_in_memory().map_err(sql("opening an in-memory database"))?,
+        };
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(sql("setting the busy timeout"))?;
+        if path.is_some() {
+            let mode: String = conn
+                .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
+                .map_err(sql("switching to WAL mode"))?;
+            if !mode.eq_ignore_ascii_case("wal") {
+                return Err(DbError(format!(
+                    "sqlite: the database refused WAL mode (journal mode is {mode})"
+                )));
+            }
+        }
+        migrate(&mut conn)?;
+        Ok(Db {
+            conn: Arc::new(Mutex::new(conn)),
+            path: path.map(Arc::new),
+        })
+    }
+
+    /// Opens off the async executor.
+    pub(crate) async fn open(path: Option<PathBuf>) -> Result<Db, DbError> {
+        tokio::task::spawn_blocking(move || Db::open_blocking(path))
+            .await
+            .map_err(|e| DbError(format!("sqlite: the task opening the database failed: {e}")))?
+    }
+
+    /// The file, for file databases.
+    pub(crate) fn path(&self) -> Option<&Path> {
+        self.path.as_deref().map(PathBuf::as_path)
+    }
+
+    /// Runs `f` with the connection on tokio's blocking pool.
+    pub(crate) async fn call<T, E, F>(&self, what: &'static str, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
+    {
+        let conn = Arc::clone(&self.conn);
+        tokio::task::spawn_blocking(move || {
+            // A panic while the lock was held cannot leave a transaction
+            // half-applied (dropping a rusqlite transaction rolls it back),
+            // so a poisoned lock is safe to take over.
+            let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&mut guard)
+        })
+        .await
+        .map_err(|e| E::from(DbError(format!("sqlite: the task {what} failed: {e}"))))?
+    }
+}
+
+/// Starts a write transaction that takes the write lock at once, so a
+/// read-then-write inside it is atomic even against other processes.
+pub(crate) fn write_tx<'c>(
+    conn: &'c mut Connection,
+    what: &str,
+) -> Result<rusqlite::Transaction<'c>, DbError> {
+    conn.transaction_with_behavior(TransactionBehavior::Immediate)
+        .map_err(|e| DbError(format!("sqlite: starting a transaction to {what}: {e}")))
+}
+
+fn user_version(conn: &Connection) -> Result<u32, DbError> {
+    let v: i64 = conn
+        .query_row("PRAGMA user_version", [], |r| r.get(0))
+        .map_err(sql("reading the schema version"))?;
+    u32::try_from(v).map_err(|_| DbError(format!("sqlite: invalid schema version {v}")))
+}
+
+/// Applies every pending migration in one transaction.
+fn migrate(conn: &mut Connection) -> Result<(), DbError> {
+    let tx = write_tx(conn, "migrate the schema")?;
+    // Read inside the write transaction: two processes opening a new file at
+    // once migrate it once.
+    let from = user_version(&tx)?;
+    if from > SCHEMA_VERSION {
+        return Err(DbError(format!(
+            "sqlite: the database has schema version {from}, newer than the {SCHEMA_VERSION} this \
+             version of scopelink-store-sqlite understands; upgrade scopelink-store-sqlite"
+        )));
+    }
+    for (i, migration) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+        tx.execute_batch(migration)
+            .map_err(|e| DbError(format!("sqlite: applying migration {}: {e}", i + 1)))?;
+    }
+    if from < SCHEMA_VERSION {
+        tx.pragma_update(None, "user_version", SCHEMA_VERSION)
+            .map_err(sql("recording the schema version"))?;
+    }
+    tx.commit().map_err(sql("committing the migrations"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn migrates_a_new_database_to_the_current_version() {
+        let db = Db::open_blocking(None).expect("open");
+        let conn = db.conn.lock().unwrap();
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+        let tables: Vec<String> = conn
+            .prepare("SELECT name FROM sqlite_master WHERE type = 'table' ORDER BY name")
+            .unwrap()
+            .query_map([], |r| r.get(0))
+            .unwrap()
+            .collect::<Result<_, _>>()
+            .unwrap();
+        for t in [
+            "activity",
+            "connections",
+            "links",
+            "records",
+            "sync_state",
+            "vault",
+        ] {
+            assert!(tables.iter().any(|n| n == t), "table {t} missing: {tables:?}");
+        }
+    }
+
+    #[test]
+    fn migrating_twice_is_a_no_op() {
+        let db = Db::open_blocking(None).expect("open");
+        let mut conn = db.conn.lock().unwrap();
+        migrate(&mut conn).expect("second migrate");
+        assert_eq!(user_version(&conn).unwrap(), SCHEMA_VERSION);
+    }
+
+    #[test]
+    fn refuses_a_newer_schema() {
+        let mut conn = Connection::open_in_memory().unwrap();
+        conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
+            .unwrap();
+        let err = migrate(&mut conn).expect_err("newer schema must be refused");
+        assert!(err.0.contains("newer"), "unexpected message: {err}");
+    }
+}

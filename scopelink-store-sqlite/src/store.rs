@@ -1,0 +1,687 @@
+//! [`SqliteStore`]: every store trait of scopelink-core over one SQLite
+//! database.
+
+use crate::codec::{from_json, parse_ts, to_json, ts};
+use crate::db::{sql, write_tx, Db, DbError};
+use crate::vault::{SqliteVault, VaultKey};
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+use rusqlite::{params, Connection, OptionalExtension, Transaction};
+use scopelink_core::activity::{ActivityEntry, ActivityKind, ActivityLog};
+use scopelink_core::mapping::{ItemRef, ProjectLinks};
+use scopelink_core::store::{ConnectionStore, LinkStore, RecordStore, SyncStateStore, UpsertOutcome};
+use scopelink_core::sync::{Checkpoint, RunEnd, RunStatus, SyncState};
+use scopelink_core::{Connection as ScopeConnection, ConnectionId, DataType, Record, StoreError};
+use std::path::Path;
+
+impl From<DbError> for StoreError {
+    fn from(e: DbError) -> Self {
+        StoreError::Backend(e.0)
+    }
+}
+
+/// A store in one SQLite database file (or in memory), implementing every
+/// store trait of scopelink-core, so it is a [`scopelink_core::Store`].
+///
+/// Cheap to clone: clones share one connection. Every SQLite call runs on
+/// tokio's blocking pool, so the store must be used inside a tokio runtime.
+/// A sync page and its checkpoint are committed in one transaction
+/// ([`SyncStateStore::commit_page`]), so a process killed mid-sync loses and
+/// duplicates nothing. Several processes may open the same file: run marks
+/// are taken with write-locking transactions, so only one of them runs a
+/// data type at a time.
+#[derive(Clone, Debug)]
+pub struct SqliteStore {
+    db: Db,
+}
+
+impl SqliteStore {
+    /// Opens the database file at `path`, creating it if needed, switches it
+    /// to WAL mode and applies any pending migrations.
+    pub async fn open(path: impl AsRef<Path>) -> Result<Self, StoreError> {
+        let db = Db::open(Some(path.as_ref().to_path_buf())).await?;
+        Ok(Self { db })
+    }
+
+    /// A new, private in-memory database (tests, examples). It lives as long
+    /// as this store and its clones.
+    pub async fn open_in_memory() -> Result<Self, StoreError> {
+        let db = Db::open(None).await?;
+        Ok(Self { db })
+    }
+
+    /// The database file, or `None` for an in-memory store.
+    pub fn path(&self) -> Option<&Path> {
+        self.db.path()
+    }
+
+    /// A vault in the same database (table `vault`), encrypting with `key`.
+    pub fn vault(&self, key: VaultKey) -> SqliteVault {
+        SqliteVault::from_db(self.db.clone(), key)
+    }
+
+    /// The schema version of the open database (`PRAGMA user_version`).
+    pub async fn schema_version(&self) -> Result<u32, StoreError> {
+        self.db
+            .call("reading the schema version", |conn| {
+                let v: i64 = conn
+                    .query_row("PRAGMA user_version", [], |r| r.get(0))
+                    .map_err(sql("reading the schema version"))?;
+                u32::try_from(v)
+                    .map_err(|_| StoreError::Backend(format!("invalid schema version {v}")))
+            })
+            .await
+    }
+
+    /// Every record of a connection and type, sorted by provider id.
+    pub async fn records(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+    ) -> Result<Vec<Record>, StoreError> {
+        let connection = connection.clone();
+        self.db
+            .call("listing records", move |conn| {
+                let what = "listing records";
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT external_id, body FROM records \
+                         WHERE connection_id = ?1 AND data_type = ?2 ORDER BY external_id",
+                    )
+                    .map_err(sql(what))?;
+                let rows = stmt
+                    .query_map(params![connection.0, data_type.as_str()], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .map_err(sql(what))?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (id, body) = row.map_err(sql(what))?;
+                    out.push(from_json(&body, record_name(&connection, data_type, &id))?);
+                }
+                Ok(out)
+            })
+            .await
+    }
+}
+
+fn record_name(connection: &ConnectionId, data_type: DataType, id: &str) -> String {
+    format!("the stored {data_type} record `{id}` of connection {connection}")
+}
+
+fn state_name(connection: &ConnectionId, data_type: DataType) -> String {
+    format!("the stored {data_type} sync state of connection {connection}")
+}
+
+/// Upserts one record inside `tx`, with the memory store's semantics:
+/// Created when new, Unchanged when equal, else Updated. A stored body that
+/// no longer parses is overwritten (Updated), so a sync repairs it.
+fn upsert(
+    tx: &Transaction<'_>,
+    connection: &ConnectionId,
+    record: &Record,
+) -> Result<UpsertOutcome, DbError> {
+    let data_type = record.data_type();
+    let id = record.external_id();
+    let what = "upserting a record";
+    let existing: Option<String> = tx
+        .prepare_cached(
+            "SELECT body FROM records \
+             WHERE connection_id = ?1 AND data_type = ?2 AND external_id = ?3",
+        )
+        .map_err(sql(what))?
+        .query_row(params![connection.0, data_type.as_str(), id], |r| r.get(0))
+        .optional()
+        .map_err(sql(what))?;
+    if let Some(body) = &existing {
+        if serde_json::from_str::<Record>(body).is_ok_and(|old| old == *record) {
+            return Ok(UpsertOutcome::Unchanged);
+        }
+    }
+    let body = to_json(record, record_name(connection, data_type, id))?;
+    let updated_at = record.updated_at().map(ts);
+    tx.prepare_cached(
+        "INSERT INTO records (connection_id, data_type, external_id, body, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (connection_id, data_type, external_id) \
+         DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
+    )
+    .map_err(sql(what))?
+    .execute(params![connection.0, data_type.as_str(), id, body, updated_at])
+    .map_err(sql(what))?;
+    Ok(if existing.is_some() {
+        UpsertOutcome::Updated
+    } else {
+        UpsertOutcome::Created
+    })
+}
+
+/// Reads a sync state (the default when none is stored).
+fn read_state(
+    conn: &Connection,
+    connection: &ConnectionId,
+    data_type: DataType,
+) -> Result<SyncState, DbError> {
+    let what = "reading a sync state";
+    let text: Option<String> = conn
+        .prepare_cached("SELECT state FROM sync_state WHERE connection_id = ?1 AND data_type = ?2")
+        .map_err(sql(what))?
+        .query_row(params![connection.0, data_type.as_str()], |r| r.get(0))
+        .optional()
+        .map_err(sql(what))?;
+    match text {
+        None => Ok(SyncState::default()),
+        Some(text) => from_json(&text, state_name(connection, data_type)),
+    }
+}
+
+fn write_state(
+    conn: &Connection,
+    connection: &ConnectionId,
+    data_type: DataType,
+    state: &SyncState,
+) -> Result<(), DbError> {
+    let text = to_json(state, state_name(connection, data_type))?;
+    conn.prepare_cached(
+        "INSERT INTO sync_state (connection_id, data_type, state) VALUES (?1, ?2, ?3) \
+         ON CONFLICT (connection_id, data_type) DO UPDATE SET state = excluded.state",
+    )
+    .map_err(sql("writing a sync state"))?
+    .execute(params![connection.0, data_type.as_str(), text])
+    .map_err(sql("writing a sync state"))?;
+    Ok(())
+}
+
+/// Reads, changes and writes one sync state in one write transaction.
+fn update_state<T>(
+    conn: &mut Connection,
+    what: &str,
+    connection: &ConnectionId,
+    data_type: DataType,
+    change: impl FnOnce(&mut SyncState) -> Result<T, StoreError>,
+) -> Result<T, StoreError> {
+    let tx = write_tx(conn, what)?;
+    let mut state = read_state(&tx, connection, data_type)?;
+    let out = change(&mut state)?;
+    write_state(&tx, connection, data_type, &state)?;
+    tx.commit().map_err(sql(what))?;
+    Ok(out)
+}
+
+#[async_trait]
+impl ConnectionStore for SqliteStore {
+    async fn save_connection(&self, connection: &ScopeConnection) -> Result<(), StoreError> {
+        let id = connection.id.0.clone();
+        let created_at = ts(connection.created_at);
+        let body = to_json(connection, format_args!("connection {}", connection.id))?;
+        self.db
+            .call("saving a connection", move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO connections (id, created_at, body) VALUES (?1, ?2, ?3) \
+                     ON CONFLICT (id) DO UPDATE SET \
+                     created_at = excluded.created_at, body = excluded.body",
+                )
+                .map_err(sql("saving a connection"))?
+                .execute(params![id, created_at, body])
+                .map_err(sql("saving a connection"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn connection(
+        &self,
+        id: &ConnectionId,
+    ) -> Result<Option<ScopeConnection>, StoreError> {
+        let id = id.clone();
+        self.db
+            .call("reading a connection", move |conn| {
+                let what = "reading a connection";
+                let body: Option<String> = conn
+                    .prepare_cached("SELECT body FROM connections WHERE id = ?1")
+                    .map_err(sql(what))?
+                    .query_row(params![id.0], |r| r.get(0))
+                    .optional()
+                    .map_err(sql(what))?;
+                match body {
+                    None => Ok(None),
+                    Some(body) => Ok(Some(from_json(
+                        &body,
+                        format_args!("the stored connection {id}"),
+                    )?)),
+                }
+            })
+            .await
+    }
+
+    async fn connections(&self) -> Result<Vec<ScopeConnection>, StoreError> {
+        self.db
+            .call("listing connections", |conn| {
+                let what = "listing connections";
+                let mut stmt = conn
+                    .prepare_cached("SELECT id, body FROM connections ORDER BY created_at, id")
+                    .map_err(sql(what))?;
+                let rows = stmt
+                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
+                    .map_err(sql(what))?;
+                let mut out = Vec::new();
+                for row in rows {
+                    let (id, body) = row.map_err(sql(what))?;
+                    out.push(from_json(
+                        &body,
+                        format_args!("the stored connection {id}"),
+                    )?);
+                }
+                Ok(out)
+            })
+            .await
+    }
+
+    async fn delete_connection(&self, id: &ConnectionId) -> Result<(), StoreError> {
+        let id = id.clone();
+        self.db
+            .call("deleting a connection", move |conn| {
+                conn.prepare_cached("DELETE FROM connections WHERE id = ?1")
+                    .map_err(sql("deleting a connection"))?
+                    .execute(params![id.0])
+                    .map_err(sql("deleting a connection"))?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl RecordStore for SqliteStore {
+    async fn record(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        external_id: &str,
+    ) -> Result<Option<Record>, StoreError> {
+        let connection = connection.clone();
+        let external_id = external_id.to_string();
+        self.db
+            .call("reading a record", move |conn| {
+                let what = "reading a record";
+                let body: Option<String> = conn
+                    .prepare_cached(
+                        "SELECT body FROM records \
+                         WHERE connection_id = ?1 AND data_type = ?2 AND external_id = ?3",
+                    )
+                    .map_err(sql(what))?
+                    .query_row(
+                        params![connection.0, data_type.as_str(), external_id],
+                        |r| r.get(0),
+                    )
+                    .optional()
+                    .map_err(sql(what))?;
+                match body {
+                    None => Ok(None),
+                    Some(body) => Ok(Some(from_json(
+                        &body,
+                        record_name(&connection, data_type, &external_id),
+                    )?)),
+                }
+            })
+            .await
+    }
+
+    async fn contains_record(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        external_id: &str,
+    ) -> Result<bool, StoreError> {
+        let connection = connection.clone();
+        let external_id = external_id.to_string();
+        self.db
+            .call("looking up a record", move |conn| {
+                let what = "looking up a record";
+                let found: bool = conn
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM records \
+                         WHERE connection_id = ?1 AND data_type = ?2 AND external_id = ?3)",
+                    )
+                    .map_err(sql(what))?
+                    .query_row(
+                        params![connection.0, data_type.as_str(), external_id],
+                        |r| r.get(0),
+                    )
+                    .map_err(sql(what))?;
+                Ok(found)
+            })
+            .await
+    }
+
+    async fn count_records(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+    ) -> Result<u64, StoreError> {
+        let connection = connection.clone();
+        self.db
+            .call("counting records", move |conn| {
+                let what = "counting records";
+                let n: i64 = conn
+                    .prepare_cached(
+                        "SELECT COUNT(*) FROM records WHERE connection_id = ?1 AND data_type = ?2",
+                    )
+                    .map_err(sql(what))?
+                    .query_row(params![connection.0, data_type.as_str()], |r| r.get(0))
+                    .map_err(sql(what))?;
+                Ok(n.max(0) as u64)
+            })
+            .await
+    }
+
+    async fn upsert_record(
+        &self,
+        connection: &ConnectionId,
+        record: Record,
+    ) -> Result<UpsertOutcome, StoreError> {
+        let connection = connection.clone();
+        self.db
+            .call("upserting a record", move |conn| {
+                let tx = write_tx(conn, "upsert a record")?;
+                let outcome = upsert(&tx, &connection, &record)?;
+                tx.commit().map_err(sql("committing a record"))?;
+                Ok(outcome)
+            })
+            .await
+    }
+
+    async fn delete_record(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        external_id: &str,
+    ) -> Result<bool, StoreError> {
+        let connection = connection.clone();
+        let external_id = external_id.to_string();
+        self.db
+            .call("deleting a record", move |conn| {
+                let n = conn
+                    .prepare_cached(
+                        "DELETE FROM records \
+                         WHERE connection_id = ?1 AND data_type = ?2 AND external_id = ?3",
+                    )
+                    .map_err(sql("deleting a record"))?
+                    .execute(params![connection.0, data_type.as_str(), external_id])
+                    .map_err(sql("deleting a record"))?;
+                Ok(n > 0)
+            })
+            .await
+    }
+
+    async fn purge_records(&self, connection: &ConnectionId) -> Result<(), StoreError> {
+        let connection = connection.clone();
+        self.db
+            .call("purging records", move |conn| {
+                conn.prepare_cached("DELETE FROM records WHERE connection_id = ?1")
+                    .map_err(sql("purging records"))?
+                    .execute(params![connection.0])
+                    .map_err(sql("purging records"))?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl SyncStateStore for SqliteStore {
+    async fn sync_state(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+    ) -> Result<SyncState, StoreError> {
+        let connection = connection.clone();
+        self.db
+            .call("reading a sync state", move |conn| {
+                Ok(read_state(conn, &connection, data_type)?)
+            })
+            .await
+    }
+
+    async fn begin_run(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        now: DateTime<Utc>,
+    ) -> Result<SyncState, StoreError> {
+        let connection = connection.clone();
+        self.db
+            .call("beginning a run", move |conn| {
+                update_state(conn, "begin a run", &connection, data_type, |state| {
+                    if matches!(state.status, RunStatus::Running { .. }) {
+                        return Err(StoreError::AlreadyRunning {
+                            connection: connection.clone(),
+                            data_type,
+                        });
+                    }
+                    let before = state.clone();
+                    state.status = RunStatus::Running { started_at: now };
+                    Ok(before)
+                })
+            })
+            .await
+    }
+
+    async fn commit_page(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        records: Vec<Record>,
+        checkpoint: &Checkpoint,
+    ) -> Result<Vec<UpsertOutcome>, StoreError> {
+        let connection = connection.clone();
+        let checkpoint = checkpoint.clone();
+        self.db
+            .call("committing a page", move |conn| {
+                let what = "commit a page";
+                // One transaction: the page and its checkpoint become durable
+                // together or not at all.
+                let tx = write_tx(conn, what)?;
+                let outcomes = records
+                    .iter()
+                    .map(|r| upsert(&tx, &connection, r))
+                    .collect::<Result<Vec<_>, _>>()?;
+                let mut state = read_state(&tx, &connection, data_type)?;
+                state.checkpoint = Some(checkpoint.with_outcomes(&outcomes));
+                write_state(&tx, &connection, data_type, &state)?;
+                tx.commit().map_err(sql("committing a page"))?;
+                Ok(outcomes)
+            })
+            .await
+    }
+
+    async fn finish_run(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        end: RunEnd,
+    ) -> Result<(), StoreError> {
+        let connection = connection.clone();
+        self.db
+            .call("finishing a run", move |conn| {
+                update_state(conn, "finish a run", &connection, data_type, |state| {
+                    state.apply_end(end);
+                    Ok(())
+                })
+            })
+            .await
+    }
+
+    async fn force_reset(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+    ) -> Result<SyncState, StoreError> {
+        let connection = connection.clone();
+        self.db
+            .call("force-resetting a run", move |conn| {
+                update_state(conn, "force-reset a run", &connection, data_type, |state| {
+                    state.status = RunStatus::Idle;
+                    Ok(state.clone())
+                })
+            })
+            .await
+    }
+
+    async fn clear_sync_state(&self, connection: &ConnectionId) -> Result<(), StoreError> {
+        let connection = connection.clone();
+        self.db
+            .call("clearing sync states", move |conn| {
+                conn.prepare_cached("DELETE FROM sync_state WHERE connection_id = ?1")
+                    .map_err(sql("clearing sync states"))?
+                    .execute(params![connection.0])
+                    .map_err(sql("clearing sync states"))?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl LinkStore for SqliteStore {
+    async fn links(
+        &self,
+        connection: &ConnectionId,
+        scoping_project_id: &str,
+    ) -> Result<ProjectLinks, StoreError> {
+        let connection = connection.clone();
+        let project = scoping_project_id.to_string();
+        self.db
+            .call("reading links", move |conn| {
+                let what = "reading links";
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT item_key, psa_id FROM links \
+                         WHERE connection_id = ?1 AND scoping_project_id = ?2",
+                    )
+                    .map_err(sql(what))?;
+                let rows = stmt
+                    .query_map(params![connection.0, project], |r| {
+                        Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?))
+                    })
+                    .map_err(sql(what))?;
+                let mut links = ProjectLinks::default();
+                for row in rows {
+                    let (key, psa_id) = row.map_err(sql(what))?;
+                    let item: ItemRef = from_json(
+                        &key,
+                        format_args!(
+                            "a stored link key of project `{project}` of connection {connection}"
+                        ),
+                    )?;
+                    links.items.insert(item, psa_id);
+                }
+                Ok(links)
+            })
+            .await
+    }
+
+    async fn put_link(
+        &self,
+        connection: &ConnectionId,
+        scoping_project_id: &str,
+        item: &ItemRef,
+        psa_id: &str,
+    ) -> Result<(), StoreError> {
+        let connection = connection.clone();
+        let project = scoping_project_id.to_string();
+        let key = to_json(item, format_args!("link key {item}"))?;
+        let psa_id = psa_id.to_string();
+        self.db
+            .call("storing a link", move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO links (connection_id, scoping_project_id, item_key, psa_id) \
+                     VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (connection_id, scoping_project_id, item_key) \
+                     DO UPDATE SET psa_id = excluded.psa_id",
+                )
+                .map_err(sql("storing a link"))?
+                .execute(params![connection.0, project, key, psa_id])
+                .map_err(sql("storing a link"))?;
+                Ok(())
+            })
+            .await
+    }
+}
+
+#[async_trait]
+impl ActivityLog for SqliteStore {
+    async fn append(&self, entry: ActivityEntry) -> Result<(), StoreError> {
+        let kind = to_json(&entry.kind, "an activity entry")?;
+        let at = ts(entry.at);
+        let connection = entry.connection_id.0;
+        self.db
+            .call("appending an activity entry", move |conn| {
+                conn.prepare_cached(
+                    "INSERT INTO activity (at, connection_id, kind) VALUES (?1, ?2, ?3)",
+                )
+                .map_err(sql("appending an activity entry"))?
+                .execute(params![at, connection, kind])
+                .map_err(sql("appending an activity entry"))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn entries(
+        &self,
+        connection: Option<&ConnectionId>,
+        limit: usize,
+    ) -> Result<Vec<ActivityEntry>, StoreError> {
+        let connection = connection.cloned();
+        // SQLite's LIMIT is signed; anything beyond i64 means "all".
+        let limit = i64::try_from(limit).unwrap_or(i64::MAX);
+        self.db
+            .call("reading the activity log", move |conn| {
+                let what = "reading the activity log";
+                let row = |r: &rusqlite::Row<'_>| {
+                    Ok((
+                        r.get::<_, i64>(0)?,
+                        r.get::<_, String>(1)?,
+                        r.get::<_, String>(2)?,
+                        r.get::<_, String>(3)?,
+                    ))
+                };
+                // Two statements rather than `?1 IS NULL OR ...`, so the
+                // per-connection query uses its index.
+                let rows: Vec<_> = match &connection {
+                    Some(c) => conn
+                        .prepare_cached(
+                            "SELECT id, at, connection_id, kind FROM activity \
+                             WHERE connection_id = ?1 ORDER BY id DESC LIMIT ?2",
+                        )
+                        .map_err(sql(what))?
+                        .query_map(params![c.0, limit], row)
+                        .map_err(sql(what))?
+                        .collect::<Result<_, _>>(),
+                    None => conn
+                        .prepare_cached(
+                            "SELECT id, at, connection_id, kind FROM activity \
+                             ORDER BY id DESC LIMIT ?1",
+                        )
+                        .map_err(sql(what))?
+                        .query_map(params![limit], row)
+                        .map_err(sql(what))?
+                        .collect::<Result<_, _>>(),
+                }
+                .map_err(sql(what))?;
+                let mut out = Vec::new();
+                for (id, at, connection_id, kind) in rows {
+                    let name = format!("activity entry {id}");
+                    let kind: ActivityKind = from_json(&kind, &name)?;
+                    out.push(ActivityEntry {
+                        at: parse_ts(&at, &name)?,
+                        connection_id: ConnectionId(connection_id),
+                        kind,
+                    });
+                }
+                Ok(out)
+            })
+            .await
+    }
+}
