@@ -25,6 +25,7 @@ use scopelink_core::{
 use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -164,13 +165,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     sim.clear_requests();
     let sent_before = cw.http().requests_sent();
     let (hwm_before, rss_before) = memory();
+    let live = std::io::stderr().is_terminal();
     let progress = |p: &SyncProgress| {
-        eprint!(
-            "\r  syncing {:<10} pages {:>4}  records {:>8}",
-            p.data_type.as_str(),
-            p.pages,
-            p.counts.total()
-        );
+        if live || p.finished {
+            eprint!(
+                "{}  synced {:<10} pages {:>4}  records {:>8}",
+                if live { "\r" } else { "" },
+                p.data_type.as_str(),
+                p.pages,
+                p.counts.total()
+            );
+        }
         if p.finished {
             eprintln!();
         }

@@ -31,6 +31,7 @@ use scopelink_core::{
     SyncRequest,
 };
 use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -89,10 +90,17 @@ fn report_lines(report: &SyncReport) -> Vec<String> {
         .collect()
 }
 
+/// One progress report: a `\r`-updated line on a terminal, the final
+/// count of each data type otherwise.
 fn progress_line(p: &SyncProgress) {
     let c = &p.counts;
+    let live = std::io::stderr().is_terminal();
+    if !live && !p.finished {
+        return;
+    }
     eprint!(
-        "\r  {:<15} page {:>3}  created {:>5}  updated {:>4}  unchanged {:>4}  skipped {:>3}",
+        "{}  {:<15} page {:>3}  created {:>5}  updated {:>4}  unchanged {:>4}  skipped {:>3}",
+        if live { "\r" } else { "" },
         p.data_type.as_str(),
         p.pages,
         c.created,
