@@ -44,7 +44,7 @@ pub fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::
 /// `None` rather than an error.
 pub fn lenient_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
     let v = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(match v {
+    let d = match v {
         Some(serde_json::Value::Number(n)) => n
             .to_string()
             .parse::<Decimal>()
@@ -52,7 +52,9 @@ pub fn lenient_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal
             .or_else(|| n.as_f64().and_then(|f| Decimal::try_from(f).ok())),
         Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
         _ => None,
-    })
+    };
+    // `95.0` and `95` are the same amount; keep one form.
+    Ok(d.map(|d| d.normalize()))
 }
 
 /// A reference to another record: `{id, name, identifier?, _info}`.
