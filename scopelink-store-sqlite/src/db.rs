@@ -228,7 +228,10 @@ mod tests {
             "sync_state",
             "vault",
         ] {
-            assert!(tables.iter().any(|n| n == t), "table {t} missing: {tables:?}");
+            assert!(
+                tables.iter().any(|n| n == t),
+                "table {t} missing: {tables:?}"
+            );
         }
     }
 

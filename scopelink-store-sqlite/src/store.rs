@@ -9,7 +9,9 @@ use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use scopelink_core::activity::{ActivityEntry, ActivityKind, ActivityLog};
 use scopelink_core::mapping::{ItemRef, ProjectLinks};
-use scopelink_core::store::{ConnectionStore, LinkStore, RecordStore, SyncStateStore, UpsertOutcome};
+use scopelink_core::store::{
+    ConnectionStore, LinkStore, RecordStore, SyncStateStore, UpsertOutcome,
+};
 use scopelink_core::sync::{Checkpoint, RunEnd, RunStatus, SyncState};
 use scopelink_core::{Connection as ScopeConnection, ConnectionId, DataType, Record, StoreError};
 use std::path::Path;
@@ -147,7 +149,13 @@ fn upsert(
          DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
     )
     .map_err(sql(what))?
-    .execute(params![connection.0, data_type.as_str(), id, body, updated_at])
+    .execute(params![
+        connection.0,
+        data_type.as_str(),
+        id,
+        body,
+        updated_at
+    ])
     .map_err(sql(what))?;
     Ok(if existing.is_some() {
         UpsertOutcome::Updated
@@ -229,10 +237,7 @@ impl ConnectionStore for SqliteStore {
             .await
     }
 
-    async fn connection(
-        &self,
-        id: &ConnectionId,
-    ) -> Result<Option<ScopeConnection>, StoreError> {
+    async fn connection(&self, id: &ConnectionId) -> Result<Option<ScopeConnection>, StoreError> {
         let id = id.clone();
         self.db
             .call("reading a connection", move |conn| {

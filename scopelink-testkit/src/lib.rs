@@ -5,3 +5,4 @@
 
 pub mod connectwise;
 pub mod halopsa;
+pub mod store_conformance;

@@ -1,0 +1,1003 @@
+//! A conformance suite for implementations of scopelink-core's store traits
+//! ([`Store`]): every store must behave like [`scopelink_core::MemoryStore`].
+//!
+//! Each `check_*` function exercises one trait on a fresh, empty store and
+//! panics with a message naming what differed. [`run_all`] runs every check,
+//! each on a new store from a factory:
+//!
+//! ```no_run
+//! # async fn demo() {
+//! use std::sync::Arc;
+//! use scopelink_core::{MemoryStore, Store};
+//! scopelink_testkit::store_conformance::run_all(|| async {
+//!     Arc::new(MemoryStore::new()) as Arc<dyn Store>
+//! })
+//! .await;
+//! # }
+//! ```
+
+use chrono::{DateTime, Duration, TimeZone, Utc};
+use scopelink_core::activity::{ActivityEntry, ActivityKind};
+use scopelink_core::mapping::{ItemRef, ProjectLinks};
+use scopelink_core::model::{Company, Contact};
+use scopelink_core::secret::CredentialRef;
+use scopelink_core::store::UpsertOutcome;
+use scopelink_core::sync::{Checkpoint, RunEnd, RunStatus, SyncCounts, SyncState};
+use scopelink_core::{
+    Connection, ConnectionId, DataType, FeatureCategory, Provider, Record, Store, StoreError,
+};
+use std::collections::BTreeMap;
+use std::future::Future;
+use std::sync::Arc;
+
+/// The names of every check, in the order [`run_all`] runs them.
+pub const CHECKS: [&str; 9] = [
+    "connections",
+    "records",
+    "record_keys",
+    "run_guard",
+    "commit_page",
+    "finish_run",
+    "clear_sync_state",
+    "links",
+    "activity",
+];
+
+/// Runs every check, each on a fresh store from `fresh`.
+pub async fn run_all<F, Fut>(mut fresh: F)
+where
+    F: FnMut() -> Fut,
+    Fut: Future<Output = Arc<dyn Store>>,
+{
+    check_connections(fresh().await.as_ref()).await;
+    check_records(fresh().await.as_ref()).await;
+    check_record_keys(fresh().await.as_ref()).await;
+    check_run_guard(fresh().await.as_ref()).await;
+    check_commit_page(fresh().await.as_ref()).await;
+    check_finish_run(fresh().await.as_ref()).await;
+    check_clear_sync_state(fresh().await.as_ref()).await;
+    check_links(fresh().await.as_ref()).await;
+    check_activity(fresh().await.as_ref()).await;
+}
+
+/// A fixed instant plus `minutes` and some nanoseconds, so stores that
+/// round timestamps fail the round-trip checks.
+pub fn at(minutes: i64) -> DateTime<Utc> {
+    Utc.with_ymd_and_hms(2025, 3, 1, 9, 0, 0).unwrap()
+        + Duration::minutes(minutes)
+        + Duration::nanoseconds(123_456_789)
+}
+
+/// A HaloPSA connection created at `at(created_minute)`.
+pub fn connection(id: &str, created_minute: i64) -> Connection {
+    let mut c = Connection::new(
+        ConnectionId(id.into()),
+        Provider::HaloPsa,
+        &format!("Halo {id}"),
+        [FeatureCategory::Crm, FeatureCategory::Psa]
+            .into_iter()
+            .collect(),
+        CredentialRef(format!("scopelink/{id}/v1")),
+        at(created_minute),
+    )
+    .expect("a valid connection");
+    c.settings
+        .insert("server".into(), "https://halo.example.com".into());
+    c
+}
+
+/// A company record.
+pub fn company(id: &str, name: &str, minute: i64) -> Record {
+    Record::Company(Company {
+        external_id: id.into(),
+        name: name.into(),
+        types: vec!["Customer".into()],
+        updated_at: Some(at(minute)),
+        ..Company::default()
+    })
+}
+
+/// A contact record of company `company_id`.
+pub fn contact(id: &str, company_id: &str, minute: i64) -> Record {
+    Record::Contact(Contact {
+        external_id: id.into(),
+        company_external_id: Some(company_id.into()),
+        first_name: Some(format!("First {id}")),
+        last_name: Some("Doe".into()),
+        updated_at: Some(at(minute)),
+        ..Contact::default()
+    })
+}
+
+fn cid(id: &str) -> ConnectionId {
+    ConnectionId(id.into())
+}
+
+/// Connections: save, get, replace, list oldest first (ties by id), delete.
+pub async fn check_connections(store: &dyn Store) {
+    let ctx = "connections";
+    assert!(
+        store.connections().await.expect("list").is_empty(),
+        "{ctx}: a fresh store must have no connections"
+    );
+    let late = connection("b-late", 10);
+    let early = connection("z-early", 0);
+    let tie = connection("a-tie", 10);
+    for c in [&late, &early, &tie] {
+        store.save_connection(c).await.expect("save_connection");
+    }
+    assert_eq!(
+        store.connection(&late.id).await.expect("get").as_ref(),
+        Some(&late),
+        "{ctx}: get must return the saved connection unchanged (every field)"
+    );
+    assert_eq!(
+        store
+            .connection(&cid("missing"))
+            .await
+            .expect("get missing"),
+        None,
+        "{ctx}: get of an unknown id must be None"
+    );
+    let ids: Vec<String> = store
+        .connections()
+        .await
+        .expect("list")
+        .into_iter()
+        .map(|c| c.id.0)
+        .collect();
+    assert_eq!(
+        ids,
+        ["z-early", "a-tie", "b-late"],
+        "{ctx}: list must be oldest first, ties by id"
+    );
+
+    let mut renamed = late.clone();
+    renamed.rename("Renamed").expect("rename");
+    renamed.mark_synced(at(30)).expect("mark_synced");
+    store.save_connection(&renamed).await.expect("save again");
+    assert_eq!(
+        store.connection(&late.id).await.expect("get"),
+        Some(renamed.clone()),
+        "{ctx}: saving an existing id must replace it"
+    );
+    assert_eq!(
+        store.connections().await.expect("list").len(),
+        3,
+        "{ctx}: replacing must not add a connection"
+    );
+
+    store
+        .delete_connection(&early.id)
+        .await
+        .expect("delete_connection");
+    assert_eq!(
+        store.connection(&early.id).await.expect("get deleted"),
+        None,
+        "{ctx}: a deleted connection must be gone"
+    );
+    assert_eq!(
+        store.connections().await.expect("list"),
+        vec![tie.clone(), renamed],
+        "{ctx}: list after delete"
+    );
+    store
+        .delete_connection(&cid("missing"))
+        .await
+        .expect("deleting an unknown connection must not be an error");
+}
+
+/// Records: upsert created / updated / unchanged, read back, contains,
+/// count, delete, purge of one connection leaving the other untouched.
+pub async fn check_records(store: &dyn Store) {
+    let ctx = "records";
+    let (a, b) = (cid("conn-a"), cid("conn-b"));
+    let acme = company("c1", "Acme", 1);
+    assert_eq!(
+        store.upsert_record(&a, acme.clone()).await.expect("upsert"),
+        UpsertOutcome::Created,
+        "{ctx}: a new record must be Created"
+    );
+    assert_eq!(
+        store.upsert_record(&a, acme.clone()).await.expect("upsert"),
+        UpsertOutcome::Unchanged,
+        "{ctx}: an identical record must be Unchanged"
+    );
+    let renamed = company("c1", "Acme Ltd", 2);
+    assert_eq!(
+        store
+            .upsert_record(&a, renamed.clone())
+            .await
+            .expect("upsert"),
+        UpsertOutcome::Updated,
+        "{ctx}: a changed record must be Updated"
+    );
+    assert_eq!(
+        store
+            .record(&a, DataType::Companies, "c1")
+            .await
+            .expect("record"),
+        Some(renamed.clone()),
+        "{ctx}: record must return the latest version, every field intact"
+    );
+    assert_eq!(
+        store
+            .upsert_record(&a, renamed.clone())
+            .await
+            .expect("upsert"),
+        UpsertOutcome::Unchanged,
+        "{ctx}: re-sending the latest version must be Unchanged"
+    );
+
+    store
+        .upsert_record(&a, company("c2", "Globex", 3))
+        .await
+        .expect("upsert");
+    store
+        .upsert_record(&a, contact("p1", "c1", 4))
+        .await
+        .expect("upsert");
+    store
+        .upsert_record(&b, company("c1", "Other tenant's c1", 5))
+        .await
+        .expect("upsert");
+
+    assert!(
+        store
+            .contains_record(&a, DataType::Companies, "c2")
+            .await
+            .expect("contains"),
+        "{ctx}: contains must see a stored record"
+    );
+    assert!(
+        !store
+            .contains_record(&a, DataType::Companies, "nope")
+            .await
+            .expect("contains"),
+        "{ctx}: contains must not see an unknown id"
+    );
+    assert!(
+        !store
+            .contains_record(&a, DataType::Contacts, "c1")
+            .await
+            .expect("contains"),
+        "{ctx}: contains must not see a record of another data type"
+    );
+    assert_eq!(
+        store
+            .record(&a, DataType::Companies, "missing")
+            .await
+            .expect("record"),
+        None,
+        "{ctx}: record of an unknown id must be None"
+    );
+    assert_eq!(
+        store
+            .count_records(&a, DataType::Companies)
+            .await
+            .expect("count"),
+        2,
+        "{ctx}: companies of conn-a"
+    );
+    assert_eq!(
+        store
+            .count_records(&a, DataType::Contacts)
+            .await
+            .expect("count"),
+        1,
+        "{ctx}: contacts of conn-a"
+    );
+    assert_eq!(
+        store
+            .count_records(&b, DataType::Companies)
+            .await
+            .expect("count"),
+        1,
+        "{ctx}: companies of conn-b"
+    );
+    assert_eq!(
+        store
+            .count_records(&a, DataType::Opportunities)
+            .await
+            .expect("count"),
+        0,
+        "{ctx}: a type never stored counts 0"
+    );
+
+    assert!(
+        store
+            .delete_record(&a, DataType::Companies, "c2")
+            .await
+            .expect("delete"),
+        "{ctx}: deleting a stored record must return true"
+    );
+    assert!(
+        !store
+            .delete_record(&a, DataType::Companies, "c2")
+            .await
+            .expect("delete again"),
+        "{ctx}: deleting a missing record must return false"
+    );
+    assert!(
+        !store
+            .contains_record(&a, DataType::Companies, "c2")
+            .await
+            .expect("contains"),
+        "{ctx}: a deleted record must be gone"
+    );
+
+    store.purge_records(&a).await.expect("purge");
+    for t in [DataType::Companies, DataType::Contacts] {
+        assert_eq!(
+            store.count_records(&a, t).await.expect("count"),
+            0,
+            "{ctx}: purge must remove every {t} record of conn-a"
+        );
+    }
+    assert_eq!(
+        store
+            .record(&b, DataType::Companies, "c1")
+            .await
+            .expect("record"),
+        Some(company("c1", "Other tenant's c1", 5)),
+        "{ctx}: purging conn-a must leave conn-b untouched"
+    );
+}
+
+/// Record keys: the same provider id under two connections or two data
+/// types are distinct records.
+pub async fn check_record_keys(store: &dyn Store) {
+    let ctx = "record_keys";
+    let (a, b) = (cid("conn-a"), cid("conn-b"));
+    let outcomes = [
+        store.upsert_record(&a, company("42", "A's 42", 1)).await,
+        store.upsert_record(&b, company("42", "B's 42", 1)).await,
+        store.upsert_record(&a, contact("42", "42", 1)).await,
+    ];
+    for o in outcomes {
+        assert_eq!(
+            o.expect("upsert"),
+            UpsertOutcome::Created,
+            "{ctx}: the same id under another connection or data type must be a new record"
+        );
+    }
+    assert_eq!(
+        store
+            .record(&b, DataType::Companies, "42")
+            .await
+            .expect("record"),
+        Some(company("42", "B's 42", 1)),
+        "{ctx}: conn-b's record must not be conn-a's"
+    );
+    assert_eq!(
+        store
+            .record(&a, DataType::Contacts, "42")
+            .await
+            .expect("record"),
+        Some(contact("42", "42", 1)),
+        "{ctx}: the contact 42 must not be the company 42"
+    );
+    assert!(
+        store
+            .delete_record(&a, DataType::Contacts, "42")
+            .await
+            .expect("delete"),
+        "{ctx}: delete contact 42"
+    );
+    assert!(
+        store
+            .contains_record(&a, DataType::Companies, "42")
+            .await
+            .expect("contains"),
+        "{ctx}: deleting the contact 42 must leave the company 42"
+    );
+}
+
+/// The run guard: begin refuses a second begin, independently per data type
+/// and connection; force-reset clears the mark and keeps the checkpoint.
+pub async fn check_run_guard(store: &dyn Store) {
+    let ctx = "run_guard";
+    let a = cid("conn-a");
+    assert_eq!(
+        store
+            .sync_state(&a, DataType::Companies)
+            .await
+            .expect("sync_state"),
+        SyncState::default(),
+        "{ctx}: a never-run type must be idle with no cursor or checkpoint"
+    );
+    let before = store
+        .begin_run(&a, DataType::Companies, at(1))
+        .await
+        .expect("first begin_run");
+    assert_eq!(
+        before,
+        SyncState::default(),
+        "{ctx}: begin_run must return the state as it was before"
+    );
+    assert_eq!(
+        store
+            .sync_state(&a, DataType::Companies)
+            .await
+            .expect("sync_state")
+            .status,
+        RunStatus::Running { started_at: at(1) },
+        "{ctx}: begin_run must mark the type running since `now`"
+    );
+    match store.begin_run(&a, DataType::Companies, at(2)).await {
+        Err(StoreError::AlreadyRunning {
+            connection,
+            data_type,
+        }) => {
+            assert_eq!(
+                connection, a,
+                "{ctx}: AlreadyRunning must name the connection"
+            );
+            assert_eq!(
+                data_type,
+                DataType::Companies,
+                "{ctx}: AlreadyRunning must name the data type"
+            );
+        }
+        other => panic!("{ctx}: a second begin_run must fail with AlreadyRunning, got {other:?}"),
+    }
+    store
+        .begin_run(&a, DataType::Contacts, at(2))
+        .await
+        .expect("another data type must be able to run at the same time");
+    store
+        .begin_run(&cid("conn-b"), DataType::Companies, at(2))
+        .await
+        .expect("another connection must be able to run at the same time");
+
+    let checkpoint = Checkpoint {
+        since: Some(at(-60)),
+        page_token: Some("page-2".into()),
+        high_water: Some(at(-5)),
+        counts: SyncCounts::default(),
+        pages: 1,
+    };
+    store
+        .commit_page(
+            &a,
+            DataType::Companies,
+            vec![company("c1", "Acme", -5)],
+            &checkpoint,
+        )
+        .await
+        .expect("commit_page");
+    let reset = store
+        .force_reset(&a, DataType::Companies)
+        .await
+        .expect("force_reset");
+    let expected_checkpoint = Checkpoint {
+        counts: SyncCounts {
+            created: 1,
+            ..SyncCounts::default()
+        },
+        ..checkpoint
+    };
+    assert_eq!(
+        reset.status,
+        RunStatus::Idle,
+        "{ctx}: force_reset must clear the running mark"
+    );
+    assert_eq!(
+        reset.checkpoint,
+        Some(expected_checkpoint.clone()),
+        "{ctx}: force_reset must keep the checkpoint"
+    );
+    assert_eq!(
+        store
+            .sync_state(&a, DataType::Companies)
+            .await
+            .expect("sync_state"),
+        reset,
+        "{ctx}: force_reset must return the stored state"
+    );
+    let resumed = store
+        .begin_run(&a, DataType::Companies, at(3))
+        .await
+        .expect("begin_run after force_reset");
+    assert_eq!(
+        resumed.checkpoint,
+        Some(expected_checkpoint),
+        "{ctx}: the next begin_run must hand back the checkpoint to resume from"
+    );
+    let idle = store
+        .force_reset(&cid("conn-c"), DataType::Companies)
+        .await
+        .expect("force_reset of a never-run type");
+    assert_eq!(
+        idle,
+        SyncState::default(),
+        "{ctx}: force_reset of a never-run type is idle and empty"
+    );
+}
+
+/// Pages: records and checkpoint are stored together, with the page's
+/// outcomes added to the checkpoint's counts.
+pub async fn check_commit_page(store: &dyn Store) {
+    let ctx = "commit_page";
+    let a = cid("conn-a");
+    store
+        .begin_run(&a, DataType::Companies, at(0))
+        .await
+        .expect("begin_run");
+    let first = Checkpoint {
+        since: None,
+        page_token: Some("p2".into()),
+        high_water: Some(at(2)),
+        counts: SyncCounts {
+            skipped: 1,
+            ..SyncCounts::default()
+        },
+        pages: 1,
+    };
+    let outcomes = store
+        .commit_page(
+            &a,
+            DataType::Companies,
+            vec![company("c1", "Acme", 1), company("c2", "Globex", 2)],
+            &first,
+        )
+        .await
+        .expect("commit_page 1");
+    assert_eq!(
+        outcomes,
+        [UpsertOutcome::Created, UpsertOutcome::Created],
+        "{ctx}: page 1 outcomes, one per record in order"
+    );
+    let stored = store
+        .sync_state(&a, DataType::Companies)
+        .await
+        .expect("sync_state")
+        .checkpoint
+        .expect("a checkpoint must be stored with the page");
+    assert_eq!(
+        stored,
+        first.with_outcomes(&outcomes),
+        "{ctx}: the stored checkpoint must be the given one plus the page's outcomes"
+    );
+    assert_eq!(
+        stored.counts,
+        SyncCounts {
+            created: 2,
+            skipped: 1,
+            ..SyncCounts::default()
+        },
+        "{ctx}: counts after page 1"
+    );
+
+    let second = Checkpoint {
+        page_token: None,
+        high_water: Some(at(5)),
+        pages: 2,
+        ..stored
+    };
+    let outcomes = store
+        .commit_page(
+            &a,
+            DataType::Companies,
+            vec![
+                company("c1", "Acme Ltd", 5),
+                company("c2", "Globex", 2),
+                company("c3", "Initech", 4),
+            ],
+            &second,
+        )
+        .await
+        .expect("commit_page 2");
+    assert_eq!(
+        outcomes,
+        [
+            UpsertOutcome::Updated,
+            UpsertOutcome::Unchanged,
+            UpsertOutcome::Created
+        ],
+        "{ctx}: page 2 outcomes, one per record in order"
+    );
+    let state = store
+        .sync_state(&a, DataType::Companies)
+        .await
+        .expect("sync_state");
+    assert_eq!(
+        state.checkpoint.as_ref().map(|c| (c.counts, c.pages)),
+        Some((
+            SyncCounts {
+                created: 3,
+                updated: 1,
+                unchanged: 1,
+                skipped: 1,
+                deleted: 0,
+            },
+            2
+        )),
+        "{ctx}: counts and pages after page 2"
+    );
+    assert_eq!(
+        state.status,
+        RunStatus::Running { started_at: at(0) },
+        "{ctx}: commit_page must not change the running mark"
+    );
+    assert_eq!(
+        store
+            .count_records(&a, DataType::Companies)
+            .await
+            .expect("count"),
+        3,
+        "{ctx}: every committed record must be stored"
+    );
+    assert_eq!(
+        store
+            .record(&a, DataType::Companies, "c1")
+            .await
+            .expect("record"),
+        Some(company("c1", "Acme Ltd", 5)),
+        "{ctx}: a page's update must be stored"
+    );
+
+    let empty = store
+        .commit_page(&a, DataType::Contacts, vec![], &Checkpoint::default())
+        .await
+        .expect("an empty page");
+    assert!(empty.is_empty(), "{ctx}: an empty page has no outcomes");
+    assert_eq!(
+        store
+            .sync_state(&a, DataType::Contacts)
+            .await
+            .expect("sync_state")
+            .checkpoint,
+        Some(Checkpoint::default()),
+        "{ctx}: an empty page still stores its checkpoint"
+    );
+}
+
+/// Ending runs: completion advances the cursor (never backwards) and clears
+/// the checkpoint; failure keeps the checkpoint and the cursor.
+pub async fn check_finish_run(store: &dyn Store) {
+    let ctx = "finish_run";
+    let a = cid("conn-a");
+    let t = DataType::Contacts;
+    store.begin_run(&a, t, at(0)).await.expect("begin_run");
+    let checkpoint = Checkpoint {
+        page_token: Some("p2".into()),
+        high_water: Some(at(20)),
+        pages: 1,
+        ..Checkpoint::default()
+    };
+    store
+        .commit_page(&a, t, vec![contact("p1", "c1", 20)], &checkpoint)
+        .await
+        .expect("commit_page");
+    store
+        .finish_run(
+            &a,
+            t,
+            RunEnd::Completed {
+                cursor: Some(at(20)),
+                at: at(21),
+            },
+        )
+        .await
+        .expect("finish_run completed");
+    let state = store.sync_state(&a, t).await.expect("sync_state");
+    assert_eq!(
+        state,
+        SyncState {
+            status: RunStatus::Idle,
+            cursor: Some(at(20)),
+            checkpoint: None,
+            last_completed: Some(at(21)),
+        },
+        "{ctx}: a completed run is idle, has the new cursor, no checkpoint, and its completion time"
+    );
+
+    store.begin_run(&a, t, at(30)).await.expect("begin_run 2");
+    store
+        .finish_run(
+            &a,
+            t,
+            RunEnd::Completed {
+                cursor: Some(at(10)),
+                at: at(31),
+            },
+        )
+        .await
+        .expect("finish_run with an older cursor");
+    assert_eq!(
+        store.sync_state(&a, t).await.expect("sync_state").cursor,
+        Some(at(20)),
+        "{ctx}: the cursor must be the max of the old and new cursors"
+    );
+    store.begin_run(&a, t, at(40)).await.expect("begin_run 3");
+    store
+        .finish_run(
+            &a,
+            t,
+            RunEnd::Completed {
+                cursor: None,
+                at: at(41),
+            },
+        )
+        .await
+        .expect("finish_run with no cursor");
+    let state = store.sync_state(&a, t).await.expect("sync_state");
+    assert_eq!(
+        (state.cursor, state.last_completed),
+        (Some(at(20)), Some(at(41))),
+        "{ctx}: a run that saw nothing keeps the cursor and records its completion"
+    );
+
+    store.begin_run(&a, t, at(50)).await.expect("begin_run 4");
+    let checkpoint = Checkpoint {
+        since: Some(at(20)),
+        page_token: Some("p3".into()),
+        high_water: Some(at(55)),
+        pages: 2,
+        ..Checkpoint::default()
+    };
+    store
+        .commit_page(&a, t, vec![contact("p2", "c1", 55)], &checkpoint)
+        .await
+        .expect("commit_page");
+    store
+        .finish_run(
+            &a,
+            t,
+            RunEnd::Failed {
+                reason: "HTTP 503 from the provider".into(),
+                at: at(56),
+            },
+        )
+        .await
+        .expect("finish_run failed");
+    let state = store.sync_state(&a, t).await.expect("sync_state");
+    assert_eq!(
+        state.status,
+        RunStatus::Failed {
+            at: at(56),
+            reason: "HTTP 503 from the provider".into()
+        },
+        "{ctx}: a failed run is marked failed with its reason"
+    );
+    assert_eq!(
+        state
+            .checkpoint
+            .as_ref()
+            .and_then(|c| c.page_token.as_deref()),
+        Some("p3"),
+        "{ctx}: a failed run must keep its checkpoint"
+    );
+    assert_eq!(
+        (state.cursor, state.last_completed),
+        (Some(at(20)), Some(at(41))),
+        "{ctx}: a failed run must not move the cursor or the last completion"
+    );
+    let resumed = store
+        .begin_run(&a, t, at(60))
+        .await
+        .expect("a failed run can be started again");
+    assert_eq!(
+        resumed.checkpoint.and_then(|c| c.page_token),
+        Some("p3".into()),
+        "{ctx}: the run after a failure resumes from the checkpoint"
+    );
+}
+
+/// Clearing the sync states of one connection leaves the others.
+pub async fn check_clear_sync_state(store: &dyn Store) {
+    let ctx = "clear_sync_state";
+    let (a, b) = (cid("conn-a"), cid("conn-b"));
+    for (c, t) in [
+        (&a, DataType::Companies),
+        (&a, DataType::Contacts),
+        (&b, DataType::Companies),
+    ] {
+        store.begin_run(c, t, at(0)).await.expect("begin_run");
+        store
+            .finish_run(
+                c,
+                t,
+                RunEnd::Completed {
+                    cursor: Some(at(5)),
+                    at: at(6),
+                },
+            )
+            .await
+            .expect("finish_run");
+    }
+    store.clear_sync_state(&a).await.expect("clear_sync_state");
+    for t in [DataType::Companies, DataType::Contacts] {
+        assert_eq!(
+            store.sync_state(&a, t).await.expect("sync_state"),
+            SyncState::default(),
+            "{ctx}: conn-a's {t} state must be forgotten"
+        );
+    }
+    assert_eq!(
+        store
+            .sync_state(&b, DataType::Companies)
+            .await
+            .expect("sync_state")
+            .cursor,
+        Some(at(5)),
+        "{ctx}: conn-b's state must be untouched"
+    );
+    store
+        .begin_run(&a, DataType::Companies, at(7))
+        .await
+        .expect("a cleared type can run again");
+}
+
+/// Links: stored per connection and scoping project; a second link for the
+/// same item replaces the first.
+pub async fn check_links(store: &dyn Store) {
+    let ctx = "links";
+    let (a, b) = (cid("conn-a"), cid("conn-b"));
+    assert_eq!(
+        store.links(&a, "sp-1").await.expect("links"),
+        ProjectLinks::default(),
+        "{ctx}: a project never pushed has no links"
+    );
+    let items = [
+        (ItemRef::Project, "900"),
+        (ItemRef::Phase("ph-1".into()), "901"),
+        (ItemRef::Service("sv:1".into()), "902"),
+        (ItemRef::SubService("ss-1".into()), "903"),
+        (ItemRef::PhaseTask("ph-1".into()), "904"),
+        (ItemRef::Governance("ph-1".into()), "905"),
+    ];
+    for (item, psa) in &items {
+        store
+            .put_link(&a, "sp-1", item, psa)
+            .await
+            .expect("put_link");
+    }
+    store
+        .put_link(&a, "sp-2", &ItemRef::Project, "700")
+        .await
+        .expect("put_link");
+    store
+        .put_link(&b, "sp-1", &ItemRef::Project, "800")
+        .await
+        .expect("put_link");
+    let expected: BTreeMap<ItemRef, String> = items
+        .iter()
+        .map(|(i, p)| (i.clone(), p.to_string()))
+        .collect();
+    assert_eq!(
+        store.links(&a, "sp-1").await.expect("links").items,
+        expected,
+        "{ctx}: every link of conn-a's sp-1, and only those"
+    );
+    assert_eq!(
+        store
+            .links(&a, "sp-2")
+            .await
+            .expect("links")
+            .get(&ItemRef::Project),
+        Some("700"),
+        "{ctx}: links are per project"
+    );
+    assert_eq!(
+        store.links(&b, "sp-1").await.expect("links").items.len(),
+        1,
+        "{ctx}: links are per connection"
+    );
+    store
+        .put_link(&a, "sp-1", &ItemRef::Phase("ph-1".into()), "999")
+        .await
+        .expect("put_link again");
+    let links = store.links(&a, "sp-1").await.expect("links");
+    assert_eq!(
+        (links.get(&ItemRef::Phase("ph-1".into())), links.items.len()),
+        (Some("999"), items.len()),
+        "{ctx}: a second link for an item must replace the first"
+    );
+}
+
+/// The activity log: newest first, limited, optionally per connection,
+/// every field intact.
+pub async fn check_activity(store: &dyn Store) {
+    let ctx = "activity";
+    let (a, b) = (cid("conn-a"), cid("conn-b"));
+    assert!(
+        store.entries(None, 10).await.expect("entries").is_empty(),
+        "{ctx}: a fresh log is empty"
+    );
+    let entries = vec![
+        ActivityEntry {
+            at: at(1),
+            connection_id: a.clone(),
+            kind: ActivityKind::Created,
+        },
+        ActivityEntry {
+            at: at(2),
+            connection_id: b.clone(),
+            kind: ActivityKind::StatusChanged {
+                from: "Untested".into(),
+                to: "Connection Error".into(),
+                reason: Some("401: bad keys".into()),
+            },
+        },
+        ActivityEntry {
+            at: at(3),
+            connection_id: a.clone(),
+            kind: ActivityKind::SyncStarted {
+                data_type: DataType::Companies,
+                resumed: false,
+            },
+        },
+        // Out of time order on purpose: "newest" means last appended.
+        ActivityEntry {
+            at: at(0),
+            connection_id: a.clone(),
+            kind: ActivityKind::SyncCompleted {
+                data_type: DataType::Companies,
+                counts: SyncCounts {
+                    created: 3,
+                    updated: 1,
+                    unchanged: 2,
+                    skipped: 1,
+                    deleted: 0,
+                },
+            },
+        },
+        ActivityEntry {
+            at: at(5),
+            connection_id: b.clone(),
+            kind: ActivityKind::RecordSkipped {
+                data_type: DataType::Contacts,
+                external_id: "p9".into(),
+                reason: "it belongs to no company".into(),
+            },
+        },
+    ];
+    for e in &entries {
+        store.append(e.clone()).await.expect("append");
+    }
+    let newest_first: Vec<ActivityEntry> = entries.iter().rev().cloned().collect();
+    assert_eq!(
+        store.entries(None, 100).await.expect("entries"),
+        newest_first,
+        "{ctx}: every entry, newest (last appended) first, every field intact"
+    );
+    assert_eq!(
+        store.entries(None, usize::MAX).await.expect("entries"),
+        newest_first,
+        "{ctx}: a limit of usize::MAX means all"
+    );
+    assert_eq!(
+        store.entries(None, 2).await.expect("entries"),
+        newest_first[..2],
+        "{ctx}: the limit keeps the newest"
+    );
+    assert!(
+        store.entries(None, 0).await.expect("entries").is_empty(),
+        "{ctx}: a limit of 0 returns nothing"
+    );
+    let of_a: Vec<ActivityEntry> = newest_first
+        .iter()
+        .filter(|e| e.connection_id == a)
+        .cloned()
+        .collect();
+    assert_eq!(
+        store.entries(Some(&a), 100).await.expect("entries"),
+        of_a,
+        "{ctx}: per-connection entries, newest first"
+    );
+    assert_eq!(
+        store.entries(Some(&a), 2).await.expect("entries"),
+        of_a[..2],
+        "{ctx}: the limit applies after the connection filter"
+    );
+    assert!(
+        store
+            .entries(Some(&cid("conn-z")), 10)
+            .await
+            .expect("entries")
+            .is_empty(),
+        "{ctx}: a connection with no entries has none"
+    );
+}
