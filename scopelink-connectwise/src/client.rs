@@ -294,13 +294,20 @@ fn unknown_company(company_id: &str) -> ConnectorError {
 
 /// A transport failure (no HTTP answer) as a server address problem.
 fn unreachable_error(host: &str, err: HttpError) -> ConnectorError {
+    const FIX: &str = "check the server address, such as na.myconnectwise.net, and the network";
     match err {
-        HttpError::Connect { .. } | HttpError::Timeout { .. } | HttpError::Transport { .. } => {
-            config_error(
-                "server_url",
-                format!("could not reach {host} ({err}); check the server address, such as na.myconnectwise.net"),
-            )
-        }
+        HttpError::Connect { reason, .. } => config_error(
+            "server_url",
+            format!("could not reach {host}: {reason}; {FIX}"),
+        ),
+        HttpError::Timeout { timeout, .. } => config_error(
+            "server_url",
+            format!("{host} did not answer within {timeout:?}; {FIX}"),
+        ),
+        HttpError::Transport { reason, .. } => config_error(
+            "server_url",
+            format!("the exchange with {host} failed: {reason}; {FIX}"),
+        ),
         HttpError::InvalidUrl { .. }
         | HttpError::InsecureScheme { .. }
         | HttpError::ForbiddenAddress { .. } => config_error("server_url", err.to_string()),

@@ -270,6 +270,12 @@ async fn an_unreachable_host_is_a_server_address_error() {
         err.to_string().contains("could not reach 127.0.0.1"),
         "{err}"
     );
+    // Said once, with the fix.
+    assert_eq!(
+        err.to_string().matches("could not reach").count(),
+        1,
+        "{err}"
+    );
 
     let base = url::Url::parse(&format!("http://127.0.0.1:{port}{API}")).unwrap();
     let cw = ConnectWiseConnector::with_api_base(base, s, keys(), http_config()).unwrap();
