@@ -228,9 +228,11 @@ impl PsaProjects for ConnectWiseConnector {
             .transpose()?;
         let today = Utc::now().date_naive();
         let mut start = options.estimated_start.unwrap_or(today);
-        let end = options
-            .estimated_end
-            .unwrap_or(start + Duration::days(DEFAULT_PROJECT_DAYS));
+        let end = options.estimated_end.unwrap_or_else(|| {
+            start
+                .checked_add_signed(Duration::days(DEFAULT_PROJECT_DAYS))
+                .unwrap_or(start)
+        });
         if options.estimated_start.is_none() && end < start {
             start = end;
         }
