@@ -674,7 +674,7 @@ impl ConnectWiseConnector {
                 Ok(u) if self.own_url(&u) => Some(u.to_string()),
                 // A next link on another host (a proxy's view of the API):
                 // continue by page number on our own base.
-                Ok(u) => Some(page_param(&u).unwrap_orpage.saturating_add(1).to_string()),
+                Ok(u) => Some(page_param(&u).unwrap_or(page.saturating_add(1)).to_string()),
                 Err(_) => full.then(|| page.saturating_add(1).to_string()),
             }
         } else if response.header("link").is_some() {
