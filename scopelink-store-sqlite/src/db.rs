@@ -11,6 +11,9 @@ use std::time::Duration;
 /// fails with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// How many prepared statements are kept (the store and vault use about 25).
+const STATEMENT_CACHE: usize = 48;
+
 /// The schema, one entry per version: entry `n` takes the database from
 /// version `n` to `n + 1` (`PRAGMA user_version`). Append only; never edit a
 /// released entry.
@@ -115,6 +118,8 @@ impl Db {
         };
         conn.busy_timeout(BUSY_TIMEOUT)
             .map_err(sql("setting the busy timeout"))?;
+        // Room for every statement the store and vault prepare.
+        conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         if path.is_some() {
             let mode: String = conn
                 .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))

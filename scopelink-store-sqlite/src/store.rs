@@ -32,6 +32,16 @@ impl From<DbError> for StoreError {
 /// duplicates nothing. Several processes may open the same file: run marks
 /// are taken with write-locking transactions, so only one of them runs a
 /// data type at a time.
+///
+/// Values are stored as JSON. A row that no longer parses is reported as
+/// [`StoreError::Backend`] naming the row (never a panic); upserting a
+/// record over a damaged row replaces it and reports
+/// [`UpsertOutcome::Updated`], so the next sync repairs it.
+///
+/// The store's operations are the scopelink-core traits
+/// ([`ConnectionStore`], [`RecordStore`], [`SyncStateStore`], [`LinkStore`],
+/// [`ActivityLog`]); bring them into scope to call them on a
+/// `SqliteStore` directly.
 #[derive(Clone, Debug)]
 pub struct SqliteStore {
     db: Db,

@@ -20,6 +20,7 @@ use scopelink_testkit::store_conformance::{at, company, contact};
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
+use std::task::Poll;
 use std::time::Duration;
 
 /// What the fake source does at one page.
@@ -38,6 +39,8 @@ struct FakeCrm {
     records: Mutex<BTreeMap<DataType, Vec<Record>>>,
     trouble: Mutex<Option<(DataType, usize, Trouble)>>,
     requests: Mutex<Vec<StreamRequest>>,
+    /// Signalled when the engine waits on a hanging page.
+    hung: Arc<tokio::sync::Notify>,
 }
 
 impl FakeCrm {
@@ -65,6 +68,7 @@ impl FakeCrm {
             records: Mutex::new(records),
             trouble: Mutex::new(None),
             requests: Mutex::new(Vec::new()),
+            hung: Arc::new(tokio::sync::Notify::new()),
         }
     }
 
@@ -147,8 +151,14 @@ impl CrmSource for FakeCrm {
                 }
                 Some((t, p, Trouble::Hang)) if t == request.data_type && p == index => {
                     *self.trouble.lock().unwrap() = None;
+                    let hung = Arc::clone(&self.hung);
+                    // Every page before this one is served (and so
+                    // committed) before the engine polls for this one.
                     return futures::stream::iter(out)
-                        .chain(futures::stream::pending())
+                        .chain(futures::stream::poll_fn(move |_| {
+                            hung.notify_one();
+                            Poll::Pending
+                        }))
                         .boxed();
                 }
                 _ => out.push(Ok(RecordPage {
@@ -395,12 +405,14 @@ async fn a_killed_sync_resumes_after_force_reset_without_loss_or_duplicates() {
         let run = engine.run(&access, &id, &crm, &request, None);
         // The process dies while waiting for the second contacts page: the
         // run future is dropped, nothing finishes the run.
-        assert!(
-            tokio::time::timeout(Duration::from_millis(500), run)
-                .await
-                .is_err(),
-            "the run must still be waiting when it is killed"
-        );
+        let killed = tokio::time::timeout(Duration::from_secs(60), async {
+            tokio::select! {
+                r = run => panic!("the run must hang on the second contacts page, got {r:?}"),
+                _ = crm.hung.notified() => {}
+            }
+        })
+        .await;
+        assert!(killed.is_ok(), "the run never reached the hanging page");
         assert_eq!(
             store.count_records(&id, DataType::Contacts).await.unwrap(),
             2
