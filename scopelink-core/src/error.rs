@@ -75,6 +75,13 @@ pub enum HttpError {
         /// What went wrong.
         reason: String,
     },
+    /// The HTTP client could not be built from its configuration (an
+    /// invalid `User-Agent`, no TLS backend).
+    #[error("the HTTP client could not be set up: {reason}")]
+    Client {
+        /// What went wrong.
+        reason: String,
+    },
     /// Any other transport failure (a body cut short, a TLS error, too many
     /// redirects).
     #[error("{method} {path}: {reason}")]

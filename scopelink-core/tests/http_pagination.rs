@@ -1,0 +1,300 @@
+//! `paginate` over the three pagination styles providers use (page number,
+//! `Link: rel="next"`, cursor in the body), against wiremock, and its
+//! stopping rules.
+
+use futures::StreamExt;
+use scopelink_core::http::{
+    paginate, AddressPolicy, HttpClient, HttpConfig, Method, Page, Request, RetryPolicy,
+};
+use scopelink_core::HttpError;
+use serde::Deserialize;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+use url::Url;
+use wiremock::matchers::{method, path, query_param, query_param_is_missing};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+fn client() -> HttpClient {
+    HttpClient::new(HttpConfig {
+        timeout: Duration::from_secs(10),
+        retry: RetryPolicy {
+            max_attempts: 2,
+            base_delay: Duration::from_millis(10),
+            max_delay: Duration::from_millis(100),
+        },
+        addresses: AddressPolicy::allow_local(),
+        ..HttpConfig::default()
+    })
+    .unwrap()
+}
+
+/// Drains a page stream into its items, failing on the first error.
+async fn collect<T>(
+    mut pages: futures::stream::BoxStream<'_, Result<Page<T>, HttpError>>,
+) -> Vec<T> {
+    let mut items = Vec::new();
+    while let Some(page) = pages.next().await {
+        items.extend(page.unwrap().items);
+    }
+    items
+}
+
+async fn requests_to(server: &MockServer, p: &str) -> usize {
+    server
+        .received_requests()
+        .await
+        .unwrap_or_default()
+        .iter()
+        .filter(|r| r.url.path() == p)
+        .count()
+}
+
+#[derive(Deserialize)]
+struct Numbered {
+    items: Vec<u32>,
+    total_pages: u32,
+}
+
+#[tokio::test]
+async fn page_number_pagination() {
+    let server = MockServer::start().await;
+    for (page, items) in [(1, vec![1, 2]), (2, vec![3, 4]), (3, vec![5])] {
+        Mock::given(method("GET"))
+            .and(path("/companies"))
+            .and(query_param("page", page.to_string()))
+            .and(query_param("pageSize", "2"))
+            .respond_with(
+                ResponseTemplate::new(200)
+                    .set_body_json(serde_json::json!({"items": items, "total_pages": 3})),
+            )
+            .expect(1)
+            .mount(&server)
+            .await;
+    }
+    let http = client();
+    let base = Url::parse(&format!("{}/companies", server.uri())).unwrap();
+    let pages = paginate(None, |token: Option<String>| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let page: u32 = token.as_deref().unwrap_or("1").parse().unwrap_or(1);
+            let resp = http
+                .send(
+                    Request::new(Method::GET, base)
+                        .query(&[("page", page.to_string().as_str()), ("pageSize", "2")]),
+                )
+                .await?;
+            let body: Numbered = resp.json()?;
+            Ok(Page {
+                items: body.items,
+                next: (page < body.total_pages).then(|| (page + 1).to_string()),
+            })
+        }
+    });
+    assert_eq!(collect(pages).await, vec![1, 2, 3, 4, 5]);
+    assert_eq!(requests_to(&server, "/companies").await, 3);
+    assert_eq!(http.requests_sent(), 3);
+}
+
+#[tokio::test]
+async fn next_link_pagination() {
+    let server = MockServer::start().await;
+    let uri = server.uri();
+    Mock::given(path("/contacts"))
+        .and(query_param_is_missing("page"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header(
+                    "Link",
+                    format!(r#"<{uri}/contacts?page=2>; rel="next", <{uri}/contacts?page=3>; rel="last""#)
+                        .as_str(),
+                )
+                .set_body_json(serde_json::json!(["a", "b"])),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/contacts"))
+        .and(query_param("page", "2"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                // Relative, unquoted, after another link.
+                .insert_header(
+                    "Link",
+                    r#"</contacts?page=1>; rel=prev, </contacts?page=3>; rel=next"#,
+                )
+                .set_body_json(serde_json::json!(["c", "d"])),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/contacts"))
+        .and(query_param("page", "3"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .insert_header("Link", r#"</contacts?page=2>; rel="prev""#)
+                .set_body_json(serde_json::json!(["e"])),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let http = client();
+    let first = format!("{uri}/contacts");
+    let pages = paginate(Some(first), |token: Option<String>| {
+        let http = http.clone();
+        async move {
+            let target = token.unwrap_or_default();
+            let url = Url::parse(&target).map_err(|e| HttpError::InvalidUrl {
+                input: target.clone(),
+                reason: e.to_string(),
+            })?;
+            let resp = http.send(Request::new(Method::GET, url)).await?;
+            Ok(Page {
+                items: resp.json::<Vec<String>>()?,
+                next: resp.next_link().map(String::from),
+            })
+        }
+    });
+    assert_eq!(collect(pages).await, vec!["a", "b", "c", "d", "e"]);
+    assert_eq!(requests_to(&server, "/contacts").await, 3);
+}
+
+#[derive(Deserialize)]
+struct Cursored {
+    data: Vec<String>,
+    next_cursor: Option<String>,
+}
+
+#[tokio::test]
+async fn cursor_pagination() {
+    let server = MockServer::start().await;
+    Mock::given(path("/deals"))
+        .and(query_param_is_missing("cursor"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"data": ["d1", "d2"], "next_cursor": "c2=="})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/deals"))
+        .and(query_param("cursor", "c2=="))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"data": ["d3"], "next_cursor": "c3 &x"})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    Mock::given(path("/deals"))
+        .and(query_param("cursor", "c3 &x"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_json(serde_json::json!({"data": ["d4", "d5"], "next_cursor": null})),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let http = client();
+    let base = Url::parse(&format!("{}/deals", server.uri())).unwrap();
+    let pages = paginate(None, |cursor: Option<String>| {
+        let http = http.clone();
+        let base = base.clone();
+        async move {
+            let mut req = Request::new(Method::GET, base);
+            if let Some(cursor) = &cursor {
+                req = req.query(&[("cursor", cursor.as_str())]);
+            }
+            let body: Cursored = http.send(req).await?.json()?;
+            Ok(Page {
+                items: body.data,
+                next: body.next_cursor,
+            })
+        }
+    });
+    assert_eq!(collect(pages).await, vec!["d1", "d2", "d3", "d4", "d5"]);
+    assert_eq!(requests_to(&server, "/deals").await, 3);
+}
+
+#[tokio::test]
+async fn pagination_stops_after_the_first_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/p"))
+        .and(query_param("page", "1"))
+        .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!([1])))
+        .mount(&server)
+        .await;
+    Mock::given(path("/p"))
+        .and(query_param("page", "2"))
+        .respond_with(
+            ResponseTemplate::new(400).set_body_json(serde_json::json!({"message": "bad page"})),
+        )
+        .mount(&server)
+        .await;
+    let http = client();
+    let base = Url::parse(&format!("{}/p", server.uri())).unwrap();
+    let calls = Arc::new(AtomicUsize::new(0));
+    let mut pages = paginate(None, |token: Option<String>| {
+        let http = http.clone();
+        let base = base.clone();
+        calls.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let page = token.unwrap_or_else(|| "1".into());
+            let resp = http
+                .send(Request::new(Method::GET, base).query(&[("page", page.as_str())]))
+                .await?;
+            let next: u32 = page.parse().unwrap_or(1) + 1;
+            // Always claims there is a next page.
+            Ok::<_, HttpError>(Page {
+                items: resp.json::<Vec<u32>>()?,
+                next: Some(next.to_string()),
+            })
+        }
+    });
+    assert_eq!(pages.next().await.unwrap().unwrap().items, vec![1]);
+    let err = pages.next().await.unwrap().unwrap_err();
+    assert_eq!(err.status(), Some(400));
+    assert!(err.to_string().contains("bad page"), "{err}");
+    assert!(pages.next().await.is_none());
+    assert!(pages.next().await.is_none());
+    drop(pages);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+    assert_eq!(requests_to(&server, "/p").await, 2);
+}
+
+#[tokio::test]
+async fn paginate_starts_at_the_given_token_and_ends_on_a_last_page() {
+    let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
+    let log = seen.clone();
+    let pages: Vec<Result<Page<u8>, String>> = paginate(Some("resume-7".into()), move |token| {
+        log.lock().unwrap().push(token.clone());
+        async move {
+            Ok(Page {
+                items: vec![7],
+                next: None,
+            })
+        }
+    })
+    .collect()
+    .await;
+    assert_eq!(pages.len(), 1);
+    assert_eq!(*seen.lock().unwrap(), vec![Some("resume-7".to_string())]);
+
+    // A first page that is also the last, empty.
+    let pages: Vec<Result<Page<u8>, String>> = paginate(None, |_| async {
+        Ok(Page {
+            items: vec![],
+            next: None,
+        })
+    })
+    .collect()
+    .await;
+    assert_eq!(
+        pages,
+        vec![Ok(Page {
+            items: vec![],
+            next: None
+        })]
+    );
+}
