@@ -17,20 +17,20 @@ use std::time::Duration;
 use url::Url;
 
 /// The client-side request budget used when [`HttpConfig::rate_limit`] is
-/// `None`: 45 requests per 60 seconds.
+/// `None`: 250 requests per 5 minutes.
 ///
 /// HaloPSA publishes no figure. Hosted tenants have been seen answering 429
 /// "Rate Limit Reached - 300 Requests per rolling 5 minute window" (some
-/// reports say 450). The budget is chosen so that *any* rolling 5-minute
-/// window holds at most 45 × 6 = 270 requests whatever the limiter's
-/// algorithm (a fixed window or a token bucket can let a full window's worth
-/// through on each side of a boundary), which stays under 300 with room for
-/// the tenant's other integrations. Steady state is 225 requests per 5
-/// minutes (0.75/s), and bursts of up to 45 keep the push form's lookups
-/// quick. Hosts that know their tenant's limit set their own.
+/// reports say 450, so 300 is the safe reading). The core's limiter is a
+/// sliding window, so with this budget any rolling 5 minutes holds at most
+/// 250 requests: 50 below the observed limit, which is per instance and so
+/// shared with the tenant's other integrations. A burst of up to 250 (a
+/// large push, the push form's lookups) goes out without waiting; a long
+/// sync settles at 0.83 requests per second. Hosts whose tenant runs other
+/// busy integrations, or knows its own limit, set their own.
 pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
-    requests: 45,
-    per: Duration::from_secs(60),
+    requests: 250,
+    per: Duration::from_secs(300),
 };
 
 /// The page size of list calls (HaloPSA's documented maximum).
