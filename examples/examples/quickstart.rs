@@ -5,7 +5,7 @@ use scopelink_core::connector::Connector;
 use scopelink_core::mapping::{plan, sample_project, ProjectLinks, PushOptions, TaskMode};
 use scopelink_core::secret::{ClientCredentials, Credentials, InMemoryVault};
 use scopelink_core::{
-    Access, ConnectionEvent, ConnectorError, Connections, FeatureCategory, MemoryStore,
+    Access, ConnectionEvent, Connections, ConnectorError, FeatureCategory, MemoryStore,
     NewConnection, Provider,
 };
 use std::collections::BTreeSet;
@@ -84,7 +84,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     options.include_sub_services = true;
     options.include_governance = true;
     let p = plan(&sample_project(), &options, &ProjectLinks::default())?;
-    println!("\nPSA plan for \"{}\" ({} objects):", p.project_name, p.creations());
+    println!(
+        "\nPSA plan for \"{}\" ({} objects):",
+        p.project_name,
+        p.creations()
+    );
     for m in &p.milestones {
         println!("  milestone {}", m.name);
         for t in &m.tasks {
