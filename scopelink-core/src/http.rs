@@ -7,7 +7,8 @@
 //! - Per-request timeout; retries with exponential backoff and jitter on
 //!   429, 502, 503, 504 and connection errors, honoring `Retry-After`
 //!   (seconds or HTTP date); capped attempts; non-idempotent requests are
-//!   retried only when marked [`Request::retry_safe`].
+//!   retried only when marked [`Request::retry_safe`], or on 429, which
+//!   tells that the request was refused unprocessed (RFC 6585).
 //! - A client-side rate limiter (requests per window).
 //! - Errors carry status and the provider's message, never a credential;
 //!   tracing spans carry method, path, status and attempt (never the query).
@@ -806,7 +807,8 @@ impl HttpClient {
     /// The URL's scheme and literal address are checked against the address
     /// policy first (host names are checked when they are resolved).
     /// 429, 502, 503, 504, timeouts and connection failures are retried up
-    /// to `max_attempts` for idempotent methods and `retry_safe` requests,
+    /// to `max_attempts` for idempotent methods and `retry_safe` requests
+    /// (a 429 for any method: the provider refused it without processing it),
     /// waiting `Retry-After` when given (a longer wait than `max_delay` is
     /// returned as the error instead) or an exponential backoff.
     pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
@@ -833,9 +835,10 @@ impl HttpClient {
             let started = Instant::now();
             let outcome = self.exchange(&request).instrument(span.clone()).await;
             let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
-            // The error this attempt ends with and, when it is transient,
-            // the wait before the next attempt.
-            let (error, wait) = match outcome {
+            // The error this attempt ends with, when it is transient the wait
+            // before the next attempt, and whether the provider refused the
+            // request without processing it (429: safe to resend any method).
+            let (error, wait, unprocessed) = match outcome {
                 Ok(exchange) => {
                     let status = exchange.status.as_u16();
                     span.record("status", status);
@@ -861,17 +864,21 @@ impl HttpClient {
                             .unwrap_or_else(|| status_reason(exchange.status)),
                         retry_after,
                     };
-                    (error, wait)
+                    (error, wait, status == 429)
                 }
                 Err(e) => {
                     let error = map_error(e, &request, config.timeout);
                     let transient =
                         matches!(error, HttpError::Timeout { .. } | HttpError::Connect { .. });
-                    (error, transient.then(|| config.retry.backoff(attempt)))
+                    (
+                        error,
+                        transient.then(|| config.retry.backoff(attempt)),
+                        false,
+                    )
                 }
             };
             match wait {
-                Some(wait) if may_retry && attempt < max_attempts => {
+                Some(wait) if (may_retry || unprocessed) && attempt < max_attempts => {
                     if wait > config.retry.max_delay {
                         // Only a `Retry-After` can ask for that long.
                         tracing::warn!(parent: &span, error = %error, retry_after_s = wait.as_secs(), "giving up: Retry-After is longer than the longest wait");

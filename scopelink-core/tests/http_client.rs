@@ -385,6 +385,29 @@ async fn post_is_not_retried_unless_marked_retry_safe() {
 }
 
 #[tokio::test]
+async fn a_post_refused_with_429_is_resent_because_it_was_not_processed() {
+    let server = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path("/create"))
+        .respond_with(ResponseTemplate::new(429).insert_header("Retry-After", "0"))
+        .up_to_n_times(1)
+        .mount(&server)
+        .await;
+    Mock::given(method("POST"))
+        .and(path("/create"))
+        .respond_with(ResponseTemplate::new(201))
+        .mount(&server)
+        .await;
+    let resp = client()
+        .send(Request::new(Method::POST, url(&server, "/create")).json(&serde_json::json!({})))
+        .await
+        .unwrap();
+    assert_eq!(resp.status, 201);
+    assert_eq!(resp.attempts, 2);
+    assert_eq!(seen(&server).await, 2);
+}
+
+#[tokio::test]
 async fn idempotent_methods_are_retried() {
     let server = MockServer::start().await;
     for verb in ["PUT", "DELETE", "HEAD", "OPTIONS"] {
