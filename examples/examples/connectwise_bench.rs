@@ -164,6 +164,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The sync.
     sim.clear_requests();
     let sent_before = cw.http().requests_sent();
+    let server_before = sim.server_time();
     let (hwm_before, rss_before) = memory();
     let live = std::io::stderr().is_terminal();
     let progress = |p: &SyncProgress| {
@@ -195,6 +196,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     let sync_time = t.elapsed();
+    let sync_server = sim.server_time() - server_before;
     let (hwm_after, rss_after) = memory();
     let sim_requests = sim.request_count() as u64;
     let connector_requests = cw.http().requests_sent() - sent_before;
@@ -205,6 +207,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The bare loop over the same pages.
     let http = HttpClient::new(http_config)?;
     let authorization = SecretString::from(sim.authorization());
+    let server_before = sim.server_time();
     let t = Instant::now();
     let bare_records = bare_fetch::<wire::Company>(
         &http,
@@ -223,6 +226,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     let bare_typed = t.elapsed();
+    let bare_server = sim.server_time() - server_before;
     let t = Instant::now();
     let bare_value_records = bare_fetch::<serde_json::Value>(
         &http,
@@ -264,7 +268,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         mib(rss_sim)
     );
     println!("-- sync: connector + SyncEngine + MemoryStore --------------------------");
-    println!("time             {:.2?}", sync_time);
+    println!(
+        "time             {:.2?} (of which the simulator answering: {:.2?})",
+        sync_time, sync_server
+    );
     println!(
         "throughput       {} records/s",
         thousands(rate(seen, sync_time) as u64)
@@ -301,10 +308,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
     println!("-- bare loop: HttpClient GET + serde_json, same pages, no store ---------");
     println!(
-        "into wire types  {:.2?} ({} records/s, {} records)",
+        "into wire types  {:.2?} ({} records/s, {} records; simulator {:.2?})",
         bare_typed,
         thousands(rate(bare_records, bare_typed) as u64),
-        thousands(bare_records)
+        thousands(bare_records),
+        bare_server
     );
     println!(
         "into Value       {:.2?} ({} records/s, {} records)",

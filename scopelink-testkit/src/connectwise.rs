@@ -3080,6 +3080,7 @@ struct State {
     signing_key: String,
     key_id: String,
     messages: u64,
+    busy: Duration,
 }
 
 fn info(lu: &str) -> Value {
@@ -4949,6 +4950,7 @@ fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
 
 impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
+        let started = std::time::Instant::now();
         let mut st = lock(&self.state);
         let latency = st.latency;
         let reply = std::panic::catch_unwind(AssertUnwindSafe(|| st.handle(request)))
@@ -4959,6 +4961,7 @@ impl Respond for Responder {
                     "The simulator failed on this request (a bug in the simulator).",
                 )
             });
+        st.busy += started.elapsed();
         drop(st);
         let mut t = ResponseTemplate::new(reply.status)
             .insert_header("api-current-version", "2025.1")
@@ -5070,6 +5073,7 @@ impl ConnectWiseSim {
                 mix(seed) & 0xffff_ffff_ffff
             ),
             messages: 0,
+            busy: Duration::ZERO,
         };
         let state = Arc::new(Mutex::new(state));
         Mock::given(wiremock::matchers::any())
@@ -5210,6 +5214,13 @@ impl ConnectWiseSim {
     /// Forgets the request log.
     pub fn clear_requests(&self) {
         self.st().log.clear();
+    }
+
+    /// Time spent answering requests so far (routing, filtering and
+    /// rendering; injected latency excluded), to tell the simulator's share
+    /// of a benchmark from the client's.
+    pub fn server_time(&self) -> Duration {
+        self.st().busy
     }
 
     // -- data ---------------------------------------------------------------
