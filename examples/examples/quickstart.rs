@@ -1,105 +1,376 @@
-//! Quickstart: a connection's lifecycle and a scoping project mapped to a
-//! PSA plan, all in memory. Run with `cargo run -p scopelink-examples --example quickstart`.
+//! Quickstart: scopelink end to end, offline, in seconds.
+//!
+//! Run with `cargo run -p scopelink-examples --example quickstart`.
+//!
+//! It starts a ConnectWise Manage simulator and a HaloPSA simulator on
+//! loopback, keeps everything in a SQLite file (records, sync state, links,
+//! activity, and the credentials encrypted in the SQLite vault), creates a
+//! connection to each provider, tests them, syncs both into the file with a
+//! live progress bar (created / updated / skipped), runs an unchanged
+//! re-sync, pushes a sample scoping project to HaloPSA, and prints a summary
+//! table. Pass a path to keep the database: `-- ./scopelink.db`.
 
-use scopelink_core::connector::Connector;
-use scopelink_core::mapping::{plan, sample_project, ProjectLinks, PushOptions, TaskMode};
-use scopelink_core::secret::{ClientCredentials, Credentials, InMemoryVault};
+use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
+use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings, API_BASE_SETTING};
+use scopelink_core::connector::{CrmSource, LookupItem, PsaProjects};
+use scopelink_core::filter::SyncFilter;
+use scopelink_core::http::{AddressPolicy, HttpConfig};
+use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
+use scopelink_core::push::{push_project, PushProgress};
+use scopelink_core::secret::{ClientCredentials, ConnectWiseKeys, Credentials};
+use scopelink_core::store::RecordStore;
+use scopelink_core::sync::{SyncProgress, SyncReport};
 use scopelink_core::{
-    Access, ConnectionEvent, Connections, ConnectorError, FeatureCategory, MemoryStore,
-    NewConnection, Provider,
+    Access, ConnectionId, Connections, DataType, FeatureCategory, NewConnection, Provider,
+    SyncEngine, SyncRequest,
 };
-use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use scopelink_halopsa::{HaloConnector, HaloSettings};
+use scopelink_store_sqlite::{SqliteStore, VaultKey};
+use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig};
+use std::collections::HashMap;
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
 
-/// Stands in for a provider whose credentials can be made to fail.
-struct Demo {
-    healthy: AtomicBool,
+/// Simulators run on plain http on loopback, which the default policy refuses.
+fn local_http() -> HttpConfig {
+    HttpConfig {
+        addresses: AddressPolicy::allow_local(),
+        ..HttpConfig::default()
+    }
 }
 
-#[scopelink_core::async_trait]
-impl Connector for Demo {
-    fn provider(&self) -> Provider {
-        Provider::HaloPsa
-    }
-    fn capabilities(&self) -> BTreeSet<FeatureCategory> {
-        [FeatureCategory::Crm, FeatureCategory::Psa].into()
-    }
-    async fn test_connection(&self) -> Result<(), ConnectorError> {
-        if self.healthy.load(Ordering::SeqCst) {
-            Ok(())
-        } else {
-            Err(ConnectorError::Authentication {
-                message: "the client secret was rejected; generate a new one".into(),
-            })
+/// One progress bar per data type, updated after every page.
+struct Bars {
+    multi: MultiProgress,
+    bars: Mutex<HashMap<DataType, ProgressBar>>,
+    label: &'static str,
+}
+
+impl Bars {
+    fn new(multi: &MultiProgress, label: &'static str) -> Self {
+        Self {
+            multi: multi.clone(),
+            bars: Mutex::new(HashMap::new()),
+            label,
         }
     }
+
+    fn update(&self, p: &SyncProgress) {
+        let Ok(mut bars) = self.bars.lock() else {
+            return;
+        };
+        let bar = bars.entry(p.data_type).or_insert_with(|| {
+            let bar = self.multi.add(ProgressBar::new_spinner());
+            bar.set_style(
+                ProgressStyle::with_template("{spinner:.green} {prefix:<28} {msg}")
+                    .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+            );
+            bar.set_prefix(format!("{} {}", self.label, p.data_type));
+            bar.enable_steady_tick(Duration::from_millis(80));
+            bar
+        });
+        let c = &p.counts;
+        bar.set_message(format!(
+            "page {:>3}  created {:>5}  updated {:>4}  unchanged {:>5}  skipped {:>3}",
+            p.pages, c.created, c.updated, c.unchanged, c.skipped
+        ));
+        if p.finished {
+            bar.finish();
+        }
+    }
+}
+
+fn pick(items: &[LookupItem], name: &str) -> Option<String> {
+    items
+        .iter()
+        .find(|i| i.name == name)
+        .or_else(|| items.first())
+        .map(|i| i.id.clone())
+}
+
+struct Row {
+    connection: String,
+    step: String,
+    data_type: String,
+    created: u64,
+    updated: u64,
+    unchanged: u64,
+    skipped: u64,
+}
+
+fn rows(connection: &str, step: &str, report: &SyncReport) -> Vec<Row> {
+    report
+        .per_type
+        .iter()
+        .map(|(t, c)| Row {
+            connection: connection.to_string(),
+            step: step.to_string(),
+            data_type: t.to_string(),
+            created: c.created,
+            updated: c.updated,
+            unchanged: c.unchanged,
+            skipped: c.skipped,
+        })
+        .collect()
+}
+
+async fn stored(store: &SqliteStore, id: &ConnectionId) -> Result<String, scopelink_core::Error> {
+    let mut parts = Vec::new();
+    for t in DataType::SYNC_ORDER {
+        let n = store.count_records(id, t).await?;
+        if n > 0 {
+            parts.push(format!("{n} {t}"));
+        }
+    }
+    Ok(parts.join(", "))
 }
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let store = Arc::new(MemoryStore::new());
-    let vault = Arc::new(InMemoryVault::new());
-    let connections = Connections::new(store.clone(), vault.clone());
-    let mut events = connections.subscribe();
-    let admin = Access::full();
-    let demo = Demo {
-        healthy: AtomicBool::new(true),
-    };
+    let started = Instant::now();
+    let db_path = std::env::args()
+        .nth(1)
+        .map(PathBuf::from)
+        .unwrap_or_else(|| {
+            std::env::temp_dir().join(format!("scopelink-quickstart-{}.db", std::process::id()))
+        });
+    let keep_db = std::env::args().nth(1).is_some();
 
-    let conn = connections
+    // Providers: two simulators on loopback.
+    let cw_sim = ConnectWiseSim::start(
+        SimConfig::new(2_000, 3)
+            .with_orphan_contacts(25)
+            .with_opportunities_per_company(1)
+            .with_catalog_items(40),
+    )
+    .await;
+    let halo_sim = HaloSim::start(HaloSimConfig::default().with_generated_clients(150)).await;
+    println!("ConnectWise simulator on {}", cw_sim.server_url());
+    println!("HaloPSA simulator on     {}", halo_sim.uri());
+
+    // The host's side: one SQLite file holds the store and the encrypted vault.
+    let store = Arc::new(SqliteStore::open(&db_path).await?);
+    let vault = Arc::new(store.vault(VaultKey::generate()));
+    let connections = Connections::new(store.clone(), vault);
+    let engine = SyncEngine::new(connections.clone());
+    let admin = Access::full();
+    println!("store: {}\n", db_path.display());
+
+    // ConnectWise Manage: CRM, PSA and Products.
+    let cw_settings = ConnectWiseSettings {
+        server_url: cw_sim.server_url().to_string(),
+        client_id: cw_sim.client_id().to_string(),
+        api_version: None,
+        board_id: Some("31".into()),
+        billing_method: None,
+    };
+    let cw_conn = connections
+        .create(
+            &admin,
+            NewConnection {
+                provider: Provider::ConnectWiseManage,
+                name: "ConnectWise (simulator)".into(),
+                categories: [
+                    FeatureCategory::Crm,
+                    FeatureCategory::Psa,
+                    FeatureCategory::Products,
+                ]
+                .into(),
+                credentials: Credentials::ConnectWise(ConnectWiseKeys::new(
+                    cw_sim.company_id(),
+                    cw_sim.public_key(),
+                    cw_sim.private_key(),
+                )),
+                settings: cw_settings.to_map(),
+            },
+        )
+        .await?;
+    let Credentials::ConnectWise(keys) = connections.credentials(&cw_conn.id).await? else {
+        return Err("unexpected credential type".into());
+    };
+    let cw = ConnectWiseConnector::connect(
+        ConnectWiseSettings::from_map(&cw_conn.settings),
+        keys,
+        local_http(),
+    )
+    .await?;
+    connections
+        .set_setting(&cw_conn.id, API_BASE_SETTING, cw.api_base().as_str())
+        .await?;
+    let cw_conn = connections.test(&admin, &cw_conn.id, &cw).await?;
+    println!("{}: {}", cw_conn.name, cw_conn.status);
+
+    // HaloPSA: CRM and PSA.
+    let halo_settings = HaloSettings {
+        host: halo_sim.uri(),
+        tenant: None,
+        project_ticket_type_id: Some("3".into()),
+        task_ticket_type_id: Some("26".into()),
+    };
+    let halo_conn = connections
         .create(
             &admin,
             NewConnection {
                 provider: Provider::HaloPsa,
-                name: "Halo (demo)".into(),
-                categories: [FeatureCategory::Psa].into(),
+                name: "HaloPSA (simulator)".into(),
+                categories: [FeatureCategory::Crm, FeatureCategory::Psa].into(),
                 credentials: Credentials::ClientCredentials(ClientCredentials::new(
-                    "demo-client",
-                    "demo-secret",
+                    "sim-client",
+                    "sim-secret",
                 )),
-                settings: Default::default(),
+                settings: halo_settings.to_map(),
             },
         )
         .await?;
-    println!("created   {} [{}]", conn.name, conn.status);
-    let c = connections.test(&admin, &conn.id, &demo).await?;
-    println!("tested    {}", c.status);
-    demo.healthy.store(false, Ordering::SeqCst);
-    let c = connections.test(&admin, &conn.id, &demo).await?;
-    println!("tested    {}", c.status);
-    while let Ok(event) = events.try_recv() {
-        if let ConnectionEvent::EnteredError { name, reason, .. } = event {
-            println!("  event -> e-mail the admin: {name}: {reason}");
-        }
-    }
-    demo.healthy.store(true, Ordering::SeqCst);
-    let c = connections.disable(&admin, &conn.id).await?;
-    println!("disabled  {}", c.status);
-    let c = connections.enable(&admin, &conn.id, &demo).await?;
-    println!("enabled   {}", c.status);
+    let Credentials::ClientCredentials(credentials) =
+        connections.credentials(&halo_conn.id).await?
+    else {
+        return Err("unexpected credential type".into());
+    };
+    let halo = HaloConnector::new(
+        HaloSettings::from_map(&halo_conn.settings),
+        credentials,
+        local_http(),
+    )?;
+    let halo_conn = connections.test(&admin, &halo_conn.id, &halo).await?;
+    println!("{}: {}", halo_conn.name, halo_conn.status);
 
-    let mut options = PushOptions::for_company("250");
+    let preview = cw.preview(&SyncFilter::default()).await?;
+    println!(
+        "\nsyncing ({} ConnectWise companies match the empty filter):",
+        preview.companies
+    );
+    let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
+    let full = SyncRequest {
+        full: true,
+        ..SyncRequest::default()
+    };
+    let mut table = Vec::new();
+
+    let cw_bars = Bars::new(&multi, "ConnectWise");
+    let report = engine
+        .run(
+            &admin,
+            &cw_conn.id,
+            &cw,
+            &full,
+            Some(&|p| cw_bars.update(p)),
+        )
+        .await?;
+    table.extend(rows(&cw_conn.name, "full sync", &report));
+    let halo_bars = Bars::new(&multi, "HaloPSA");
+    let report = engine
+        .run(
+            &admin,
+            &halo_conn.id,
+            &halo,
+            &full,
+            Some(&|p| halo_bars.update(p)),
+        )
+        .await?;
+    table.extend(rows(&halo_conn.name, "full sync", &report));
+
+    // Nothing changed at the provider: an incremental run comes back unchanged.
+    let before = cw_sim.request_count();
+    let report = engine
+        .run(&admin, &cw_conn.id, &cw, &SyncRequest::default(), None)
+        .await?;
+    let resync_requests = cw_sim.request_count() - before;
+    table.extend(rows(&cw_conn.name, "re-sync", &report));
+
+    // Push a scoping project to HaloPSA.
+    let lookups = halo.push_lookups().await?;
+    let mut options = PushOptions::for_company(
+        pick(&lookups.companies, "Brightwater Dental").ok_or("HaloPSA has no clients")?,
+    );
     options.task_mode = TaskMode::PerService;
     options.include_sub_services = true;
     options.include_governance = true;
-    let p = plan(&sample_project(), &options, &ProjectLinks::default())?;
-    println!(
-        "\nPSA plan for \"{}\" ({} objects):",
-        p.project_name,
-        p.creations()
+    options.status_id = pick(&lookups.statuses, "New");
+    options.priority_id = pick(&lookups.priorities, "Normal");
+    options.estimated_start = chrono::NaiveDate::from_ymd_opt(2026, 1, 5);
+    options.estimated_end = chrono::NaiveDate::from_ymd_opt(2026, 3, 27);
+    let project = sample_project();
+    let push_bar = multi.add(ProgressBar::new(0));
+    push_bar.set_style(
+        ProgressStyle::with_template("  push to HaloPSA {bar:30} {pos}/{len} {msg}")
+            .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
-    for m in &p.milestones {
-        println!("  milestone {}", m.name);
-        for t in &m.tasks {
-            println!("    task {} ({} h)", t.name, t.hours);
-            for s in &t.children {
-                println!("      project task {} ({} h)", s.name, s.hours);
-            }
-        }
+    let on_push = |p: &PushProgress| {
+        push_bar.set_length(p.total as u64);
+        push_bar.set_position(p.created as u64);
+        push_bar.set_message(p.item.to_string());
+    };
+    let pushed = push_project(
+        store.as_ref(),
+        &halo_conn.id,
+        &halo,
+        &project,
+        &options,
+        Some(&on_push),
+    )
+    .await?;
+    push_bar.finish_with_message("done");
+
+    // Summary.
+    println!("\nsummary");
+    println!(
+        "{:<26} {:<10} {:<15} {:>8} {:>8} {:>10} {:>8}",
+        "connection", "step", "data type", "created", "updated", "unchanged", "skipped"
+    );
+    println!("{}", "-".repeat(91));
+    for r in &table {
+        println!(
+            "{:<26} {:<10} {:<15} {:>8} {:>8} {:>10} {:>8}",
+            r.connection, r.step, r.data_type, r.created, r.updated, r.unchanged, r.skipped
+        );
     }
-    for g in &p.unassigned_governance {
-        println!("  not pushed (no phase): {g}");
+    println!("{}", "-".repeat(91));
+    println!(
+        "re-sync with nothing changed: {resync_requests} requests for {} data types",
+        report.per_type.len()
+    );
+    println!(
+        "pushed \"{}\" to HaloPSA project #{}: {} objects created",
+        project.name, pushed.project_id, pushed.created
+    );
+    for name in &pushed.plan.unassigned_governance {
+        println!("  not pushed (assigned to no phase): {name}");
+    }
+    println!("in the SQLite store:");
+    println!("  {}: {}", cw_conn.name, stored(&store, &cw_conn.id).await?);
+    println!(
+        "  {}: {}",
+        halo_conn.name,
+        stored(&store, &halo_conn.id).await?
+    );
+    let skips = connections
+        .activity(&admin, Some(&cw_conn.id), 1_000)
+        .await?
+        .into_iter()
+        .filter(|e| {
+            matches!(
+                e.kind,
+                scopelink_core::activity::ActivityKind::RecordSkipped { .. }
+            )
+        })
+        .count();
+    println!("  activity log: {skips} ConnectWise records skipped with a reason (contacts of unknown companies)");
+    println!(
+        "requests: ConnectWise {}, HaloPSA {}; finished in {:.2?}",
+        cw.http().requests_sent(),
+        halo.http().requests_sent(),
+        started.elapsed()
+    );
+    if !keep_db {
+        drop(connections);
+        drop(engine);
+        drop(store);
+        for suffix in ["", "-wal", "-shm"] {
+            let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
+        }
     }
     Ok(())
 }
