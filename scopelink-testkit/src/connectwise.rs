@@ -95,6 +95,10 @@ pub struct SimConfig {
     pub contacts_per_company: usize,
     /// Opportunities per company (ids from 5012).
     pub opportunities_per_company: usize,
+    /// A total number of opportunities spread evenly over the companies
+    /// (for fewer opportunities than companies); overrides
+    /// `opportunities_per_company` when set.
+    pub opportunities_total: Option<usize>,
     /// Extra contacts whose company id does not exist (after the others).
     pub orphan_contacts: usize,
     /// Configurations per company (ids from 7301).
@@ -119,6 +123,7 @@ impl Default for SimConfig {
             companies: 12,
             contacts_per_company: 2,
             opportunities_per_company: 1,
+            opportunities_total: None,
             orphan_contacts: 0,
             configurations_per_company: 1,
             catalog_items: 5,
@@ -151,6 +156,13 @@ impl SimConfig {
     /// With `n` opportunities per company.
     pub fn with_opportunities_per_company(mut self, n: usize) -> Self {
         self.opportunities_per_company = n;
+        self
+    }
+
+    /// With `n` opportunities in all, spread evenly over the companies
+    /// (none when there are no companies).
+    pub fn with_opportunities_total(mut self, n: usize) -> Self {
+        self.opportunities_total = Some(n);
         self
     }
 
@@ -827,9 +839,17 @@ impl Data {
             });
         }
         let opc = cfg.opportunities_per_company as u64;
-        let mut opportunities = Vec::with_capacity((n * opc) as usize);
-        for k in 0..n * opc {
-            let ci = k / opc.max(1);
+        let total_opportunities = match cfg.opportunities_total {
+            Some(_) if n == 0 => 0,
+            Some(t) => t as u64,
+            None => n * opc,
+        };
+        let mut opportunities = Vec::with_capacity(total_opportunities as usize);
+        for k in 0..total_opportunities {
+            let ci = match cfg.opportunities_total {
+                Some(_) => k * n / total_opportunities,
+                None => k / opc.max(1),
+            };
             let company = &companies[ci as usize];
             let stage = STAGES[(k % 5) as usize];
             let status = if stage.0 == 5 {

@@ -919,3 +919,14 @@ async fn large_data_renders_lazily() {
         .await;
     assert_eq!(count["count"], 10);
 }
+
+#[tokio::test]
+async fn a_total_of_opportunities_is_spread_over_the_companies() {
+    let sim = ConnectWiseSim::start(SimConfig::new(10, 0).with_opportunities_total(4)).await;
+    assert_eq!(sim.opportunity_count(), 4);
+    let companies: BTreeSet<u64> = sim.opportunities().iter().map(|o| o.company_id).collect();
+    // 4 over 10 companies: the 1st, 3rd, 6th and 8th (ids from 250).
+    assert_eq!(companies, BTreeSet::from([250, 252, 255, 257]));
+    let none = ConnectWiseSim::start(SimConfig::new(0, 0).with_opportunities_total(4)).await;
+    assert_eq!(none.opportunity_count(), 0);
+}
