@@ -1,7 +1,7 @@
 //! Settings, authentication, API base discovery, the HTTP calls and the
 //! mapping of HTTP failures to errors that say what to fix.
 
-use crate::convert::{convert, Converted};
+use crate::convert::{convert_json, Converted};
 use base64::Engine as _;
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -16,6 +16,7 @@ use scopelink_core::secret::ConnectWiseKeys;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -641,7 +642,7 @@ impl ConnectWiseConnector {
         query: &[(String, String)],
         token: Option<String>,
         what: &str,
-    ) -> Result<Page<serde_json::Value>, ConnectorError> {
+    ) -> Result<Page<Box<RawValue>>, ConnectorError> {
         let (url, page) = match token.as_deref().map(str::trim) {
             None | Some("") => (self.list_url(path, query, 1), 1),
             Some(t) => match t.parse::<u32>() {
@@ -664,7 +665,7 @@ impl ConnectWiseConnector {
         };
         let current = url.clone();
         let response = self.send(self.request(Method::GET, url), what).await?;
-        let items: Vec<serde_json::Value> = Self::decode(&response, what)?;
+        let items: Vec<Box<RawValue>> = Self::decode(&response, what)?;
         let full = items.len() >= self.page_size as usize;
         let next = if items.is_empty() {
             None
@@ -686,14 +687,15 @@ impl ConnectWiseConnector {
         Ok(Page { items, next })
     }
 
-    /// Every page of a list as JSON values.
+    /// Every page of a list, each item kept as its JSON text (decoded later,
+    /// one by one, straight into its wire type).
     pub(crate) fn json_pages(
         &self,
         path: &'static str,
         query: Vec<(String, String)>,
         start: Option<String>,
         what: String,
-    ) -> BoxStream<'static, Result<Page<serde_json::Value>, ConnectorError>> {
+    ) -> BoxStream<'static, Result<Page<Box<RawValue>>, ConnectorError>> {
         let this = self.clone();
         paginate(start, move |token| {
             let this = this.clone();
@@ -715,7 +717,7 @@ impl ConnectWiseConnector {
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             for item in page?.items {
-                match serde_json::from_value::<T>(item) {
+                match serde_json::from_str::<T>(item.get()) {
                     Ok(t) => out.push(t),
                     Err(e) => tracing::warn!(%path, error = %e, "skipping an unreadable item"),
                 }
@@ -738,7 +740,7 @@ impl ConnectWiseConnector {
                 let mut records = Vec::with_capacity(page.items.len());
                 let mut rejected = Vec::new();
                 for item in page.items {
-                    let converted: Converted = convert(data_type, item);
+                    let converted: Converted = convert_json(data_type, item.get());
                     match converted {
                         Ok(r) => records.push(r),
                         Err(e) => rejected.push(e),

@@ -4,7 +4,7 @@
 //! rejected entry (with its id when it has one, and the reason) instead of
 //! failing its page. Nothing here panics on bad input.
 
-use crate::wire::{self, non_blank, value_id, Reference};
+use crate::wire::{self, non_blank, Reference};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use rust_decimal::Decimal;
 use scopelink_core::model::{
@@ -58,42 +58,66 @@ pub fn probability_percent(r: &Option<Reference>) -> Option<Decimal> {
     (d >= Decimal::ZERO && d <= Decimal::ONE_HUNDRED).then_some(d.normalize())
 }
 
-fn id_of(value: &serde_json::Value) -> Option<String> {
-    value.get("id").and_then(value_id).map(|i| i.to_string())
+/// The id of a record that did not decode, read on its own so the
+/// rejection can name it.
+fn probe_id(json: &str) -> Option<String> {
+    #[derive(serde::Deserialize)]
+    struct Probe {
+        #[serde(default, deserialize_with = "wire::lenient_id")]
+        id: Option<i64>,
+    }
+    serde_json::from_str::<Probe>(json)
+        .ok()?
+        .id
+        .map(|i| i.to_string())
 }
 
+/// Decodes one record's JSON text straight into its wire type (no
+/// intermediate `serde_json::Value`), returning it with its id.
 fn decode<T: serde::de::DeserializeOwned>(
-    value: serde_json::Value,
+    json: &str,
     what: &str,
+    id: impl Fn(&T) -> Option<i64>,
 ) -> Result<(T, String), (Option<String>, String)> {
-    let id = id_of(&value);
-    let Some(id_text) = id.clone() else {
-        return Err((None, format!("the {what} record has no id")));
-    };
-    match serde_json::from_value::<T>(value) {
-        Ok(t) => Ok((t, id_text)),
-        Err(e) => Err((id, format!("the {what} record could not be read: {e}"))),
+    match serde_json::from_str::<T>(json) {
+        Ok(t) => match id(&t) {
+            Some(i) => Ok((t, i.to_string())),
+            None => Err((None, format!("the {what} record has no id"))),
+        },
+        Err(e) => match probe_id(json) {
+            None => Err((None, format!("the {what} record has no id"))),
+            Some(id) => Err((
+                Some(id),
+                format!("the {what} record could not be read: {e}"),
+            )),
+        },
     }
 }
 
 /// Converts one JSON record of `data_type`.
 pub fn convert(data_type: DataType, value: serde_json::Value) -> Converted {
+    convert_json(data_type, &value.to_string())
+}
+
+/// Converts one record of `data_type` from its JSON text (what a page's
+/// items are kept as: each is decoded once, straight into its wire type).
+pub fn convert_json(data_type: DataType, json: &str) -> Converted {
     match data_type {
-        DataType::Companies => company(value),
-        DataType::Contacts => contact(value),
-        DataType::Opportunities => opportunity(value),
-        DataType::Configurations => configuration(value),
-        DataType::CatalogItems => catalog_item(value),
+        DataType::Companies => company(json),
+        DataType::Contacts => contact(json),
+        DataType::Opportunities => opportunity(json),
+        DataType::Configurations => configuration(json),
+        DataType::CatalogItems => catalog_item(json),
         other => Err((
-            id_of(&value),
+            probe_id(json),
             format!("{other} records are not read from ConnectWise"),
         )),
     }
 }
 
 /// A company.
-pub fn company(value: serde_json::Value) -> Converted {
-    let (c, id) = decode::<wire::Company>(value, "company")?;
+pub fn company(json: &str) -> Converted {
+    let (c, id) = decode::<wire::Company>(json, "company", |r| r.id)?;
     let Some(name) = non_blank(c.name.as_deref()).or_else(|| non_blank(c.identifier.as_deref()))
     else {
         return Err((Some(id), "the company has no name".into()));
@@ -148,8 +172,8 @@ fn communication(items: &[wire::CommunicationItem], kind: &str) -> Option<String
 }
 
 /// A contact: e-mail and phone come from `communicationItems`.
-pub fn contact(value: serde_json::Value) -> Converted {
-    let (c, id) = decode::<wire::Contact>(value, "contact")?;
+pub fn contact(json: &str) -> Converted {
+    let (c, id) = decode::<wire::Contact>(json, "contact", |r| r.id)?;
     let items = c.communication_items.unwrap_or_default();
     Ok(Record::Contact(Contact {
         external_id: id,
@@ -165,8 +189,8 @@ pub fn contact(value: serde_json::Value) -> Converted {
 
 /// An opportunity. ConnectWise keeps no value on the opportunity (it is the
 /// forecast's total), so `value` is `None`.
-pub fn opportunity(value: serde_json::Value) -> Converted {
-    let (o, id) = decode::<wire::Opportunity>(value, "opportunity")?;
+pub fn opportunity(json: &str) -> Converted {
+    let (o, id) = decode::<wire::Opportunity>(json, "opportunity", |r| r.id)?;
     let Some(name) = non_blank(o.name.as_deref()) else {
         return Err((Some(id), "the opportunity has no name".into()));
     };
@@ -185,8 +209,8 @@ pub fn opportunity(value: serde_json::Value) -> Converted {
 }
 
 /// A configuration.
-pub fn configuration(value: serde_json::Value) -> Converted {
-    let (c, id) = decode::<wire::Configuration>(value, "configuration")?;
+pub fn configuration(json: &str) -> Converted {
+    let (c, id) = decode::<wire::Configuration>(json, "configuration", |r| r.id)?;
     let Some(name) = non_blank(c.name.as_deref()) else {
         return Err((Some(id), "the configuration has no name".into()));
     };
@@ -202,8 +226,8 @@ pub fn configuration(value: serde_json::Value) -> Converted {
 }
 
 /// A catalog item.
-pub fn catalog_item(value: serde_json::Value) -> Converted {
-    let (p, id) = decode::<wire::CatalogItem>(value, "catalog item")?;
+pub fn catalog_item(json: &str) -> Converted {
+    let (p, id) = decode::<wire::CatalogItem>(json, "catalog item", |r| r.id)?;
     let Some(identifier) = non_blank(p.identifier.as_deref()) else {
         return Err((Some(id), "the catalog item has no identifier".into()));
     };
@@ -227,14 +251,14 @@ mod tests {
     #[test]
     fn records_without_ids_or_names_are_rejected_not_panics() {
         assert_eq!(
-            company(json!({"name": "x"})),
+            company(&json!({"name": "x"}).to_string()),
             Err((None, "the company record has no id".into()))
         );
         assert_eq!(
-            company(json!({"id": 3})),
+            company(&json!({"id": 3}).to_string()),
             Err((Some("3".into()), "the company has no name".into()))
         );
-        let bad = contact(json!({"id": 4, "firstName": 12}));
+        let bad = contact(&json!({"id": 4, "firstName": 12}).to_string());
         assert!(matches!(bad, Err((Some(ref id), _)) if id == "4"));
         assert!(convert(DataType::Contacts, json!(null)).is_err());
         assert!(convert(DataType::Contacts, json!([1, 2])).is_err());
@@ -264,7 +288,7 @@ mod tests {
 
     #[test]
     fn contact_prefers_default_items() {
-        let c = contact(json!({
+        let c = contact(&json!({
             "id": 9,
             "communicationItems": [
                 {"communicationType": "Email", "value": "second@x.example", "defaultFlag": false},
@@ -272,7 +296,7 @@ mod tests {
                 {"communicationType": "Phone", "value": " ", "defaultFlag": true},
                 {"communicationType": "Phone", "value": "555", "defaultFlag": false}
             ]
-        }))
+        }).to_string())
         .unwrap();
         let Record::Contact(c) = c else {
             panic!("not a contact")
