@@ -162,7 +162,9 @@ pub(crate) fn opportunity(item: Value) -> Result<Opportunity, Rejected> {
     let probability = o.oppconversionprobability.and_then(|p| {
         let d = decimal(p)?;
         let pct = if d <= Decimal::ONE {
-            d * Decimal::from(100)
+            // Checked: a hostile value near Decimal::MIN (-7e28) would
+            // overflow, and `*` panics on overflow. Any negative ends as 0.
+            d.checked_mul(Decimal::from(100)).unwrap_or(Decimal::ZERO)
         } else {
             d
         };
@@ -284,6 +286,22 @@ mod tests {
             opportunity(serde_json::json!({"id": 1, "oppconversionprobability": 65})).unwrap();
         assert_eq!(pct.probability, Some(Decimal::new(65, 0)));
         assert_eq!(pct.name, "Opportunity 1");
+    }
+
+    #[test]
+    fn hostile_probabilities_do_not_panic() {
+        for p in [-7e28, -1e28, f64::MIN, -1e300, 1e300, 7.9e28, -0.0] {
+            let o =
+                opportunity(serde_json::json!({"id": 1, "oppconversionprobability": p})).unwrap();
+            let pct = o.probability.unwrap_or_default();
+            assert!(
+                pct >= Decimal::ZERO && pct <= Decimal::from(100),
+                "{p}: {pct}"
+            );
+        }
+        let o =
+            opportunity(serde_json::json!({"id": 1, "oppconversionprobability": "-7e28"})).unwrap();
+        assert_eq!(o.probability, Some(Decimal::ZERO));
     }
 
     #[test]
