@@ -17,9 +17,15 @@ pub fn lenient_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Err
 /// An id from a JSON value (number or string of digits).
 pub fn value_id(v: &serde_json::Value) -> Option<i64> {
     match v {
-        serde_json::Value::Number(n) => n
-            .as_i64()
-            .or_else(|| n.as_f64().filter(|f| f.fract() == 0.0).map(|f| f as i64)),
+        // A float is an id only when it is whole and within i64 (2^63 itself
+        // is not: `as` would saturate it, and every larger number with it, to
+        // i64::MAX, so distinct ids would collide).
+        serde_json::Value::Number(n) => n.as_i64().or_else(|| {
+            n.as_f64()
+                // -2^63 and 2^63, both exact in f64.
+                .filter(|f| f.fract() == 0.0 && *f >= i64::MIN as f64 && *f < -(i64::MIN as f64))
+                .map(|f| f as i64)
+        }),
         serde_json::Value::String(s) => s.trim().parse().ok(),
         _ => None,
     }
@@ -480,6 +486,13 @@ mod tests {
         assert_eq!(c.id, Some(250));
         assert_eq!(c.name, None);
         assert_eq!(c.deleted, Some(false));
+        // Whole floats within i64 are ids; beyond it they are not (they
+        // would all saturate to the same i64::MAX).
+        assert_eq!(value_id(&serde_json::json!(12.0)), Some(12));
+        assert_eq!(value_id(&serde_json::json!(1e300)), None);
+        assert_eq!(value_id(&serde_json::json!(-1e19)), None);
+        assert_eq!(value_id(&serde_json::json!(9.3e18)), None);
+        assert_eq!(value_id(&serde_json::json!(u64::MAX)), None);
         let p: CatalogItem = serde_json::from_str(r#"{"price":"12.50","cost":null}"#).unwrap();
         assert_eq!(p.price, Some(Decimal::new(1250, 2)));
         let info: CompanyInfo =
