@@ -78,6 +78,12 @@ impl fmt::Display for DataType {
     }
 }
 
+/// The longest text field a synced record may have, in bytes (64 KiB).
+/// Provider names, e-mail addresses and descriptions are far shorter; a
+/// longer field is a broken or hostile payload, and the record is skipped
+/// with the reason instead of being stored.
+pub const MAX_FIELD_BYTES: usize = 64 * 1024;
+
 /// A postal address.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {
@@ -257,6 +263,74 @@ impl Record {
         }
     }
 
+    /// The record's longest text field: its name and length in bytes
+    /// (`None` for a record with no text but its id). The sync engine skips
+    /// records whose fields are longer than [`MAX_FIELD_BYTES`].
+    pub fn longest_field(&self) -> Option<(&'static str, usize)> {
+        fn opt<'a>(name: &'static str, v: &'a Option<String>) -> Option<(&'static str, &'a str)> {
+            v.as_deref().map(|v| (name, v))
+        }
+        let fields: Vec<(&'static str, &str)> = match self {
+            Record::Company(r) => {
+                let mut f = vec![("external_id", r.external_id.as_str()), ("name", &r.name)];
+                f.extend(opt("identifier", &r.identifier));
+                f.extend(r.types.iter().map(|t| ("types", t.as_str())));
+                f.extend(opt("status", &r.status));
+                f.extend(opt("territory", &r.territory));
+                f.extend(opt("market", &r.market));
+                f.extend(opt("website", &r.website));
+                f.extend(opt("phone", &r.phone));
+                if let Some(a) = &r.address {
+                    f.extend(a.lines.iter().map(|l| ("address", l.as_str())));
+                    f.extend(opt("city", &a.city));
+                    f.extend(opt("region", &a.region));
+                    f.extend(opt("postal_code", &a.postal_code));
+                    f.extend(opt("country", &a.country));
+                }
+                f
+            }
+            Record::Contact(r) => {
+                let mut f = vec![("external_id", r.external_id.as_str())];
+                f.extend(opt("company_external_id", &r.company_external_id));
+                f.extend(opt("first_name", &r.first_name));
+                f.extend(opt("last_name", &r.last_name));
+                f.extend(opt("title", &r.title));
+                f.extend(opt("email", &r.email));
+                f.extend(opt("phone", &r.phone));
+                f
+            }
+            Record::Opportunity(r) => {
+                let mut f = vec![("external_id", r.external_id.as_str()), ("name", &r.name)];
+                f.extend(opt("company_external_id", &r.company_external_id));
+                f.extend(opt("contact_external_id", &r.contact_external_id));
+                f.extend(opt("stage", &r.stage));
+                f.extend(opt("status", &r.status));
+                f
+            }
+            Record::Configuration(r) => {
+                let mut f = vec![("external_id", r.external_id.as_str()), ("name", &r.name)];
+                f.extend(opt("company_external_id", &r.company_external_id));
+                f.extend(opt("type_name", &r.type_name));
+                f.extend(opt("status", &r.status));
+                f.extend(opt("serial_number", &r.serial_number));
+                f
+            }
+            Record::CatalogItem(r) => {
+                let mut f = vec![
+                    ("external_id", r.external_id.as_str()),
+                    ("identifier", &r.identifier),
+                ];
+                f.extend(opt("description", &r.description));
+                f.extend(opt("category", &r.category));
+                f
+            }
+        };
+        fields
+            .into_iter()
+            .map(|(name, v)| (name, v.len()))
+            .max_by_key(|(_, len)| *len)
+    }
+
     /// The provider id of the company the record belongs to, for types that
     /// belong to one.
     pub fn company_external_id(&self) -> Option<&str> {
@@ -347,4 +421,28 @@ pub struct ScopingProject {
     pub services: Vec<Service>,
     /// Governance items.
     pub governance: Vec<GovernanceItem>,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn longest_field_names_the_field() {
+        let company = Record::Company(Company {
+            external_id: "1".into(),
+            name: "Acme".into(),
+            website: Some("x".repeat(MAX_FIELD_BYTES + 1)),
+            ..Company::default()
+        });
+        assert_eq!(
+            company.longest_field(),
+            Some(("website", MAX_FIELD_BYTES + 1))
+        );
+        let contact = Record::Contact(Contact {
+            external_id: "22".into(),
+            ..Contact::default()
+        });
+        assert_eq!(contact.longest_field(), Some(("external_id", 2)));
+    }
 }

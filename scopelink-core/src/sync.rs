@@ -13,7 +13,7 @@ use crate::connector::{CrmSource, StreamRequest};
 use crate::error::{Error, StoreError, SyncError};
 use crate::filter::SyncFilter;
 use crate::lifecycle::Connections;
-use crate::model::{DataType, Record};
+use crate::model::{DataType, Record, MAX_FIELD_BYTES};
 use crate::store::{Store, UpsertOutcome};
 use crate::webhook::{WebhookAction, WebhookEvent};
 use chrono::{DateTime, Utc};
@@ -232,6 +232,13 @@ impl SyncEngine {
         id: &ConnectionId,
         record: &Record,
     ) -> Result<Option<String>, StoreError> {
+        if let Some((field, len)) = record.longest_field() {
+            if len > MAX_FIELD_BYTES {
+                return Ok(Some(format!(
+                    "its {field} is {len} bytes long, more than the {MAX_FIELD_BYTES}-byte limit"
+                )));
+            }
+        }
         if !record.data_type().needs_company() {
             return Ok(None);
         }
