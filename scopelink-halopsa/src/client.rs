@@ -1,8 +1,8 @@
 //! Settings, host normalization, the OAuth2 client-credentials token, the
 //! HTTP calls and the mapping of HaloPSA's failures to typed errors.
 
-use crate::token::{Token, TokenCache, DEFAULT_LIFETIME};
-use crate::wire::{AuthInfo, ListReply, TokenResponse};
+use crate::token::{Token, TokenCache};
+use crate::wire::{AuthInfo, ListReply};
 use futures::StreamExt;
 use scopelink_core::http::{
     paginate, HttpClient, HttpConfig, Method, Page, RateLimit, Request, Response,
@@ -520,16 +520,7 @@ impl HaloConnector {
         if looks_like_html(&resp) {
             return Err(not_halo());
         }
-        let token: TokenResponse = serde_json::from_slice(&resp.body).map_err(|_| not_halo())?;
-        let secret = token
-            .access_token
-            .filter(|t| !t.expose_secret().trim().is_empty())
-            .ok_or_else(not_halo)?;
-        let lifetime = token
-            .expires_in
-            .filter(|s| *s > 0.0)
-            .and_then(|s| Duration::try_from_secs_f64(s.min(30.0 * 86_400.0)).ok())
-            .unwrap_or(DEFAULT_LIFETIME);
+        let (secret, lifetime) = crate::decode::token_reply(&resp.body).ok_or_else(not_halo)?;
         tracing::debug!(
             lifetime_s = lifetime.as_secs(),
             "obtained a HaloPSA access token"

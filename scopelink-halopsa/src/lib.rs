@@ -40,6 +40,7 @@
 
 mod client;
 mod convert;
+pub mod decode;
 mod push;
 mod token;
 mod wire;
