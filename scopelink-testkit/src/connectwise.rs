@@ -3076,6 +3076,17 @@ impl Faults {
     }
 }
 
+/// What fault injection did so far (kept across [`ConnectWiseSim::clear_faults`]).
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct FaultStats {
+    /// Injected error answers (from `fail_next` and `fail_every`).
+    pub errors: u64,
+    /// Injected 429 answers among them.
+    pub rate_limited: u64,
+    /// Answers delayed by [`ConnectWiseSim::slow_next`].
+    pub slowed: u64,
+}
+
 struct State {
     cfg: SimConfig,
     base: String,
@@ -3092,6 +3103,9 @@ struct State {
     faults: Faults,
     retry_after: u64,
     latency: Option<Duration>,
+    slow_next: u32,
+    slow_latency: Duration,
+    stats: FaultStats,
     restricted: bool,
     restricted_paths: Vec<String>,
     log: Vec<(String, String)>,
@@ -3425,6 +3439,10 @@ impl State {
         };
         self.log.push((method.clone(), pq));
         if let Some(status) = self.faults.take() {
+            self.stats.errors += 1;
+            if status == 429 {
+                self.stats.rate_limited += 1;
+            }
             return self.fault(status);
         }
         let lower = path.to_ascii_lowercase();
@@ -4972,7 +4990,13 @@ impl Respond for Responder {
     fn respond(&self, request: &Request) -> ResponseTemplate {
         let started = std::time::Instant::now();
         let mut st = lock(&self.state);
-        let latency = st.latency;
+        let latency = if st.slow_next > 0 {
+            st.slow_next -= 1;
+            st.stats.slowed += 1;
+            Some(st.slow_latency)
+        } else {
+            st.latency
+        };
         let reply = std::panic::catch_unwind(AssertUnwindSafe(|| st.handle(request)))
             .unwrap_or_else(|_| {
                 error(
@@ -5082,6 +5106,9 @@ impl ConnectWiseSim {
             faults: Faults::default(),
             retry_after: 0,
             latency: None,
+            slow_next: 0,
+            slow_latency: Duration::ZERO,
+            stats: FaultStats::default(),
             restricted: false,
             restricted_paths: Vec::new(),
             log: Vec::new(),
@@ -5206,6 +5233,20 @@ impl ConnectWiseSim {
     /// Delays every answer by `latency` (`None`: no delay).
     pub fn set_latency(&self, latency: Option<Duration>) {
         self.st().latency = latency;
+    }
+
+    /// Delays the next `n` answers (of any kind) by `latency`, then goes
+    /// back to [`ConnectWiseSim::set_latency`]'s setting: a server that is
+    /// slow for a moment.
+    pub fn slow_next(&self, n: u32, latency: Duration) {
+        let mut st = self.st();
+        st.slow_next = n;
+        st.slow_latency = latency;
+    }
+
+    /// What fault injection did so far.
+    pub fn fault_stats(&self) -> FaultStats {
+        self.st().stats
     }
 
     /// Restricted mode: every API call except `/system/info` gets `403`, as

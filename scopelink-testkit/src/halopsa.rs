@@ -1235,6 +1235,30 @@ impl HaloSim {
         self.state().tokens.clear();
     }
 
+    /// API calls answered 401 so far (a missing, unknown or expired token).
+    pub fn unauthorized_count(&self) -> usize {
+        self.state()
+            .log
+            .iter()
+            .filter(|r| r.is_api() && r.status == 401)
+            .count()
+    }
+
+    /// Every client (`Area_List` objects), in the order served.
+    pub fn clients(&self) -> Vec<Value> {
+        self.state().config.clients.clone()
+    }
+
+    /// Every user (`Users_List` objects).
+    pub fn users(&self) -> Vec<Value> {
+        self.state().config.users.clone()
+    }
+
+    /// Every opportunity (`Faults` objects).
+    pub fn opportunities(&self) -> Vec<Value> {
+        self.state().config.opportunities.clone()
+    }
+
     /// Answers 403 to API paths starting with `path` (relative to `/api/`,
     /// case-insensitive, e.g. `"agent/me"` or `"tickets"`).
     pub fn forbid(&self, path: &str) {
