@@ -1,0 +1,386 @@
+//! Interrupted syncs resume without loss or duplicates.
+//!
+//! - A sync future dropped halfway (the host shuts down a task): the type is
+//!   left marked running, a new run is refused until it is force-reset, and
+//!   the resumed run completes; with the memory store and with SQLite (a
+//!   file, reopened after the abort).
+//! - A process killed mid-sync: this test binary runs itself as a child that
+//!   syncs into a SQLite file, the parent kills it while it waits on the
+//!   simulator (which lives in the parent), then resumes from the file.
+
+mod fault_support;
+
+use fault_support::*;
+use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings};
+use scopelink_core::secret::ConnectWiseKeys;
+use scopelink_core::sync::{RunStatus, SyncProgress};
+use scopelink_core::{ConnectionId, DataType, MemoryStore, Store, StoreError, SyncError};
+use scopelink_reliability::compare::{assert_store_matches, cw_crm};
+use scopelink_store_sqlite::SqliteStore;
+use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use std::io::BufRead;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+/// 800 companies, 1600 contacts, 800 opportunities: 32 pages of 100.
+fn sim_config() -> SimConfig {
+    SimConfig::new(800, 2).with_opportunities_per_company(1)
+}
+
+const PAGE: u32 = 100;
+
+fn totals(sim: &ConnectWiseSim) -> [(DataType, u64); 3] {
+    [
+        (DataType::Companies, sim.company_count() as u64),
+        (DataType::Contacts, sim.contact_count() as u64),
+        (DataType::Opportunities, sim.opportunity_count() as u64),
+    ]
+}
+
+/// What the interrupted type's state says after the interruption: it is
+/// still marked running, and its checkpoint agrees with the store (pages
+/// committed, records created).
+async fn assert_stuck_with_checkpoint(host: &Host, data_type: DataType) -> u64 {
+    let state = host
+        .store
+        .sync_state(&host.conn, data_type)
+        .await
+        .expect("state");
+    assert!(
+        matches!(state.status, RunStatus::Running { .. }),
+        "{:?}",
+        state.status
+    );
+    let checkpoint = state.checkpoint.expect("a checkpoint");
+    let stored = host
+        .store
+        .count_records(&host.conn, data_type)
+        .await
+        .expect("count");
+    assert_eq!(stored, checkpoint.counts.created);
+    assert_eq!(stored, checkpoint.pages * u64::from(PAGE));
+    checkpoint.pages
+}
+
+/// A new run is refused while the type is marked running; force-reset
+/// clears the mark (the checkpoint stays) and the next non-full run resumes
+/// and completes.
+async fn reset_and_resume(
+    host: &Host,
+    cw: &ConnectWiseConnector,
+    data_type: DataType,
+    rec: &Recorder,
+) {
+    let refused = host
+        .engine
+        .run(
+            &host.access,
+            &host.conn,
+            cw,
+            &crm_request(),
+            Some(&|p: &SyncProgress| rec.note(p)),
+        )
+        .await
+        .expect_err("a run is refused while the type is marked running");
+    assert!(
+        matches!(
+            &refused,
+            SyncError::Store(StoreError::AlreadyRunning { data_type: t, .. }) if *t == data_type
+        ),
+        "{refused:?}"
+    );
+    host.engine
+        .force_reset(&host.access, &host.conn, data_type)
+        .await
+        .expect("force reset");
+    let state = host.store.sync_state(&host.conn, data_type).await.unwrap();
+    assert!(!matches!(state.status, RunStatus::Running { .. }));
+    assert!(
+        state.checkpoint.is_some(),
+        "force-reset keeps the checkpoint"
+    );
+    host.engine
+        .run(
+            &host.access,
+            &host.conn,
+            cw,
+            &crm_request(),
+            Some(&|p: &SyncProgress| rec.note(p)),
+        )
+        .await
+        .expect("the resumed run completes");
+}
+
+/// Drops a sync future after `abort_after` progress reports, reopens the
+/// store with `reopen`, force-resets and resumes.
+async fn abort_and_resume<F, Fut>(label: &str, store: Arc<dyn Store>, reopen: F)
+where
+    F: FnOnce(Arc<dyn Store>) -> Fut,
+    Fut: std::future::Future<Output = Arc<dyn Store>>,
+{
+    let sim = ConnectWiseSim::start(sim_config()).await;
+    let cw = cw_connector(&sim, sim.server_url(), PAGE, http(Duration::from_secs(5)));
+    let host = Host::connectwise(store, &sim).await;
+
+    // Reports 1-8 are companies pages, 9 its completion, 10-12 contacts
+    // pages 1-3: the future is dropped at its next await after that.
+    const ABORT_AFTER: u64 = 12;
+    let abort = tokio::sync::Notify::new();
+    let reports = AtomicU64::new(0);
+    let rec = Recorder::default();
+    let progress = |p: &SyncProgress| {
+        rec.note(p);
+        if reports.fetch_add(1, Ordering::SeqCst) + 1 == ABORT_AFTER {
+            abort.notify_one();
+        }
+    };
+    {
+        let request = crm_request();
+        let run = host
+            .engine
+            .run(&host.access, &host.conn, &cw, &request, Some(&progress));
+        tokio::select! {
+            biased;
+            () = abort.notified() => {}
+            result = run => panic!("the run ended before the abort: {result:?}"),
+        }
+    }
+    let requests_at_abort = sim.request_count();
+
+    // The host restarts: the store is reopened.
+    let conn = host.conn.clone();
+    let store = host.store.clone();
+    drop(host);
+    let host = Host::attach(reopen(store).await, conn);
+    let committed = assert_stuck_with_checkpoint(&host, DataType::Contacts).await;
+    assert!(committed >= 3, "{committed}");
+    let companies = host
+        .store
+        .sync_state(&host.conn, DataType::Companies)
+        .await
+        .unwrap();
+    assert_eq!(companies.status, RunStatus::Idle);
+
+    reset_and_resume(&host, &cw, DataType::Contacts, &rec).await;
+    rec.assert_created_once(&totals(&sim));
+    let checked = assert_store_matches(host.store.as_ref(), &host.conn, &cw_crm(&sim)).await;
+
+    let requests = sim.request_count() as u64;
+    let pages = rec.total_pages();
+    // Companies ran again incrementally twice (the refused run and the
+    // resumed one): one page each. The page request in flight at the abort
+    // may or may not have reached the simulator before the future was
+    // dropped; either way that page was fetched again, and nothing else.
+    assert_eq!(pages, 32 + 2);
+    assert!(
+        requests == pages || requests == pages + 1,
+        "{requests} requests for {pages} pages"
+    );
+    println!(
+        "abort+resume ({label}): records={checked} pages={pages} requests={requests} (at abort {requests_at_abort}) faults=1 (future dropped after contacts page {committed}) retries=0 resumes=1 (after 1 refused run + force_reset)",
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_sync_resumes_exactly_in_memory() {
+    abort_and_resume("MemoryStore", Arc::new(MemoryStore::new()), |s| async { s }).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dropped_sync_resumes_exactly_in_sqlite_after_a_reopen() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("abort.db");
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+    abort_and_resume("SqliteStore file, reopened", store, |old| {
+        let path = path.clone();
+        async move {
+            drop(old);
+            let reopened: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
+            reopened
+        }
+    })
+    .await;
+}
+
+// ---------------------------------------------------------------------------
+// A killed process
+// ---------------------------------------------------------------------------
+
+/// Set in the child's environment: the test binary acts as the child.
+const CHILD: &str = "SCOPELINK_RELIABILITY_SYNC_CHILD";
+
+fn env(name: &str) -> String {
+    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set for the child"))
+}
+
+/// The child: syncs into the SQLite file the parent names, printing a line
+/// per progress report. Does nothing unless run as the child.
+#[test]
+fn sync_child_process() {
+    if std::env::var_os(CHILD).is_none() {
+        return;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .worker_threads(2)
+        .enable_all()
+        .build()
+        .expect("runtime");
+    runtime.block_on(async {
+        let settings = ConnectWiseSettings {
+            server_url: env("SL_CHILD_SERVER"),
+            client_id: env("SL_CHILD_CLIENT_ID"),
+            ..ConnectWiseSettings::default()
+        };
+        let keys = ConnectWiseKeys::new(
+            &env("SL_CHILD_COMPANY"),
+            &env("SL_CHILD_PUBLIC"),
+            &env("SL_CHILD_PRIVATE"),
+        );
+        let cw = ConnectWiseConnector::with_api_base(
+            env("SL_CHILD_API_BASE").parse().expect("API base"),
+            settings,
+            keys,
+            http(Duration::from_secs(120)),
+        )
+        .expect("connector")
+        .with_page_size(PAGE);
+        let store: Arc<dyn Store> = Arc::new(
+            SqliteStore::open(env("SL_CHILD_DB"))
+                .await
+                .expect("open the file"),
+        );
+        let host = Host::attach(store, ConnectionId(env("SL_CHILD_CONN")));
+        let progress = |p: &SyncProgress| {
+            println!("PROGRESS {} {} {}", p.data_type, p.pages, p.finished);
+        };
+        let result = host
+            .engine
+            .run(
+                &host.access,
+                &host.conn,
+                &cw,
+                &crm_request(),
+                Some(&progress),
+            )
+            .await;
+        println!("DONE {result:?}");
+    });
+}
+
+async fn create_connection(path: &Path, sim: &ConnectWiseSim) -> ConnectionId {
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(path).await.expect("open"));
+    Host::connectwise(store, sim).await.conn
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_process_resumes_exactly_from_its_sqlite_file() {
+    if std::env::var_os(CHILD).is_some() {
+        return;
+    }
+    let sim = ConnectWiseSim::start(sim_config()).await;
+    let dir = tempfile::tempdir().unwrap();
+    let db = dir.path().join("killed.db");
+    let conn = create_connection(&db, &sim).await;
+
+    let mut child = Command::new(std::env::current_exe().expect("test binary"))
+        .args([
+            "--exact",
+            "sync_child_process",
+            "--nocapture",
+            "--test-threads=1",
+        ])
+        .env(CHILD, "1")
+        .env("SL_CHILD_SERVER", sim.server_url())
+        .env("SL_CHILD_API_BASE", sim.api_base())
+        .env("SL_CHILD_CLIENT_ID", sim.client_id())
+        .env("SL_CHILD_COMPANY", sim.company_id())
+        .env("SL_CHILD_PUBLIC", sim.public_key())
+        .env("SL_CHILD_PRIVATE", sim.private_key())
+        .env("SL_CHILD_DB", &db)
+        .env("SL_CHILD_CONN", &conn.0)
+        .stdout(Stdio::piped())
+        .stderr(Stdio::inherit())
+        .spawn()
+        .expect("child started");
+    let stdout = child.stdout.take().expect("child stdout");
+    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
+    let reader = std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout).lines() {
+            let Ok(line) = line else { break };
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+
+    // Wait until the child has committed contacts page 3, then make every
+    // answer hang, so the child is killed mid-sync whatever it is doing.
+    let mut seen = Vec::new();
+    let waited = tokio::time::timeout(Duration::from_secs(120), async {
+        while let Some(line) = lines.recv().await {
+            let hit = line == "PROGRESS contacts 3 false";
+            seen.push(line);
+            if hit {
+                return true;
+            }
+        }
+        false
+    })
+    .await;
+    assert_eq!(
+        waited,
+        Ok(true),
+        "the child never reported contacts page 3: {seen:?}"
+    );
+    sim.set_latency(Some(Duration::from_secs(600)));
+    child.kill().expect("kill");
+    let status = child.wait().expect("reaped");
+    assert!(!status.success(), "{status:?}");
+    reader.join().expect("reader");
+    while let Ok(line) = lines.try_recv() {
+        seen.push(line);
+    }
+    assert!(
+        !seen.iter().any(|l| l.starts_with("DONE")),
+        "the child finished before it was killed: {seen:?}"
+    );
+    sim.set_latency(None);
+    let requests_at_kill = sim.request_count();
+
+    // The parent resumes from the file.
+    let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).await.expect("reopen"));
+    let host = Host::attach(store, conn);
+    let committed = assert_stuck_with_checkpoint(&host, DataType::Contacts).await;
+    assert!(committed >= 3, "{committed}");
+    let cw = cw_connector(&sim, sim.server_url(), PAGE, http(Duration::from_secs(5)));
+    let rec = Recorder::default();
+    reset_and_resume(&host, &cw, DataType::Contacts, &rec).await;
+
+    // The resumed contacts completion carries the child's counts: every
+    // contact created once in all.
+    let finished = rec.finished();
+    let contacts = finished
+        .iter()
+        .find(|(t, _)| *t == DataType::Contacts)
+        .map(|(_, c)| *c)
+        .expect("contacts finished");
+    assert_eq!(
+        (contacts.created, contacts.updated, contacts.unchanged),
+        (sim.contact_count() as u64, 0, 0)
+    );
+    let opportunities = finished
+        .iter()
+        .find(|(t, _)| *t == DataType::Opportunities)
+        .map(|(_, c)| *c)
+        .expect("opportunities finished");
+    assert_eq!(opportunities.created, sim.opportunity_count() as u64);
+    let checked = assert_store_matches(host.store.as_ref(), &host.conn, &cw_crm(&sim)).await;
+    let requests = sim.request_count();
+    println!(
+        "killed process: records={checked} pages={} (child committed 8 companies + {committed} contacts pages) requests={requests} (child {requests_at_kill}) faults=1 (SIGKILL while waiting on the simulator) retries=0 resumes=1 (after 1 refused run + force_reset)",
+        8 + committed + rec.total_pages()
+    );
+}
