@@ -225,6 +225,9 @@ async fn connection_reset_mid_body_fails_typed_and_resumes_exactly() {
     // reached) in contacts page 3: requests 5..=9 are companies pages 4-8,
     // 10 and 11 contacts pages 1-2.
     proxy.fault_request(12, Fault::CloseMidBody(2_000));
+    // The final run's 3rd request (contacts page 4) is only late, well
+    // within the timeout: it goes through.
+    proxy.fault_request(15, Fault::Delay(Duration::from_millis(50)));
     let err = failing_run(&host, &cw, &rec).await;
     assert!(
         matches!(
@@ -257,14 +260,16 @@ async fn connection_reset_mid_body_fails_typed_and_resumes_exactly() {
     // fetched again by the resumed run, nothing else.
     assert_eq!(pages, 33);
     assert_eq!(requests, pages + 2);
-    assert_eq!(proxy.faults_injected(), 2);
+    assert_eq!(proxy.faults_injected(), 3);
     assert_eq!(sim.request_count() as u64, requests);
     // Resumed runs start at the page after the checkpoint.
     let log = proxy.log();
     assert!(log[4].target.contains("page=4"), "{:?}", log[4]);
     assert!(log[11].target.contains("page=3"), "{:?}", log[11]);
+    assert_eq!(log[14].fault, Some(Fault::Delay(Duration::from_millis(50))));
+    assert_eq!(log[14].status, Some(200));
     println!(
-        "reset/close mid-body: records={} pages={pages} requests={requests} faults=2 (RST, FIN) retries=0 resumes=2 connections={} errors=\"{reset_error}\" / \"{err}\"",
+        "reset/close mid-body: records={} pages={pages} requests={requests} faults=3 (RST, FIN, 50 ms delay) retries=0 resumes=2 connections={} errors=\"{reset_error}\" / \"{err}\"",
         total(&sim),
         proxy.connection_count()
     );
@@ -333,10 +338,10 @@ async fn truncated_json_fails_typed_and_resumes_exactly() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn slow_server_past_the_timeout_is_retried_then_resumed_exactly() {
     let sim = ConnectWiseSim::start(sim_config()).await;
-    let timeout = Duration::from_millis(300);
+    let timeout = Duration::from_millis(800);
     let cw = cw_connector(&sim, sim.server_url(), PAGE, http(timeout));
     let host = Host::connectwise(Arc::new(MemoryStore::new()), &sim).await;
-    let slow = Duration::from_secs(3);
+    let slow = Duration::from_secs(5);
 
     // After report 5 one answer is slow (the retry gets through); after
     // report 20 four are (every attempt times out).
