@@ -860,8 +860,11 @@ impl HttpClient {
                         method: method.clone(),
                         path: path.clone(),
                         status,
-                        message: error_message(&exchange.body)
-                            .unwrap_or_else(|| status_reason(exchange.status)),
+                        message: scrub_echoed_secrets(
+                            error_message(&exchange.body)
+                                .unwrap_or_else(|| status_reason(exchange.status)),
+                            &request,
+                        ),
                         retry_after,
                     };
                     (error, wait, status == 429)
@@ -923,6 +926,52 @@ impl HttpClient {
     pub fn requests_sent(&self) -> u64 {
         self.inner.sent.load(Ordering::Relaxed)
     }
+}
+
+/// `message` with every credential the request carried replaced by `***`:
+/// some servers echo the request (a form's `client_secret`, the
+/// `Authorization` value) in their error bodies, and the message is logged
+/// and shown to users. Credentials are the values of sensitive or
+/// credential-like headers (and their part after `Basic `/`Bearer `) and of
+/// credential-like fields of a form body.
+fn scrub_echoed_secrets(message: String, request: &Request) -> String {
+    let mut secrets: Vec<String> = Vec::new();
+    for (name, value) in &request.headers {
+        if value.is_sensitive() || looks_like_credential(name) {
+            if let Ok(v) = value.to_str() {
+                secrets.push(v.to_string());
+                if let Some((_, rest)) = v.split_once(' ') {
+                    secrets.push(rest.trim().to_string());
+                }
+            }
+        }
+    }
+    let is_form = request
+        .headers
+        .get(CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
+    if let (true, Some(body)) = (is_form, &request.body) {
+        for (k, v) in url::form_urlencoded::parse(body) {
+            let hinted = CREDENTIAL_HEADER_HINTS
+                .iter()
+                .any(|hint| k.to_ascii_lowercase().contains(hint));
+            if hinted && !k.eq_ignore_ascii_case("grant_type") {
+                secrets.push(v.into_owned());
+            }
+        }
+    }
+    // Longest first, so a secret containing another is replaced whole;
+    // very short values would redact ordinary words.
+    secrets.retain(|s| s.len() >= 6);
+    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
+    let mut message = message;
+    for secret in secrets {
+        if message.contains(&secret) {
+            message = message.replace(&secret, "***");
+        }
+    }
+    message
 }
 
 fn is_idempotent(method: &Method) -> bool {
@@ -1462,6 +1511,29 @@ mod tests {
         );
         assert_eq!(redact_input("bob:hunter2@host/x"), "***@host/x");
         assert_eq!(redact_input("https://example.com"), "https://example.com");
+    }
+
+    #[test]
+    fn echoed_credentials_are_scrubbed_from_provider_messages() {
+        let url = Url::parse("https://h.example/auth/token").unwrap();
+        let request = Request::new(Method::POST, url)
+            .secret_header(
+                "Authorization",
+                &secrecy::SecretString::from("Bearer tok-123456"),
+            )
+            .form(&[
+                ("grant_type", "client_credentials"),
+                ("client_id", "client-abc"),
+                ("client_secret", "s3cr3t-value"),
+            ]);
+        let scrubbed = scrub_echoed_secrets(
+            "bad client_secret=s3cr3t-value for grant_type client_credentials, token tok-123456 (Bearer tok-123456)".into(),
+            &request,
+        );
+        assert_eq!(
+            scrubbed,
+            "bad client_secret=*** for grant_type client_credentials, token *** (***)"
+        );
     }
 
     #[test]
