@@ -1,7 +1,8 @@
 //! The decoders of HaloPSA replies, public so the reliability suite's
 //! property tests and fuzz targets can feed them arbitrary bytes. The
-//! connector uses the same code: list pages go through [`records`],
-//! token replies through [`token_reply`].
+//! connector uses the same code: token replies go through
+//! [`token_reply`]; list pages are read by [`records`] with the same list
+//! reader and record conversions the connector's streams use.
 
 use crate::convert;
 use crate::token::DEFAULT_LIFETIME;
@@ -59,8 +60,9 @@ pub fn records(
 
 /// The access token and its lifetime from a `POST /auth/token` reply;
 /// `None` when the body is not a token reply (no JSON object, no non-blank
-/// `access_token`). A missing, non-positive or unreadable `expires_in`
-/// gives the default lifetime; a longer one than 30 days is capped.
+/// `access_token`). A missing, non-positive, sub-nanosecond or unreadable
+/// `expires_in` gives the default lifetime; a longer one than 30 days is
+/// capped.
 pub fn token_reply(body: &[u8]) -> Option<(SecretString, Duration)> {
     let token: TokenResponse = serde_json::from_slice(body).ok()?;
     let secret = token
@@ -70,6 +72,55 @@ pub fn token_reply(body: &[u8]) -> Option<(SecretString, Duration)> {
         .expires_in
         .filter(|s| *s > 0.0)
         .and_then(|s| Duration::try_from_secs_f64(s.min(30.0 * 86_400.0)).ok())
+        // A positive value below a nanosecond (1e-308) rounds to zero: a
+        // token that would be refetched on every call.
+        .filter(|d| !d.is_zero())
         .unwrap_or(DEFAULT_LIFETIME);
     Some((secret, lifetime))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn token_lifetimes() {
+        let life = |body: &str| token_reply(body.as_bytes()).map(|(_, d)| d);
+        assert_eq!(
+            life(r#"{"access_token":"t","expires_in":3600}"#),
+            Some(Duration::from_secs(3600))
+        );
+        assert_eq!(
+            life(r#"{"access_token":"t","expires_in":1e-308}"#),
+            Some(DEFAULT_LIFETIME)
+        );
+        assert_eq!(
+            life(r#"{"access_token":"t","expires_in":-1}"#),
+            Some(DEFAULT_LIFETIME)
+        );
+        assert_eq!(
+            life(r#"{"access_token":"t","expires_in":1e308}"#),
+            Some(Duration::from_secs(30 * 86_400))
+        );
+        assert_eq!(life(r#"{"access_token":" "}"#), None);
+        assert_eq!(life("<html>"), None);
+    }
+
+    #[test]
+    fn records_of_a_wrapper_and_a_bare_array() {
+        let (ok, bad) = records(
+            DataType::Companies,
+            br#"{"clients":[{"id":1,"name":"A"},{"id":0}]}"#,
+        )
+        .unwrap();
+        assert_eq!((ok.len(), bad.len()), (1, 1));
+        let (ok, _) = records(
+            DataType::Contacts,
+            br#"[{"id":4,"name":"Ann Lee","client_id":1}]"#,
+        )
+        .unwrap();
+        assert_eq!(ok.len(), 1);
+        assert!(records(DataType::Opportunities, b"{}").is_err());
+        assert!(records(DataType::CatalogItems, b"[]").is_err());
+    }
 }
