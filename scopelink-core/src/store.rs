@@ -175,12 +175,15 @@ pub fn upsert_into<K: std::hash::Hash + Eq>(
     }
 }
 
-type RecordKey = (ConnectionId, DataType, String);
+/// Records of one connection and data type, by provider id.
+type RecordMap = HashMap<String, Record>;
 
 #[derive(Default)]
 struct Inner {
     connections: BTreeMap<ConnectionId, Connection>,
-    records: HashMap<RecordKey, Record>,
+    /// Keyed by connection and type first, so a lookup by provider id
+    /// borrows the id instead of building an owned key.
+    records: HashMap<ConnectionId, HashMap<DataType, RecordMap>>,
     sync: HashMap<(ConnectionId, DataType), SyncState>,
     links: HashMap<(ConnectionId, String), ProjectLinks>,
     activity: Vec<ActivityEntry>,
@@ -216,18 +219,26 @@ impl MemoryStore {
             return vec![];
         };
         let mut out: Vec<Record> = inner
-            .records
-            .iter()
-            .filter(|((c, t, _), _)| c == connection && *t == data_type)
-            .map(|(_, r)| r.clone())
-            .collect();
+            .records_of(connection, data_type)
+            .map(|m| m.values().cloned().collect())
+            .unwrap_or_default();
         out.sort_by(|a, b| a.external_id().cmp(b.external_id()));
         out
     }
 }
 
-fn key(connection: &ConnectionId, data_type: DataType, id: &str) -> RecordKey {
-    (connection.clone(), data_type, id.to_string())
+impl Inner {
+    fn records_of(&self, connection: &ConnectionId, data_type: DataType) -> Option<&RecordMap> {
+        self.records.get(connection)?.get(&data_type)
+    }
+
+    fn records_of_mut(&mut self, connection: &ConnectionId, data_type: DataType) -> &mut RecordMap {
+        self.records
+            .entry(connection.clone())
+            .or_default()
+            .entry(data_type)
+            .or_default()
+    }
 }
 
 #[async_trait]
@@ -265,9 +276,21 @@ impl RecordStore for MemoryStore {
     ) -> Result<Option<Record>, StoreError> {
         Ok(self
             .lock()?
-            .records
-            .get(&key(connection, data_type, external_id))
+            .records_of(connection, data_type)
+            .and_then(|m| m.get(external_id))
             .cloned())
+    }
+
+    async fn contains_record(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        external_id: &str,
+    ) -> Result<bool, StoreError> {
+        Ok(self
+            .lock()?
+            .records_of(connection, data_type)
+            .is_some_and(|m| m.contains_key(external_id)))
     }
 
     async fn count_records(
@@ -277,10 +300,8 @@ impl RecordStore for MemoryStore {
     ) -> Result<u64, StoreError> {
         Ok(self
             .lock()?
-            .records
-            .keys()
-            .filter(|(c, t, _)| c == connection && *t == data_type)
-            .count() as u64)
+            .records_of(connection, data_type)
+            .map_or(0, |m| m.len() as u64))
     }
 
     async fn upsert_record(
@@ -288,8 +309,9 @@ impl RecordStore for MemoryStore {
         connection: &ConnectionId,
         record: Record,
     ) -> Result<UpsertOutcome, StoreError> {
-        let k = key(connection, record.data_type(), record.external_id());
-        Ok(upsert_into(&mut self.lock()?.records, k, record))
+        let mut inner = self.lock()?;
+        let map = inner.records_of_mut(connection, record.data_type());
+        Ok(upsert_into(map, record.external_id().to_string(), record))
     }
 
     async fn delete_record(
@@ -301,12 +323,13 @@ impl RecordStore for MemoryStore {
         Ok(self
             .lock()?
             .records
-            .remove(&key(connection, data_type, external_id))
-            .is_some())
+            .get_mut(connection)
+            .and_then(|types| types.get_mut(&data_type))
+            .is_some_and(|m| m.remove(external_id).is_some()))
     }
 
     async fn purge_records(&self, connection: &ConnectionId) -> Result<(), StoreError> {
-        self.lock()?.records.retain(|(c, _, _), _| c != connection);
+        self.lock()?.records.remove(connection);
         Ok(())
     }
 }
@@ -358,13 +381,12 @@ impl SyncStateStore for MemoryStore {
         // One lock held for the whole page: the page and its checkpoint
         // become visible together.
         let mut inner = self.lock()?;
-        let outcomes: Vec<UpsertOutcome> = records
-            .into_iter()
-            .map(|r| {
-                let k = key(connection, r.data_type(), r.external_id());
-                upsert_into(&mut inner.records, k, r)
-            })
-            .collect();
+        let types = inner.records.entry(connection.clone()).or_default();
+        let mut outcomes = Vec::with_capacity(records.len());
+        for r in records {
+            let map = types.entry(r.data_type()).or_default();
+            outcomes.push(upsert_into(map, r.external_id().to_string(), r));
+        }
         inner
             .sync
             .entry((connection.clone(), data_type))

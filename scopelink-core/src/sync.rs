@@ -9,6 +9,7 @@
 use crate::access::{Access, Permission};
 use crate::activity::{ActivityEntry, ActivityKind};
 use crate::connection::{Connection, ConnectionId};
+use crate::connector::RecordPage;
 use crate::connector::{CrmSource, StreamRequest};
 use crate::error::{Error, StoreError, SyncError};
 use crate::filter::SyncFilter;
@@ -427,52 +428,75 @@ impl SyncEngine {
             since: checkpoint.since,
             resume_from: checkpoint.page_token.clone(),
         });
-        while let Some(page) = stream.next().await {
+        // One page of read-ahead: the next page is requested before the
+        // current one is stored, so the provider prepares it (and it
+        // travels) while this one is checked and committed. At most two
+        // pages are in memory; the checkpoint still moves page by page.
+        let mut current = stream.next().await;
+        while let Some(page) = current {
             let page = page.map_err(|source| SyncError::Connector { data_type, source })?;
-            let mut next = checkpoint.clone();
-            next.page_token = page.next.clone();
-            next.pages += 1;
-            let mut keep = Vec::with_capacity(page.records.len());
-            let mut skipped = Vec::new();
-            for (id, reason) in page.rejected {
-                skipped.push((id.unwrap_or_else(|| "(no id)".into()), reason));
+            let (following, committed) = futures::join!(
+                stream.next(),
+                self.commit(connection, data_type, page, checkpoint, progress)
+            );
+            committed?;
+            current = following;
+        }
+        Ok(())
+    }
+
+    /// Checks, stores and logs one page, and moves the checkpoint past it.
+    async fn commit(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        page: RecordPage,
+        checkpoint: &mut Checkpoint,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<(), SyncError> {
+        let mut next = checkpoint.clone();
+        next.page_token = page.next.clone();
+        next.pages += 1;
+        let mut keep = Vec::with_capacity(page.records.len());
+        let mut skipped = Vec::new();
+        for (id, reason) in page.rejected {
+            skipped.push((id.unwrap_or_else(|| "(no id)".into()), reason));
+        }
+        for record in page.records {
+            if let Some(at) = record.updated_at() {
+                next.high_water = Some(next.high_water.map_or(at, |h| h.max(at)));
             }
-            for record in page.records {
-                if let Some(at) = record.updated_at() {
-                    next.high_water = Some(next.high_water.map_or(at, |h| h.max(at)));
-                }
-                match self.skip_check(connection, &record).await? {
-                    Some(reason) => skipped.push((record.external_id().to_string(), reason)),
-                    None => keep.push(record),
-                }
+            match self.skip_check(connection, &record).await? {
+                Some(reason) => skipped.push((record.external_id().to_string(), reason)),
+                None => keep.push(record),
             }
-            next.counts.skipped += skipped.len() as u64;
-            // The store adds this page's upsert outcomes to the checkpoint's
-            // counts as it commits them (see `Checkpoint::with_outcomes`).
-            let outcomes = self
-                .store()
-                .commit_page(connection, data_type, keep, &next)
-                .await?;
-            *checkpoint = next.with_outcomes(&outcomes);
-            for (external_id, reason) in skipped {
-                self.log(
-                    connection,
-                    ActivityKind::RecordSkipped {
-                        data_type,
-                        external_id,
-                        reason,
-                    },
-                )
-                .await?;
-            }
-            if let Some(p) = progress {
-                p(&SyncProgress {
+        }
+        next.counts.skipped += skipped.len() as u64;
+        // The store adds this page's upsert outcomes to the checkpoint's
+        // counts as it commits them (see `Checkpoint::with_outcomes`).
+        let outcomes = self
+            .store()
+            .commit_page(connection, data_type, keep, &next)
+            .await?;
+        *checkpoint = next.with_outcomes(&outcomes);
+        for (external_id, reason) in skipped {
+            self.log(
+                connection,
+                ActivityKind::RecordSkipped {
                     data_type,
-                    counts: checkpoint.counts,
-                    pages: checkpoint.pages,
-                    finished: false,
-                });
-            }
+                    external_id,
+                    reason,
+                },
+            )
+            .await?;
+        }
+        if let Some(p) = progress {
+            p(&SyncProgress {
+                data_type,
+                counts: checkpoint.counts,
+                pages: checkpoint.pages,
+                finished: false,
+            });
         }
         Ok(())
     }

@@ -403,12 +403,20 @@ async fn a_killed_sync_resumes_after_force_reset_without_loss_or_duplicates() {
         let id = create_connection(&connections).await;
         let (access, request) = (Access::full(), SyncRequest::default());
         let run = engine.run(&access, &id, &crm, &request, None);
+        tokio::pin!(run);
         // The process dies while waiting for the second contacts page: the
-        // run future is dropped, nothing finishes the run.
+        // run future is dropped, nothing finishes the run. The engine reads
+        // one page ahead, so the second page is requested while the first
+        // is being committed: keep the run going until that commit landed.
         let killed = tokio::time::timeout(Duration::from_secs(60), async {
             tokio::select! {
-                r = run => panic!("the run must hang on the second contacts page, got {r:?}"),
-                _ = crm.hung.notified() => {}
+                r = &mut run => panic!("the run must hang on the second contacts page, got {r:?}"),
+                _ = async {
+                    crm.hung.notified().await;
+                    while store.count_records(&id, DataType::Contacts).await.unwrap() < 2 {
+                        tokio::time::sleep(Duration::from_millis(5)).await;
+                    }
+                } => {}
             }
         })
         .await;
@@ -417,7 +425,7 @@ async fn a_killed_sync_resumes_after_force_reset_without_loss_or_duplicates() {
             store.count_records(&id, DataType::Contacts).await.unwrap(),
             2
         );
-        id
+        id.clone()
     };
 
     let (store, _connections, engine) = engine_on(&path).await;
