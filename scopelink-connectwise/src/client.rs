@@ -1,7 +1,7 @@
 //! Settings, authentication, API base discovery, the HTTP calls and the
 //! mapping of HTTP failures to errors that say what to fix.
 
-use crate::convert::{convert_json, Converted};
+use crate::convert::{convert_page, decode_items};
 use base64::Engine as _;
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -16,7 +16,6 @@ use scopelink_core::secret::ConnectWiseKeys;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use serde_json::value::RawValue;
 use std::collections::{BTreeMap, HashMap};
 use std::fmt;
 use std::sync::{Arc, Mutex};
@@ -356,6 +355,9 @@ pub(crate) fn map_http(err: HttpError, what: &str) -> ConnectorError {
     }
 }
 
+/// Reads a list page's body (a JSON array) into its items.
+pub(crate) type ItemsFn<X> = dyn Fn(&[u8]) -> Result<Vec<X>, serde_json::Error> + Send + Sync;
+
 /// A cached webhook signing key.
 pub(crate) struct CachedKey {
     pub(crate) fetched: Instant,
@@ -635,14 +637,16 @@ impl ConnectWiseConnector {
     }
 
     /// Fetches one page of a list. `token` is `None` (first page), a page
-    /// number, or a next link from a `Link` header.
-    async fn fetch_page(
+    /// number, or a next link from a `Link` header. `items` turns the
+    /// response body (a JSON array) into the page's items.
+    async fn fetch_page<X>(
         &self,
         path: &str,
         query: &[(String, String)],
         token: Option<String>,
         what: &str,
-    ) -> Result<Page<Box<RawValue>>, ConnectorError> {
+        items: &ItemsFn<X>,
+    ) -> Result<Page<X>, ConnectorError> {
         let (url, page) = match token.as_deref().map(str::trim) {
             None | Some("") => (self.list_url(path, query, 1), 1),
             Some(t) => match t.parse::<u32>() {
@@ -665,7 +669,10 @@ impl ConnectWiseConnector {
         };
         let current = url.clone();
         let response = self.send(self.request(Method::GET, url), what).await?;
-        let items: Vec<Box<RawValue>> = Self::decode(&response, what)?;
+        let items: Vec<X> = items(&response.body).map_err(|e| ConnectorError::Decode {
+            what: what.to_string(),
+            message: e.to_string(),
+        })?;
         let full = items.len() >= self.page_size as usize;
         let next = if items.is_empty() {
             None
@@ -687,37 +694,47 @@ impl ConnectWiseConnector {
         Ok(Page { items, next })
     }
 
-    /// Every page of a list, each item kept as its JSON text (decoded later,
-    /// one by one, straight into its wire type).
-    pub(crate) fn json_pages(
+    /// Every page of a list, its items read from each body by `items`.
+    pub(crate) fn json_pages<X: Send + 'static>(
         &self,
         path: &'static str,
         query: Vec<(String, String)>,
         start: Option<String>,
         what: String,
-    ) -> BoxStream<'static, Result<Page<Box<RawValue>>, ConnectorError>> {
+        items: impl Fn(&[u8]) -> Result<Vec<X>, serde_json::Error> + Send + Sync + 'static,
+    ) -> BoxStream<'static, Result<Page<X>, ConnectorError>> {
         let this = self.clone();
+        let items: Arc<ItemsFn<X>> = Arc::new(items);
         paginate(start, move |token| {
             let this = this.clone();
             let query = query.clone();
             let what = what.clone();
-            async move { this.fetch_page(path, &query, token, &what).await }
+            let items = items.clone();
+            async move {
+                this.fetch_page(path, &query, token, &what, items.as_ref())
+                    .await
+            }
         })
     }
 
     /// Every item of a list, decoded as `T` (items that do not decode are
     /// skipped with a warning).
-    pub(crate) async fn get_all<T: DeserializeOwned>(
+    pub(crate) async fn get_all<T: DeserializeOwned + Send + 'static>(
         &self,
         path: &'static str,
         query: Vec<(String, String)>,
         what: &str,
     ) -> Result<Vec<T>, ConnectorError> {
-        let mut pages = self.json_pages(path, query, None, what.to_string());
+        let mut pages = self.json_pages(path, query, None, what.to_string(), |body| {
+            Ok(decode_items::<T>(body)?
+                .into_iter()
+                .map(|item| item.map_err(|(e, _)| e))
+                .collect())
+        });
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             for item in page?.items {
-                match serde_json::from_str::<T>(item.get()) {
+                match item {
                     Ok(t) => out.push(t),
                     Err(e) => tracing::warn!(%path, error = %e, "skipping an unreadable item"),
                 }
@@ -734,13 +751,13 @@ impl ConnectWiseConnector {
         query: Vec<(String, String)>,
         start: Option<String>,
     ) -> PageStream<'static> {
-        self.json_pages(path, query, start, format!("reading {data_type}"))
+        let convert = move |body: &[u8]| convert_page(data_type, body);
+        self.json_pages(path, query, start, format!("reading {data_type}"), convert)
             .map(move |page| {
                 let page = page?;
                 let mut records = Vec::with_capacity(page.items.len());
                 let mut rejected = Vec::new();
-                for item in page.items {
-                    let converted: Converted = convert_json(data_type, item.get());
+                for converted in page.items {
                     match converted {
                         Ok(r) => records.push(r),
                         Err(e) => rejected.push(e),

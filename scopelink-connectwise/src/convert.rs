@@ -41,6 +41,25 @@ fn updated_at(info: &Option<wire::Info>) -> Option<DateTime<Utc>> {
         .and_then(parse_timestamp)
 }
 
+/// `s` trimmed, `None` when blank; the string is moved, not copied, when it
+/// needs no trimming.
+fn text(s: Option<String>) -> Option<String> {
+    let s = s?;
+    let trimmed = s.trim();
+    if trimmed.is_empty() {
+        None
+    } else if trimmed.len() == s.len() {
+        Some(s)
+    } else {
+        Some(trimmed.to_string())
+    }
+}
+
+/// A reference's name, moved out of it.
+fn ref_text(r: Option<Reference>) -> Option<String> {
+    text(r?.name)
+}
+
 fn ref_name(r: &Option<Reference>) -> Option<String> {
     r.as_ref().and_then(Reference::name)
 }
@@ -115,40 +134,164 @@ pub fn convert_json(data_type: DataType, json: &str) -> Converted {
     }
 }
 
+/// A ConnectWise wire record that becomes a scopelink record.
+pub trait WireRecord: serde::de::DeserializeOwned {
+    /// What the record is called in rejection reasons.
+    const WHAT: &'static str;
+    /// Its ConnectWise id.
+    fn id(&self) -> Option<i64>;
+    /// The scopelink record (or why it is rejected), given its id.
+    fn into_record(self, id: String) -> Converted;
+}
+
+impl WireRecord for wire::Company {
+    const WHAT: &'static str = "company";
+    fn id(&self) -> Option<i64> {
+        self.id
+    }
+    fn into_record(self, id: String) -> Converted {
+        company_from(self, id)
+    }
+}
+
+impl WireRecord for wire::Contact {
+    const WHAT: &'static str = "contact";
+    fn id(&self) -> Option<i64> {
+        self.id
+    }
+    fn into_record(self, id: String) -> Converted {
+        contact_from(self, id)
+    }
+}
+
+impl WireRecord for wire::Opportunity {
+    const WHAT: &'static str = "opportunity";
+    fn id(&self) -> Option<i64> {
+        self.id
+    }
+    fn into_record(self, id: String) -> Converted {
+        opportunity_from(self, id)
+    }
+}
+
+impl WireRecord for wire::Configuration {
+    const WHAT: &'static str = "configuration";
+    fn id(&self) -> Option<i64> {
+        self.id
+    }
+    fn into_record(self, id: String) -> Converted {
+        configuration_from(self, id)
+    }
+}
+
+impl WireRecord for wire::CatalogItem {
+    const WHAT: &'static str = "catalog item";
+    fn id(&self) -> Option<i64> {
+        self.id
+    }
+    fn into_record(self, id: String) -> Converted {
+        catalog_item_from(self, id)
+    }
+}
+
+/// One item of a list page: decoded, or the reason it did not decode with
+/// its JSON text.
+pub type Item<'a, T> = Result<T, (serde_json::Error, &'a str)>;
+
+/// Decodes a list page's items as `T`. The whole page is decoded in one
+/// pass when every item reads; when one does not, the page is read again
+/// item by item, so each bad item becomes an `Err` with its JSON text (and
+/// the others still decode). Fails only when the body is not a JSON array.
+pub fn decode_items<T: serde::de::DeserializeOwned>(
+    body: &[u8],
+) -> Result<Vec<Item<'_, T>>, serde_json::Error> {
+    if let Ok(items) = serde_json::from_slice::<Vec<T>>(body) {
+        return Ok(items.into_iter().map(Ok).collect());
+    }
+    let raw: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body)?;
+    Ok(raw
+        .into_iter()
+        .map(|r| serde_json::from_str::<T>(r.get()).map_err(|e| (e, r.get())))
+        .collect())
+}
+
+fn page_of<T: WireRecord>(body: &[u8]) -> Result<Vec<Converted>, serde_json::Error> {
+    Ok(decode_items::<T>(body)?
+        .into_iter()
+        .map(|item| match item {
+            Ok(t) => match t.id() {
+                Some(i) => t.into_record(i.to_string()),
+                None => Err((None, format!("the {} record has no id", T::WHAT))),
+            },
+            Err((e, json)) => match probe_id(json) {
+                None => Err((None, format!("the {} record has no id", T::WHAT))),
+                Some(id) => Err((
+                    Some(id),
+                    format!("the {} record could not be read: {e}", T::WHAT),
+                )),
+            },
+        })
+        .collect())
+}
+
+/// Converts a list page (a JSON array) of `data_type` records: one entry
+/// per item, a record or the reason it was rejected. Fails only when the
+/// body is not a JSON array.
+pub fn convert_page(data_type: DataType, body: &[u8]) -> Result<Vec<Converted>, serde_json::Error> {
+    match data_type {
+        DataType::Companies => page_of::<wire::Company>(body),
+        DataType::Contacts => page_of::<wire::Contact>(body),
+        DataType::Opportunities => page_of::<wire::Opportunity>(body),
+        DataType::Configurations => page_of::<wire::Configuration>(body),
+        DataType::CatalogItems => page_of::<wire::CatalogItem>(body),
+        other => {
+            let raw: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body)?;
+            Ok(raw
+                .into_iter()
+                .map(|r| convert_json(other, r.get()))
+                .collect())
+        }
+    }
+}
+
 /// A company.
 pub fn company(json: &str) -> Converted {
     let (c, id) = decode::<wire::Company>(json, "company", |r| r.id)?;
-    let Some(name) = non_blank(c.name.as_deref()).or_else(|| non_blank(c.identifier.as_deref()))
-    else {
+    company_from(c, id)
+}
+
+fn company_from(c: wire::Company, id: String) -> Converted {
+    let identifier = text(c.identifier);
+    let Some(name) = text(c.name).or_else(|| identifier.clone()) else {
         return Err((Some(id), "the company has no name".into()));
     };
-    let lines: Vec<String> = [&c.address_line1, &c.address_line2]
+    let lines: Vec<String> = [c.address_line1, c.address_line2]
         .into_iter()
-        .filter_map(|l| non_blank(l.as_deref()))
+        .filter_map(text)
         .collect();
     let address = Address {
         lines,
-        city: non_blank(c.city.as_deref()),
-        region: non_blank(c.state.as_deref()),
-        postal_code: non_blank(c.zip.as_deref()),
-        country: ref_name(&c.country),
+        city: text(c.city),
+        region: text(c.state),
+        postal_code: text(c.zip),
+        country: ref_text(c.country),
     };
     let address = (address != Address::default()).then_some(address);
     Ok(Record::Company(Company {
         external_id: id,
         name,
-        identifier: non_blank(c.identifier.as_deref()),
+        identifier,
         types: c
             .types
             .unwrap_or_default()
-            .iter()
-            .filter_map(Reference::name)
+            .into_iter()
+            .filter_map(|t| text(t.name))
             .collect(),
-        status: ref_name(&c.status),
-        territory: ref_name(&c.territory),
-        market: ref_name(&c.market),
-        website: non_blank(c.website.as_deref()),
-        phone: non_blank(c.phone_number.as_deref()),
+        status: ref_text(c.status),
+        territory: ref_text(c.territory),
+        market: ref_text(c.market),
+        website: text(c.website),
+        phone: text(c.phone_number),
         address,
         updated_at: updated_at(&c.info),
     }))
@@ -174,15 +317,19 @@ fn communication(items: &[wire::CommunicationItem], kind: &str) -> Option<String
 /// A contact: e-mail and phone come from `communicationItems`.
 pub fn contact(json: &str) -> Converted {
     let (c, id) = decode::<wire::Contact>(json, "contact", |r| r.id)?;
+    contact_from(c, id)
+}
+
+fn contact_from(c: wire::Contact, id: String) -> Converted {
     let items = c.communication_items.unwrap_or_default();
     Ok(Record::Contact(Contact {
         external_id: id,
         company_external_id: ref_id(&c.company),
-        first_name: non_blank(c.first_name.as_deref()),
-        last_name: non_blank(c.last_name.as_deref()),
-        title: non_blank(c.title.as_deref()),
+        first_name: text(c.first_name),
+        last_name: text(c.last_name),
+        title: text(c.title),
         email: communication(&items, "Email"),
-        phone: communication(&items, "Phone").or_else(|| non_blank(c.default_phone.as_deref())),
+        phone: communication(&items, "Phone").or_else(|| text(c.default_phone)),
         updated_at: updated_at(&c.info),
     }))
 }
@@ -191,7 +338,11 @@ pub fn contact(json: &str) -> Converted {
 /// forecast's total), so `value` is `None`.
 pub fn opportunity(json: &str) -> Converted {
     let (o, id) = decode::<wire::Opportunity>(json, "opportunity", |r| r.id)?;
-    let Some(name) = non_blank(o.name.as_deref()) else {
+    opportunity_from(o, id)
+}
+
+fn opportunity_from(o: wire::Opportunity, id: String) -> Converted {
+    let Some(name) = text(o.name) else {
         return Err((Some(id), "the opportunity has no name".into()));
     };
     Ok(Record::Opportunity(Opportunity {
@@ -199,8 +350,8 @@ pub fn opportunity(json: &str) -> Converted {
         company_external_id: ref_id(&o.company),
         contact_external_id: ref_id(&o.contact),
         name,
-        stage: ref_name(&o.stage),
-        status: ref_name(&o.status),
+        stage: ref_text(o.stage),
+        status: ref_text(o.status),
         probability: probability_percent(&o.probability),
         value: None,
         close_date: o.expected_close_date.as_deref().and_then(parse_date),
@@ -211,6 +362,10 @@ pub fn opportunity(json: &str) -> Converted {
 /// A configuration.
 pub fn configuration(json: &str) -> Converted {
     let (c, id) = decode::<wire::Configuration>(json, "configuration", |r| r.id)?;
+    configuration_from(c, id)
+}
+
+fn configuration_from(c: wire::Configuration, id: String) -> Converted {
     let Some(name) = non_blank(c.name.as_deref()) else {
         return Err((Some(id), "the configuration has no name".into()));
     };
@@ -228,6 +383,10 @@ pub fn configuration(json: &str) -> Converted {
 /// A catalog item.
 pub fn catalog_item(json: &str) -> Converted {
     let (p, id) = decode::<wire::CatalogItem>(json, "catalog item", |r| r.id)?;
+    catalog_item_from(p, id)
+}
+
+fn catalog_item_from(p: wire::CatalogItem, id: String) -> Converted {
     let Some(identifier) = non_blank(p.identifier.as_deref()) else {
         return Err((Some(id), "the catalog item has no identifier".into()));
     };
