@@ -6,7 +6,9 @@ use scopelink_core::http::{retry_after, HeaderMap, HeaderValue};
 use std::time::{Duration, SystemTime};
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(v) = HeaderValue::from_bytes(data) else { return };
+    let Ok(v) = HeaderValue::from_bytes(data) else {
+        return;
+    };
     let mut headers = HeaderMap::new();
     headers.insert("retry-after", v);
     let now = SystemTime::UNIX_EPOCH + Duration::from_secs(1_700_000_000);

@@ -10,9 +10,13 @@ use sha2::{Digest, Sha256};
 
 fuzz_target!(|data: &[u8]| {
     // [key_len][key][sig_len][sig][body...]
-    let Some((&key_len, rest)) = data.split_first() else { return };
+    let Some((&key_len, rest)) = data.split_first() else {
+        return;
+    };
     let (key, rest) = rest.split_at((key_len as usize).min(rest.len()));
-    let Some((&sig_len, rest)) = rest.split_first() else { return };
+    let Some((&sig_len, rest)) = rest.split_first() else {
+        return;
+    };
     let (sig, body) = rest.split_at((sig_len as usize).min(rest.len()));
     let key = String::from_utf8_lossy(key);
     let _ = verify_signature(body, &key, &String::from_utf8_lossy(sig));

@@ -17,7 +17,9 @@ const TYPES: [DataType; 5] = [
 ];
 
 fuzz_target!(|data: &[u8]| {
-    let Ok(items) = serde_json::from_slice::<Vec<Box<RawValue>>>(data) else { return };
+    let Ok(items) = serde_json::from_slice::<Vec<Box<RawValue>>>(data) else {
+        return;
+    };
     for item in &items {
         for t in TYPES {
             match convert_json(t, item.get()) {

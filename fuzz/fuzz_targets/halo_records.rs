@@ -6,7 +6,11 @@ use scopelink_core::model::DataType;
 use scopelink_halopsa::decode::records;
 
 fuzz_target!(|data: &[u8]| {
-    for t in [DataType::Companies, DataType::Contacts, DataType::Opportunities] {
+    for t in [
+        DataType::Companies,
+        DataType::Contacts,
+        DataType::Opportunities,
+    ] {
         if let Ok((ok, rejected)) = records(t, data) {
             for r in ok {
                 assert_eq!(r.data_type(), t);
