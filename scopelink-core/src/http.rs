@@ -806,8 +806,9 @@ impl HttpClient {
     ///
     /// The URL's scheme and literal address are checked against the address
     /// policy first (host names are checked when they are resolved).
-    /// 429, 502, 503, 504, timeouts and connection failures are retried up
-    /// to `max_attempts` for idempotent methods and `retry_safe` requests
+    /// 429, 502, 503, 504, timeouts, connection failures and responses cut
+    /// off mid-body are retried up to `max_attempts` for idempotent methods
+    /// and `retry_safe` requests
     /// (a 429 for any method: the provider refused it without processing it),
     /// waiting `Retry-After` when given (a longer wait than `max_delay` is
     /// returned as the error instead) or an exponential backoff.
@@ -870,9 +871,14 @@ impl HttpClient {
                     (error, wait, status == 429)
                 }
                 Err(e) => {
+                    // A body cut off mid-way (reset, early close) is as
+                    // transient as a failed connect: resending is safe for
+                    // the requests `may_retry` admits.
+                    let cut_off = (e.is_body() || e.is_decode() || e.is_request())
+                        && find_refusal(&e).is_none();
                     let error = map_error(e, &request, config.timeout);
-                    let transient =
-                        matches!(error, HttpError::Timeout { .. } | HttpError::Connect { .. });
+                    let transient = cut_off
+                        || matches!(error, HttpError::Timeout { .. } | HttpError::Connect { .. });
                     (
                         error,
                         transient.then(|| config.retry.backoff(attempt)),
@@ -1022,6 +1028,15 @@ fn map_error(e: reqwest::Error, request: &Request, timeout: Duration) -> HttpErr
         HttpError::Connect {
             host: request.url.host_str().unwrap_or_default().to_string(),
             reason: error_chain(&e),
+        }
+    } else if e.is_decode() || e.is_body() {
+        // reqwest calls a failed body read "error decoding response body"
+        // even when the connection broke; say what happened.
+        let cause = std::error::Error::source(&e).map_or_else(|| error_chain(&e), error_chain);
+        HttpError::Transport {
+            method,
+            path,
+            reason: format!("the response was cut off before its end ({cause})"),
         }
     } else {
         HttpError::Transport {

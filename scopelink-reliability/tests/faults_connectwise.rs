@@ -193,7 +193,7 @@ async fn assert_checkpointed(host: &Host, data_type: DataType, pages: u64) {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn connection_reset_mid_body_fails_typed_and_resumes_exactly() {
+async fn responses_cut_off_mid_body_are_fetched_again() {
     let sim = ConnectWiseSim::start(sim_config()).await;
     let proxy = FaultProxy::start_for(sim.server_url())
         .await
@@ -202,45 +202,13 @@ async fn connection_reset_mid_body_fails_typed_and_resumes_exactly() {
     let host = Host::connectwise(Arc::new(MemoryStore::new()), &sim).await;
     let rec = Recorder::default();
 
-    // Companies page 4 is reset (RST) after 5000 bytes of its body.
+    // Request 4 (companies page 4) is reset (RST) after 5000 bytes of its
+    // body; request 12 (contacts page 3, counting the retry of companies
+    // page 4) is closed early (FIN before Content-Length is reached);
+    // request 15 is only late, well within the timeout.
     proxy.fault_request(4, Fault::ResetMidBody(5_000));
-    let err = failing_run(&host, &cw, &rec).await;
-    let reset_error = err.to_string();
-    // Not retried by the runtime: a body cut short is a transport failure,
-    // which `HttpClient::send` does not retry.
-    assert!(
-        matches!(
-            &err,
-            SyncError::Connector {
-                data_type: DataType::Companies,
-                source: ConnectorError::Http(HttpError::Transport { method, path, .. }),
-            } if method == "GET" && path.ends_with("/company/companies")
-        ),
-        "{err:?}"
-    );
-    assert_eq!(proxy.request_count(), 4);
-    assert_checkpointed(&host, DataType::Companies, 3).await;
-
-    // The resumed run meets a body closed early (FIN, Content-Length not
-    // reached) in contacts page 3: requests 5..=9 are companies pages 4-8,
-    // 10 and 11 contacts pages 1-2.
     proxy.fault_request(12, Fault::CloseMidBody(2_000));
-    // The final run's 3rd request (contacts page 4) is only late, well
-    // within the timeout: it goes through.
     proxy.fault_request(15, Fault::Delay(Duration::from_millis(50)));
-    let err = failing_run(&host, &cw, &rec).await;
-    assert!(
-        matches!(
-            &err,
-            SyncError::Connector {
-                data_type: DataType::Contacts,
-                source: ConnectorError::Http(HttpError::Transport { .. }),
-            }
-        ),
-        "{err:?}"
-    );
-    assert_checkpointed(&host, DataType::Contacts, 2).await;
-
     host.engine
         .run(
             &host.access,
@@ -250,29 +218,58 @@ async fn connection_reset_mid_body_fails_typed_and_resumes_exactly() {
             Some(&|p: &SyncProgress| rec.note(p)),
         )
         .await
-        .expect("the second resume completes");
+        .expect("GETs cut off mid-body are sent again and the sync completes");
     rec.assert_created_once(&totals(&sim));
     assert_store_matches(host.store.as_ref(), &host.conn, &cw_crm(&sim)).await;
 
     let pages = rec.total_pages();
     let requests = proxy.request_count();
-    // 32 pages and the incremental re-run of companies; each cut page was
-    // fetched again by the resumed run, nothing else.
-    assert_eq!(pages, 33);
+    assert_eq!(pages, 32);
+    // Each cut page was fetched once more, nothing else.
     assert_eq!(requests, pages + 2);
     assert_eq!(proxy.faults_injected(), 3);
     assert_eq!(sim.request_count() as u64, requests);
-    // Resumed runs start at the page after the checkpoint.
     let log = proxy.log();
+    assert!(log[3].target.contains("page=4"), "{:?}", log[3]);
     assert!(log[4].target.contains("page=4"), "{:?}", log[4]);
     assert!(log[11].target.contains("page=3"), "{:?}", log[11]);
+    assert!(log[12].target.contains("page=3"), "{:?}", log[12]);
     assert_eq!(log[14].fault, Some(Fault::Delay(Duration::from_millis(50))));
     assert_eq!(log[14].status, Some(200));
     println!(
-        "reset/close mid-body: records={} pages={pages} requests={requests} faults=3 (RST, FIN, 50 ms delay) retries=0 resumes=2 connections={} errors=\"{reset_error}\" / \"{err}\"",
+        "reset/close mid-body: records={} pages={pages} requests={requests} faults=3 (RST, FIN, 50 ms delay) retries=2 resumes=0 connections={}",
         total(&sim),
         proxy.connection_count()
     );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cut_off_post_is_not_sent_again() {
+    // A POST whose answer was cut off may have been processed: the runtime
+    // must not resend it (no duplicate ticket), and says what happened.
+    let sim = ConnectWiseSim::start(sim_config()).await;
+    let proxy = FaultProxy::start_for(sim.server_url())
+        .await
+        .expect("proxy");
+    let client =
+        scopelink_core::http::HttpClient::new(http(Duration::from_secs(5))).expect("client");
+    proxy.fault_request(1, Fault::ResetMidBody(10));
+    let url = url::Url::parse(&format!("{}/service/tickets", proxy.url())).expect("url");
+    let err = client
+        .send(
+            scopelink_core::http::Request::new(scopelink_core::http::Method::POST, url)
+                .json(&serde_json::json!({"summary": "x"})),
+        )
+        .await
+        .expect_err("the answer was cut off");
+    match &err {
+        HttpError::Transport { method, reason, .. } => {
+            assert_eq!(method, "POST");
+            assert!(reason.contains("cut off"), "{reason}");
+        }
+        other => panic!("expected a transport error, got {other:?}"),
+    }
+    assert_eq!(proxy.request_count(), 1, "sent once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
