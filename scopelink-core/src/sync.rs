@@ -291,6 +291,17 @@ impl SyncEngine {
                     data_type,
                 });
             }
+            // A type marked running (another run, or one killed halfway
+            // that needs a force reset) refuses the request up front rather
+            // than after the types before it were synced again. The mark is
+            // taken atomically per type when its run begins.
+            let state = self.store().sync_state(connection, data_type).await?;
+            if matches!(state.status, RunStatus::Running { .. }) {
+                return Err(SyncError::Store(StoreError::AlreadyRunning {
+                    connection: connection.clone(),
+                    data_type,
+                }));
+            }
         }
         let mut report = SyncReport::default();
         for data_type in types {

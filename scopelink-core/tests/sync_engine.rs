@@ -556,6 +556,36 @@ async fn refuses_to_start_while_running_until_force_reset() {
 }
 
 #[tokio::test]
+async fn a_type_marked_running_refuses_the_whole_request_before_any_type_syncs() {
+    let s = setup().await;
+    let crm = crm();
+    let id = &s.conn.id;
+    s.env
+        .store
+        .begin_run(id, DataType::Contacts, ts(100))
+        .await
+        .unwrap();
+    let err = s
+        .run(&crm, &request(&[DataType::Companies, DataType::Contacts]))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(
+            &err,
+            SyncError::Store(StoreError::AlreadyRunning {
+                data_type: DataType::Contacts,
+                ..
+            })
+        ),
+        "{err:?}"
+    );
+    // Companies come first in the order, yet nothing was fetched or logged.
+    assert!(crm.requests().is_empty());
+    assert!(s.ids(DataType::Companies).is_empty());
+    assert!(s.sync_kinds().await.is_empty());
+}
+
+#[tokio::test]
 async fn an_auth_failure_moves_the_connection_to_error_once() {
     let s = setup().await;
     let crm = crm();
