@@ -64,6 +64,22 @@ pub trait RecordStore: Send + Sync {
             .await?
             .is_some())
     }
+    /// Which of `external_ids` exist, one answer per id in order (the sync
+    /// engine asks once per page whether the page's companies are synced).
+    /// The default asks [`RecordStore::contains_record`] for each; stores
+    /// override it to answer in one round trip.
+    async fn contains_records(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        external_ids: &[String],
+    ) -> Result<Vec<bool>, StoreError> {
+        let mut found = Vec::with_capacity(external_ids.len());
+        for id in external_ids {
+            found.push(self.contains_record(connection, data_type, id).await?);
+        }
+        Ok(found)
+    }
     /// How many records of a type a connection has.
     async fn count_records(
         &self,
@@ -291,6 +307,20 @@ impl RecordStore for MemoryStore {
             .lock()?
             .records_of(connection, data_type)
             .is_some_and(|m| m.contains_key(external_id)))
+    }
+
+    async fn contains_records(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        external_ids: &[String],
+    ) -> Result<Vec<bool>, StoreError> {
+        let inner = self.lock()?;
+        let map = inner.records_of(connection, data_type);
+        Ok(external_ids
+            .iter()
+            .map(|id| map.is_some_and(|m| m.contains_key(id)))
+            .collect())
     }
 
     async fn count_records(

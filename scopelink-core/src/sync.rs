@@ -233,26 +233,57 @@ impl SyncEngine {
         id: &ConnectionId,
         record: &Record,
     ) -> Result<Option<String>, StoreError> {
-        if let Some((field, len)) = record.longest_field() {
-            if len > MAX_FIELD_BYTES {
-                return Ok(Some(format!(
-                    "its {field} is {len} bytes long, more than the {MAX_FIELD_BYTES}-byte limit"
-                )));
+        Ok(self
+            .skip_checks(id, std::slice::from_ref(record))
+            .await?
+            .pop()
+            .flatten())
+    }
+
+    /// Why each record cannot be stored, if it cannot, one answer per
+    /// record: the companies the records belong to are looked up in one
+    /// store call.
+    async fn skip_checks(
+        &self,
+        id: &ConnectionId,
+        records: &[Record],
+    ) -> Result<Vec<Option<String>>, StoreError> {
+        let mut reasons: Vec<Option<String>> = records
+            .iter()
+            .map(|record| {
+                let (field, len) = record.longest_field()?;
+                (len > MAX_FIELD_BYTES).then(|| {
+                    format!(
+                        "its {field} is {len} bytes long, more than the {MAX_FIELD_BYTES}-byte limit"
+                    )
+                })
+            })
+            .collect();
+        // (record index, company id) of the records that need a company.
+        let mut asks: Vec<usize> = Vec::new();
+        let mut companies: Vec<String> = Vec::new();
+        for (i, record) in records.iter().enumerate() {
+            if reasons[i].is_some() || !record.data_type().needs_company() {
+                continue;
+            }
+            match record.company_external_id() {
+                Some(c) => {
+                    asks.push(i);
+                    companies.push(c.to_string());
+                }
+                None => reasons[i] = skip_reason(false, None),
             }
         }
-        if !record.data_type().needs_company() {
-            return Ok(None);
-        }
-        let company = record.company_external_id();
-        let has = match company {
-            Some(c) => {
-                self.store()
-                    .contains_record(id, DataType::Companies, c)
-                    .await?
+        if !companies.is_empty() {
+            let found = self
+                .store()
+                .contains_records(id, DataType::Companies, &companies)
+                .await?;
+            for ((i, company), has) in asks.into_iter().zip(&companies).zip(found) {
+                reasons[i] = skip_reason(has, Some(company));
             }
-            None => false,
-        };
-        Ok(skip_reason(has, company))
+        }
+        Ok(reasons)
     }
 
     /// Runs a sync of `connection` from `source` (needs Manage).
@@ -473,11 +504,12 @@ impl SyncEngine {
         for (id, reason) in page.rejected {
             skipped.push((id.unwrap_or_else(|| "(no id)".into()), reason));
         }
-        for record in page.records {
+        let reasons = self.skip_checks(connection, &page.records).await?;
+        for (record, reason) in page.records.into_iter().zip(reasons) {
             if let Some(at) = record.updated_at() {
                 next.high_water = Some(next.high_water.map_or(at, |h| h.max(at)));
             }
-            match self.skip_check(connection, &record).await? {
+            match reason {
                 Some(reason) => skipped.push((record.external_id().to_string(), reason)),
                 None => keep.push(record),
             }

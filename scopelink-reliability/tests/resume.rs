@@ -172,12 +172,15 @@ where
     let pages = rec.total_pages();
     // The refused run touched nothing (the running mark is checked for
     // every type before any is synced); the resumed one ran companies again
-    // incrementally: one page. The page request in flight at the abort may
-    // or may not have reached the simulator before the future was dropped;
-    // either way that page was fetched again, and nothing else.
-    assert_eq!(pages, 32 + 1);
+    // incrementally: one page. The engine reads one page ahead, and a
+    // store's commit already handed to a worker thread (SQLite) finishes
+    // even though the future was dropped: so the page after the last
+    // reported one may have been committed without a progress report, and
+    // up to two page requests were in flight or answered at the abort. Each
+    // was fetched again or resumed after, nothing else.
+    assert!(pages == 32 + 1 || pages == 32, "{pages} pages reported");
     assert!(
-        requests == pages || requests == pages + 1,
+        (pages..=pages + 2).contains(&requests),
         "{requests} requests for {pages} pages"
     );
     println!(

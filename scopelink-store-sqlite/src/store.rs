@@ -342,6 +342,35 @@ impl RecordStore for SqliteStore {
             .await
     }
 
+    async fn contains_records(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        external_ids: &[String],
+    ) -> Result<Vec<bool>, StoreError> {
+        let connection = connection.clone();
+        let external_ids = external_ids.to_vec();
+        self.db
+            .call("looking up records", move |conn| {
+                let what = "looking up records";
+                let mut stmt = conn
+                    .prepare_cached(
+                        "SELECT EXISTS (SELECT 1 FROM records \
+                         WHERE connection_id = ?1 AND data_type = ?2 AND external_id = ?3)",
+                    )
+                    .map_err(sql(what))?;
+                let mut found = Vec::with_capacity(external_ids.len());
+                for id in &external_ids {
+                    found.push(
+                        stmt.query_row(params![connection.0, data_type.as_str(), id], |r| r.get(0))
+                            .map_err(sql(what))?,
+                    );
+                }
+                Ok(found)
+            })
+            .await
+    }
+
     async fn contains_record(
         &self,
         connection: &ConnectionId,
