@@ -60,8 +60,9 @@ impl Size {
             _ => self.opportunities as u64,
         }
     }
+    /// Pages a full read of `t` needs (an empty list still takes one).
     fn pages(&self, t: DataType) -> u64 {
-        self.count(t).div_ceil(u64::from(MAX_PAGE_SIZE))
+        self.count(t).div_ceil(u64::from(MAX_PAGE_SIZE)).max(1)
     }
     fn records(&self) -> u64 {
         TYPES.iter().map(|t| self.count(*t)).sum()
