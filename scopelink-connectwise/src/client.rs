@@ -8,8 +8,8 @@ use futures::StreamExt;
 use scopelink_core::connector::{PageStream, RecordPage};
 use scopelink_core::error::{ConnectorError, HttpError};
 use scopelink_core::http::{
-    next_link, paginate, validate_url, AddressPolicy, HttpClient, HttpConfig, Method, Page,
-    Request, Response,
+    next_link, paginate, read_ahead, validate_url, AddressPolicy, HttpClient, HttpConfig, Method,
+    Page, Request, Response,
 };
 use scopelink_core::model::DataType;
 use scopelink_core::secret::ConnectWiseKeys;
@@ -743,7 +743,9 @@ impl ConnectWiseConnector {
         Ok(out)
     }
 
-    /// Streams converted records of `data_type` from `path`.
+    /// Streams converted records of `data_type` from `path`. Pages are
+    /// fetched and converted on their own task, one page ahead of the
+    /// consumer (see [`read_ahead`]).
     pub(crate) fn record_pages(
         &self,
         data_type: DataType,
@@ -752,7 +754,8 @@ impl ConnectWiseConnector {
         start: Option<String>,
     ) -> PageStream<'static> {
         let convert = move |body: &[u8]| convert_page(data_type, body);
-        self.json_pages(path, query, start, format!("reading {data_type}"), convert)
+        let pages = self
+            .json_pages(path, query, start, format!("reading {data_type}"), convert)
             .map(move |page| {
                 let page = page?;
                 let mut records = Vec::with_capacity(page.items.len());
@@ -769,7 +772,8 @@ impl ConnectWiseConnector {
                     next: page.next,
                 })
             })
-            .boxed()
+            .boxed();
+        read_ahead(pages, 1)
     }
 
     /// `test_connection`: `GET /system/info`, with failures that say what to fix.

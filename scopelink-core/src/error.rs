@@ -138,7 +138,7 @@ pub enum ConnectorError {
         message: String,
     },
     /// The provider answered with data that could not be understood.
-    #[error("unexpected {what} from the provider: {message}")]
+    #[error("the provider's answer could not be read ({what}): {message}")]
     Decode {
         /// What was being decoded.
         what: String,

@@ -1260,6 +1260,63 @@ where
     .boxed()
 }
 
+/// Drives `stream` on its own tokio task, up to `depth` items ahead of the
+/// consumer, so fetching and decoding the next pages runs in parallel with
+/// whatever the consumer does with the current one (storing it). Memory
+/// stays bounded: at most `depth` items wait, plus the one in the making.
+///
+/// Dropping the returned stream aborts the task (an in-flight request is
+/// dropped with it). A panic in the producer is re-raised in the consumer,
+/// so the end of the stream always means the end of the data. Outside a
+/// tokio runtime the stream is returned unchanged.
+pub fn read_ahead<T: Send + 'static>(
+    stream: BoxStream<'static, T>,
+    depth: usize,
+) -> BoxStream<'static, T> {
+    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
+        return stream;
+    };
+    let (tx, rx) = tokio::sync::mpsc::channel(depth.max(1));
+    let task = runtime.spawn(async move {
+        let mut stream = stream;
+        while let Some(item) = stream.next().await {
+            if tx.send(item).await.is_err() {
+                break;
+            }
+        }
+    });
+    let producer = Producer(Some(task));
+    futures::stream::unfold((rx, producer), |(mut rx, mut producer)| async move {
+        if let Some(item) = rx.recv().await {
+            return Some((item, (rx, producer)));
+        }
+        // The channel closed: the producer ended. Only a panic is not the
+        // end of the data; re-raise it here, where it would have happened
+        // without the read-ahead.
+        if let Some(task) = producer.0.take() {
+            if let Err(e) = task.await {
+                if e.is_panic() {
+                    std::panic::resume_unwind(e.into_panic());
+                }
+            }
+        }
+        None
+    })
+    .fuse()
+    .boxed()
+}
+
+/// The task behind [`read_ahead`], aborted when its consumer goes away.
+struct Producer(Option<tokio::task::JoinHandle<()>>);
+
+impl Drop for Producer {
+    fn drop(&mut self) {
+        if let Some(task) = &self.0 {
+            task.abort();
+        }
+    }
+}
+
 /// The URL of `rel="next"` in an RFC 8288 `Link` header, if any.
 ///
 /// Every `Link` header is read; each may hold several comma-separated

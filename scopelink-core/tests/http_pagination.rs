@@ -298,3 +298,80 @@ async fn paginate_starts_at_the_given_token_and_ends_on_a_last_page() {
         })]
     );
 }
+
+mod read_ahead {
+    use futures::stream::{self, StreamExt};
+    use scopelink_core::http::read_ahead;
+    use std::sync::atomic::{AtomicBool, Ordering};
+    use std::sync::Arc;
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn yields_every_item_in_order() {
+        let items: Vec<u32> = read_ahead(stream::iter(0..100u32).boxed(), 1)
+            .collect()
+            .await;
+        assert_eq!(items, (0..100).collect::<Vec<_>>());
+    }
+
+    #[tokio::test(flavor = "current_thread")]
+    async fn works_on_a_current_thread_runtime() {
+        let items: Vec<u32> = read_ahead(stream::iter([1u32, 2, 3]).boxed(), 1)
+            .collect()
+            .await;
+        assert_eq!(items, [1, 2, 3]);
+    }
+
+    #[test]
+    fn outside_a_runtime_the_stream_is_used_as_is() {
+        let items: Vec<u32> =
+            futures::executor::block_on(read_ahead(stream::iter([7u32]).boxed(), 1).collect());
+        assert_eq!(items, [7]);
+    }
+
+    /// Sets its flag when dropped (the producer's stream went away).
+    struct Dropped(Arc<AtomicBool>);
+    impl Drop for Dropped {
+        fn drop(&mut self) {
+            self.0.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn dropping_the_consumer_stops_the_producer() {
+        let dropped = Arc::new(AtomicBool::new(false));
+        let guard = Dropped(dropped.clone());
+        // One item, then a page that never comes (a hung request).
+        let source = stream::iter([1u32])
+            .chain(stream::once(async move {
+                let _guard = guard;
+                futures::future::pending::<u32>().await
+            }))
+            .boxed();
+        let mut ahead = read_ahead(source, 1);
+        assert_eq!(ahead.next().await, Some(1));
+        drop(ahead);
+        for _ in 0..1000 {
+            if dropped.load(Ordering::SeqCst) {
+                break;
+            }
+            tokio::task::yield_now().await;
+        }
+        assert!(
+            dropped.load(Ordering::SeqCst),
+            "the hung fetch was dropped with its consumer"
+        );
+    }
+
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_panic_in_the_producer_reaches_the_consumer_instead_of_a_silent_end() {
+        let source = stream::iter([Some(1u32), None])
+            .map(|item| item.expect("the producer panics on the second item"))
+            .boxed();
+        let consumer = tokio::spawn(async move { read_ahead(source, 1).collect::<Vec<_>>().await });
+        let outcome = consumer.await;
+        assert!(
+            outcome.as_ref().is_err_and(|e| e.is_panic()),
+            "the stream must not just end after item 1: {outcome:?}"
+        );
+    }
+}
