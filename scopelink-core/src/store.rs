@@ -178,14 +178,16 @@ pub fn upsert_into<K: std::hash::Hash + Eq>(
     key: K,
     record: Record,
 ) -> UpsertOutcome {
-    match map.get_mut(&key) {
-        None => {
-            map.insert(key, record);
+    use std::collections::hash_map::Entry;
+    // One hash lookup per record, whatever the outcome.
+    match map.entry(key) {
+        Entry::Vacant(slot) => {
+            slot.insert(record);
             UpsertOutcome::Created
         }
-        Some(existing) if *existing == record => UpsertOutcome::Unchanged,
-        Some(existing) => {
-            *existing = record;
+        Entry::Occupied(slot) if *slot.get() == record => UpsertOutcome::Unchanged,
+        Entry::Occupied(mut slot) => {
+            slot.insert(record);
             UpsertOutcome::Updated
         }
     }
@@ -413,8 +415,14 @@ impl SyncStateStore for MemoryStore {
         let mut inner = self.lock()?;
         let types = inner.records.entry(connection.clone()).or_default();
         let mut outcomes = Vec::with_capacity(records.len());
+        // A page holds records of its own type: look its map up once.
+        let mut current = data_type;
+        let mut map = types.entry(current).or_default();
         for r in records {
-            let map = types.entry(r.data_type()).or_default();
+            if r.data_type() != current {
+                current = r.data_type();
+                map = types.entry(current).or_default();
+            }
             outcomes.push(upsert_into(map, r.external_id().to_string(), r));
         }
         inner

@@ -302,8 +302,8 @@ async fn paginate_starts_at_the_given_token_and_ends_on_a_last_page() {
 mod read_ahead {
     use futures::stream::{self, StreamExt};
     use scopelink_core::http::read_ahead;
-    use std::sync::atomic::{AtomicBool, Ordering};
     use std::sync::Arc;
+    use std::time::Duration;
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn yields_every_item_in_order() {
@@ -328,17 +328,17 @@ mod read_ahead {
         assert_eq!(items, [7]);
     }
 
-    /// Sets its flag when dropped (the producer's stream went away).
-    struct Dropped(Arc<AtomicBool>);
+    /// Signals when dropped (the producer's stream went away).
+    struct Dropped(Arc<tokio::sync::Notify>);
     impl Drop for Dropped {
         fn drop(&mut self) {
-            self.0.store(true, Ordering::SeqCst);
+            self.0.notify_one();
         }
     }
 
     #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
     async fn dropping_the_consumer_stops_the_producer() {
-        let dropped = Arc::new(AtomicBool::new(false));
+        let dropped = Arc::new(tokio::sync::Notify::new());
         let guard = Dropped(dropped.clone());
         // One item, then a page that never comes (a hung request).
         let source = stream::iter([1u32])
@@ -350,14 +350,11 @@ mod read_ahead {
         let mut ahead = read_ahead(source, 1);
         assert_eq!(ahead.next().await, Some(1));
         drop(ahead);
-        for _ in 0..1000 {
-            if dropped.load(Ordering::SeqCst) {
-                break;
-            }
-            tokio::task::yield_now().await;
-        }
+        // The abort runs on the runtime; allow it ample time on a busy
+        // machine (the wait ends as soon as the fetch is dropped).
+        let stopped = tokio::time::timeout(Duration::from_secs(10), dropped.notified()).await;
         assert!(
-            dropped.load(Ordering::SeqCst),
+            stopped.is_ok(),
             "the hung fetch was dropped with its consumer"
         );
     }
