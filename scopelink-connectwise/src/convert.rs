@@ -91,28 +91,6 @@ fn probe_id(json: &str) -> Option<String> {
         .map(|i| i.to_string())
 }
 
-/// Decodes one record's JSON text straight into its wire type (no
-/// intermediate `serde_json::Value`), returning it with its id.
-fn decode<T: serde::de::DeserializeOwned>(
-    json: &str,
-    what: &str,
-    id: impl Fn(&T) -> Option<i64>,
-) -> Result<(T, String), (Option<String>, String)> {
-    match serde_json::from_str::<T>(json) {
-        Ok(t) => match id(&t) {
-            Some(i) => Ok((t, i.to_string())),
-            None => Err((None, format!("the {what} record has no id"))),
-        },
-        Err(e) => match probe_id(json) {
-            None => Err((None, format!("the {what} record has no id"))),
-            Some(id) => Err((
-                Some(id),
-                format!("the {what} record could not be read: {e}"),
-            )),
-        },
-    }
-}
-
 /// Converts one JSON record of `data_type`.
 pub fn convert(data_type: DataType, value: serde_json::Value) -> Converted {
     convert_json(data_type, &value.to_string())
@@ -215,22 +193,33 @@ pub fn decode_items<T: serde::de::DeserializeOwned>(
         .collect())
 }
 
+/// One decoded (or undecodable) item → a record or the reason it was
+/// rejected, naming the item's id when it has one.
+fn convert_item<T: WireRecord>(item: Item<'_, T>) -> Converted {
+    match item {
+        Ok(t) => match t.id() {
+            Some(i) => t.into_record(i.to_string()),
+            None => Err((None, format!("the {} record has no id", T::WHAT))),
+        },
+        Err((e, json)) => match probe_id(json) {
+            None => Err((None, format!("the {} record has no id", T::WHAT))),
+            Some(id) => Err((
+                Some(id),
+                format!("the {} record could not be read: {e}", T::WHAT),
+            )),
+        },
+    }
+}
+
+/// One record from its JSON text, decoded straight into its wire type.
+fn from_json<T: WireRecord>(json: &str) -> Converted {
+    convert_item(serde_json::from_str::<T>(json).map_err(|e| (e, json)))
+}
+
 fn page_of<T: WireRecord>(body: &[u8]) -> Result<Vec<Converted>, serde_json::Error> {
     Ok(decode_items::<T>(body)?
         .into_iter()
-        .map(|item| match item {
-            Ok(t) => match t.id() {
-                Some(i) => t.into_record(i.to_string()),
-                None => Err((None, format!("the {} record has no id", T::WHAT))),
-            },
-            Err((e, json)) => match probe_id(json) {
-                None => Err((None, format!("the {} record has no id", T::WHAT))),
-                Some(id) => Err((
-                    Some(id),
-                    format!("the {} record could not be read: {e}", T::WHAT),
-                )),
-            },
-        })
+        .map(convert_item)
         .collect())
 }
 
@@ -256,8 +245,7 @@ pub fn convert_page(data_type: DataType, body: &[u8]) -> Result<Vec<Converted>, 
 
 /// A company.
 pub fn company(json: &str) -> Converted {
-    let (c, id) = decode::<wire::Company>(json, "company", |r| r.id)?;
-    company_from(c, id)
+    from_json::<wire::Company>(json)
 }
 
 fn company_from(c: wire::Company, id: String) -> Converted {
@@ -316,8 +304,7 @@ fn communication(items: &[wire::CommunicationItem], kind: &str) -> Option<String
 
 /// A contact: e-mail and phone come from `communicationItems`.
 pub fn contact(json: &str) -> Converted {
-    let (c, id) = decode::<wire::Contact>(json, "contact", |r| r.id)?;
-    contact_from(c, id)
+    from_json::<wire::Contact>(json)
 }
 
 fn contact_from(c: wire::Contact, id: String) -> Converted {
@@ -337,8 +324,7 @@ fn contact_from(c: wire::Contact, id: String) -> Converted {
 /// An opportunity. ConnectWise keeps no value on the opportunity (it is the
 /// forecast's total), so `value` is `None`.
 pub fn opportunity(json: &str) -> Converted {
-    let (o, id) = decode::<wire::Opportunity>(json, "opportunity", |r| r.id)?;
-    opportunity_from(o, id)
+    from_json::<wire::Opportunity>(json)
 }
 
 fn opportunity_from(o: wire::Opportunity, id: String) -> Converted {
@@ -361,8 +347,7 @@ fn opportunity_from(o: wire::Opportunity, id: String) -> Converted {
 
 /// A configuration.
 pub fn configuration(json: &str) -> Converted {
-    let (c, id) = decode::<wire::Configuration>(json, "configuration", |r| r.id)?;
-    configuration_from(c, id)
+    from_json::<wire::Configuration>(json)
 }
 
 fn configuration_from(c: wire::Configuration, id: String) -> Converted {
@@ -382,8 +367,7 @@ fn configuration_from(c: wire::Configuration, id: String) -> Converted {
 
 /// A catalog item.
 pub fn catalog_item(json: &str) -> Converted {
-    let (p, id) = decode::<wire::CatalogItem>(json, "catalog item", |r| r.id)?;
-    catalog_item_from(p, id)
+    from_json::<wire::CatalogItem>(json)
 }
 
 fn catalog_item_from(p: wire::CatalogItem, id: String) -> Converted {
