@@ -377,25 +377,10 @@ impl RecordStore for SqliteStore {
         data_type: DataType,
         external_id: &str,
     ) -> Result<bool, StoreError> {
-        let connection = connection.clone();
-        let external_id = external_id.to_string();
-        self.db
-            .call("looking up a record", move |conn| {
-                let what = "looking up a record";
-                let found: bool = conn
-                    .prepare_cached(
-                        "SELECT EXISTS (SELECT 1 FROM records \
-                         WHERE connection_id = ?1 AND data_type = ?2 AND external_id = ?3)",
-                    )
-                    .map_err(sql(what))?
-                    .query_row(
-                        params![connection.0, data_type.as_str(), external_id],
-                        |r| r.get(0),
-                    )
-                    .map_err(sql(what))?;
-                Ok(found)
-            })
-            .await
+        let found = self
+            .contains_records(connection, data_type, &[external_id.to_string()])
+            .await?;
+        Ok(found.first().copied().unwrap_or(false))
     }
 
     async fn count_records(
