@@ -171,25 +171,14 @@ async fn failing_run(host: &Host, cw: &dyn CrmSource, rec: &Recorder) -> SyncErr
 /// After a failed run: the type is marked failed, its checkpoint says how
 /// many pages were committed, and the store holds exactly those records.
 async fn assert_checkpointed(host: &Host, data_type: DataType, pages: u64) {
-    let state = host
-        .store
-        .sync_state(&host.conn, data_type)
-        .await
-        .expect("state");
-    assert!(
-        matches!(state.status, RunStatus::Failed { .. }),
-        "{:?}",
-        state.status
-    );
-    let checkpoint = state.checkpoint.expect("a checkpoint to resume from");
-    assert_eq!(checkpoint.pages, pages);
-    let stored = host
-        .store
-        .count_records(&host.conn, data_type)
-        .await
-        .expect("count");
-    assert_eq!(stored, checkpoint.counts.created);
-    assert_eq!(stored, pages * u64::from(PAGE));
+    let committed = assert_checkpoint_matches_store(
+        host,
+        data_type,
+        |s| matches!(s, RunStatus::Failed { .. }),
+        PAGE,
+    )
+    .await;
+    assert_eq!(committed, pages);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -44,25 +44,13 @@ fn totals(sim: &ConnectWiseSim) -> [(DataType, u64); 3] {
 /// still marked running, and its checkpoint agrees with the store (pages
 /// committed, records created).
 async fn assert_stuck_with_checkpoint(host: &Host, data_type: DataType) -> u64 {
-    let state = host
-        .store
-        .sync_state(&host.conn, data_type)
-        .await
-        .expect("state");
-    assert!(
-        matches!(state.status, RunStatus::Running { .. }),
-        "{:?}",
-        state.status
-    );
-    let checkpoint = state.checkpoint.expect("a checkpoint");
-    let stored = host
-        .store
-        .count_records(&host.conn, data_type)
-        .await
-        .expect("count");
-    assert_eq!(stored, checkpoint.counts.created);
-    assert_eq!(stored, checkpoint.pages * u64::from(PAGE));
-    checkpoint.pages
+    assert_checkpoint_matches_store(
+        host,
+        data_type,
+        |s| matches!(s, RunStatus::Running { .. }),
+        PAGE,
+    )
+    .await
 }
 
 /// A new run is refused while the type is marked running; force-reset

@@ -233,3 +233,30 @@ impl Recorder {
         self.commits.lock().unwrap().values().sum()
     }
 }
+
+/// After an interrupted run: asserts the type's status passes `status`, and
+/// that its checkpoint agrees with the store (the records stored are the
+/// records created, `page_size` to each committed page). Returns the pages
+/// committed.
+pub async fn assert_checkpoint_matches_store(
+    host: &Host,
+    data_type: DataType,
+    status: fn(&scopelink_core::sync::RunStatus) -> bool,
+    page_size: u32,
+) -> u64 {
+    let state = host
+        .store
+        .sync_state(&host.conn, data_type)
+        .await
+        .expect("state");
+    assert!(status(&state.status), "{:?}", state.status);
+    let checkpoint = state.checkpoint.expect("a checkpoint to resume from");
+    let stored = host
+        .store
+        .count_records(&host.conn, data_type)
+        .await
+        .expect("count");
+    assert_eq!(stored, checkpoint.counts.created);
+    assert_eq!(stored, checkpoint.pages * u64::from(page_size));
+    checkpoint.pages
+}
