@@ -160,15 +160,18 @@ where
     let pages = rec.total_pages();
     // The refused run touched nothing (the running mark is checked for
     // every type before any is synced); the resumed one ran companies again
-    // incrementally: one page. The engine reads one page ahead, and a
-    // store's commit already handed to a worker thread (SQLite) finishes
-    // even though the future was dropped: so the page after the last
-    // reported one may have been committed without a progress report, and
-    // up to two page requests were in flight or answered at the abort. Each
-    // was fetched again or resumed after, nothing else.
+    // incrementally: one page. A store's commit already handed to a worker
+    // thread (SQLite) finishes even though the future was dropped: so the
+    // page after the last reported one may have been committed without a
+    // progress report. Pages fetched but never reported are bounded by the
+    // two read-ahead layers: the page being committed, the one the engine
+    // fetched alongside it, the one waiting in the connector's read-ahead
+    // channel and the one its task was fetching. Each was fetched again or
+    // resumed after, nothing else.
+    const UNREPORTED_AT_MOST: u64 = 4;
     assert!(pages == 32 + 1 || pages == 32, "{pages} pages reported");
     assert!(
-        (pages..=pages + 2).contains(&requests),
+        (pages..=pages + UNREPORTED_AT_MOST).contains(&requests),
         "{requests} requests for {pages} pages"
     );
     println!(
