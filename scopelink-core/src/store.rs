@@ -173,28 +173,33 @@ pub trait Store: ConnectionStore + RecordStore + SyncStateStore + LinkStore + Ac
 impl<T: ConnectionStore + RecordStore + SyncStateStore + LinkStore + ActivityLog> Store for T {}
 
 /// Applies one record to a map of records, the way every store must.
-pub fn upsert_into<K: std::hash::Hash + Eq>(
-    map: &mut HashMap<K, Record>,
-    key: K,
-    record: Record,
-) -> UpsertOutcome {
+///
+/// The map's values may be the records themselves or boxes of them (a
+/// large map of boxed records grows without moving the records).
+pub fn upsert_into<K, V>(map: &mut HashMap<K, V>, key: K, record: Record) -> UpsertOutcome
+where
+    K: std::hash::Hash + Eq,
+    V: std::borrow::Borrow<Record> + From<Record>,
+{
     use std::collections::hash_map::Entry;
     // One hash lookup per record, whatever the outcome.
     match map.entry(key) {
         Entry::Vacant(slot) => {
-            slot.insert(record);
+            slot.insert(V::from(record));
             UpsertOutcome::Created
         }
-        Entry::Occupied(slot) if *slot.get() == record => UpsertOutcome::Unchanged,
+        Entry::Occupied(slot) if *slot.get().borrow() == record => UpsertOutcome::Unchanged,
         Entry::Occupied(mut slot) => {
-            slot.insert(record);
+            slot.insert(V::from(record));
             UpsertOutcome::Updated
         }
     }
 }
 
-/// Records of one connection and data type, by provider id.
-type RecordMap = HashMap<String, Record>;
+/// Records of one connection and data type, by provider id. Boxed: when
+/// the map grows it moves a pointer per record, not the record (hundreds
+/// of bytes), which was most of a large sync's time in this store.
+type RecordMap = HashMap<String, Box<Record>>;
 
 #[derive(Default)]
 struct Inner {
@@ -238,7 +243,7 @@ impl MemoryStore {
         };
         let mut out: Vec<Record> = inner
             .records_of(connection, data_type)
-            .map(|m| m.values().cloned().collect())
+            .map(|m| m.values().map(|r| Record::clone(r)).collect())
             .unwrap_or_default();
         out.sort_by(|a, b| a.external_id().cmp(b.external_id()));
         out
@@ -296,7 +301,7 @@ impl RecordStore for MemoryStore {
             .lock()?
             .records_of(connection, data_type)
             .and_then(|m| m.get(external_id))
-            .cloned())
+            .map(|r| Record::clone(r)))
     }
 
     async fn contains_record(
