@@ -8,8 +8,8 @@ use futures::StreamExt;
 use scopelink_core::connector::{PageStream, RecordPage};
 use scopelink_core::error::{ConnectorError, HttpError};
 use scopelink_core::http::{
-    next_link, paginate, read_ahead, validate_url, AddressPolicy, HttpClient, HttpConfig, Method,
-    Page, Request, Response,
+    next_link, paginate, read_ahead, stop_after_error, validate_url, AddressPolicy, HttpClient,
+    HttpConfig, Method, Page, Request, Response,
 };
 use scopelink_core::model::DataType;
 use scopelink_core::secret::ConnectWiseKeys;
@@ -355,8 +355,16 @@ pub(crate) fn map_http(err: HttpError, what: &str) -> ConnectorError {
     }
 }
 
-/// Reads a list page's body (a JSON array) into its items.
-pub(crate) type ItemsFn<X> = dyn Fn(&[u8]) -> Result<Vec<X>, serde_json::Error> + Send + Sync;
+/// A page as it came: `items` holds the response body's bytes, undecoded.
+type RawPage = Page<u8>;
+
+/// Whether a body is an empty JSON array (`[]`, whitespace allowed).
+fn is_empty_array(body: &[u8]) -> bool {
+    let inner = body.trim_ascii();
+    inner.first() == Some(&b'[')
+        && inner.last() == Some(&b']')
+        && inner[1..inner.len() - 1].trim_ascii().is_empty()
+}
 
 /// A cached webhook signing key.
 pub(crate) struct CachedKey {
@@ -636,17 +644,19 @@ impl ConnectWiseConnector {
         url
     }
 
-    /// Fetches one page of a list. `token` is `None` (first page), a page
-    /// number, or a next link from a `Link` header. `items` turns the
-    /// response body (a JSON array) into the page's items.
-    async fn fetch_page<X>(
+    /// Fetches one page of a list, without decoding it. `token` is `None`
+    /// (first page), a page number, or a next link from a `Link` header.
+    /// The next page is found from the `Link` header where there is one, so
+    /// the page's items need not be decoded first: the next request can go
+    /// out while this page is decoded elsewhere. Only without a usable link
+    /// are the items counted (a full page means there may be another).
+    async fn fetch_raw_page(
         &self,
         path: &str,
         query: &[(String, String)],
         token: Option<String>,
         what: &str,
-        items: &ItemsFn<X>,
-    ) -> Result<Page<X>, ConnectorError> {
+    ) -> Result<RawPage, ConnectorError> {
         let (url, page) = match token.as_deref().map(str::trim) {
             None | Some("") => (self.list_url(path, query, 1), 1),
             Some(t) => match t.parse::<u32>() {
@@ -669,12 +679,18 @@ impl ConnectWiseConnector {
         };
         let current = url.clone();
         let response = self.send(self.request(Method::GET, url), what).await?;
-        let items: Vec<X> = items(&response.body).map_err(|e| ConnectorError::Decode {
-            what: what.to_string(),
-            message: e.to_string(),
-        })?;
-        let full = items.len() >= self.page_size as usize;
-        let next = if items.is_empty() {
+        let body = &response.body;
+        // Whether the page was full, counted only when needed.
+        let full = || -> Result<bool, ConnectorError> {
+            let items: Vec<serde::de::IgnoredAny> =
+                serde_json::from_slice(body).map_err(|e| ConnectorError::Decode {
+                    what: what.to_string(),
+                    message: e.to_string(),
+                })?;
+            Ok(items.len() >= self.page_size as usize)
+        };
+        let next_page = || page.saturating_add(1).to_string();
+        let next = if is_empty_array(body) {
             None
         } else if let Some(link) = next_link(&response.headers) {
             match Url::parse(&link) {
@@ -682,38 +698,35 @@ impl ConnectWiseConnector {
                 Ok(u) if self.own_url(&u) => Some(u.to_string()),
                 // A next link on another host (a proxy's view of the API):
                 // continue by page number on our own base.
-                Ok(u) => Some(page_param(&u).unwrap_or(page.saturating_add(1)).to_string()),
-                Err(_) => full.then(|| page.saturating_add(1).to_string()),
+                Ok(u) => Some(page_param(&u).map_or_else(next_page, |n| n.to_string())),
+                Err(_) => full()?.then(next_page),
             }
         } else if response.header("link").is_some() {
             // A Link header without rel="next": the last page.
             None
         } else {
-            full.then(|| page.saturating_add(1).to_string())
+            full()?.then(next_page)
         };
-        Ok(Page { items, next })
+        Ok(Page {
+            items: response.body,
+            next,
+        })
     }
 
-    /// Every page of a list, its items read from each body by `items`.
-    pub(crate) fn json_pages<X: Send + 'static>(
+    /// Every page of a list, undecoded (see [`Client::fetch_raw_page`]).
+    fn raw_pages(
         &self,
         path: &'static str,
         query: Vec<(String, String)>,
         start: Option<String>,
         what: String,
-        items: impl Fn(&[u8]) -> Result<Vec<X>, serde_json::Error> + Send + Sync + 'static,
-    ) -> BoxStream<'static, Result<Page<X>, ConnectorError>> {
+    ) -> BoxStream<'static, Result<RawPage, ConnectorError>> {
         let this = self.clone();
-        let items: Arc<ItemsFn<X>> = Arc::new(items);
         paginate(start, move |token| {
             let this = this.clone();
             let query = query.clone();
             let what = what.clone();
-            let items = items.clone();
-            async move {
-                this.fetch_page(path, &query, token, &what, items.as_ref())
-                    .await
-            }
+            async move { this.fetch_raw_page(path, &query, token, &what).await }
         })
     }
 
@@ -725,27 +738,31 @@ impl ConnectWiseConnector {
         query: Vec<(String, String)>,
         what: &str,
     ) -> Result<Vec<T>, ConnectorError> {
-        let mut pages = self.json_pages(path, query, None, what.to_string(), |body| {
-            Ok(decode_items::<T>(body)?
-                .into_iter()
-                .map(|item| item.map_err(|(e, _)| e))
-                .collect())
-        });
+        let mut pages = self.raw_pages(path, query, None, what.to_string());
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
-            for item in page?.items {
+            let body = page?.items;
+            let items = decode_items::<T>(&body).map_err(|e| ConnectorError::Decode {
+                what: what.to_string(),
+                message: e.to_string(),
+            })?;
+            for item in items {
                 match item {
                     Ok(t) => out.push(t),
-                    Err(e) => tracing::warn!(%path, error = %e, "skipping an unreadable item"),
+                    Err((e, _)) => {
+                        tracing::warn!(%path, error = %e, "skipping an unreadable item")
+                    }
                 }
             }
         }
         Ok(out)
     }
 
-    /// Streams converted records of `data_type` from `path`. Pages are
-    /// fetched and converted on their own task, one page ahead of the
-    /// consumer (see [`read_ahead`]).
+    /// Streams converted records of `data_type` from `path`, in two stages
+    /// on their own tasks (see [`read_ahead`]): one fetches pages, one page
+    /// ahead of the other, which decodes and converts them, one page ahead
+    /// of the consumer. The next request goes out while a page is decoded
+    /// and the one before it is stored.
     pub(crate) fn record_pages(
         &self,
         data_type: DataType,
@@ -753,26 +770,32 @@ impl ConnectWiseConnector {
         query: Vec<(String, String)>,
         start: Option<String>,
     ) -> PageStream<'static> {
-        let convert = move |body: &[u8]| convert_page(data_type, body);
-        let pages = self
-            .json_pages(path, query, start, format!("reading {data_type}"), convert)
-            .map(move |page| {
-                let page = page?;
-                let mut records = Vec::with_capacity(page.items.len());
-                let mut rejected = Vec::new();
-                for converted in page.items {
-                    match converted {
-                        Ok(r) => records.push(r),
-                        Err(e) => rejected.push(e),
-                    }
+        let what = format!("reading {data_type}");
+        let raw = self.raw_pages(path, query, start, what.clone());
+        let pages = read_ahead(raw, 1).map(move |page| {
+            let page = page?;
+            let converted =
+                convert_page(data_type, &page.items).map_err(|e| ConnectorError::Decode {
+                    what: what.clone(),
+                    message: e.to_string(),
+                })?;
+            let mut records = Vec::with_capacity(converted.len());
+            let mut rejected = Vec::new();
+            for item in converted {
+                match item {
+                    Ok(r) => records.push(r),
+                    Err(e) => rejected.push(e),
                 }
-                Ok(RecordPage {
-                    records,
-                    rejected,
-                    next: page.next,
-                })
+            }
+            Ok(RecordPage {
+                records,
+                rejected,
+                next: page.next,
             })
-            .boxed();
+        });
+        // Nothing past a page that failed to decode is decoded; the fetching
+        // task is dropped with the stream.
+        let pages = stop_after_error(pages.boxed());
         read_ahead(pages, 1)
     }
 

@@ -915,11 +915,19 @@ impl HttpClient {
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
-        let response = builder.send().await?;
+        let mut response = builder.send().await?;
         let status = response.status();
         let headers = response.headers().clone();
         let url = response.url().clone();
-        let body = response.bytes().await?.to_vec();
+        // Chunks are appended to one buffer sized from Content-Length (up
+        // to a cap, so a hostile length allocates nothing up front): a
+        // large page is copied once, not gathered and then copied again.
+        let expected = response.content_length().unwrap_or(0);
+        let mut body =
+            Vec::with_capacity(usize::try_from(expected.min(PREALLOCATE_AT_MOST)).unwrap_or(0));
+        while let Some(chunk) = response.chunk().await? {
+            body.extend_from_slice(&chunk);
+        }
         Ok(Exchange {
             status,
             headers,
@@ -933,6 +941,10 @@ impl HttpClient {
         self.inner.sent.load(Ordering::Relaxed)
     }
 }
+
+/// The most a response body's buffer is sized to before any of it arrives
+/// (from its Content-Length); larger bodies grow as they come.
+const PREALLOCATE_AT_MOST: u64 = 8 * 1024 * 1024;
 
 /// `message` with every credential the request carried replaced by `***`:
 /// some servers echo the request (a form's `client_secret`, the
@@ -1301,6 +1313,23 @@ pub fn read_ahead<T: Send + 'static>(
             }
         }
         None
+    })
+    .fuse()
+    .boxed()
+}
+
+/// Ends `stream` after its first error (which it yields), as [`paginate`]
+/// does: for stages after a paginated stream, so that nothing past a failed
+/// page is worked on.
+pub fn stop_after_error<'a, T: Send + 'a, E: Send + 'a>(
+    stream: BoxStream<'a, Result<T, E>>,
+) -> BoxStream<'a, Result<T, E>> {
+    // The stream is dropped with the error, before it is polled again.
+    futures::stream::unfold(Some(stream), |stream| async move {
+        let mut stream = stream?;
+        let item = stream.next().await?;
+        let rest = item.is_ok().then_some(stream);
+        Some((item, rest))
     })
     .fuse()
     .boxed()

@@ -372,3 +372,35 @@ mod read_ahead {
         );
     }
 }
+
+mod stop_after_error {
+    use futures::stream::{self, StreamExt};
+    use scopelink_core::http::stop_after_error;
+    use std::sync::atomic::{AtomicU32, Ordering};
+
+    #[tokio::test]
+    async fn yields_the_first_error_and_pulls_nothing_after_it() {
+        let pulled = AtomicU32::new(0);
+        let source = stream::iter([Ok(1u32), Ok(2), Err("bad page"), Ok(4), Err("later")])
+            .inspect(|_| {
+                pulled.fetch_add(1, Ordering::SeqCst);
+            })
+            .boxed();
+        let items: Vec<Result<u32, &str>> = stop_after_error(source).collect().await;
+        assert_eq!(items, [Ok(1), Ok(2), Err("bad page")]);
+        assert_eq!(
+            pulled.load(Ordering::SeqCst),
+            3,
+            "nothing pulled past the error"
+        );
+    }
+
+    #[tokio::test]
+    async fn a_stream_without_errors_passes_whole_and_stays_ended() {
+        let mut s = stop_after_error(stream::iter([Ok::<u32, ()>(1), Ok(2)]).boxed());
+        assert_eq!(s.next().await, Some(Ok(1)));
+        assert_eq!(s.next().await, Some(Ok(2)));
+        assert_eq!(s.next().await, None);
+        assert_eq!(s.next().await, None);
+    }
+}

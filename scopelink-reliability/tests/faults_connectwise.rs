@@ -312,9 +312,16 @@ async fn truncated_json_fails_typed_and_resumes_exactly() {
     let requests = proxy.request_count();
     let pages = rec.total_pages();
     // 32 pages, plus one page each for the incremental re-runs of companies
-    // and contacts; the truncated page was fetched again.
+    // and contacts; the truncated page was fetched again. The connector
+    // fetches pages (following the Link header) while it decodes earlier
+    // ones: when the decode failed, the page after the truncated one may
+    // have been waiting and the one after that in flight; both were
+    // discarded and fetched again on resume.
     assert_eq!(pages, 34);
-    assert_eq!(requests, pages + 1);
+    assert!(
+        (pages + 1..=pages + 3).contains(&requests),
+        "{requests} requests for {pages} pages"
+    );
     println!(
         "truncated JSON: records={} pages={pages} requests={requests} faults=1 retries=0 resumes=1 error=\"{err}\"",
         total(&sim),
