@@ -9,6 +9,7 @@ use futures::StreamExt;
 use scopelink_core::access::Access;
 use scopelink_core::activity::ActivityKind;
 use scopelink_core::connector::{CrmSource, StreamRequest};
+use scopelink_core::error::ConnectorError;
 use scopelink_core::filter::{FilterOption, SyncFilter};
 use scopelink_core::model::{DataType, Record};
 use scopelink_core::sync::SyncRequest;
@@ -152,6 +153,75 @@ async fn without_link_headers_pages_by_number_until_a_short_page() {
     assert_eq!(pages.len(), 2);
     assert_eq!(pages[0].as_ref().unwrap().next.as_deref(), Some("2"));
     assert_eq!(pages[1].as_ref().unwrap().next, None);
+}
+
+#[tokio::test]
+async fn an_empty_page_ends_the_list_even_with_a_next_link() {
+    let server = MockServer::start().await;
+    let next = format!(
+        "<{}{API}/company/companies?page=2>; rel=\"next\"",
+        server.uri()
+    );
+    Mock::given(method("GET"))
+        .and(path(format!("{API}/company/companies")))
+        .and(query_param("page", "1"))
+        .respond_with(
+            ResponseTemplate::new(200)
+                .set_body_string(" [ \n ] ")
+                .insert_header("Link", next.as_str()),
+        )
+        .expect(1)
+        .mount(&server)
+        .await;
+    let cw = connector(&server).with_page_size(2);
+    let pages: Vec<_> = cw.stream(companies_request(None)).collect().await;
+    assert_eq!(pages.len(), 1);
+    let page = pages[0].as_ref().expect("an empty page");
+    assert!(page.records.is_empty());
+    assert_eq!(page.next, None);
+    assert_eq!(server.received_requests().await.unwrap().len(), 1);
+}
+
+#[tokio::test]
+async fn a_page_that_does_not_decode_ends_the_stream_with_a_typed_error() {
+    let server = MockServer::start().await;
+    // Page 1 is cut short but says where page 2 is; page 2 is fine.
+    let link = |n: u32| {
+        format!(
+            "<{}{API}/company/companies?page={n}>; rel=\"next\"",
+            server.uri()
+        )
+    };
+    for (page, body, link) in [
+        (1, "[{\"id\": 250, \"name\": \"Cut".to_string(), link(2)),
+        (
+            2,
+            Value::Array(vec![company_with_id(251)]).to_string(),
+            link(3),
+        ),
+        (3, "[]".to_string(), String::new()),
+    ] {
+        let mut answer = ResponseTemplate::new(200).set_body_string(body);
+        if !link.is_empty() {
+            answer = answer.insert_header("Link", link.as_str());
+        }
+        Mock::given(method("GET"))
+            .and(path(format!("{API}/company/companies")))
+            .and(query_param("page", page.to_string()))
+            .respond_with(answer)
+            .mount(&server)
+            .await;
+    }
+    let cw = connector(&server).with_page_size(2);
+    let pages: Vec<_> = cw.stream(companies_request(None)).collect().await;
+    assert_eq!(pages.len(), 1, "nothing after the failed page: {pages:?}");
+    match &pages[0] {
+        Err(ConnectorError::Decode { what, message }) => {
+            assert_eq!(what, "reading companies");
+            assert!(message.contains("EOF"), "{message}");
+        }
+        other => panic!("expected a decode error, got {other:?}"),
+    }
 }
 
 #[tokio::test]
