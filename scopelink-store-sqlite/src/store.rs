@@ -14,6 +14,7 @@ use scopelink_core::store::{
 };
 use scopelink_core::sync::{Checkpoint, RunEnd, RunStatus, SyncState};
 use scopelink_core::{Connection as ScopeConnection, ConnectionId, DataType, Record, StoreError};
+use std::fmt::Display;
 use std::path::Path;
 
 impl From<DbError> for StoreError {
@@ -117,8 +118,38 @@ impl SqliteStore {
     }
 }
 
-fn record_name(connection: &ConnectionId, data_type: DataType, id: &str) -> String {
-    format!("the stored {data_type} record `{id}` of connection {connection}")
+/// Names a stored record in errors. Written out only when an error needs
+/// it: it is built for every record written or read.
+fn record_name<'a>(
+    connection: &'a ConnectionId,
+    data_type: DataType,
+    id: &'a str,
+) -> impl Display + 'a {
+    RecordName {
+        connection,
+        data_type,
+        id,
+    }
+}
+
+struct RecordName<'a> {
+    connection: &'a ConnectionId,
+    data_type: DataType,
+    id: &'a str,
+}
+
+impl Display for RecordName<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let Self {
+            connection,
+            data_type,
+            id,
+        } = self;
+        write!(
+            f,
+            "the stored {data_type} record `{id}` of connection {connection}"
+        )
+    }
 }
 
 fn state_name(connection: &ConnectionId, data_type: DataType) -> String {
@@ -126,8 +157,11 @@ fn state_name(connection: &ConnectionId, data_type: DataType) -> String {
 }
 
 /// Upserts one record inside `tx`, with the memory store's semantics:
-/// Created when new, Unchanged when equal, else Updated. A stored body that
-/// no longer parses is overwritten (Updated), so a sync repairs it.
+/// Created when new, Unchanged when equal, else Updated. A record is
+/// stored as its JSON text, which is deterministic for a record (no maps,
+/// no floats), so equal records have equal text: a new record costs one
+/// statement, a known one a second that writes only when the text differs.
+/// A stored body that no longer parses differs, and is overwritten.
 fn upsert(
     tx: &Transaction<'_>,
     connection: &ConnectionId,
@@ -136,41 +170,45 @@ fn upsert(
     let data_type = record.data_type();
     let id = record.external_id();
     let what = "upserting a record";
-    let existing: Option<String> = tx
-        .prepare_cached(
-            "SELECT body FROM records \
-             WHERE connection_id = ?1 AND data_type = ?2 AND external_id = ?3",
-        )
-        .map_err(sql(what))?
-        .query_row(params![connection.0, data_type.as_str(), id], |r| r.get(0))
-        .optional()
-        .map_err(sql(what))?;
-    if let Some(body) = &existing {
-        if serde_json::from_str::<Record>(body).is_ok_and(|old| old == *record) {
-            return Ok(UpsertOutcome::Unchanged);
-        }
-    }
     let body = to_json(record, record_name(connection, data_type, id))?;
     let updated_at = record.updated_at().map(ts);
-    tx.prepare_cached(
-        "INSERT INTO records (connection_id, data_type, external_id, body, updated_at) \
-         VALUES (?1, ?2, ?3, ?4, ?5) \
-         ON CONFLICT (connection_id, data_type, external_id) \
-         DO UPDATE SET body = excluded.body, updated_at = excluded.updated_at",
-    )
-    .map_err(sql(what))?
-    .execute(params![
-        connection.0,
-        data_type.as_str(),
-        id,
-        body,
-        updated_at
-    ])
-    .map_err(sql(what))?;
-    Ok(if existing.is_some() {
+    let inserted = tx
+        .prepare_cached(
+            "INSERT INTO records (connection_id, data_type, external_id, body, updated_at) \
+             VALUES (?1, ?2, ?3, ?4, ?5) \
+             ON CONFLICT (connection_id, data_type, external_id) DO NOTHING",
+        )
+        .map_err(sql(what))?
+        .execute(params![
+            connection.0,
+            data_type.as_str(),
+            id,
+            body,
+            updated_at
+        ])
+        .map_err(sql(what))?;
+    if inserted == 1 {
+        return Ok(UpsertOutcome::Created);
+    }
+    let updated = tx
+        .prepare_cached(
+            "UPDATE records SET body = ?4, updated_at = ?5 \
+             WHERE connection_id = ?1 AND data_type = ?2 AND external_id = ?3 \
+             AND body IS NOT ?4",
+        )
+        .map_err(sql(what))?
+        .execute(params![
+            connection.0,
+            data_type.as_str(),
+            id,
+            body,
+            updated_at
+        ])
+        .map_err(sql(what))?;
+    Ok(if updated == 1 {
         UpsertOutcome::Updated
     } else {
-        UpsertOutcome::Created
+        UpsertOutcome::Unchanged
     })
 }
 
@@ -353,18 +391,30 @@ impl RecordStore for SqliteStore {
         self.db
             .call("looking up records", move |conn| {
                 let what = "looking up records";
+                // One statement for the whole batch: the ids go in as a JSON
+                // array and the positions of those found come back.
+                let ids = to_json(&external_ids, "the ids to look up")?;
                 let mut stmt = conn
                     .prepare_cached(
-                        "SELECT EXISTS (SELECT 1 FROM records \
-                         WHERE connection_id = ?1 AND data_type = ?2 AND external_id = ?3)",
+                        "SELECT ids.key FROM json_each(?3) AS ids WHERE EXISTS \
+                         (SELECT 1 FROM records WHERE connection_id = ?1 \
+                          AND data_type = ?2 AND external_id = ids.value)",
                     )
                     .map_err(sql(what))?;
-                let mut found = Vec::with_capacity(external_ids.len());
-                for id in &external_ids {
-                    found.push(
-                        stmt.query_row(params![connection.0, data_type.as_str(), id], |r| r.get(0))
-                            .map_err(sql(what))?,
-                    );
+                let mut found = vec![false; external_ids.len()];
+                let positions = stmt
+                    .query_map(params![connection.0, data_type.as_str(), ids], |r| {
+                        r.get::<_, i64>(0)
+                    })
+                    .map_err(sql(what))?;
+                for position in positions {
+                    let position = position.map_err(sql(what))?;
+                    if let Some(slot) = usize::try_from(position)
+                        .ok()
+                        .and_then(|i| found.get_mut(i))
+                    {
+                        *slot = true;
+                    }
                 }
                 Ok(found)
             })

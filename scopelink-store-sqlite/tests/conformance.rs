@@ -38,6 +38,7 @@ macro_rules! conformance {
             check_connections,
             check_records,
             check_record_keys,
+            check_record_lookup,
             check_run_guard,
             check_commit_page,
             check_finish_run,
@@ -75,6 +76,6 @@ conformance!(sqlite_file);
 
 /// The suite lists every check it runs.
 #[test]
-fn the_suite_names_nine_checks() {
-    assert_eq!(suite::CHECKS.len(), 9);
+fn the_suite_names_ten_checks() {
+    assert_eq!(suite::CHECKS.len(), 10);
 }

@@ -31,10 +31,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 /// The names of every check, in the order [`run_all`] runs them.
-pub const CHECKS: [&str; 9] = [
+pub const CHECKS: [&str; 10] = [
     "connections",
     "records",
     "record_keys",
+    "record_lookup",
     "run_guard",
     "commit_page",
     "finish_run",
@@ -52,6 +53,7 @@ where
     check_connections(fresh().await.as_ref()).await;
     check_records(fresh().await.as_ref()).await;
     check_record_keys(fresh().await.as_ref()).await;
+    check_record_lookup(fresh().await.as_ref()).await;
     check_run_guard(fresh().await.as_ref()).await;
     check_commit_page(fresh().await.as_ref()).await;
     check_finish_run(fresh().await.as_ref()).await;
@@ -390,6 +392,72 @@ pub async fn check_record_keys(store: &dyn Store) {
             .await
             .expect("contains"),
         "{ctx}: deleting the contact 42 must leave the company 42"
+    );
+}
+
+/// Batch lookups (`contains_records`): one answer per id asked, in order,
+/// duplicates answered each time, only records of the connection and data
+/// type asked count; ids with quotes, backslashes and non-ASCII text are
+/// matched exactly.
+pub async fn check_record_lookup(store: &dyn Store) {
+    let ctx = "record_lookup";
+    let (a, b) = (cid("conn-a"), cid("conn-b"));
+    let odd = ["it's \"7\"", "back\\slash", "Zürich-ø", "[1]"];
+    for id in ["1", "2", "3"].into_iter().chain(odd) {
+        store
+            .upsert_record(&a, company(id, "A", 1))
+            .await
+            .expect("upsert");
+    }
+    store
+        .upsert_record(&b, company("9", "B", 1))
+        .await
+        .expect("upsert");
+    store
+        .upsert_record(&a, contact("8", "1", 1))
+        .await
+        .expect("upsert");
+    let ask: Vec<String> = [
+        "3",
+        "9",
+        "8",
+        "1",
+        "missing",
+        "3",
+        "",
+        odd[0],
+        odd[1],
+        odd[2],
+        odd[3],
+        "zürich-ø",
+    ]
+    .into_iter()
+    .map(String::from)
+    .collect();
+    let found = store
+        .contains_records(&a, DataType::Companies, &ask)
+        .await
+        .expect("contains_records");
+    assert_eq!(
+        found,
+        [true, false, false, true, false, true, false, true, true, true, true, false],
+        "{ctx}: one answer per id asked ({ask:?}); conn-b's 9 and the contact 8 are not conn-a's companies"
+    );
+    assert_eq!(
+        store
+            .contains_records(&a, DataType::Companies, &[])
+            .await
+            .expect("contains_records"),
+        Vec::<bool>::new(),
+        "{ctx}: nothing asked, nothing answered"
+    );
+    assert_eq!(
+        store
+            .contains_records(&cid("conn-none"), DataType::Companies, &ask[..2])
+            .await
+            .expect("contains_records"),
+        [false, false],
+        "{ctx}: an unknown connection has no records"
     );
 }
 
