@@ -1,6 +1,8 @@
 //! The database handle: one SQLite connection behind a mutex, used only from
-//! tokio's blocking pool, plus opening and migrations.
+//! tokio's blocking pool (and, for a file, a checkpoint thread with its own
+//! connection), plus opening and migrations.
 
+use crate::checkpoint::{Checkpointer, WRITER_AUTOCHECKPOINT_PAGES};
 use rusqlite::{Connection, OpenFlags, TransactionBehavior};
 use std::fmt;
 use std::path::{Path, PathBuf};
@@ -91,6 +93,8 @@ pub(crate) fn sql(what: &str) -> impl FnOnce(rusqlite::Error) -> DbError + '_ {
 pub(crate) struct Db {
     conn: Arc<Mutex<Connection>>,
     path: Option<Arc<PathBuf>>,
+    /// File databases: the thread that checkpoints the log.
+    checkpointer: Option<Arc<Checkpointer>>,
 }
 
 impl fmt::Debug for Db {
@@ -129,11 +133,22 @@ impl Db {
                     "sqlite: the database refused WAL mode (journal mode is {mode})"
                 )));
             }
+            // Commits do not wait for the disk; checkpoints do, on their
+            // own thread (see `checkpoint`).
+            conn.pragma_update(None, "synchronous", "NORMAL")
+                .map_err(sql("setting synchronous = NORMAL"))?;
+            conn.pragma_update(None, "wal_autocheckpoint", WRITER_AUTOCHECKPOINT_PAGES)
+                .map_err(sql("setting the writer's checkpoint backstop"))?;
         }
         migrate(&mut conn)?;
+        let checkpointer = match &path {
+            Some(p) => Some(Arc::new(Checkpointer::start(p)?)),
+            None => None,
+        };
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
             path: path.map(Arc::new),
+            checkpointer,
         })
     }
 
@@ -157,12 +172,18 @@ impl Db {
         F: FnOnce(&mut Connection) -> Result<T, E> + Send + 'static,
     {
         let conn = Arc::clone(&self.conn);
+        let checkpointer = self.checkpointer.clone();
         tokio::task::spawn_blocking(move || {
             // A panic while the lock was held cannot leave a transaction
             // half-applied (dropping a rusqlite transaction rolls it back),
             // so a poisoned lock is safe to take over.
             let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
-            f(&mut guard)
+            let result = f(&mut guard);
+            drop(guard);
+            if let Some(checkpointer) = checkpointer {
+                checkpointer.poke();
+            }
+            result
         })
         .await
         .map_err(|e| E::from(DbError(format!("sqlite: the task {what} failed: {e}"))))?

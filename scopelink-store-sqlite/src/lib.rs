@@ -10,8 +10,12 @@
 //!
 //! SQLite is compiled in (rusqlite's `bundled` feature); no system library
 //! is needed. Every SQLite call runs on tokio's blocking pool, never on the
-//! async executor. A file database runs in WAL mode; its schema is migrated
-//! at open (`PRAGMA user_version`, see [`SCHEMA_VERSION`]).
+//! async executor. A file database runs in WAL mode with `synchronous =
+//! NORMAL`, its log checkpointed by a thread of its own: a commit survives
+//! the process being killed, and a power cut may lose the last commits but
+//! never half of one (a sync page and its checkpoint commit together, so
+//! the next run fetches a lost page again). Its schema is migrated at open
+//! (`PRAGMA user_version`, see [`SCHEMA_VERSION`]).
 //!
 //! ```no_run
 //! use std::sync::Arc;
@@ -29,6 +33,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+mod checkpoint;
 mod codec;
 mod db;
 mod store;

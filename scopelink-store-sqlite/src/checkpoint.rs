@@ -1,0 +1,92 @@
+//! WAL checkpoints off the write path.
+//!
+//! A file database runs in WAL mode with `synchronous = NORMAL`: a commit
+//! appends to the write-ahead log without waiting for the disk, and only a
+//! checkpoint (copying the log back into the database file) waits for
+//! `fsync`. SQLite runs checkpoints on the connection that committed, so
+//! every few commits a sync page would wait for the disk. Here the writer's
+//! automatic checkpoints are pushed far out (a backstop) and a thread of its
+//! own, on its own connection, checkpoints after commits instead, while the
+//! writer goes on. A `PASSIVE` checkpoint never blocks the writer or readers.
+//!
+//! Durability: a committed transaction survives the process being killed
+//! (it is in the log, in the operating system's hands); a power cut may
+//! lose the last commits, never half of one. A sync page and its checkpoint
+//! commit together, so a lost commit is fetched again by the next run.
+
+use crate::db::{sql, DbError};
+use rusqlite::{Connection, OpenFlags};
+use std::path::Path;
+use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::time::Duration;
+
+/// The writer's own automatic checkpoint, in log pages (of 4 KiB): a
+/// backstop for when the checkpoint thread falls behind (64 MiB of log).
+pub(crate) const WRITER_AUTOCHECKPOINT_PAGES: u32 = 16_384;
+
+/// How long the checkpoint thread waits for another process's lock.
+const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// The checkpoint thread of one database file. Dropping it lets the thread
+/// end after a last checkpoint that also empties the log (it is not waited
+/// for: dropping a store never blocks on the disk).
+pub(crate) struct Checkpointer {
+    wake: SyncSender<()>,
+}
+
+impl Checkpointer {
+    /// Opens a second connection to `path` and starts the thread.
+    pub(crate) fn start(path: &Path) -> Result<Checkpointer, DbError> {
+        let conn = Connection::open_with_flags(
+            path,
+            OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+        )
+        .map_err(|e| {
+            DbError(format!(
+                "sqlite: opening {} for checkpoints: {e}",
+                path.display()
+            ))
+        })?;
+        conn.busy_timeout(BUSY_TIMEOUT)
+            .map_err(sql("setting the checkpoint connection's busy timeout"))?;
+        // One pending wake-up is enough: commits made while a checkpoint
+        // runs are covered by the next one.
+        let (wake, woken) = sync_channel(1);
+        std::thread::Builder::new()
+            .name("scopelink-sqlite-checkpoint".into())
+            .spawn(move || run(&conn, &woken))
+            .map_err(|e| DbError(format!("sqlite: starting the checkpoint thread: {e}")))?;
+        Ok(Checkpointer { wake })
+    }
+
+    /// Asks for a checkpoint soon (after a commit). Never blocks.
+    pub(crate) fn poke(&self) {
+        match self.wake.try_send(()) {
+            Ok(()) | Err(TrySendError::Full(())) => {}
+            Err(TrySendError::Disconnected(())) => {
+                tracing::warn!(
+                    "the SQLite checkpoint thread has stopped; the writer checkpoints on its own"
+                );
+            }
+        }
+    }
+}
+
+/// The thread: a passive checkpoint per wake-up, a truncating one at the end.
+fn run(conn: &Connection, woken: &Receiver<()>) {
+    while woken.recv().is_ok() {
+        if let Err(e) = checkpoint(conn, "PASSIVE") {
+            tracing::warn!(error = %e, "SQLite checkpoint failed; the next commit retries it");
+        }
+    }
+    if let Err(e) = checkpoint(conn, "TRUNCATE") {
+        tracing::debug!(error = %e, "final SQLite checkpoint skipped");
+    }
+}
+
+/// Runs `PRAGMA wal_checkpoint(mode)`; a busy database is not an error (the
+/// next checkpoint catches up).
+fn checkpoint(conn: &Connection, mode: &str) -> Result<(), DbError> {
+    conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
+        .map_err(|e| DbError(format!("sqlite: checkpointing ({mode}): {e}")))
+}
