@@ -10,7 +10,7 @@ use crate::access::{Access, Permission};
 use crate::activity::{ActivityEntry, ActivityKind};
 use crate::connection::{Connection, ConnectionId};
 use crate::connector::RecordPage;
-use crate::connector::{CrmSource, StreamRequest};
+use crate::connector::{CrmSource, PageStream, StreamRequest};
 use crate::error::{Error, StoreError, SyncError};
 use crate::filter::SyncFilter;
 use crate::lifecycle::Connections;
@@ -470,16 +470,19 @@ impl SyncEngine {
             since: checkpoint.since,
             resume_from: checkpoint.page_token.clone(),
         });
-        // One page of read-ahead: the next page is requested before the
-        // current one is stored, so the provider prepares it (and it
-        // travels) while this one is checked and committed. At most two
-        // pages are in memory; the checkpoint still moves page by page.
-        let mut current = stream.next().await;
-        while let Some(page) = current {
-            let page = page.map_err(|source| SyncError::Connector { data_type, source })?;
+        // One page of read-ahead: the next page is requested and checked
+        // (its records' companies looked up) while the current one is
+        // committed, so the provider prepares it, it travels and the store
+        // answers the lookups while this one is written. Checks only read
+        // companies, which an earlier type stored, never the page being
+        // committed. At most two pages are in memory; the checkpoint still
+        // moves page by page.
+        let mut current = self.next_checked(connection, data_type, &mut stream).await;
+        while let Some(checked) = current {
+            let (page, reasons) = checked?;
             let (following, committed) = futures::join!(
-                stream.next(),
-                self.commit(connection, data_type, page, checkpoint, progress)
+                self.next_checked(connection, data_type, &mut stream),
+                self.commit(connection, data_type, page, reasons, checkpoint, progress)
             );
             committed?;
             current = following;
@@ -487,12 +490,33 @@ impl SyncEngine {
         Ok(())
     }
 
-    /// Checks, stores and logs one page, and moves the checkpoint past it.
+    /// The stream's next page with its skip checks, or the end.
+    async fn next_checked(
+        &self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        stream: &mut PageStream<'_>,
+    ) -> Option<Result<(RecordPage, Vec<Option<String>>), SyncError>> {
+        let page = match stream.next().await? {
+            Ok(page) => page,
+            Err(source) => return Some(Err(SyncError::Connector { data_type, source })),
+        };
+        Some(
+            self.skip_checks(connection, &page.records)
+                .await
+                .map(|reasons| (page, reasons))
+                .map_err(SyncError::from),
+        )
+    }
+
+    /// Stores and logs one checked page (`reasons`: why each record is
+    /// skipped, if it is), and moves the checkpoint past it.
     async fn commit(
         &self,
         connection: &ConnectionId,
         data_type: DataType,
         page: RecordPage,
+        reasons: Vec<Option<String>>,
         checkpoint: &mut Checkpoint,
         progress: Option<ProgressFn<'_>>,
     ) -> Result<(), SyncError> {
@@ -504,7 +528,6 @@ impl SyncEngine {
         for (id, reason) in page.rejected {
             skipped.push((id.unwrap_or_else(|| "(no id)".into()), reason));
         }
-        let reasons = self.skip_checks(connection, &page.records).await?;
         for (record, reason) in page.records.into_iter().zip(reasons) {
             if let Some(at) = record.updated_at() {
                 next.high_water = Some(next.high_water.map_or(at, |h| h.max(at)));
