@@ -14,24 +14,27 @@
 //! lose the last commits, never half of one. A sync page and its checkpoint
 //! commit together, so a lost commit is fetched again by the next run.
 
-use crate::db::{sql, DbError};
+use crate::db::{sql, DbError, PAGE_SIZE};
 use rusqlite::{Connection, OpenFlags};
 use std::path::Path;
 use std::sync::mpsc::{sync_channel, Receiver, SyncSender, TrySendError};
+use std::thread::JoinHandle;
 use std::time::Duration;
 
-/// The writer's own automatic checkpoint, in log pages (of 4 KiB): a
-/// backstop for when the checkpoint thread falls behind (64 MiB of log).
-pub(crate) const WRITER_AUTOCHECKPOINT_PAGES: u32 = 16_384;
+/// The writer's own automatic checkpoint, in log pages: a backstop for when
+/// the checkpoint thread falls behind (64 MiB of log).
+pub(crate) const WRITER_AUTOCHECKPOINT_PAGES: u32 = 64 * 1024 * 1024 / PAGE_SIZE;
 
 /// How long the checkpoint thread waits for another process's lock.
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
-/// The checkpoint thread of one database file. Dropping it lets the thread
-/// end after a last checkpoint that also empties the log (it is not waited
-/// for: dropping a store never blocks on the disk).
+/// The checkpoint thread of one database file. Dropping it ends the thread
+/// after a last checkpoint that empties the log, and waits for it: when a
+/// store is dropped its files are settled. That checkpoint does not wait
+/// for other processes' locks (it is skipped if it would).
 pub(crate) struct Checkpointer {
-    wake: SyncSender<()>,
+    wake: Option<SyncSender<()>>,
+    thread: Option<JoinHandle<()>>,
 }
 
 impl Checkpointer {
@@ -52,22 +55,35 @@ impl Checkpointer {
         // One pending wake-up is enough: commits made while a checkpoint
         // runs are covered by the next one.
         let (wake, woken) = sync_channel(1);
-        std::thread::Builder::new()
+        let thread = std::thread::Builder::new()
             .name("scopelink-sqlite-checkpoint".into())
             .spawn(move || run(&conn, &woken))
             .map_err(|e| DbError(format!("sqlite: starting the checkpoint thread: {e}")))?;
-        Ok(Checkpointer { wake })
+        Ok(Checkpointer {
+            wake: Some(wake),
+            thread: Some(thread),
+        })
     }
 
     /// Asks for a checkpoint soon (after a commit). Never blocks.
     pub(crate) fn poke(&self) {
-        match self.wake.try_send(()) {
-            Ok(()) | Err(TrySendError::Full(())) => {}
-            Err(TrySendError::Disconnected(())) => {
+        match self.wake.as_ref().map(|wake| wake.try_send(())) {
+            None | Some(Ok(()) | Err(TrySendError::Full(()))) => {}
+            Some(Err(TrySendError::Disconnected(()))) => {
                 tracing::warn!(
                     "the SQLite checkpoint thread has stopped; the writer checkpoints on its own"
                 );
             }
+        }
+    }
+}
+
+impl Drop for Checkpointer {
+    fn drop(&mut self) {
+        // Closing the channel ends the thread's loop.
+        self.wake.take();
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
         }
     }
 }
@@ -79,6 +95,7 @@ fn run(conn: &Connection, woken: &Receiver<()>) {
             tracing::warn!(error = %e, "SQLite checkpoint failed; the next commit retries it");
         }
     }
+    let _ = conn.busy_timeout(Duration::ZERO);
     if let Err(e) = checkpoint(conn, "TRUNCATE") {
         tracing::debug!(error = %e, "final SQLite checkpoint skipped");
     }

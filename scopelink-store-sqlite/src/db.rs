@@ -13,6 +13,11 @@ use std::time::Duration;
 /// fails with "database is locked".
 const BUSY_TIMEOUT: Duration = Duration::from_secs(5);
 
+/// The page size of new database files: 16 KiB (SQLite's default is 4 KiB)
+/// writes a page of records in a quarter of the log frames and keeps the
+/// record index shallower; rows are about half a KiB.
+pub(crate) const PAGE_SIZE: u32 = 16 * 1024;
+
 /// How many prepared statements are kept (the store and vault use about 25).
 const STATEMENT_CACHE: usize = 48;
 
@@ -93,7 +98,12 @@ pub(crate) fn sql(what: &str) -> impl FnOnce(rusqlite::Error) -> DbError + '_ {
 pub(crate) struct Db {
     conn: Arc<Mutex<Connection>>,
     path: Option<Arc<PathBuf>>,
-    /// File databases: the thread that checkpoints the log.
+    /// File databases: a read-only connection for [`Db::read`], so lookups
+    /// run while the main connection writes (WAL readers never wait for
+    /// the writer).
+    reader: Option<Arc<Mutex<Connection>>>,
+    /// File databases: the thread that checkpoints the log. Declared last:
+    /// dropped after the connections, its final checkpoint is the last.
     checkpointer: Option<Arc<Checkpointer>>,
 }
 
@@ -125,6 +135,9 @@ impl Db {
         // Room for every statement the store and vault prepare.
         conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
         if path.is_some() {
+            // Takes effect only when the file is created (before WAL mode).
+            conn.pragma_update(None, "page_size", PAGE_SIZE)
+                .map_err(sql("setting the page size"))?;
             let mode: String = conn
                 .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
                 .map_err(sql("switching to WAL mode"))?;
@@ -141,14 +154,18 @@ impl Db {
                 .map_err(sql("setting the writer's checkpoint backstop"))?;
         }
         migrate(&mut conn)?;
-        let checkpointer = match &path {
-            Some(p) => Some(Arc::new(Checkpointer::start(p)?)),
-            None => None,
+        let (checkpointer, reader) = match &path {
+            Some(p) => (
+                Some(Arc::new(Checkpointer::start(p)?)),
+                Some(Arc::new(Mutex::new(open_reader(p)?))),
+            ),
+            None => (None, None),
         };
         Ok(Db {
             conn: Arc::new(Mutex::new(conn)),
             path: path.map(Arc::new),
             checkpointer,
+            reader,
         })
     }
 
@@ -188,6 +205,39 @@ impl Db {
         .await
         .map_err(|e| E::from(DbError(format!("sqlite: the task {what} failed: {e}"))))?
     }
+
+    /// Runs a read-only `f` on tokio's blocking pool: on the reader
+    /// connection for a file database (alongside a write in progress; it
+    /// sees what was committed when it starts), else as [`Db::call`].
+    pub(crate) async fn read<T, E, F>(&self, what: &'static str, f: F) -> Result<T, E>
+    where
+        T: Send + 'static,
+        E: From<DbError> + Send + 'static,
+        F: FnOnce(&Connection) -> Result<T, E> + Send + 'static,
+    {
+        let Some(reader) = self.reader.clone() else {
+            return self.call(what, move |conn| f(conn)).await;
+        };
+        tokio::task::spawn_blocking(move || {
+            let guard = reader.lock().unwrap_or_else(PoisonError::into_inner);
+            f(&guard)
+        })
+        .await
+        .map_err(|e| E::from(DbError(format!("sqlite: the task {what} failed: {e}"))))?
+    }
+}
+
+/// A read-only connection to the file database at `path`.
+fn open_reader(path: &Path) -> Result<Connection, DbError> {
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| DbError(format!("sqlite: opening {} to read: {e}", path.display())))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(sql("setting the reader's busy timeout"))?;
+    conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
+    Ok(conn)
 }
 
 /// Starts a write transaction that takes the write lock at once, so a

@@ -389,7 +389,7 @@ impl RecordStore for SqliteStore {
         let connection = connection.clone();
         let external_ids = external_ids.to_vec();
         self.db
-            .call("looking up records", move |conn| {
+            .read("looking up records", move |conn| {
                 let what = "looking up records";
                 // One statement for the whole batch: the ids go in as a JSON
                 // array and the positions of those found come back.

@@ -617,3 +617,93 @@ async fn the_vault_plugs_into_the_connection_service() {
 fn contains(haystack: &[u8], needle: &[u8]) -> bool {
     haystack.windows(needle.len()).any(|w| w == needle)
 }
+
+/// Commits do not wait for checkpoints: a thread of the store's own copies
+/// the write-ahead log into the database file while the store is open, and
+/// when the store is dropped the log is emptied and every page reads back.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_log_is_checkpointed_off_the_write_path_and_settled_on_drop() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("checkpointed.db");
+    let wal = dir.path().join("checkpointed.db-wal");
+    let a = cid("conn-a");
+    let t = DataType::Companies;
+    let size = |p: &Path| std::fs::metadata(p).map_or(0, |m| m.len());
+    let long_name = "x".repeat(900);
+    {
+        let store = SqliteStore::open(&path).await.unwrap();
+        let empty = size(&path);
+        store.begin_run(&a, t, at(0)).await.unwrap();
+        let mut checkpoint = Checkpoint::default();
+        // 20 pages of 250 records of about 1 KiB: some 5 MB, far below the
+        // writer's own checkpoint threshold (64 MiB of log).
+        for page in 0..20u32 {
+            let records = (0..250u32)
+                .map(|i| company(&format!("{page}-{i}"), &long_name, 1))
+                .collect();
+            checkpoint.pages += 1;
+            checkpoint.page_token = Some((page + 2).to_string());
+            let outcomes = store
+                .commit_page(&a, t, records, &checkpoint)
+                .await
+                .unwrap();
+            assert!(outcomes.iter().all(|o| *o == UpsertOutcome::Created));
+            checkpoint = checkpoint.with_outcomes(&outcomes);
+        }
+        // The database file itself grows while the store is open: only the
+        // checkpoint thread writes it.
+        let mut waited = 0;
+        while size(&path) < empty + 4 * 1024 * 1024 && waited < 100 {
+            tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            waited += 1;
+        }
+        assert!(
+            size(&path) >= empty + 4 * 1024 * 1024,
+            "the database file is {} bytes after 5 MB of commits (log: {} bytes)",
+            size(&path),
+            size(&wal)
+        );
+        assert_eq!(store.count_records(&a, t).await.unwrap(), 5_000);
+    }
+    assert_eq!(size(&wal), 0, "dropping the store empties the log");
+    let store = SqliteStore::open(&path).await.unwrap();
+    assert_eq!(store.count_records(&a, t).await.unwrap(), 5_000);
+    let state = store.sync_state(&a, t).await.unwrap();
+    assert_eq!(state.checkpoint.unwrap().pages, 20);
+}
+
+/// New files get 16 KiB pages; a file made with SQLite's default 4 KiB
+/// pages (an older store, another tool) opens, keeps its pages and works.
+#[tokio::test]
+async fn new_files_get_16_kib_pages_and_older_files_keep_theirs() {
+    let dir = tempfile::tempdir().unwrap();
+    let page_size = |p: &Path| -> i64 {
+        raw(p)
+            .query_row("PRAGMA page_size", [], |r| r.get(0))
+            .unwrap()
+    };
+    let new = dir.path().join("new.db");
+    drop(SqliteStore::open(&new).await.unwrap());
+    assert_eq!(page_size(&new), 16 * 1024);
+
+    let old = dir.path().join("old.db");
+    {
+        let db = rusqlite::Connection::open(&old).unwrap();
+        db.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x);")
+            .unwrap();
+    }
+    let a = cid("conn-a");
+    {
+        let store = SqliteStore::open(&old).await.unwrap();
+        store
+            .upsert_record(&a, company("c1", "Acme", 1))
+            .await
+            .unwrap();
+    }
+    assert_eq!(page_size(&old), 4096);
+    let store = SqliteStore::open(&old).await.unwrap();
+    assert_eq!(
+        store.record(&a, DataType::Companies, "c1").await.unwrap(),
+        Some(company("c1", "Acme", 1))
+    );
+}
