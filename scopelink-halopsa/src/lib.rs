@@ -51,7 +51,7 @@ use convert::{ACTIVE, INACTIVE};
 use futures::StreamExt;
 use scopelink_core::connector::{Connector, CrmSource, PageStream, RecordPage, StreamRequest};
 use scopelink_core::filter::{FilterOption, FilterOptions, Preview, SyncFilter};
-use scopelink_core::http::{paginate, Page};
+use scopelink_core::http::{paginate, read_ahead, stop_after_error, Page};
 use scopelink_core::model::{DataType, Record};
 use scopelink_core::{ConnectorError, FeatureCategory, Provider};
 use serde_json::Value;
@@ -158,7 +158,7 @@ impl HaloConnector {
         &self,
         query: &CrmQuery,
         token: Option<String>,
-    ) -> Result<Page<Item>, ConnectorError> {
+    ) -> Result<Page<Value>, ConnectorError> {
         let page_no = match token.as_deref().map(str::parse::<u32>) {
             None => 1,
             Some(Ok(n)) if n >= 1 => n,
@@ -170,10 +170,9 @@ impl HaloConnector {
                 1
             }
         };
-        let (raw, next) = self
+        let (items, next) = self
             .get_page(query.rel, &query.params, query.keys, page_no, query.what)
             .await?;
-        let items = raw.into_iter().map(|v| convert_item(query, v)).collect();
         Ok(Page {
             items,
             next: next.map(|n| n.to_string()),
@@ -360,24 +359,31 @@ impl CrmSource for HaloConnector {
     /// modification time in HaloPSA, so they are read in full every time
     /// (the store reports unchanged ones); opportunities are read from
     /// `since` with `lastupdatefromdate`.
+    ///
+    /// Pages are fetched on one task, one page ahead of another that
+    /// converts them, one page ahead of the consumer (see
+    /// [`scopelink_core::http::read_ahead`]).
     fn stream(&self, request: StreamRequest) -> PageStream<'_> {
         let query = match self.crm_query(&request) {
             Ok(q) => q,
             Err(e) => return futures::stream::once(async move { Err(e) }).boxed(),
         };
         let start = request.resume_from.clone();
-        paginate(start, move |token| {
-            let query = query.clone();
-            async move { self.crm_page(&query, token).await }
-        })
-        .map(|page| {
+        let this = self.clone();
+        let fetch_query = query.clone();
+        let raw = paginate(start, move |token| {
+            let this = this.clone();
+            let query = fetch_query.clone();
+            async move { this.crm_page(&query, token).await }
+        });
+        let pages = read_ahead(raw, 1).map(move |page| {
             page.map(|page| {
                 let mut out = RecordPage {
                     next: page.next,
                     ..RecordPage::default()
                 };
                 for item in page.items {
-                    match item {
+                    match convert_item(&query, item) {
                         Item::Record(r) => out.records.push(*r),
                         Item::Rejected(id, reason) => out.rejected.push((id, reason)),
                         Item::Filtered => {}
@@ -385,8 +391,8 @@ impl CrmSource for HaloConnector {
                 }
                 out
             })
-        })
-        .boxed()
+        });
+        read_ahead(stop_after_error(pages.boxed()), 1)
     }
 
     /// `GET /api/Client/{id}`, `/api/Users/{id}` or `/api/Opportunities/{id}`;
