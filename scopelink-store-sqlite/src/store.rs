@@ -172,39 +172,31 @@ fn upsert(
     let what = "upserting a record";
     let body = to_json(record, record_name(connection, data_type, id))?;
     let updated_at = record.updated_at().map(ts);
-    let inserted = tx
-        .prepare_cached(
-            "INSERT INTO records (connection_id, data_type, external_id, body, updated_at) \
-             VALUES (?1, ?2, ?3, ?4, ?5) \
-             ON CONFLICT (connection_id, data_type, external_id) DO NOTHING",
-        )
-        .map_err(sql(what))?
-        .execute(params![
-            connection.0,
-            data_type.as_str(),
-            id,
-            body,
-            updated_at
-        ])
-        .map_err(sql(what))?;
+    // Both statements take the same five parameters; each returns the
+    // number of rows it wrote.
+    let run = |statement: &str| -> Result<usize, DbError> {
+        tx.prepare_cached(statement)
+            .map_err(sql(what))?
+            .execute(params![
+                connection.0,
+                data_type.as_str(),
+                id,
+                body,
+                updated_at
+            ])
+            .map_err(sql(what))
+    };
+    let inserted = run(
+        "INSERT INTO records (connection_id, data_type, external_id, body, updated_at) \
+         VALUES (?1, ?2, ?3, ?4, ?5) \
+         ON CONFLICT (connection_id, data_type, external_id) DO NOTHING",
+    )?;
     if inserted == 1 {
         return Ok(UpsertOutcome::Created);
     }
-    let updated = tx
-        .prepare_cached(
-            "UPDATE records SET body = ?4, updated_at = ?5 \
-             WHERE connection_id = ?1 AND data_type = ?2 AND external_id = ?3 \
-             AND body IS NOT ?4",
-        )
-        .map_err(sql(what))?
-        .execute(params![
-            connection.0,
-            data_type.as_str(),
-            id,
-            body,
-            updated_at
-        ])
-        .map_err(sql(what))?;
+    let updated = run("UPDATE records SET body = ?4, updated_at = ?5 \
+         WHERE connection_id = ?1 AND data_type = ?2 AND external_id = ?3 \
+         AND body IS NOT ?4")?;
     Ok(if updated == 1 {
         UpsertOutcome::Updated
     } else {
