@@ -670,6 +670,27 @@ async fn resolve_permitted(
     Ok(Box::new(permitted.into_iter()))
 }
 
+/// The target of a redirect reqwest handed back instead of following: a
+/// 3xx whose `Location` is an absolute URL with a scheme other than http(s)
+/// (`file:`, `ftp:`, ...). Shown without its query or fragment.
+fn unfollowed_redirect(exchange: &Exchange) -> Option<String> {
+    if !exchange.status.is_redirection() {
+        return None;
+    }
+    let location = exchange
+        .headers
+        .get(reqwest::header::LOCATION)?
+        .to_str()
+        .ok()?;
+    let mut target = Url::parse(location.trim()).ok()?;
+    if matches!(target.scheme(), "http" | "https") {
+        return None;
+    }
+    target.set_query(None);
+    target.set_fragment(None);
+    Some(target.to_string())
+}
+
 /// The redirect policy: at most [`MAX_REDIRECTS`], each target checked like
 /// the request's own URL.
 fn redirect_policy(policy: AddressPolicy) -> reqwest::redirect::Policy {
@@ -853,6 +874,13 @@ impl HttpClient {
                             attempts: attempt,
                             method: request.method,
                         });
+                    }
+                    if let Some(target) = unfollowed_redirect(&exchange) {
+                        // reqwest follows only http(s) redirects (each
+                        // checked by the redirect policy); one it handed
+                        // back points at a scheme it cannot fetch.
+                        tracing::warn!(parent: &span, status, "refusing a redirect to another scheme");
+                        return Err(HttpError::InsecureScheme { url: target });
                     }
                     let retry_after = retry_after(&exchange.headers, SystemTime::now());
                     let wait = is_transient_status(status)

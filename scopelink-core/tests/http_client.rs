@@ -708,6 +708,47 @@ async fn redirects_to_other_schemes_are_refused() {
         .await;
     let err = client().send(get(&server, "/ftp")).await.unwrap_err();
     assert!(matches!(err, HttpError::InsecureScheme { .. }), "{err:?}");
+
+    // reqwest hands back a redirect it cannot follow at all (file:, data:)
+    // instead of asking the redirect policy: refused the same way, the
+    // target shown without its query, and not retried.
+    for (p, target, shown) in [
+        (
+            "/file",
+            "file:///etc/passwd?token=abc",
+            "file:///etc/passwd",
+        ),
+        ("/data", "data:text/plain,hello", "data:text/plain,hello"),
+        (
+            "/gopher",
+            "gopher://example.com/1#frag",
+            "gopher://example.com/1",
+        ),
+    ] {
+        Mock::given(path(p))
+            .respond_with(ResponseTemplate::new(307).insert_header("Location", target))
+            .mount(&server)
+            .await;
+        let http = client();
+        let err = http.send(get(&server, p)).await.unwrap_err();
+        match &err {
+            HttpError::InsecureScheme { url } => assert_eq!(url, shown, "{p}"),
+            other => panic!("{p}: expected InsecureScheme, got {other:?}"),
+        }
+        assert!(err.to_string().contains("refused"), "{err}");
+        assert_eq!(http.requests_sent(), 1, "{p}: refused at once");
+    }
+}
+
+#[tokio::test]
+async fn a_redirect_without_a_usable_location_stays_a_status_error() {
+    let server = MockServer::start().await;
+    Mock::given(path("/nowhere"))
+        .respond_with(ResponseTemplate::new(302))
+        .mount(&server)
+        .await;
+    let err = client().send(get(&server, "/nowhere")).await.unwrap_err();
+    assert_eq!(err.status(), Some(302), "{err:?}");
 }
 
 #[tokio::test]
