@@ -82,6 +82,13 @@ pub enum HttpError {
         /// What went wrong.
         reason: String,
     },
+    /// A paginated list whose next page is the page just read: following
+    /// it would read the same page forever.
+    #[error("the provider's next page after page {page} of this list is that same page; stopped instead of reading it again forever (a provider or proxy fault: report it)")]
+    RepeatedPage {
+        /// The pages read so far, the repeated one included.
+        page: u64,
+    },
     /// Any other transport failure (a body cut short, a TLS error, too many
     /// redirects).
     #[error("{method} {path}: {reason}")]

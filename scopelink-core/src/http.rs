@@ -1257,9 +1257,11 @@ pub struct Page<T> {
 }
 
 /// Where [`paginate`] stands.
-enum Cursor<F> {
-    /// Fetch the page at this token next.
-    Fetch(Option<String>, F),
+enum Cursor<F, E> {
+    /// Fetch the page at this token next; `read` pages were read so far.
+    Fetch(Option<String>, F, u64),
+    /// Yield this error, then end.
+    Fail(E),
     /// The last page or an error was yielded.
     Done,
 }
@@ -1270,6 +1272,10 @@ enum Cursor<F> {
 /// Page number, next-link and cursor pagination differ only in what the
 /// token holds and how `fetch` uses it.
 ///
+/// A page whose `next` is the token it was fetched with is yielded, then
+/// [`HttpError::RepeatedPage`] ends the stream: following it would read
+/// that page forever.
+///
 /// The stream is fused: polling it after its end keeps returning `None`.
 pub fn paginate<'a, T, E, F, Fut>(
     start: Option<String>,
@@ -1277,18 +1283,24 @@ pub fn paginate<'a, T, E, F, Fut>(
 ) -> BoxStream<'a, Result<Page<T>, E>>
 where
     T: Send + 'a,
-    E: Send + 'a,
+    E: From<HttpError> + Send + 'a,
     F: FnMut(Option<String>) -> Fut + Send + 'a,
     Fut: Future<Output = Result<Page<T>, E>> + Send + 'a,
 {
-    futures::stream::unfold(Cursor::Fetch(start, fetch), |cursor| async move {
-        let Cursor::Fetch(token, mut fetch) = cursor else {
-            return None;
+    futures::stream::unfold(Cursor::Fetch(start, fetch, 0), |cursor| async move {
+        let (token, mut fetch, read) = match cursor {
+            Cursor::Fetch(token, fetch, read) => (token, fetch, read),
+            Cursor::Fail(e) => return Some((Err(e), Cursor::Done)),
+            Cursor::Done => return None,
         };
-        match fetch(token).await {
+        match fetch(token.clone()).await {
             Ok(page) => {
+                let read = read + 1;
                 let next = match page.next.clone() {
-                    Some(token) => Cursor::Fetch(Some(token), fetch),
+                    Some(next) if Some(&next) == token.as_ref() => {
+                        Cursor::Fail(HttpError::RepeatedPage { page: read }.into())
+                    }
+                    Some(next) => Cursor::Fetch(Some(next), fetch, read),
                     None => Cursor::Done,
                 };
                 Some((Ok(page), next))

@@ -3,6 +3,7 @@
 //! stopping rules.
 
 use futures::StreamExt;
+use scopelink_core::error::ConnectorError;
 use scopelink_core::http::{
     paginate, AddressPolicy, HttpClient, HttpConfig, Method, Page, Request, RetryPolicy,
 };
@@ -267,7 +268,7 @@ async fn pagination_stops_after_the_first_error() {
 async fn paginate_starts_at_the_given_token_and_ends_on_a_last_page() {
     let seen = Arc::new(std::sync::Mutex::new(Vec::new()));
     let log = seen.clone();
-    let pages: Vec<Result<Page<u8>, String>> = paginate(Some("resume-7".into()), move |token| {
+    let pages: Vec<Result<Page<u8>, HttpError>> = paginate(Some("resume-7".into()), move |token| {
         log.lock().unwrap().push(token.clone());
         async move {
             Ok(Page {
@@ -282,7 +283,7 @@ async fn paginate_starts_at_the_given_token_and_ends_on_a_last_page() {
     assert_eq!(*seen.lock().unwrap(), vec![Some("resume-7".to_string())]);
 
     // A first page that is also the last, empty.
-    let pages: Vec<Result<Page<u8>, String>> = paginate(None, |_| async {
+    let pages: Vec<Result<Page<u8>, HttpError>> = paginate(None, |_| async {
         Ok(Page {
             items: vec![],
             next: None,
@@ -290,13 +291,57 @@ async fn paginate_starts_at_the_given_token_and_ends_on_a_last_page() {
     })
     .collect()
     .await;
+    assert_eq!(pages.len(), 1);
     assert_eq!(
-        pages,
-        vec![Ok(Page {
+        pages[0].as_ref().unwrap(),
+        &Page {
             items: vec![],
             next: None
-        })]
+        }
     );
+}
+
+#[tokio::test]
+async fn a_next_token_naming_the_page_just_read_ends_with_a_typed_error() {
+    // Page 1 says page 2 is next; page 2 says page 2 is next, forever.
+    let calls = Arc::new(AtomicUsize::new(0));
+    let counter = calls.clone();
+    let mut pages = paginate(None, move |token: Option<String>| {
+        counter.fetch_add(1, Ordering::SeqCst);
+        async move {
+            let n: u8 = token.as_deref().unwrap_or("1").parse().unwrap();
+            Ok::<_, HttpError>(Page {
+                items: vec![n],
+                next: Some("2".to_string()),
+            })
+        }
+    });
+    assert_eq!(pages.next().await.unwrap().unwrap().items, [1]);
+    assert_eq!(pages.next().await.unwrap().unwrap().items, [2]);
+    let err = pages.next().await.unwrap().unwrap_err();
+    assert!(
+        matches!(err, HttpError::RepeatedPage { page: 2 }),
+        "{err:?}"
+    );
+    assert!(err.to_string().contains("after page 2"), "{err}");
+    assert!(pages.next().await.is_none());
+    assert!(pages.next().await.is_none());
+    assert_eq!(calls.load(Ordering::SeqCst), 2, "page 2 was read once");
+
+    // The same through a connector's error type.
+    let pages: Vec<Result<Page<u8>, ConnectorError>> = paginate(Some("7".into()), |_| async {
+        Ok(Page {
+            items: vec![7],
+            next: Some("7".to_string()),
+        })
+    })
+    .collect()
+    .await;
+    assert_eq!(pages.len(), 2);
+    assert!(matches!(
+        pages[1],
+        Err(ConnectorError::Http(HttpError::RepeatedPage { page: 1 }))
+    ));
 }
 
 mod read_ahead {
