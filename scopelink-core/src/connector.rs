@@ -30,7 +30,8 @@ pub trait Connector: Send + Sync {
 /// One page of records from a provider.
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct RecordPage {
-    /// The records, as converted from the provider's payload.
+    /// The records, as converted from the provider's payload, all of the
+    /// requested data type.
     pub records: Vec<Record>,
     /// Records of the page that could not be converted: (provider id if
     /// known, reason). The engine counts and logs them as skipped.
@@ -70,7 +71,11 @@ pub trait CrmSource: Send + Sync {
     /// How many companies `filter` matches.
     async fn preview(&self, filter: &SyncFilter) -> Result<Preview, ConnectorError>;
 
-    /// Streams pages of records, page by page, in constant memory.
+    /// Streams pages of records of `request.data_type`, page by page, in
+    /// constant memory. The engine checks a page's records (their
+    /// companies) while it stores the page before, so a stream must not mix
+    /// data types: companies are a run of their own, before the types that
+    /// need them.
     fn stream(&self, request: StreamRequest) -> PageStream<'_>;
 
     /// Fetches one record (webhooks that carry only an id).
