@@ -8,7 +8,7 @@ use scopelink_core::connector::PsaProjects;
 use scopelink_core::http::{AddressPolicy, HttpConfig};
 use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
 use scopelink_core::model::{Service, SubService};
-use scopelink_core::push::{push_project, PushProgress};
+use scopelink_core::push::PushProgress;
 use scopelink_core::secret::{Credentials, InMemoryVault};
 use scopelink_core::{Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider};
 use scopelink_halopsa::{HaloConnector, HaloSettings};
@@ -142,15 +142,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut project = sample_project();
     println!("\npushing \"{}\":", project.name);
-    let report = push_project(
-        store.as_ref(),
-        &conn.id,
-        &halo,
-        &project,
-        &options,
-        Some(&progress),
-    )
-    .await?;
+    let report = connections
+        .push_project(&conn.id, &halo, &project, &options, Some(&progress))
+        .await?;
     println!(
         "pushed: HaloPSA project #{}, {} objects created",
         report.project_id, report.created
@@ -175,15 +169,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         }],
     });
     println!("\nresubmitting with a new service:");
-    let report = push_project(
-        store.as_ref(),
-        &conn.id,
-        &halo,
-        &project,
-        &options,
-        Some(&progress),
-    )
-    .await?;
+    let report = connections
+        .push_project(&conn.id, &halo, &project, &options, Some(&progress))
+        .await?;
     println!(
         "resubmitted: {} objects added to HaloPSA project #{}",
         report.created, report.project_id

@@ -16,7 +16,7 @@ use scopelink_core::connector::{CrmSource, LookupItem, PsaProjects};
 use scopelink_core::filter::SyncFilter;
 use scopelink_core::http::{AddressPolicy, HttpConfig};
 use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
-use scopelink_core::push::{push_project, PushProgress};
+use scopelink_core::push::PushProgress;
 use scopelink_core::secret::{ClientCredentials, ConnectWiseKeys, Credentials};
 use scopelink_core::store::RecordStore;
 use scopelink_core::sync::{SyncProgress, SyncReport};
@@ -303,15 +303,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         push_bar.set_position(p.created as u64);
         push_bar.set_message(p.item.to_string());
     };
-    let pushed = push_project(
-        store.as_ref(),
-        &halo_conn.id,
-        &halo,
-        &project,
-        &options,
-        Some(&on_push),
-    )
-    .await?;
+    let pushed = connections
+        .push_project(&halo_conn.id, &halo, &project, &options, Some(&on_push))
+        .await?;
     push_bar.finish_with_message("done");
 
     // Summary.

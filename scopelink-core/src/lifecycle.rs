@@ -4,9 +4,12 @@
 use crate::access::{Access, Permission};
 use crate::activity::{read_activity, ActivityEntry, ActivityKind};
 use crate::connection::{Connection, ConnectionId, ConnectionStatus};
-use crate::connector::Connector;
+use crate::connector::{Connector, PsaProjects};
 use crate::error::{Error, StoreError};
+use crate::mapping::PushOptions;
+use crate::model::ScopingProject;
 use crate::provider::{FeatureCategory, Provider};
+use crate::push::{PushProgress, PushReport};
 use crate::secret::{load_credentials, CredentialRef, Credentials, Vault};
 use crate::store::Store;
 use chrono::Utc;
@@ -334,6 +337,38 @@ impl Connections {
         let entered = c.mark_error(reason.to_string(), Utc::now())?;
         self.save_status(&before, &c, entered).await?;
         Ok(c)
+    }
+
+    /// Pushes `project` to the PSA of `connection`, as
+    /// [`crate::push::push_project`] does (same refusals, links and
+    /// resume), and like a sync, moves the connection to Connection Error
+    /// with the reason when the PSA rejects its credentials, so
+    /// [`ConnectionEvent`] subscribers hear of it.
+    pub async fn push_project(
+        &self,
+        connection: &ConnectionId,
+        psa: &dyn PsaProjects,
+        project: &ScopingProject,
+        options: &PushOptions,
+        progress: Option<&(dyn Fn(&PushProgress) + Send + Sync)>,
+    ) -> Result<PushReport, Error> {
+        let result = crate::push::push_project(
+            self.store.as_ref(),
+            connection,
+            psa,
+            project,
+            options,
+            progress,
+        )
+        .await;
+        if let Err(Error::Connector(e)) = &result {
+            if e.is_auth_failure() {
+                if let Err(marking) = self.mark_error(connection, &e.to_string()).await {
+                    tracing::warn!(error = %marking, "could not mark the connection as failed");
+                }
+            }
+        }
+        result
     }
 
     /// Records a completed sync.

@@ -128,6 +128,9 @@ impl Pusher<'_> {
 /// Connected and have PSA enabled. Items already linked are left alone; a
 /// link is stored as soon as each object is created, so calling this again
 /// after a failure finishes the job without duplicates.
+///
+/// This leaves the connection's status alone; [`crate::Connections::push_project`]
+/// also moves it to Connection Error when the PSA rejects the credentials.
 pub async fn push_project(
     store: &dyn Store,
     connection: &ConnectionId,

@@ -11,9 +11,11 @@ use scopelink_core::activity::ActivityKind;
 use scopelink_core::mapping::{sample_project, ItemRef, PushOptions, TaskMode};
 use scopelink_core::model::{ProjectStatus, ScopingProject, Service};
 use scopelink_core::push::{push_project, PushProgress, PushReport};
+use scopelink_core::store::ConnectionStore;
 use scopelink_core::store::LinkStore;
 use scopelink_core::{
-    Connection, ConnectorError, Error, FeatureCategory, HttpError, MappingError, Provider,
+    Connection, ConnectionEvent, ConnectionStatus, ConnectorError, Error, FeatureCategory,
+    HttpError, MappingError, Provider,
 };
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -395,4 +397,69 @@ async fn refuses_unless_connected_and_approved() {
             .items
             .is_empty());
     }
+}
+
+#[tokio::test]
+async fn rejected_credentials_mid_push_put_the_connection_in_error_and_reconnect_resumes() {
+    let (env, conn) = setup().await;
+    let mut events = env.connections.subscribe();
+    let psa = FakePsa::new();
+    let opts = options(TaskMode::PerService, false, false);
+    // The project and its first milestone are created, then the keys stop
+    // working.
+    psa.reject_credentials_from(3);
+    let err = env
+        .connections
+        .push_project(&conn.id, &psa, &sample_project(), &opts, None)
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, Error::Connector(ConnectorError::Authentication { .. })),
+        "{err:?}"
+    );
+    let now = env.store.connection(&conn.id).await.unwrap().unwrap();
+    let ConnectionStatus::ConnectionError { reason, .. } = &now.status else {
+        panic!("expected Connection Error, got {:?}", now.status);
+    };
+    assert!(reason.contains("keys were revoked"), "{reason}");
+    match events.try_recv() {
+        Ok(ConnectionEvent::EnteredError {
+            connection_id,
+            reason: announced,
+            ..
+        }) => {
+            assert_eq!(connection_id, conn.id);
+            assert_eq!(&announced, reason);
+        }
+        other => panic!("expected an EnteredError event, got {other:?}"),
+    }
+    assert_eq!(psa.calls().len(), 2, "the project and one milestone");
+
+    // While in error, a push is refused before any request.
+    let refused = env
+        .connections
+        .push_project(&conn.id, &psa, &sample_project(), &opts, None)
+        .await
+        .unwrap_err();
+    assert!(matches!(refused, Error::NotConnected { .. }), "{refused:?}");
+
+    // The free function leaves the status alone (hosts that manage it
+    // themselves): checked on a second connection.
+    let other = env.connected(Provider::ConnectWiseManage, PSA).await;
+    let err = push_project(
+        env.store.as_ref(),
+        &other.id,
+        &psa,
+        &sample_project(),
+        &opts,
+        None,
+    )
+    .await
+    .unwrap_err();
+    assert!(matches!(
+        err,
+        Error::Connector(ConnectorError::Authentication { .. })
+    ));
+    let other_now = env.store.connection(&other.id).await.unwrap().unwrap();
+    assert_eq!(other_now.status, ConnectionStatus::Connected);
 }

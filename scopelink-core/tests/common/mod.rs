@@ -413,6 +413,8 @@ struct PsaState {
     calls: Vec<PsaCall>,
     attempts: usize,
     fail_on: Option<usize>,
+    /// From this attempt on, every creation is refused: bad credentials.
+    reject_from: Option<usize>,
     next: BTreeMap<&'static str, usize>,
 }
 
@@ -433,6 +435,13 @@ impl FakePsa {
     pub fn fail_on(&self, n: usize) {
         let mut s = self.state.lock().unwrap();
         s.fail_on = Some(s.attempts + n);
+    }
+
+    /// From the `n`th creation attempt on (1-based), the PSA rejects the
+    /// credentials.
+    pub fn reject_credentials_from(&self, n: usize) {
+        let mut s = self.state.lock().unwrap();
+        s.reject_from = Some(s.attempts + n);
     }
 
     /// Every successful creation, in order.
@@ -456,6 +465,11 @@ impl FakePsa {
     ) -> Result<String, ConnectorError> {
         let mut s = self.state.lock().unwrap();
         s.attempts += 1;
+        if s.reject_from.is_some_and(|from| s.attempts >= from) {
+            return Err(ConnectorError::Authentication {
+                message: "the API member's keys were revoked".into(),
+            });
+        }
         if s.fail_on == Some(s.attempts) {
             s.fail_on = None;
             return Err(ConnectorError::Http(HttpError::Status {
