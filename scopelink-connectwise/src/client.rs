@@ -713,7 +713,7 @@ impl ConnectWiseConnector {
         })
     }
 
-    /// Every page of a list, undecoded (see [`Client::fetch_raw_page`]).
+    /// Every page of a list, undecoded (see [`Self::fetch_raw_page`]).
     fn raw_pages(
         &self,
         path: &'static str,
