@@ -11,7 +11,7 @@
 use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings};
 use scopelink_core::access::Access;
 use scopelink_core::activity::{ActivityEntry, ActivityKind};
-use scopelink_core::connector::{Connector, WebhookReceiver};
+use scopelink_core::connector::{Connector, CrmSource, WebhookReceiver};
 use scopelink_core::http::{AddressPolicy, HttpConfig, RateLimit, RetryPolicy};
 use scopelink_core::model::DataType;
 use scopelink_core::secret::{ClientCredentials, ConnectWiseKeys, Credentials, InMemoryVault};
@@ -303,6 +303,38 @@ async fn outcome(
     }
 }
 
+/// Creates a connection with `credentials`, syncs companies and then
+/// `data_type` from `connector`, and judges the run (see [`outcome`]).
+async fn sync_and_judge(
+    connector: &dyn CrmSource,
+    provider: Provider,
+    credentials: Credentials,
+    data_type: DataType,
+    case: &str,
+) -> Outcome {
+    let host = Host::new();
+    let conn = host.create(provider, credentials).await;
+    let mut types = vec![DataType::Companies];
+    if data_type != DataType::Companies {
+        types.push(data_type);
+    }
+    let result = host
+        .engine
+        .run(
+            &Access::full(),
+            &conn.id,
+            connector,
+            &SyncRequest {
+                data_types: types,
+                full: true,
+                ..SyncRequest::default()
+            },
+            None,
+        )
+        .await;
+    outcome(&host, &conn, data_type, result, case).await
+}
+
 /// Syncs `data_type` (companies first when it needs them) from a mock
 /// ConnectWise serving `companies` and, for other types, `page`.
 async fn cw_sync(
@@ -331,33 +363,16 @@ async fn cw_sync(
             .mount(&server)
             .await;
     }
-    let host = Host::new();
-    let conn = host
-        .create(
-            Provider::ConnectWiseManage,
-            Credentials::ConnectWise(cw_keys()),
-        )
-        .await;
     let connector = cw(&server);
-    let mut types = vec![DataType::Companies];
-    if data_type != DataType::Companies {
-        types.push(data_type);
-    }
-    let result = host
-        .engine
-        .run(
-            &Access::full(),
-            &conn.id,
-            &connector,
-            &SyncRequest {
-                data_types: types,
-                full: true,
-                ..SyncRequest::default()
-            },
-            None,
-        )
-        .await;
-    outcome(&host, &conn, data_type, result, case).await
+    let credentials = Credentials::ConnectWise(cw_keys());
+    sync_and_judge(
+        &connector,
+        Provider::ConnectWiseManage,
+        credentials,
+        data_type,
+        case,
+    )
+    .await
 }
 
 fn completed(created: u64, skipped: u64) -> Outcome {
@@ -886,33 +901,9 @@ async fn halo_sync(
             .mount(&server)
             .await;
     }
-    let host = Host::new();
-    let conn = host
-        .create(
-            Provider::HaloPsa,
-            Credentials::ClientCredentials(halo_credentials()),
-        )
-        .await;
     let connector = halo(&server);
-    let mut types = vec![DataType::Companies];
-    if data_type != DataType::Companies {
-        types.push(data_type);
-    }
-    let result = host
-        .engine
-        .run(
-            &Access::full(),
-            &conn.id,
-            &connector,
-            &SyncRequest {
-                data_types: types,
-                full: true,
-                ..SyncRequest::default()
-            },
-            None,
-        )
-        .await;
-    outcome(&host, &conn, data_type, result, case).await
+    let credentials = Credentials::ClientCredentials(halo_credentials());
+    sync_and_judge(&connector, Provider::HaloPsa, credentials, data_type, case).await
 }
 
 #[tokio::test]
