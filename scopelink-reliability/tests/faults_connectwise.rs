@@ -63,14 +63,7 @@ async fn rate_limited_every_fifth_request_completes_exactly() {
 
     let rec = Recorder::default();
     let report = host
-        .engine
-        .run(
-            &host.access,
-            &host.conn,
-            &cw,
-            &crm_request(),
-            Some(&|p: &SyncProgress| rec.note(p)),
-        )
+        .run_crm(&cw, &rec)
         .await
         .expect("the sync rides out the 429s");
 
@@ -156,14 +149,7 @@ async fn bursts_of_503_complete_exactly() {
 
 /// Runs a sync expected to fail, and returns its error.
 async fn failing_run(host: &Host, cw: &dyn CrmSource, rec: &Recorder) -> SyncError {
-    host.engine
-        .run(
-            &host.access,
-            &host.conn,
-            cw,
-            &crm_request(),
-            Some(&|p: &SyncProgress| rec.note(p)),
-        )
+    host.run_crm(cw, rec)
         .await
         .expect_err("the fault stops the run")
 }
@@ -198,14 +184,7 @@ async fn responses_cut_off_mid_body_are_fetched_again() {
     proxy.fault_request(4, Fault::ResetMidBody(5_000));
     proxy.fault_request(12, Fault::CloseMidBody(2_000));
     proxy.fault_request(15, Fault::Delay(Duration::from_millis(50)));
-    host.engine
-        .run(
-            &host.access,
-            &host.conn,
-            &cw,
-            &crm_request(),
-            Some(&|p: &SyncProgress| rec.note(p)),
-        )
+    host.run_crm(&cw, &rec)
         .await
         .expect("GETs cut off mid-body are sent again and the sync completes");
     rec.assert_created_once(&totals(&sim));
@@ -295,14 +274,7 @@ async fn truncated_json_fails_typed_and_resumes_exactly() {
         assert!(state.checkpoint.is_none());
     }
 
-    host.engine
-        .run(
-            &host.access,
-            &host.conn,
-            &cw,
-            &crm_request(),
-            Some(&|p: &SyncProgress| rec.note(p)),
-        )
+    host.run_crm(&cw, &rec)
         .await
         .expect("the resumed run completes");
     // Companies and contacts ran again incrementally (nothing changed);
@@ -381,14 +353,7 @@ async fn slow_server_past_the_timeout_is_retried_then_resumed_exactly() {
     assert!(matches!(state.status, RunStatus::Failed { .. }));
     let committed = state.checkpoint.expect("checkpoint").pages;
 
-    host.engine
-        .run(
-            &host.access,
-            &host.conn,
-            &cw,
-            &crm_request(),
-            Some(&|p: &SyncProgress| rec.note(p)),
-        )
+    host.run_crm(&cw, &rec)
         .await
         .expect("the resumed run completes");
     rec.assert_created_once(&totals(&sim));

@@ -63,14 +63,7 @@ async fn reset_and_resume(
     rec: &Recorder,
 ) {
     let refused = host
-        .engine
-        .run(
-            &host.access,
-            &host.conn,
-            cw,
-            &crm_request(),
-            Some(&|p: &SyncProgress| rec.note(p)),
-        )
+        .run_crm(cw, rec)
         .await
         .expect_err("a run is refused while the type is marked running");
     assert!(
@@ -90,14 +83,7 @@ async fn reset_and_resume(
         state.checkpoint.is_some(),
         "force-reset keeps the checkpoint"
     );
-    host.engine
-        .run(
-            &host.access,
-            &host.conn,
-            cw,
-            &crm_request(),
-            Some(&|p: &SyncProgress| rec.note(p)),
-        )
+    host.run_crm(cw, rec)
         .await
         .expect("the resumed run completes");
 }

@@ -116,6 +116,23 @@ impl Host {
         .await
     }
 
+    /// Runs the CRM sync from `source`, noting its progress in `rec`.
+    pub async fn run_crm(
+        &self,
+        source: &dyn scopelink_core::connector::CrmSource,
+        rec: &Recorder,
+    ) -> Result<scopelink_core::sync::SyncReport, scopelink_core::error::SyncError> {
+        self.engine
+            .run(
+                &self.access,
+                &self.conn,
+                source,
+                &crm_request(),
+                Some(&|p: &SyncProgress| rec.note(p)),
+            )
+            .await
+    }
+
     async fn with(
         store: Arc<dyn Store>,
         provider: Provider,
