@@ -11,7 +11,7 @@
 use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings};
 use scopelink_core::access::Access;
 use scopelink_core::connector::{
-    Connector, OpportunityUpdate, OpportunityWriteBack, PsaProjects, WebhookReceiver,
+    Connector, CrmSource, OpportunityUpdate, OpportunityWriteBack, PsaProjects, WebhookReceiver,
 };
 use scopelink_core::http::{AddressPolicy, HttpConfig, RetryPolicy};
 use scopelink_core::mapping::PushOptions;
@@ -22,8 +22,8 @@ use scopelink_core::secret::{
 };
 use scopelink_core::webhook::WebhookRequest;
 use scopelink_core::{
-    Connection, Connections, FeatureCategory, MemoryStore, NewConnection, Provider, SyncEngine,
-    SyncRequest,
+    Connection, ConnectionId, Connections, FeatureCategory, MemoryStore, NewConnection, Provider,
+    SyncEngine, SyncRequest,
 };
 use scopelink_halopsa::{HaloConnector, HaloSettings};
 use scopelink_reliability::log_capture::LogCapture;
@@ -115,6 +115,29 @@ fn host() -> (Arc<MemoryStore>, Connections, SyncEngine) {
     let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
     let engine = SyncEngine::new(connections.clone());
     (store, connections, engine)
+}
+
+/// With `wrong` credentials: a connection test and a sync fail with errors
+/// that hold no secret, and the connection ends in Connection Error
+/// (returned, for its Debug output to be checked too).
+async fn rejected_credentials<C: Connector + CrmSource>(
+    secrets: &Secrets,
+    engine: &SyncEngine,
+    connections: &Connections,
+    conn: &ConnectionId,
+    wrong: &C,
+    test_error: &str,
+) -> Connection {
+    let err = wrong.test_connection().await.unwrap_err();
+    secrets.check_error(test_error, &err);
+    let err = engine
+        .run(&Access::full(), conn, wrong, &SyncRequest::default(), None)
+        .await
+        .unwrap_err();
+    secrets.check_error("401 sync error", &err);
+    let after = connections.get(&Access::full(), conn).await.unwrap();
+    assert_eq!(after.status.label(), "Connection Error");
+    after
 }
 
 async fn create(
@@ -301,21 +324,15 @@ async fn connectwise_sync_webhook_write_back_and_failures_leak_nothing() {
         http(),
     )
     .unwrap();
-    let err = wrong.test_connection().await.unwrap_err();
-    secrets.check_error("401 test error", &err);
-    let err = engine
-        .run(
-            &Access::full(),
-            &conn.id,
-            &wrong,
-            &SyncRequest::default(),
-            None,
-        )
-        .await
-        .unwrap_err();
-    secrets.check_error("401 sync error", &err);
-    let after = connections.get(&Access::full(), &conn.id).await.unwrap();
-    assert_eq!(after.status.label(), "Connection Error");
+    let after = rejected_credentials(
+        &secrets,
+        &engine,
+        &connections,
+        &conn.id,
+        &wrong,
+        "401 test error",
+    )
+    .await;
     // A connect with wrong keys, and a refused server address.
     let err = ConnectWiseConnector::connect(
         ConnectWiseSettings {
@@ -493,21 +510,15 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
         http(),
     )
     .unwrap();
-    let err = wrong.test_connection().await.unwrap_err();
-    secrets.check_error("invalid_client error", &err);
-    let err = engine
-        .run(
-            &Access::full(),
-            &conn.id,
-            &wrong,
-            &SyncRequest::default(),
-            None,
-        )
-        .await
-        .unwrap_err();
-    secrets.check_error("401 sync error", &err);
-    let after = connections.get(&Access::full(), &conn.id).await.unwrap();
-    assert_eq!(after.status.label(), "Connection Error");
+    let after = rejected_credentials(
+        &secrets,
+        &engine,
+        &connections,
+        &conn.id,
+        &wrong,
+        "invalid_client error",
+    )
+    .await;
 
     // A token endpoint that echoes the secret and the token in its errors
     // (some do): 429 then 500 on the token, 429 and 401 on the API.
