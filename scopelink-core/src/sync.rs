@@ -185,6 +185,23 @@ impl SyncReport {
 /// A progress callback.
 pub type ProgressFn<'a> = &'a (dyn Fn(&SyncProgress) + Send + Sync);
 
+/// Tells `progress` (if any) where the run of `data_type` stands.
+fn report(
+    progress: Option<ProgressFn<'_>>,
+    data_type: DataType,
+    checkpoint: &Checkpoint,
+    finished: bool,
+) {
+    if let Some(p) = progress {
+        p(&SyncProgress {
+            data_type,
+            counts: checkpoint.counts,
+            pages: checkpoint.pages,
+            finished,
+        });
+    }
+}
+
 /// The sync engine. Cheap to clone.
 #[derive(Clone, Debug)]
 pub struct SyncEngine {
@@ -403,14 +420,7 @@ impl SyncEngine {
                     },
                 )
                 .await?;
-                if let Some(p) = progress {
-                    p(&SyncProgress {
-                        data_type,
-                        counts: checkpoint.counts,
-                        pages: checkpoint.pages,
-                        finished: true,
-                    });
-                }
+                report(progress, data_type, &checkpoint, true);
                 tracing::info!(%connection, %data_type, counts = ?checkpoint.counts, "sync completed");
                 Ok(checkpoint.counts)
             }
@@ -556,14 +566,7 @@ impl SyncEngine {
             )
             .await?;
         }
-        if let Some(p) = progress {
-            p(&SyncProgress {
-                data_type,
-                counts: checkpoint.counts,
-                pages: checkpoint.pages,
-                finished: false,
-            });
-        }
+        report(progress, data_type, checkpoint, false);
         Ok(())
     }
 
