@@ -195,9 +195,12 @@ impl Db {
             // half-applied (dropping a rusqlite transaction rolls it back),
             // so a poisoned lock is safe to take over.
             let mut guard = conn.lock().unwrap_or_else(PoisonError::into_inner);
+            let changes_before = guard.total_changes();
             let result = f(&mut guard);
+            // Only a call that wrote has anything to checkpoint.
+            let wrote = guard.total_changes() != changes_before;
             drop(guard);
-            if let Some(checkpointer) = checkpointer {
+            if let (true, Some(checkpointer)) = (wrote, checkpointer) {
                 checkpointer.poke();
             }
             result
