@@ -2,6 +2,7 @@
 //! mapping of HTTP failures to errors that say what to fix.
 
 use crate::convert::{convert_page, decode_items};
+use crate::site::ConnectWiseSite;
 use base64::Engine as _;
 use futures::stream::BoxStream;
 use futures::StreamExt;
@@ -140,32 +141,6 @@ pub(crate) fn authority(url: &Url) -> Option<(String, Option<u16>)> {
     ))
 }
 
-/// Whether `site` (from company info) is the server host or a sibling under
-/// the same parent domain (`na.myconnectwise.net` → `api-na.myconnectwise.net`).
-fn same_site(server: &Url, site: &Url) -> bool {
-    let (Some(a), Some(b)) = (server.host(), site.host()) else {
-        return false;
-    };
-    match (a, b) {
-        (url::Host::Domain(a), url::Host::Domain(b)) => {
-            let a = a.trim_end_matches('.').to_ascii_lowercase();
-            let b = b.trim_end_matches('.').to_ascii_lowercase();
-            if a == b {
-                return true;
-            }
-            fn parent(h: &str) -> Option<&str> {
-                let (_, rest) = h.split_once('.')?;
-                rest.contains('.').then_some(rest)
-            }
-            match (parent(&a), parent(&b)) {
-                (Some(x), Some(y)) if x == y => true,
-                (pa, pb) => pa == Some(b.as_str()) || pb == Some(a.as_str()),
-            }
-        }
-        (a, b) => a == b,
-    }
-}
-
 fn valid_codebase(codebase: &str) -> Option<&str> {
     let c = codebase.trim().trim_matches('/');
     let ok = !c.is_empty()
@@ -179,14 +154,19 @@ fn valid_api_version(version: &str) -> bool {
     !version.is_empty() && version.bytes().all(|b| b.is_ascii_digit() || b == b'.')
 }
 
-/// Discovers the API base: `GET {server}/login/companyinfo/{companyId}`
-/// (no authentication) → `{scheme}://{SiteUrl}/{Codebase}apis/3.0`.
+/// Discovers the API base: `GET {login site}/login/companyinfo/{companyId}`
+/// (no authentication) answers the `Codebase`; the API base is
+/// `{api host}/{Codebase}apis/3.0` with the API host derived from the
+/// address the user typed by the Developer Guide's rule (see
+/// [`ConnectWiseSite::api_url`]). The answer names no host, and none it
+/// might carry is followed: the keys only go to the site the user named.
 async fn discover_api_base(
     http: &HttpClient,
-    server: &Url,
+    site: &ConnectWiseSite,
     company_id: &str,
     client_id: &str,
 ) -> Result<Url, ConnectorError> {
+    let server = site.login_url();
     let mut url = server.clone();
     url.path_segments_mut()
         .map_err(|_| config_error("server_url", "the server address cannot have a path"))?
@@ -243,44 +223,13 @@ async fn discover_api_base(
         what: "company information".into(),
         message: format!("the codebase `{codebase}` is not a path segment"),
     })?;
-    let site = info
-        .site_url
-        .as_deref()
-        .map(|s| {
-            let s = s.trim();
-            let s = s
-                .strip_prefix("https://")
-                .or_else(|| s.strip_prefix("http://"))
-                .unwrap_or(s);
-            s.split('/').next().unwrap_or_default().to_string()
-        })
-        .filter(|s| !s.is_empty());
-    let site = match site {
-        Some(site) => site,
-        None => {
-            let mut s = server.host_str().unwrap_or_default().to_string();
-            if let Some(port) = server.port() {
-                s.push_str(&format!(":{port}"));
-            }
-            s
-        }
-    };
-    let candidate = format!("{}://{site}/{codebase}/apis/3.0", server.scheme());
-    let api_base = validate_url(&candidate, http.config().addresses).map_err(|e| {
+    let api_base = site.api_base(codebase);
+    validate_url(api_base.as_str(), http.config().addresses).map_err(|e| {
         config_error(
             "server_url",
-            format!("ConnectWise named the API host `{site}`, which is refused: {e}"),
+            format!("the ConnectWise API address {api_base} is refused: {e}"),
         )
-    })?;
-    if !same_site(server, &api_base) {
-        return Err(config_error(
-            "server_url",
-            format!(
-                "ConnectWise named the API host `{site}`, which is not part of {host}; refusing to send credentials there. Check the server address"
-            ),
-        ));
-    }
-    Ok(api_base)
+    })
 }
 
 fn unknown_company(company_id: &str) -> ConnectorError {
@@ -375,7 +324,10 @@ pub(crate) struct CachedKey {
 pub(crate) struct Inner {
     pub(crate) http: HttpClient,
     pub(crate) api_base: Url,
+    /// The login site (`https://na.myconnectwise.net/`).
     pub(crate) server: Option<Url>,
+    /// The site the user named (login host, API host, region).
+    pub(crate) site: Option<ConnectWiseSite>,
     pub(crate) settings: ConnectWiseSettings,
     pub(crate) company_id: String,
     authorization: SecretString,
@@ -413,22 +365,17 @@ impl ConnectWiseConnector {
         http: HttpConfig,
     ) -> Result<Self, ConnectorError> {
         let client = HttpClient::new(http)?;
-        let server = normalize_server_url(&settings.server_url, client.config().addresses)?;
+        let site = ConnectWiseSite::parse(&settings.server_url, client.config().addresses)?;
         if keys.company_id.is_empty() {
             return Err(config_error(
                 "company_id",
                 "enter the company id you log in to ConnectWise with",
             ));
         }
-        let api_base = discover_api_base(
-            &client,
-            &server,
-            &keys.company_id,
-            settings.client_id.trim(),
-        )
-        .await?;
+        let api_base =
+            discover_api_base(&client, &site, &keys.company_id, settings.client_id.trim()).await?;
         tracing::debug!(api_base = %api_base, "ConnectWise API base discovered");
-        Self::build(client, api_base, Some(server), settings, keys)
+        Self::build(client, api_base, Some(site), settings, keys)
     }
 
     /// Builds with a cached API base (stored on the connection's settings
@@ -444,14 +391,14 @@ impl ConnectWiseConnector {
             .map_err(|e| config_error("api_base", e.to_string()))?;
         api_base.set_query(None);
         api_base.set_fragment(None);
-        let server = normalize_server_url(&settings.server_url, client.config().addresses).ok();
-        Self::build(client, api_base, server, settings, keys)
+        let site = ConnectWiseSite::parse(&settings.server_url, client.config().addresses).ok();
+        Self::build(client, api_base, site, settings, keys)
     }
 
     fn build(
         http: HttpClient,
         mut api_base: Url,
-        server: Option<Url>,
+        site: Option<ConnectWiseSite>,
         settings: ConnectWiseSettings,
         keys: ConnectWiseKeys,
     ) -> Result<Self, ConnectorError> {
@@ -505,7 +452,8 @@ impl ConnectWiseConnector {
             inner: Arc::new(Inner {
                 http,
                 api_base,
-                server,
+                server: site.as_ref().map(|s| s.login_url().clone()),
+                site,
                 accept: format!("application/vnd.connectwise.com+json; version={version}"),
                 company_id: keys.company_id.clone(),
                 settings,
@@ -526,6 +474,14 @@ impl ConnectWiseConnector {
     /// store it under [`API_BASE_SETTING`] to skip discovery next time.
     pub fn api_base(&self) -> &Url {
         &self.inner.api_base
+    }
+
+    /// The ConnectWise site the user named: its login host, API host and
+    /// cloud region ([`ConnectWiseSite::region`]); `None` when the settings'
+    /// `server_url` does not parse (a connector built from a cached API
+    /// base only).
+    pub fn site(&self) -> Option<&ConnectWiseSite> {
+        self.inner.site.as_ref()
     }
 
     /// The HTTP client (for request counting in benchmarks).
@@ -914,33 +870,6 @@ mod tests {
             .as_str(),
             "http://127.0.0.1:8080/"
         );
-    }
-
-    #[test]
-    fn api_host_must_be_a_sibling_of_the_server() {
-        let u = |s: &str| Url::parse(s).unwrap();
-        assert!(same_site(
-            &u("https://na.myconnectwise.net/"),
-            &u("https://api-na.myconnectwise.net/v2025_1/apis/3.0")
-        ));
-        assert!(same_site(
-            &u("https://cw.acme.example/"),
-            &u("https://cw.acme.example/v4_6_release/apis/3.0")
-        ));
-        assert!(same_site(
-            &u("https://acme.example/"),
-            &u("https://api.acme.example/")
-        ));
-        assert!(!same_site(
-            &u("https://na.myconnectwise.net/"),
-            &u("https://evil.example/")
-        ));
-        assert!(!same_site(&u("https://a.com/"), &u("https://b.com/")));
-        assert!(same_site(
-            &u("http://127.0.0.1:1/"),
-            &u("http://127.0.0.1:2/")
-        ));
-        assert!(!same_site(&u("http://127.0.0.1/"), &u("http://127.0.0.2/")));
     }
 
     #[test]

@@ -5,7 +5,8 @@
 //! (`lastUpdated >= [2024-01-01T00:00:00Z]`), lists as `field in (1, 2)`,
 //! reference fields with `/` (`status/id`), and `and`/`or` with parentheses.
 //! Array fields such as a company's `types` can only be filtered with
-//! `childConditions`.
+//! `childConditions`, whose operators are `= != < <= > >= contains like
+//! not`: no `in`, so a set of types is written `types/id=1 or types/id=5`.
 //!
 //! # Quoting
 //!
@@ -50,9 +51,12 @@ pub fn build_conditions(filter: &SyncFilter, since: Option<DateTime<Utc>>) -> St
 }
 
 /// The `childConditions` value for the company types of `filter`
-/// (`types/id in (1, 5)`); empty when the filter has no types.
+/// (`types/id=1 or types/id=5`: `childConditions` has no `in` operator);
+/// empty when the filter has no types.
 pub fn build_child_conditions(filter: &SyncFilter) -> String {
-    set_condition("types", &filter.company_types).unwrap_or_default()
+    set_alternatives("types", &filter.company_types, Form::Child)
+        .map(|alternatives| alternatives.join(" or "))
+        .unwrap_or_default()
 }
 
 /// `lastUpdated >= [YYYY-MM-DDTHH:MM:SSZ]`.
@@ -75,6 +79,29 @@ fn numeric_id(id: &str) -> Option<i64> {
 /// `field/id in (..)` for options with numeric ids, `field/name ...` for the
 /// others, joined with `or` (in parentheses) when both kinds are present.
 fn set_condition(field: &str, options: &BTreeSet<FilterOption>) -> Option<String> {
+    let mut alternatives = set_alternatives(field, options, Form::Conditions)?;
+    Some(if alternatives.len() == 1 {
+        alternatives.remove(0)
+    } else {
+        format!("({})", alternatives.join(" or "))
+    })
+}
+
+/// Which parameter a condition is written for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Form {
+    /// `conditions`: lists with `in`.
+    Conditions,
+    /// `childConditions`: no `in`, one `=` per value.
+    Child,
+}
+
+/// The alternatives (to be joined with `or`) matching any of `options`.
+fn set_alternatives(
+    field: &str,
+    options: &BTreeSet<FilterOption>,
+    form: Form,
+) -> Option<Vec<String>> {
     if options.is_empty() {
         return None;
     }
@@ -95,6 +122,12 @@ fn set_condition(field: &str, options: &BTreeSet<FilterOption>) -> Option<String
     ids.sort_unstable();
     ids.dedup();
     let mut alternatives = Vec::new();
+    if form == Form::Child {
+        alternatives.extend(ids.iter().map(|id| format!("{field}/id={id}")));
+        alternatives.extend(plain.iter().map(|q| format!("{field}/name = {q}")));
+        alternatives.extend(patterns.iter().map(|p| format!("{field}/name like {p}")));
+        return Some(alternatives);
+    }
     if !ids.is_empty() {
         let list = ids
             .iter()
@@ -113,11 +146,7 @@ fn set_condition(field: &str, options: &BTreeSet<FilterOption>) -> Option<String
     for p in patterns {
         alternatives.push(format!("{field}/name like {p}"));
     }
-    Some(if alternatives.len() == 1 {
-        alternatives.remove(0)
-    } else {
-        format!("({})", alternatives.join(" or "))
-    })
+    Some(alternatives)
 }
 
 /// A string value as it may appear in a condition.
@@ -183,7 +212,31 @@ mod tests {
             build_conditions(&filter, Some(since)),
             "status/id in (1, 3) and territory/id in (11) and market/id in (3, 7) and lastUpdated >= [2024-01-01T00:00:00Z]"
         );
-        assert_eq!(build_child_conditions(&filter), "types/id in (1, 5)");
+        assert_eq!(build_child_conditions(&filter), "types/id=1 or types/id=5");
+    }
+
+    #[test]
+    fn child_conditions_never_use_in() {
+        let filter = SyncFilter {
+            company_types: set(&[
+                ("5", "Managed Services"),
+                ("1", "Client"),
+                ("partner", "Partner"),
+                ("x", "Odd\"Type"),
+            ]),
+            ..SyncFilter::default()
+        };
+        let c = build_child_conditions(&filter);
+        assert_eq!(
+            c,
+            "types/id=1 or types/id=5 or types/name = \"Partner\" or types/name like \"Odd*Type\""
+        );
+        assert!(!c.contains(" in "), "{c}");
+        let one = SyncFilter {
+            company_types: set(&[("7", "Vendor")]),
+            ..SyncFilter::default()
+        };
+        assert_eq!(build_child_conditions(&one), "types/id=7");
     }
 
     #[test]

@@ -24,6 +24,7 @@ pub mod client;
 pub mod conditions;
 pub mod convert;
 pub mod push;
+pub mod site;
 pub mod webhook;
 pub mod wire;
 pub mod writeback;
@@ -33,6 +34,7 @@ pub use client::{
     DEFAULT_API_VERSION, MAX_PAGE_SIZE,
 };
 pub use conditions::{build_child_conditions, build_conditions};
+pub use site::ConnectWiseSite;
 pub use webhook::{verify_signature, SIGNATURE_HEADER};
 pub use writeback::{PatchOperation, FORECAST_DESCRIPTION};
 

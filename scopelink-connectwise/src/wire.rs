@@ -99,7 +99,9 @@ pub fn non_blank(s: Option<&str>) -> Option<String> {
         .map(str::to_string)
 }
 
-/// `GET /login/companyinfo/{companyId}` (PascalCase fields).
+/// `GET /login/companyinfo/{companyId}` (PascalCase fields). It names no
+/// host: the API host is derived from the address the user typed
+/// ([`crate::site::ConnectWiseSite::api_url`]).
 #[derive(Debug, Clone, Default, Deserialize, PartialEq)]
 #[serde(default)]
 pub struct CompanyInfo {
@@ -118,9 +120,6 @@ pub struct CompanyInfo {
     /// Cloud or on-premise; a bool or `"True"`/`"False"`.
     #[serde(rename = "IsCloud", deserialize_with = "lenient_bool")]
     pub is_cloud: Option<bool>,
-    /// The host to call (`api-na.myconnectwise.net`).
-    #[serde(rename = "SiteUrl")]
-    pub site_url: Option<String>,
 }
 
 /// `GET /system/info`.

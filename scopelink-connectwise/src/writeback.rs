@@ -17,10 +17,15 @@
 //! ConnectWise opportunities have no value field: the value is the total of
 //! the opportunity's forecast items. scopelink keeps one forecast item of
 //! its own, described [`FORECAST_DESCRIPTION`] (type `Service`), and sets its
-//! revenue: the item is patched when it exists, created otherwise (with the
-//! opportunity's status, which ConnectWise requires). Other forecast items
-//! are left alone, so the opportunity total is scopelink's estimate plus
-//! whatever else the salesperson forecast.
+//! revenue: the item is patched when it exists
+//! (`PATCH /sales/opportunities/{id}/forecast/{itemId}`), created otherwise.
+//! `/sales/opportunities/{id}/forecast` takes and returns a whole
+//! `Forecast` (the item list plus totals) in ConnectWise's schema, and its
+//! GET answers a list of them; so the item is created by posting a
+//! `Forecast` whose `forecastItems` hold only the new item (with the
+//! opportunity and its status, which a forecast item requires). Other
+//! forecast items are left alone, so the opportunity total is scopelink's
+//! estimate plus whatever else the salesperson forecast.
 
 use crate::client::ConnectWiseConnector;
 use crate::push::{id_ref, number, parse_id, IdRef};
@@ -54,6 +59,14 @@ impl PatchOperation {
             value,
         }
     }
+}
+
+/// The body of `POST /sales/opportunities/{id}/forecast`: a `Forecast`
+/// carrying the items to create.
+#[derive(Serialize)]
+#[serde(rename_all = "camelCase")]
+struct NewForecast {
+    forecast_items: [NewForecastItem; 1],
 }
 
 #[derive(Serialize)]
@@ -244,16 +257,19 @@ impl ConnectWiseConnector {
                 "opportunity {opp} has no status, which a forecast item needs"
             ))
         })?;
-        let body = NewForecastItem {
-            forecast_type: "Service",
-            forecast_description: FORECAST_DESCRIPTION,
-            revenue,
-            cost: 0.0,
-            quantity: 1,
-            include_flag: true,
-            status,
-            opportunity: IdRef { id: opportunity },
+        let body = NewForecast {
+            forecast_items: [NewForecastItem {
+                forecast_type: "Service",
+                forecast_description: FORECAST_DESCRIPTION,
+                revenue,
+                cost: 0.0,
+                quantity: 1,
+                include_flag: true,
+                status,
+                opportunity: IdRef { id: opportunity },
+            }],
         };
+        // The answer is the whole Forecast; nothing in it is needed.
         let _: serde_json::Value = self
             .send_json(
                 Method::POST,

@@ -12,11 +12,9 @@ use serde_json::json;
 use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
-fn company_info(server: &MockServer) -> serde_json::Value {
-    let mut info = json(fixture!("companyinfo.json"));
-    // The real SiteUrl is the api- host; the mock serves both roles.
-    info["SiteUrl"] = json!(server.address().to_string());
-    info
+fn company_info(_server: &MockServer) -> serde_json::Value {
+    // As the Developer Guide shows it: a codebase, no host.
+    json(fixture!("companyinfo.json"))
 }
 
 async fn mount_company_info(server: &MockServer, body: ResponseTemplate) {
@@ -143,24 +141,21 @@ async fn a_path_or_a_web_page_says_enter_only_the_server_address() {
     }
 }
 
+/// The company-info answer names no host in ConnectWise's guide; a host it
+/// might carry anyway is not followed: the keys only go to the site the
+/// user named.
 #[tokio::test]
-async fn an_api_host_outside_the_server_domain_is_refused() {
+async fn a_host_named_in_company_info_is_not_followed() {
     let server = MockServer::start().await;
     let mut info = company_info(&server);
     info["SiteUrl"] = json!("api.attacker.example");
     mount_company_info(&server, ResponseTemplate::new(200).set_body_json(info)).await;
-    let err = connect(settings(&server)).await.unwrap_err();
-    assert!(
-        matches!(
-            err,
-            ConnectorError::InvalidConfig {
-                field: "server_url",
-                ..
-            }
-        ),
-        "{err:?}"
+    let cw = connect(settings(&server)).await.expect("discovery works");
+    assert_eq!(
+        cw.api_base().as_str(),
+        format!("{}{API}", server.uri()),
+        "the API host is derived from the typed address"
     );
-    assert!(err.to_string().contains("api.attacker.example"));
 }
 
 #[tokio::test]

@@ -272,7 +272,7 @@ async fn filter_options_and_preview_count() {
             "conditions",
             "status/id in (1) and territory/id in (11)",
         ))
-        .and(query_param("childConditions", "types/id in (1, 5)"))
+        .and(query_param("childConditions", "types/id=1 or types/id=5"))
         .respond_with(ResponseTemplate::new(200).set_body_json(json(fixture!("count.json"))))
         .expect(1)
         .mount(&server)
@@ -485,7 +485,7 @@ async fn a_filtered_company_sync_sends_conditions_and_child_conditions() {
     Mock::given(method("GET"))
         .and(path(format!("{API}/company/companies")))
         .and(query_param("conditions", "market/id in (3, 7)"))
-        .and(query_param("childConditions", "types/id in (1)"))
+        .and(query_param("childConditions", "types/id=1"))
         .respond_with(
             ResponseTemplate::new(200)
                 .set_body_json(json!([companies()[0].clone(), {"name": "no id"}])),

@@ -212,7 +212,9 @@ async fn the_value_creates_scopelinks_forecast_item() {
     mock_get(&server, "/sales/opportunities/5012", opportunity()).await;
     Mock::given(method("POST"))
         .and(path(format!("{API}/sales/opportunities/5012/forecast")))
-        .respond_with(ResponseTemplate::new(201).set_body_json(json!({"id": 12})))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"id": 5012, "forecastItems": []})),
+        )
         .expect(1)
         .mount(&server)
         .await;
@@ -230,8 +232,13 @@ async fn the_value_creates_scopelinks_forecast_item() {
     insta::with_settings!({sort_maps => true}, {
         insta::assert_json_snapshot!("forecast_item_created", posted);
     });
-    assert_eq!(posted[0].1["revenue"], json!(18500.0));
-    assert_eq!(posted[0].1["status"], json!({"id": 1}));
+    // A Forecast carrying the one new item, as the schema's POST takes it.
+    let items = posted[0].1["forecastItems"].as_array().expect("a Forecast");
+    assert_eq!(items.len(), 1);
+    assert_eq!(items[0]["revenue"], json!(18500.0));
+    assert_eq!(items[0]["status"], json!({"id": 1}));
+    assert_eq!(items[0]["opportunity"], json!({"id": 5012}));
+    assert!(posted[0].1.get("revenue").is_none());
 }
 
 #[tokio::test]

@@ -8,9 +8,15 @@
 //!
 //! # What it serves
 //!
-//! - `GET /login/companyinfo/{companyId}` (no auth): `SiteUrl` is
-//!   `127.0.0.1:PORT`, `Codebase` is [`SimConfig::codebase`]. An unknown
-//!   company gets `200` with the body `null`.
+//! - `GET /login/companyinfo/{companyId}` (no auth): the fields of the
+//!   Developer Guide's example (`CompanyName`, `Codebase`, `VersionCode`,
+//!   `VersionNumber`, `CompanyID`, `IsCloud`; no host), `Codebase` being
+//!   [`SimConfig::codebase`]. An unknown company gets `200` with the body
+//!   `null`.
+//! - With [`SimConfig::with_cloud_site`], the simulator is that cloud site
+//!   (`na.myconnectwise.net`) and refuses API calls whose `Host` is not its
+//!   `api-` host, as ConnectWise does:
+//!   `{"code":"Security","message":"SSL is required.","errors":null}`.
 //! - `GET /{codebase}/system/callbackkey/index.rails?companyName=..&id=..`
 //!   (no auth; the key URL of callbacks, with ConnectWise's double slash):
 //!   `{"signing_key": "..."}`.
@@ -30,7 +36,9 @@
 //!   - `GET system/info`;
 //!   - `PATCH sales/opportunities/{id}` (JSON Patch `replace`/`add`/`remove`
 //!     on top-level fields; references replaced whole);
-//!   - `GET`/`POST sales/opportunities/{id}/forecast`,
+//!   - `GET sales/opportunities/{id}/forecast` (a list holding the one
+//!     `Forecast`, as the schema types it), `POST` of a whole `Forecast`
+//!     there (new `forecastItems` created; the `Forecast` answered),
 //!     `PATCH sales/opportunities/{id}/forecast/{itemId}`;
 //!   - `POST system/callbacks`, `PATCH`/`DELETE system/callbacks/{id}`;
 //!   - `POST project/projects`, `GET`/`POST project/projects/{id}/phases`,
@@ -115,6 +123,10 @@ pub struct SimConfig {
     pub client_id: String,
     /// The codebase `/login/companyinfo` reports, with its trailing slash.
     pub codebase: String,
+    /// The ConnectWise cloud site the simulator stands for
+    /// (`na.myconnectwise.net`), if any: API calls must then carry the
+    /// `Host` of its `api-` host (`api-na.myconnectwise.net`).
+    pub cloud_site: Option<String>,
 }
 
 impl Default for SimConfig {
@@ -132,6 +144,7 @@ impl Default for SimConfig {
             private_key: "SimPriv8b3e5d0a6c".into(),
             client_id: "3f1c2b7e-5d4a-4c8b-9e21-7a6f0c5d3b19".into(),
             codebase: "v2025_1/".into(),
+            cloud_site: None,
         }
     }
 }
@@ -176,6 +189,21 @@ impl SimConfig {
     pub fn with_catalog_items(mut self, n: usize) -> Self {
         self.catalog_items = n;
         self
+    }
+
+    /// Standing for the cloud site `site` (`na.myconnectwise.net`, or its
+    /// `api-` form): API calls are only answered when their `Host` header
+    /// names the `api-` host (`api-na.myconnectwise.net`, any port).
+    pub fn with_cloud_site(mut self, site: &str) -> Self {
+        self.cloud_site = Some(site.trim().to_ascii_lowercase());
+        self
+    }
+
+    /// The `api-` host of [`SimConfig::cloud_site`].
+    fn cloud_api_host(&self) -> Option<String> {
+        let site = self.cloud_site.as_deref()?;
+        let bare = site.strip_prefix("api-").unwrap_or(site);
+        Some(format!("api-{bare}"))
     }
 }
 
@@ -1381,7 +1409,7 @@ impl Opportunity {
         key_str(out, "customerPO", &self.customer_po);
         key_ts(out, "pipelineChangeDate", self.last_updated);
         key_ts(out, "dateBecameLead", self.date_entered);
-        out.push_str(",\"totalSalesTax\":0.0,\"currency\":{\"id\":7,\"symbol\":\"$\",\"isoCode\":\"USD\",\"name\":\"US Dollar\",\"_info\":{\"currency_href\":\"");
+        out.push_str(",\"totalSalesTax\":0.0,\"currency\":{\"id\":7,\"symbol\":\"$\",\"currencyCode\":\"USD\",\"name\":\"US Dollar\",\"_info\":{\"currency_href\":\"");
         out.push_str(api);
         out.push_str("/finance/currencies/7\"}},\"companyLocationId\":11");
         out.push_str(",\"_info\":{\"lastUpdated\":\"");
@@ -2059,6 +2087,15 @@ fn resolve(cond: &mut Cond, schema: Option<(Schema, Schema)>, child: bool) -> Re
         Cond::Cmp {
             field, op, value, ..
         } => {
+            // The Developer Guide lists `in` for `conditions` only; the
+            // operators of `childConditions` are `= != < <= > >= contains
+            // like not`.
+            if child && *op == Op::In {
+                return Err(format!(
+                    "{}: the 'in' operator is not supported in childConditions (use = with or)",
+                    field.path
+                ));
+            }
             if matches!(value, Lit::List(_)) != (*op == Op::In) {
                 return Err(format!(
                     "{}: 'in' takes a list, other operators a single value",
@@ -3463,6 +3500,9 @@ impl State {
         if !(rest.is_empty() || rest.starts_with('/')) {
             return not_endpoint();
         }
+        if let Err(r) = self.check_host(req) {
+            return r;
+        }
         if let Err(r) = self.check_auth(req) {
             return r;
         }
@@ -3525,10 +3565,31 @@ impl State {
                 "VersionCode": "v2025.1",
                 "VersionNumber": "v4.6.118402",
                 "CompanyID": self.cfg.company_id,
-                "IsCloud": true,
-                "SiteUrl": self.site,
+                "IsCloud": "True",
             }),
         )
+    }
+
+    /// On a cloud site, API calls must name the `api-` host (Developer
+    /// Guide, "Authentication": "Are you connecting to the Cloud or
+    /// Staging? If so you must include API- in front of the ConnectWise PSA
+    /// site ... Otherwise you will run into this error").
+    fn check_host(&self, req: &Request) -> Result<(), Reply> {
+        let Some(expected) = self.cfg.cloud_api_host() else {
+            return Ok(());
+        };
+        let host = header(req, "host").unwrap_or("").trim();
+        let name = match host.rsplit_once(':') {
+            Some((name, port)) if port.bytes().all(|b| b.is_ascii_digit()) => name,
+            _ => host,
+        };
+        if name.trim_end_matches('.').eq_ignore_ascii_case(&expected) {
+            return Ok(());
+        }
+        Err(Reply::json(
+            401,
+            &json!({"code": "Security", "message": "SSL is required.", "errors": null}),
+        ))
     }
 
     fn key_url(&self) -> String {
@@ -3649,11 +3710,11 @@ impl State {
                 None => not_endpoint(),
             },
             ("GET", Coll::Opportunities, [o, "forecast"]) => match id(o) {
-                Some(o) => self.forecast(o),
+                Some(o) => self.forecast_list(o),
                 None => not_endpoint(),
             },
             ("POST", Coll::Opportunities, [o, "forecast"]) => match id(o) {
-                Some(o) => self.create_forecast_item(req, o),
+                Some(o) => self.post_forecast(req, o),
                 None => not_endpoint(),
             },
             ("PATCH", Coll::Opportunities, [o, "forecast", f]) => match (id(o), id(f)) {
@@ -4422,7 +4483,7 @@ impl State {
             "description": str_of(&m, "description").unwrap_or(""),
         });
         let rest = json!({
-            "currency": {"id": 7, "symbol": "$", "isoCode": "USD", "name": "US Dollar",
+            "currency": {"id": 7, "symbol": "$", "currencyCode": "USD", "name": "US Dollar",
                 "_info": {"currency_href": format!("{}/finance/currencies/7", self.data.api)}},
             "downpayment": 0.0,
             "estimatedEnd": ts(end),
@@ -4790,9 +4851,21 @@ impl State {
         Reply::json(201, &task)
     }
 
-    fn forecast(&self, opp: u64) -> Reply {
+    /// `GET sales/opportunities/{id}/forecast`: the schema's response is
+    /// `Forecast[]` (OAPI-Go `GetSalesOpportunitiesByParentIdForecast`,
+    /// pyCW `SalesOpportunitiesIdForecastEndpoint.get`), so the one
+    /// forecast of the opportunity comes in a list.
+    fn forecast_list(&self, opp: u64) -> Reply {
+        match self.forecast(opp) {
+            Ok(f) => Reply::json(200, &Value::Array(vec![f])),
+            Err(r) => r,
+        }
+    }
+
+    /// The opportunity's `Forecast`: its items and the totals.
+    fn forecast(&self, opp: u64) -> Result<Value, Reply> {
         let Some(o) = self.data.opportunity(opp) else {
-            return not_found("Opportunity", opp);
+            return Err(not_found("Opportunity", opp));
         };
         let items: Vec<Value> = self
             .forecast_items
@@ -4819,9 +4892,7 @@ impl State {
         let status = opp_status(o.status);
         let all = total(&included);
         let none = total(&|_: &Value| false);
-        Reply::json(
-            200,
-            &json!({
+        Ok(json!({
                 "id": opp,
                 "forecastItems": items,
                 "productRevenue": total(&of_type("Product")),
@@ -4840,22 +4911,90 @@ impl State {
                 "salesTaxRevenue": 0.0,
                 "forecastTotalWithTaxes": all["revenue"].clone(),
                 "expectedProbability": probability_percent(o.probability),
-                "currency": {"id": 7, "symbol": "$", "isoCode": "USD", "name": "US Dollar"},
+                "currency": {"id": 7, "symbol": "$", "currencyCode": "USD", "name": "US Dollar"},
                 "_info": {"lastUpdated": ts(o.last_updated), "updatedBy": o.updated_by},
-            }),
-        )
+        }))
     }
 
-    fn create_forecast_item(&mut self, req: &Request, opp: u64) -> Reply {
-        let Some(i) = find(&self.data.opportunities, opp, |o| o.id) else {
+    /// `POST sales/opportunities/{id}/forecast`: the body and the answer
+    /// are a whole `Forecast` (OAPI-Go `PostSalesOpportunitiesByParentIdForecast`,
+    /// pyCW `SalesOpportunitiesIdForecastEndpoint.post`, PSmod
+    /// `New-CWMOpportunityForecast`). Items of `forecastItems` without an
+    /// id are created; items with the id of an existing item are left as
+    /// they are (nothing is duplicated). A body without a `forecastItems`
+    /// list (a bare forecast item) is refused. Every item is checked
+    /// before any is created.
+    fn post_forecast(&mut self, req: &Request, opp: u64) -> Reply {
+        if find(&self.data.opportunities, opp, |o| o.id).is_none() {
             return not_found("Opportunity", opp);
-        };
-        let m = match body_object(req, "forecastItem") {
+        }
+        let m = match body_object(req, "forecast") {
             Ok(m) => m,
             Err(r) => return r,
         };
+        let Some(Value::Array(items)) = field_ci(&m, "forecastItems") else {
+            return invalid(
+                "forecast",
+                vec![(
+                    "MissingRequiredField",
+                    "forecastItems".into(),
+                    "The forecastItems field is required: this endpoint takes a Forecast (its list of forecastItems), not a single forecast item.".into(),
+                )],
+            );
+        };
+        let mut new_items = Vec::new();
         let mut problems = Vec::new();
-        match str_of(&m, "forecastType") {
+        for (n, item) in items.iter().enumerate() {
+            let Value::Object(item) = item else {
+                problems.push((
+                    "InvalidField",
+                    format!("forecastItems[{n}]"),
+                    "A forecast item must be an object.".into(),
+                ));
+                continue;
+            };
+            let id = field_ci(item, "id").and_then(Value::as_u64).unwrap_or(0);
+            if id != 0 {
+                if self
+                    .forecast_items
+                    .iter()
+                    .any(|f| f.row_id() == id && f["opportunity"]["id"] == json!(opp))
+                {
+                    continue;
+                }
+                problems.push((
+                    "InvalidField",
+                    format!("forecastItems[{n}].id"),
+                    format!("Forecast item {id} does not exist on opportunity {opp}."),
+                ));
+                continue;
+            }
+            match self.check_forecast_item(item, opp) {
+                Ok(status) => new_items.push((item.clone(), status)),
+                Err(p) => problems.extend(
+                    p.into_iter()
+                        .map(|(c, f, msg)| (c, format!("forecastItems[{n}].{f}"), msg)),
+                ),
+            }
+        }
+        if !problems.is_empty() {
+            return invalid("forecast", problems);
+        }
+        for (item, status) in new_items {
+            self.create_forecast_item(&item, opp, status);
+        }
+        match self.forecast(opp) {
+            Ok(f) => Reply::json(201, &f),
+            Err(r) => r,
+        }
+    }
+
+    /// Checks one new forecast item; its status id when it is valid.
+    /// `opportunity`, `status` and `forecastType` are required
+    /// (OAPI-Go `ForecastItem.md`, PSmod `New-CWMOpportunityForecastItem`).
+    fn check_forecast_item(&self, m: &Map<String, Value>, opp: u64) -> Result<u64, Vec<Problem>> {
+        let mut problems = Vec::new();
+        match str_of(m, "forecastType") {
             None => required(&mut problems, "forecastType"),
             Some(t) if !FORECAST_TYPES.contains(&t) => problems.push((
                 "InvalidField",
@@ -4865,55 +5004,85 @@ impl State {
             _ => {}
         }
         for k in ["revenue", "cost"] {
-            if field_ci(&m, k).is_some_and(|v| !v.is_number()) {
+            if field_ci(m, k).is_some_and(|v| !v.is_number()) {
                 problems.push(("InvalidField", k.into(), format!("{k} must be a number.")));
             }
         }
-        let status = match ref_id(&m, "status") {
-            Ok(s) => s.unwrap_or(self.data.opportunities[i].status),
+        let status = match ref_id(m, "status") {
+            Ok(Some(s)) if OPPORTUNITY_STATUSES.iter().any(|st| st.0 == s) => s,
+            Ok(Some(s)) => {
+                problems.push((
+                    "InvalidField",
+                    "status".into(),
+                    format!("Opportunity status {s} was not found."),
+                ));
+                0
+            }
+            Ok(None) => {
+                required(&mut problems, "status");
+                0
+            }
             Err(p) => {
                 problems.push(p);
                 0
             }
         };
-        if !problems.is_empty() {
-            return invalid("forecastItem", problems);
+        match ref_id(m, "opportunity") {
+            Ok(Some(o)) if o == opp => {}
+            Ok(Some(o)) => problems.push((
+                "InvalidField",
+                "opportunity".into(),
+                format!("The opportunity {o} is not the opportunity {opp} of this forecast."),
+            )),
+            Ok(None) => required(&mut problems, "opportunity"),
+            Err(p) => problems.push(p),
         }
+        if problems.is_empty() {
+            Ok(status)
+        } else {
+            Err(problems)
+        }
+    }
+
+    /// Adds a checked forecast item to opportunity `opp`.
+    fn create_forecast_item(&mut self, m: &Map<String, Value>, opp: u64, status: u64) {
+        let Some(i) = find(&self.data.opportunities, opp, |o| o.id) else {
+            return;
+        };
         let id = 3000 + self.new_id();
         let o = &self.data.opportunities[i];
         let (rev, cost) = (
-            f64_of(&m, "revenue").unwrap_or(0.0),
-            f64_of(&m, "cost").unwrap_or(0.0),
+            f64_of(m, "revenue").unwrap_or(0.0),
+            f64_of(m, "cost").unwrap_or(0.0),
         );
         let st = opp_status(status);
         let mut item = json!({
             "id": id,
-            "forecastDescription": str_of(&m, "forecastDescription").unwrap_or(""),
+            "forecastDescription": str_of(m, "forecastDescription").unwrap_or(""),
             "opportunity": self.ref_value(opp, None, &o.name, "opportunity_href", "/sales/opportunities/"),
-            "quantity": f64_of(&m, "quantity").unwrap_or(1.0),
+            "quantity": f64_of(m, "quantity").unwrap_or(1.0),
             "status": self.ref_value(st.0, None, st.1, "status_href", "/sales/opportunities/statuses/"),
-            "forecastType": str_of(&m, "forecastType"),
+            "forecastType": str_of(m, "forecastType"),
             "revenue": rev,
             "cost": cost,
             "margin": rev - cost,
             "percentage": if rev != 0.0 { (rev - cost) / rev * 100.0 } else { 0.0 },
-            "includeFlag": bool_of(&m, "includeFlag").unwrap_or(true),
+            "includeFlag": bool_of(m, "includeFlag").unwrap_or(true),
             "linkFlag": false,
-            "recurringFlag": bool_of(&m, "recurringFlag").unwrap_or(false),
+            "recurringFlag": bool_of(m, "recurringFlag").unwrap_or(false),
             "taxableFlag": false,
             "sequenceNumber": self.forecast_items.iter().filter(|f| f["opportunity"]["id"] == json!(opp)).count() + 1,
             "_info": {"lastUpdated": ts(now_secs()), "updatedBy": API_MEMBER},
         });
         for k in ["recurringRevenue", "recurringCost", "cycles", "billCycle"] {
-            if let Some(v) = field_ci(&m, k) {
+            if let Some(v) = field_ci(m, k) {
                 item[k] = v.clone();
             }
         }
-        self.forecast_items.push(item.clone());
+        self.forecast_items.push(item);
         let o = &mut self.data.opportunities[i];
         o.last_updated = now_secs().max(o.last_updated);
         self.bump();
-        Reply::json(201, &item)
     }
 
     fn patch_forecast_item(&mut self, req: &Request, opp: u64, item: u64) -> Reply {
@@ -5147,7 +5316,7 @@ impl ConnectWiseSim {
         &self.base
     }
 
-    /// `127.0.0.1:PORT`: the `SiteUrl` `/login/companyinfo` reports.
+    /// `127.0.0.1:PORT`: the host callbacks name as their `FromUrl`.
     pub fn site_url(&self) -> String {
         self.server.address().to_string()
     }
