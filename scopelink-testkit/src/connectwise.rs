@@ -2077,13 +2077,119 @@ const CATALOG_FIELDS: Schema = &[
     ("_info/lastupdated", "lastupdated", Kind::Time),
 ];
 
+/// Where a field path leads in a record's JSON: whether it crosses an
+/// array (so only `childConditions` can filter on it) and what is there.
+#[derive(Debug, Clone, Copy)]
+struct ShapeHit<'a> {
+    in_array: bool,
+    leaf: &'a Value,
+}
+
+/// Looks `path` (`a/b/c`, any case) up in a records' merged `shape` (see
+/// [`merge_shape`]). A path running into a `null` (a reference no sampled
+/// record had set) or an empty array is taken to exist. `lastUpdated` and
+/// the other `_info` keys are found at the top level too, as ConnectWise
+/// filters them.
+fn shape_lookup<'a>(shape: &'a Value, path: &str) -> Option<ShapeHit<'a>> {
+    fn walk<'a>(v: &'a Value, parts: &[&str], in_array: bool) -> Option<ShapeHit<'a>> {
+        match v {
+            Value::Array(items) => match items.first() {
+                Some(first) => walk(first, parts, true),
+                None => Some(ShapeHit {
+                    in_array: true,
+                    leaf: v,
+                }),
+            },
+            _ if parts.is_empty() => Some(ShapeHit { in_array, leaf: v }),
+            Value::Null => Some(ShapeHit { in_array, leaf: v }),
+            Value::Object(m) => m
+                .iter()
+                .find(|(k, _)| k.eq_ignore_ascii_case(parts[0]))
+                .and_then(|(_, x)| walk(x, &parts[1..], in_array)),
+            _ => None,
+        }
+    }
+    let parts: Vec<&str> = path.split('/').filter(|p| !p.is_empty()).collect();
+    if parts.is_empty() {
+        return None;
+    }
+    walk(shape, &parts, false).or_else(|| {
+        (parts.len() == 1)
+            .then(|| walk(shape, &["_info", parts[0]], false))
+            .flatten()
+    })
+}
+
+/// Merges record `v` into `shape`: every key any record has, with the first
+/// non-null value seen; arrays merged into their first element.
+fn merge_shape(shape: &mut Value, v: &Value) {
+    match (shape, v) {
+        (Value::Object(a), Value::Object(b)) => {
+            for (k, bv) in b {
+                match a.get_mut(k) {
+                    Some(av) => merge_shape(av, bv),
+                    None => {
+                        a.insert(k.clone(), bv.clone());
+                    }
+                }
+            }
+        }
+        (Value::Array(a), Value::Array(b)) => {
+            for x in b {
+                match a.first_mut() {
+                    Some(first) => merge_shape(first, x),
+                    None => a.push(x.clone()),
+                }
+            }
+        }
+        (a @ Value::Null, b) => *a = b.clone(),
+        _ => {}
+    }
+}
+
+/// How many records are rendered to learn a typed collection's fields.
+const SHAPE_SAMPLE: usize = 32;
+
+/// The merged JSON shape of the first records of `rows`.
+fn rows_shape<R: Row>(rows: &[R], d: &Data) -> Value {
+    let mut shape = Value::Null;
+    let mut text = String::new();
+    for r in rows.iter().take(SHAPE_SAMPLE) {
+        text.clear();
+        r.render(d, &mut text);
+        if let Ok(v) = serde_json::from_str::<Value>(&text) {
+            merge_shape(&mut shape, &v);
+        }
+    }
+    shape
+}
+
+/// A field of a typed record that is not in its schema, read from the
+/// rendered record (slow; only for fields hosts filter on rarely).
+fn rendered_field<R: Row + ?Sized>(r: &R, d: &Data, path: &str) -> Fv<'static> {
+    let mut text = String::new();
+    r.render(d, &mut text);
+    let v: Value = serde_json::from_str(&text).unwrap_or(Value::Null);
+    value_field(&v, path).owned()
+}
+
 /// Resolves the fields of `cond` against `schema` (when the rows are
 /// typed) and checks the values' types. `child` says whether these are
-/// `childConditions`.
-fn resolve(cond: &mut Cond, schema: Option<(Schema, Schema)>, child: bool) -> Result<(), String> {
+/// `childConditions`. A field outside the schema is looked up in the
+/// records' `shape` (any field of the record can be filtered on, as in
+/// ConnectWise, whose guide says conditions search "based on the fields
+/// returned in a GET"); one no record has is refused.
+fn resolve(
+    cond: &mut Cond,
+    schema: Option<(Schema, Schema)>,
+    child: bool,
+    shape: &dyn Fn() -> Value,
+) -> Result<(), String> {
     match cond {
-        Cond::And(v) | Cond::Or(v) => v.iter_mut().try_for_each(|c| resolve(c, schema, child)),
-        Cond::Not(c) => resolve(c, schema, child),
+        Cond::And(v) | Cond::Or(v) => v
+            .iter_mut()
+            .try_for_each(|c| resolve(c, schema, child, shape)),
+        Cond::Not(c) => resolve(c, schema, child, shape),
         Cond::Cmp {
             field, op, value, ..
         } => {
@@ -2110,15 +2216,32 @@ fn resolve(cond: &mut Cond, schema: Option<(Schema, Schema)>, child: bool) -> Re
             } else {
                 (fields, child_fields, "conditions")
             };
+            let wrong_parameter = || {
+                if child {
+                    format!("{} is not an array field; use conditions", field.path)
+                } else {
+                    format!("{} is an array field; use childConditions", field.path)
+                }
+            };
             let Some(&(_, canon, kind)) = own.iter().find(|f| f.0 == field.path) else {
                 if other.iter().any(|f| f.0 == field.path) {
-                    return Err(if child {
-                        format!("{} is not an array field; use conditions", field.path)
-                    } else {
-                        format!("{} is an array field; use childConditions", field.path)
-                    });
+                    return Err(wrong_parameter());
                 }
-                return Err(format!("unknown field '{}' in {what}", field.path));
+                let shape = shape();
+                let Some(hit) = shape_lookup(&shape, &field.path) else {
+                    return Err(format!("unknown field '{}' in {what}", field.path));
+                };
+                if hit.in_array != child {
+                    return Err(wrong_parameter());
+                }
+                if matches!(op, Op::Contains | Op::Like)
+                    && !matches!(hit.leaf, Value::String(_) | Value::Null)
+                {
+                    return Err(format!("{} is not a string field", field.path));
+                }
+                // Read from the rendered record (see `rendered_field`).
+                field.canon = "";
+                return Ok(());
             };
             field.canon = canon;
             if matches!(op, Op::Contains | Op::Like) && kind != Kind::Str {
@@ -2298,7 +2421,7 @@ impl Row for Company {
     fn row_id(&self) -> u64 {
         self.id
     }
-    fn field<'a>(&'a self, f: &Field, _d: &'a Data) -> Fv<'a> {
+    fn field<'a>(&'a self, f: &Field, d: &'a Data) -> Fv<'a> {
         let (sid, sname) = COMPANY_STATUSES[self.status as usize];
         let (tid, tname) = TERRITORIES[self.territory as usize];
         let (mid, mname) = MARKETS[self.market as usize];
@@ -2336,7 +2459,7 @@ impl Row for Company {
                     .map(|t| fv_str(COMPANY_TYPES[*t as usize].1))
                     .collect(),
             ),
-            _ => Fv::Null,
+            _ => rendered_field(self, d, &f.path),
         }
     }
     fn render(&self, d: &Data, out: &mut String) {
@@ -2383,7 +2506,7 @@ impl Row for Contact {
                 let v: Value = serde_json::from_str(&s).unwrap_or(Value::Null);
                 value_field(&v, &f.path).owned()
             }
-            _ => Fv::Null,
+            _ => rendered_field(self, d, &f.path),
         }
     }
     fn render(&self, d: &Data, out: &mut String) {
@@ -2410,7 +2533,7 @@ impl Row for Opportunity {
             "expectedclosedate" => fv_time(self.expected_close),
             "closeddate" => self.closed_date.map_or(Fv::Null, fv_time),
             "lastupdated" => fv_time(self.last_updated),
-            _ => Fv::Null,
+            _ => rendered_field(self, d, &f.path),
         }
     }
     fn render(&self, d: &Data, out: &mut String) {
@@ -2435,7 +2558,7 @@ impl Row for Configuration {
             "status/name" => fv_str(if self.active { "Active" } else { "Inactive" }),
             "activeflag" => Fv::Bool(self.active),
             "lastupdated" => fv_time(self.last_updated),
-            _ => Fv::Null,
+            _ => rendered_field(self, d, &f.path),
         }
     }
     fn render(&self, d: &Data, out: &mut String) {
@@ -2447,7 +2570,7 @@ impl Row for CatalogItem {
     fn row_id(&self) -> u64 {
         self.id
     }
-    fn field<'a>(&'a self, f: &Field, _d: &'a Data) -> Fv<'a> {
+    fn field<'a>(&'a self, f: &Field, d: &'a Data) -> Fv<'a> {
         let t = self.template();
         match f.canon {
             "id" => Fv::Int(self.id as i64),
@@ -2461,7 +2584,7 @@ impl Row for CatalogItem {
             "type/id" => Fv::Int(t.3 .0 as i64),
             "price" => Fv::Num(t.5),
             "lastupdated" => fv_time(self.last_updated),
-            _ => Fv::Null,
+            _ => rendered_field(self, d, &f.path),
         }
     }
     fn render(&self, d: &Data, out: &mut String) {
@@ -2830,7 +2953,11 @@ fn fv_cmp(a: &Fv<'_>, b: &Fv<'_>) -> Ordering {
 
 type Schemas = Option<(Schema, Schema)>;
 
-fn parse_order(order_by: &str, schema: Schemas) -> Result<Vec<(Field, bool)>, String> {
+fn parse_order(
+    order_by: &str,
+    schema: Schemas,
+    shape: &dyn Fn() -> Value,
+) -> Result<Vec<(Field, bool)>, String> {
     let mut keys = Vec::new();
     for part in order_by.split(',').map(str::trim).filter(|p| !p.is_empty()) {
         let mut words = part.split_whitespace();
@@ -2850,7 +2977,10 @@ fn parse_order(order_by: &str, schema: Schemas) -> Result<Vec<(Field, bool)>, St
         let canon = match schema {
             Some((fields, _)) => match fields.iter().find(|f| f.0 == name) {
                 Some(f) => f.1,
-                None => return Err(format!("unknown orderBy field '{name}'")),
+                None => match shape_lookup(&shape(), &name) {
+                    Some(hit) if !hit.in_array => "",
+                    _ => return Err(format!("unknown orderBy field '{name}'")),
+                },
             },
             None => "",
         };
@@ -2891,6 +3021,10 @@ fn select<R: Row>(
             return Ok(Sel::Idx(hit));
         }
     }
+    // The records' fields, learned only when a query names one outside the
+    // schema.
+    let learned = std::cell::OnceCell::new();
+    let shape = || learned.get_or_init(|| rows_shape(rows, d)).clone();
     let compile = |text: &str, child: bool| -> Result<Option<Cond>, Reply> {
         let what = if child {
             "childConditions"
@@ -2900,14 +3034,14 @@ fn select<R: Row>(
         let mut c = parse_conditions(text)
             .map_err(|e| bad_request(format!("Invalid {what} '{text}': {e}")))?;
         if let Some(c) = c.as_mut() {
-            resolve(c, schema, child)
+            resolve(c, schema, child, &shape)
                 .map_err(|e| bad_request(format!("Invalid {what} '{text}': {e}")))?;
         }
         Ok(c)
     };
     let cond = compile(&q.conditions, false)?;
     let child = compile(&q.child, true)?;
-    let order = parse_order(&q.order_by, schema).map_err(bad_request)?;
+    let order = parse_order(&q.order_by, schema, &shape).map_err(bad_request)?;
     let mut idx: Vec<u32> = (0..rows.len() as u32)
         .filter(|&i| {
             let r = &rows[i as usize];
