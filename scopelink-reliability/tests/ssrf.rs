@@ -390,10 +390,11 @@ async fn redirects_to_refused_targets_are_not_followed() {
     }
 }
 
-/// ConnectWise's company info names the API host; a private or foreign one
-/// is refused before the keys are sent there.
+/// ConnectWise's company info names no API host (Developer Guide); a host it
+/// carries anyway (private or foreign) is never followed: the API base is
+/// derived from the address the user typed, so the keys stay there.
 #[tokio::test]
-async fn a_company_info_site_url_on_a_refused_host_is_refused() {
+async fn a_host_in_company_info_is_never_followed() {
     for site in [
         "169.254.169.254",
         "10.0.0.1",
@@ -410,24 +411,19 @@ async fn a_company_info_site_url_on_a_refused_host_is_refused() {
             })))
             .mount(&server)
             .await;
-        let err = ConnectWiseConnector::connect(
+        let cw = ConnectWiseConnector::connect(
             cw_settings(&server.uri()),
             cw_keys(),
             fast(AddressPolicy::allow_local()),
         )
         .await
-        .unwrap_err();
-        assert!(
-            matches!(
-                err,
-                ConnectorError::InvalidConfig {
-                    field: "server_url",
-                    ..
-                }
-            ),
-            "{site}: {err:?}"
+        .expect("discovered");
+        assert_eq!(
+            cw.api_base().as_str(),
+            format!("{}/v2025_1/apis/3.0", server.uri()),
+            "{site}"
         );
-        // Only the discovery request was made.
+        // Only the discovery request was made, to the typed host.
         assert_eq!(server.received_requests().await.unwrap().len(), 1, "{site}");
     }
 }
