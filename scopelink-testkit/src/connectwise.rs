@@ -45,9 +45,13 @@
 //!     `POST project/tickets`, `POST project/tickets/{id}/tasks`.
 //!
 //! Forward-only paging (`pagination-type: forward-only` + `pageId`) is
-//! supported too. Errors have ConnectWise's `{code, message, errors}` shape;
-//! a condition the simulator does not understand is a `400`, so connector
-//! bugs surface instead of silently matching everything.
+//! supported too. Errors have ConnectWise's `{code, message, errors}` shape.
+//! `conditions`, `childConditions` and `orderBy` reach any field path the
+//! records render (`zip`, `site/id`, `primarySalesRep/id`, ...), as
+//! ConnectWise's do; what ConnectWise refuses is a `400` (a field no record
+//! has, an array field outside `childConditions`, `in` inside it, a
+//! malformed expression), so connector bugs surface instead of silently
+//! matching everything.
 //!
 //! # Generated data
 //!
