@@ -36,9 +36,11 @@ pub const API_BASE_SETTING: &str = "api_base";
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConnectWiseSettings {
     /// The server address as the user typed it: `https://na.myconnectwise.net`,
-    /// `na.myconnectwise.net`, or a pasted API path such as
+    /// `na.myconnectwise.net`, the API form `api-na.myconnectwise.net`, an
+    /// on-premise host, or a pasted API path such as
     /// `https://api-na.myconnectwise.net/v4_6_release/apis/3.0/`; it is
-    /// normalized to scheme and host by [`normalize_server_url`].
+    /// normalized to scheme and host by [`normalize_server_url`], and the
+    /// login and API hosts are derived from it by [`ConnectWiseSite`].
     pub server_url: String,
     /// The integrator `clientId` (a GUID from developer.connectwise.com),
     /// supplied by the host application and sent on every call.
@@ -354,8 +356,9 @@ impl fmt::Debug for ConnectWiseConnector {
 }
 
 impl ConnectWiseConnector {
-    /// Discovers the API base via `GET {server}/login/companyinfo/{companyId}`
-    /// then builds the connector.
+    /// Discovers the API base via `GET {login site}/login/companyinfo/{companyId}`
+    /// (the codebase) and the API host derived from the typed address
+    /// ([`ConnectWiseSite::api_url`]), then builds the connector.
     ///
     /// Failures name the setting to fix: `server_url` (unreachable, not a
     /// ConnectWise server, a refused address), `company_id` (unknown company).

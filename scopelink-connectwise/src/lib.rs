@@ -7,9 +7,13 @@
 //! - Authentication: `Authorization: Basic base64("{companyId}+{publicKey}:{privateKey}")`,
 //!   the integrator `clientId` header and a pinned
 //!   `Accept: application/vnd.connectwise.com+json; version=2025.1` on every call.
-//! - The API base is discovered from `GET {server}/login/companyinfo/{companyId}`
-//!   ([`ConnectWiseConnector::connect`]) or taken from the connection's
-//!   settings ([`ConnectWiseConnector::with_api_base`]).
+//! - The API base is `{api host}/{Codebase}apis/3.0`: the codebase from
+//!   `GET {login site}/login/companyinfo/{companyId}`
+//!   ([`ConnectWiseConnector::connect`]), the API host derived from the
+//!   address the user typed (`na.myconnectwise.net` or
+//!   `api-na.myconnectwise.net` → `api-na.myconnectwise.net`; on-premise
+//!   hosts as they are; see [`ConnectWiseSite`]); or the base is taken from
+//!   the connection's settings ([`ConnectWiseConnector::with_api_base`]).
 //! - Lists are read 1000 records a page, ordered by id, following the
 //!   `Link: rel="next"` header (page numbers when a server sends none);
 //!   filters become `conditions`/`childConditions` ([`build_conditions`]).
