@@ -172,6 +172,7 @@ impl HaloSimConfig {
                 "colour": "#607d8b",
                 "main_site_id": 5000 + i,
                 "website": null,
+                "main_phonenumber": format!("+1 555 {:04}", i % 10_000),
                 "is_vip": false
             }));
         }
