@@ -220,9 +220,12 @@ mod tests {
         assert_eq!(all[0].company.phone.as_deref(), Some("+44 1632 960300"));
         assert_eq!(all[1].company.phone, None, "empty phone is None");
         assert_eq!(dunmore.phone.as_deref(), Some("+44 20 7946 0812"));
-        let user_field_only = company(serde_json::json!({"id": 7, "name": "X", "phonenumber": "1"}))
-            .unwrap();
-        assert_eq!(user_field_only.company.phone, None, "clients have no `phonenumber`");
+        let user_field_only =
+            company(serde_json::json!({"id": 7, "name": "X", "phonenumber": "1"})).unwrap();
+        assert_eq!(
+            user_field_only.company.phone, None,
+            "clients have no `phonenumber`"
+        );
 
         let mut filter = SyncFilter::default();
         filter.statuses.insert(FilterOption::new("active", ACTIVE));

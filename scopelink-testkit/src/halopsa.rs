@@ -5,10 +5,14 @@
 //! verified about the real API):
 //!
 //! - `POST /auth/token`: OAuth2 client credentials (form body; checks
-//!   `grant_type`, `client_id`, `client_secret`, `scope` and, when the
-//!   simulator has a tenant, `?tenant=`); `{"error":"invalid_client"}` with
-//!   401 for bad credentials or an inactive application.
-//! - `GET /api/authinfo` (no token needed).
+//!   `grant_type`, `client_id`, `client_secret`, `scope`). `?tenant=` is
+//!   optional, as on a hosted instance's own host (public clients post
+//!   there without it); a tenant other than the instance's is refused, and
+//!   [`HaloSimConfig::tenant_required`] makes it mandatory.
+//!   `{"error":"invalid_client","error_description":..}` with 401 for bad
+//!   credentials or an inactive application.
+//! - `GET /api/authinfo` (no token needed): `auth_url`, and `tenant_id`
+//!   where the tenant is required.
 //! - Every other `/api/...` call needs `Authorization: Bearer <token>` with
 //!   a live token (401 with an empty body otherwise).
 //! - `GET /api/Agent/me`, `/api/Agent`, `/api/Status`, `/api/Priority`,
@@ -78,9 +82,15 @@ pub struct HaloSimConfig {
     pub client_id: String,
     /// The application's client secret.
     pub client_secret: String,
-    /// When set, token requests must carry `?tenant=` with this value, and
-    /// `GET /api/authinfo` reports it.
+    /// The instance's tenant name. A token request naming another tenant
+    /// (`?tenant=`) is refused with `invalid_request` "unknown tenant"; one
+    /// without a tenant is accepted unless [`Self::tenant_required`].
     pub tenant: Option<String>,
+    /// Whether token requests must name the tenant (an auth server shared
+    /// by several tenants); `GET /api/authinfo` then reports it as
+    /// `tenant_id`. Off by default: a hosted instance's own
+    /// `/auth/token` knows its tenant from the host.
+    pub tenant_required: bool,
     /// Token lifetime in seconds.
     pub expires_in: u64,
     /// Whether the API application is active (inactive: `invalid_client`).
@@ -113,7 +123,8 @@ impl Default for HaloSimConfig {
     /// The fixtures: 5 clients, 3 users (one of an unknown client), 2
     /// opportunities, 4 statuses, 4 priority rows (3 distinct), ticket types
     /// 1 / 3 (project, milestones) / 26 (project task), credentials
-    /// `sim-client` / `sim-secret`, tenant `acmemsp`, tokens for an hour.
+    /// `sim-client` / `sim-secret`, tenant `acmemsp` (not required),
+    /// tokens for an hour.
     fn default() -> Self {
         let agent_me = fixture(include_str!("../../fixtures/halopsa/agent_me.json"));
         let mut clients = fixture_list(
@@ -128,6 +139,7 @@ impl Default for HaloSimConfig {
             client_id: "sim-client".into(),
             client_secret: "sim-secret".into(),
             tenant: Some("acmemsp".into()),
+            tenant_required: false,
             expires_in: 3600,
             application_active: true,
             echo_milestones: true,
@@ -391,19 +403,31 @@ impl State {
         if field("grant_type") != "client_credentials" {
             return json_response(400, json!({"error": "unsupported_grant_type"}));
         }
-        if let Some(tenant) = &self.config.tenant {
-            if query.get("tenant") != Some(tenant.as_str()) {
+        match query.get("tenant").map(str::trim).filter(|t| !t.is_empty()) {
+            Some(asked) if self.config.tenant.as_deref() != Some(asked) => {
                 return json_response(
                     400,
                     json!({"error": "invalid_request", "error_description": "unknown tenant"}),
                 );
             }
+            None if self.config.tenant_required => {
+                return json_response(
+                    400,
+                    json!({"error": "invalid_request", "error_description": "tenant is required"}),
+                );
+            }
+            _ => {}
         }
         if field("client_id") != self.config.client_id
             || field("client_secret") != self.config.client_secret
             || !self.config.application_active
         {
-            return json_response(401, json!({"error": "invalid_client"}));
+            return json_response(
+                401,
+                fixture(include_str!(
+                    "../../fixtures/halopsa/token_error_invalid_client.json"
+                )),
+            );
         }
         let scope = field("scope");
         let known = |s: &str| {
@@ -931,7 +955,7 @@ impl State {
                 200,
                 json!({
                     "auth_url": format!("{}/auth", self.base),
-                    "tenant_id": self.config.tenant,
+                    "tenant_id": self.config.tenant.as_ref().filter(|_| self.config.tenant_required),
                 }),
             );
         }

@@ -98,10 +98,17 @@ async fn token_endpoint_checks_the_client_credentials_form() {
     bad_secret[2].1 = "nope";
     let (status, body) = token_response(&http, &sim, "acmemsp", &bad_secret).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body, json!({"error": "invalid_client"}));
+    // The standard OAuth error body: the code, and the description clients
+    // show.
+    assert_eq!(
+        body,
+        json!({"error": "invalid_client", "error_description": "Client authentication failed."})
+    );
 
-    let (status, _) = token_response(&http, &sim, "othertenant", &good).await;
+    let (status, body) = token_response(&http, &sim, "othertenant", &good).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(body["error_description"], "unknown tenant");
 
     let mut bad_scope = good;
     bad_scope[3].1 = "everything";
@@ -122,6 +129,57 @@ async fn token_endpoint_checks_the_client_credentials_form() {
     let first = &sim.requests()[0];
     assert_eq!(first.form_value("client_secret"), Some("sim-secret"));
     assert_eq!(first.query_value("tenant"), Some("acmemsp"));
+}
+
+/// A token request with no `?tenant=` at all.
+async fn token_without_tenant(http: &Client, sim: &HaloSim) -> (StatusCode, Value) {
+    let resp = http
+        .post(format!("{}/auth/token", sim.uri()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "sim-client"),
+            ("client_secret", "sim-secret"),
+            ("scope", "all"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn hosted_instance_issues_tokens_without_a_tenant() {
+    // Public clients that work against live hosted Halo post to
+    // `{instance}/auth/token` with no tenant.
+    let sim = HaloSim::start_default().await;
+    let http = Client::new();
+    let (status, body) = token_without_tenant(&http, &sim).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+}
+
+#[tokio::test]
+async fn a_required_tenant_is_refused_when_missing_and_reported_by_authinfo() {
+    let sim = HaloSim::start(HaloSimConfig {
+        tenant_required: true,
+        ..HaloSimConfig::default()
+    })
+    .await;
+    let http = Client::new();
+    let (status, body) = token_without_tenant(&http, &sim).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_request");
+    let info: Value = http
+        .get(format!("{}/api/authinfo", sim.uri()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["tenant_id"], "acmemsp");
+    token(&http, &sim, "sim-secret").await;
 }
 
 #[tokio::test]
@@ -150,7 +208,8 @@ async fn api_calls_need_a_live_bearer_token() {
         .json()
         .await
         .unwrap();
-    assert_eq!(info["tenant_id"], "acmemsp");
+    // The instance's own auth server needs no tenant, so none is reported.
+    assert_eq!(info["tenant_id"], Value::Null);
     assert_eq!(info["auth_url"], format!("{}/auth", api.sim.uri()));
 
     api.sim.expire_tokens();
