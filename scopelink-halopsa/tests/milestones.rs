@@ -256,3 +256,55 @@ async fn a_resumed_push_places_the_tasks_of_the_failed_one_too() {
     assert_eq!(membership(&project), expected());
     assert!(project.unassigned.is_empty());
 }
+
+#[tokio::test]
+async fn a_milestone_deleted_in_halo_is_a_clear_error_and_the_list_is_not_rewritten() {
+    let sim = HaloSim::start_default().await;
+    let halo = connector(&sim);
+    let host = Host::new();
+    let conn = host.connected(&sim.uri(), &halo).await;
+    sim.fail_on_ticket_create(4);
+    let failed = push_project(
+        host.store.as_ref(),
+        &conn.id,
+        &halo,
+        &sample_project(),
+        &options(),
+        None,
+    )
+    .await;
+    assert!(failed.is_err());
+    let project = only_project(&sim);
+    let discovery = project.milestones[0].id;
+    assert!(sim.delete_milestone(project.id, discovery));
+    sim.clear_requests();
+
+    let err = push_project(
+        host.store.as_ref(),
+        &conn.id,
+        &halo,
+        &sample_project(),
+        &options(),
+        None,
+    )
+    .await
+    .expect_err("the tasks' milestone is gone");
+    let Error::Connector(ConnectorError::NotFound { what }) = &err else {
+        panic!("expected NotFound, got {err:?}");
+    };
+    assert!(
+        what.contains(&format!(
+            "milestone #{discovery} of HaloPSA project #{}",
+            project.id
+        )),
+        "{what}"
+    );
+    // The remaining milestone kept its place: no milestone list was posted.
+    let list_writes = sim
+        .api_requests()
+        .iter()
+        .filter(|r| r.method == "POST" && r.path == "/api/Projects")
+        .count();
+    assert_eq!(list_writes, 0);
+    assert_eq!(only_project(&sim).milestones.len(), 1);
+}

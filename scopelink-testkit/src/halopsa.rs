@@ -1374,6 +1374,24 @@ impl HaloSim {
         self.state().config.membership_writes = on;
     }
 
+    /// Deletes milestone `milestone_id` of project `project_id` with its
+    /// membership, as an agent would in HaloPSA; `false` when there is no
+    /// such milestone.
+    pub fn delete_milestone(&self, project_id: i64, milestone_id: i64) -> bool {
+        let mut s = self.state();
+        let Some(list) = s
+            .tickets
+            .get_mut(&project_id)
+            .and_then(|p| p.get_mut("milestones"))
+            .and_then(Value::as_array_mut)
+        else {
+            return false;
+        };
+        let before = list.len();
+        list.retain(|m| field_id(m, "id") != Some(milestone_id));
+        list.len() < before
+    }
+
     /// Invalidates every token issued so far (the next API call gets 401).
     pub fn expire_tokens(&self) {
         self.state().tokens.clear();
