@@ -17,11 +17,14 @@ use scopelink_core::{async_trait, ConnectorError, Error, FeatureCategory, Provid
 use std::collections::BTreeSet;
 use std::sync::Mutex;
 
+/// (task id, milestone id) pairs.
+type Placed = BTreeSet<(String, String)>;
+
 /// A [`FakePsa`] that also records each `place_tasks` call and can fail the
 /// next one.
 struct PlacingPsa {
     inner: FakePsa,
-    placed: Mutex<Vec<(String, BTreeSet<(String, String)>)>>,
+    placed: Mutex<Vec<(String, Placed)>>,
     fail_next_placement: Mutex<bool>,
 }
 
@@ -35,7 +38,7 @@ impl PlacingPsa {
     }
 
     /// (task id, milestone id) of every task created so far.
-    fn created_tasks(&self) -> BTreeSet<(String, String)> {
+    fn created_tasks(&self) -> Placed {
         self.inner
             .calls()
             .into_iter()
@@ -44,7 +47,7 @@ impl PlacingPsa {
             .collect()
     }
 
-    fn last_placement(&self) -> (String, BTreeSet<(String, String)>) {
+    fn last_placement(&self) -> (String, Placed) {
         self.placed.lock().unwrap().last().cloned().expect("placed")
     }
 }
@@ -89,7 +92,7 @@ impl PsaProjects for PlacingPsa {
                 message: "task T1 is not in milestone M1".into(),
             });
         }
-        let set: BTreeSet<(String, String)> = tasks
+        let set: Placed = tasks
             .iter()
             .map(|t| (t.task_id.clone(), t.milestone_id.clone()))
             .collect();
