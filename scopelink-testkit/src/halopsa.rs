@@ -34,8 +34,11 @@
 //!
 //! Paths are matched case-insensitively. Fault injection:
 //! [`HaloSim::fail_next`], [`HaloSim::fail_on_ticket_create`],
-//! [`HaloSim::expire_tokens`], [`HaloSim::forbid`]. Every request is logged
-//! ([`HaloSim::requests`]) without its `Authorization` header.
+//! [`HaloSim::fail_on_ticket_update`], [`HaloSim::expire_tokens`],
+//! [`HaloSim::forbid`], [`HaloSim::set_membership_writes`], and
+//! [`HaloSim::delete_milestone`] for an agent's edit in HaloPSA. Every
+//! request is logged ([`HaloSim::requests`]) without its `Authorization`
+//! header.
 //!
 //! Where the real behaviour is unknown the simulator picks the stricter
 //! reading, so a connector that works here works under either: the
