@@ -120,6 +120,16 @@ pub struct TaskTarget<'a> {
     pub parent_task_id: Option<&'a str>,
 }
 
+/// A task of a pushed project and the milestone (phase) it belongs in, for
+/// [`PsaProjects::place_tasks`].
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TaskPlacement {
+    /// The task's PSA id.
+    pub task_id: String,
+    /// The PSA id of the milestone its phase became.
+    pub milestone_id: String,
+}
+
 /// Creating projects in a PSA. The core's push driver calls these one object
 /// at a time and stores a link after each, so a push that fails halfway
 /// resumes without duplicates.
@@ -146,6 +156,23 @@ pub trait PsaProjects: Send + Sync {
         target: TaskTarget<'_>,
         task: &PlannedTask,
     ) -> Result<String, ConnectorError>;
+
+    /// Puts the project's tasks in their milestones, for a PSA where a task
+    /// joins a milestone in a write of its own, and checks that they are
+    /// there. The push driver calls it once every object of a push exists,
+    /// with every task linked to the project so far (this push's, and those
+    /// of earlier, interrupted or resubmitted pushes), so a push that failed
+    /// before or during this step is completed by pushing again. It must be
+    /// safe to call again with the same tasks. The default does nothing:
+    /// the milestone was given when the task was created.
+    async fn place_tasks(
+        &self,
+        project_id: &str,
+        tasks: &[TaskPlacement],
+    ) -> Result<(), ConnectorError> {
+        let _ = (project_id, tasks);
+        Ok(())
+    }
 }
 
 /// The opportunity fields scopelink writes back. `None` leaves a field as is.

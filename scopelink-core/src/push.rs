@@ -4,9 +4,9 @@
 
 use crate::activity::{ActivityEntry, ActivityKind};
 use crate::connection::{ConnectionId, ConnectionStatus};
-use crate::connector::{PsaProjects, TaskTarget};
+use crate::connector::{PsaProjects, TaskPlacement, TaskTarget};
 use crate::error::{Error, StoreError};
-use crate::mapping::{plan, ItemRef, PlannedTask, PsaPlan, PushOptions};
+use crate::mapping::{plan, ItemRef, PlannedTask, ProjectLinks, PsaPlan, PushOptions};
 use crate::model::ScopingProject;
 use crate::provider::FeatureCategory;
 use crate::store::Store;
@@ -124,10 +124,77 @@ impl Pusher<'_> {
     }
 }
 
+/// Every task linked for `project` with the milestone its phase became,
+/// once per PSA task (a per-phase task and the services folded into it
+/// share one). Tasks whose phase has no milestone yet are left out.
+fn placements(project: &ScopingProject, links: &ProjectLinks) -> Vec<TaskPlacement> {
+    let service_phase = |id: &str| {
+        project
+            .services
+            .iter()
+            .find(|s| s.id == id)
+            .map(|s| s.phase_id.clone())
+    };
+    let phase_of = |item: &ItemRef| match item {
+        ItemRef::Project | ItemRef::Phase(_) => None,
+        ItemRef::Service(id) => service_phase(id),
+        ItemRef::SubService(id) => project
+            .services
+            .iter()
+            .find(|s| s.sub_services.iter().any(|x| &x.id == id))
+            .map(|s| s.phase_id.clone()),
+        // Keyed `phase` or `phase+first new service`.
+        ItemRef::PhaseTask(key) => Some(key.split('+').next().unwrap_or(key).to_string()),
+        ItemRef::Governance(phase) => Some(phase.clone()),
+    };
+    // The task's own item first, the items folded into it after.
+    let rank = |item: &ItemRef| match item {
+        ItemRef::PhaseTask(_) | ItemRef::Governance(_) => 0,
+        _ => 1,
+    };
+    let mut items: Vec<(&ItemRef, &String)> = links.items.iter().collect();
+    items.sort_by_key(|(item, _)| rank(item));
+    let mut out: Vec<TaskPlacement> = Vec::new();
+    for (item, task_id) in items {
+        let Some(phase) = phase_of(item) else {
+            continue;
+        };
+        let Some(milestone_id) = links.get(&ItemRef::Phase(phase)) else {
+            continue;
+        };
+        if out.iter().any(|p| &p.task_id == task_id) {
+            continue;
+        }
+        out.push(TaskPlacement {
+            task_id: task_id.clone(),
+            milestone_id: milestone_id.to_string(),
+        });
+    }
+    out
+}
+
+/// Creates what the plan holds, then has the PSA place every linked task in
+/// its milestone ([`PsaProjects::place_tasks`]).
+async fn push_and_place(
+    pusher: &mut Pusher<'_>,
+    project: &ScopingProject,
+) -> Result<String, Error> {
+    let project_id = pusher.run().await?;
+    let links = pusher.store.links(pusher.connection, &project.id).await?;
+    let tasks = placements(project, &links);
+    if !tasks.is_empty() {
+        pusher.psa.place_tasks(&project_id, &tasks).await?;
+    }
+    Ok(project_id)
+}
+
 /// Plans and pushes `project` through `psa` for `connection`, which must be
 /// Connected and have PSA enabled. Items already linked are left alone; a
 /// link is stored as soon as each object is created, so calling this again
-/// after a failure finishes the job without duplicates.
+/// after a failure finishes the job without duplicates. Once everything
+/// exists, the PSA is asked to place every linked task in its milestone
+/// ([`PsaProjects::place_tasks`]); a failure there fails the push, and
+/// pushing again retries it.
 ///
 /// This leaves the connection's status alone; [`crate::Connections::push_project`]
 /// also moves it to Connection Error when the PSA rejects the credentials.
@@ -168,7 +235,7 @@ pub async fn push_project(
         total: plan.creations(),
         progress,
     };
-    match pusher.run().await {
+    match push_and_place(&mut pusher, project).await {
         Ok(project_id) => {
             let created = pusher.created;
             store
@@ -199,5 +266,60 @@ pub async fn push_project(
                 .await;
             Err(e)
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mapping::sample_project;
+
+    fn links(pairs: &[(ItemRef, &str)]) -> ProjectLinks {
+        ProjectLinks {
+            items: pairs
+                .iter()
+                .map(|(item, id)| (item.clone(), id.to_string()))
+                .collect(),
+        }
+    }
+
+    fn placed(list: &[TaskPlacement]) -> Vec<(&str, &str)> {
+        let mut out: Vec<(&str, &str)> = list
+            .iter()
+            .map(|p| (p.task_id.as_str(), p.milestone_id.as_str()))
+            .collect();
+        out.sort();
+        out
+    }
+
+    #[test]
+    fn every_linked_task_is_placed_in_its_phase_milestone_once() {
+        let project = sample_project();
+        let l = links(&[
+            (ItemRef::Project, "P"),
+            (ItemRef::Phase("ph-1".into()), "M1"),
+            (ItemRef::Phase("ph-2".into()), "M2"),
+            (ItemRef::Service("sv-1".into()), "T1"),
+            (ItemRef::SubService("ss-2".into()), "T2"),
+            (ItemRef::Governance("ph-2".into()), "G2"),
+            // A per-phase task with the services folded into it.
+            (ItemRef::PhaseTask("ph-2+sv-3".into()), "T3"),
+            (ItemRef::Service("sv-3".into()), "T3"),
+        ]);
+        assert_eq!(
+            placed(&placements(&project, &l)),
+            [("G2", "M2"), ("T1", "M1"), ("T2", "M2"), ("T3", "M2")]
+        );
+    }
+
+    #[test]
+    fn tasks_whose_phase_has_no_milestone_or_is_unknown_are_left_out() {
+        let project = sample_project();
+        let l = links(&[
+            (ItemRef::Project, "P"),
+            (ItemRef::Service("sv-1".into()), "T1"),
+            (ItemRef::Service("gone".into()), "T9"),
+        ]);
+        assert!(placements(&project, &l).is_empty());
     }
 }

@@ -47,10 +47,13 @@ pub struct HaloSettings {
     /// Normalized to `https://host`; plain `http` only where the client's
     /// [`scopelink_core::http::AddressPolicy`] allows it (loopback tests).
     pub host: String,
-    /// The tenant name for hosted HaloPSA, sent as `?tenant=` on the token
-    /// request (shown in HaloPSA under Configuration > Integrations > HaloPSA
-    /// API > API Details). When `None`, the connector asks
-    /// `GET /api/authinfo` for it once.
+    /// The tenant name, sent as `?tenant=` on the token request, for Halo
+    /// setups whose auth server needs it (shown in HaloPSA under
+    /// Configuration > Integrations > HaloPSA API > API Details). Usually
+    /// `None`: a tenant on its own web address (`yourcompany.halopsa.com`)
+    /// needs none. When `None`, the connector asks `GET /api/authinfo` once
+    /// and sends the `tenant_id` it reports, if any; a tenant HaloPSA
+    /// refuses is an [`ConnectorError::InvalidConfig`] on `tenant`.
     pub tenant: Option<String>,
     /// The ticket type id of projects (a type with milestones enabled).
     /// Needed to push projects.
@@ -449,6 +452,11 @@ impl HaloConnector {
                 message,
                 ..
             } => {
+                if oauth_code(message) == Some("invalid_request")
+                    && message.to_ascii_lowercase().contains("tenant")
+                {
+                    return self.tenant_error(endpoint, message);
+                }
                 let tenant_hint = if endpoint.tenant.is_some() {
                     ", and the tenant name (shown under API Details)"
                 } else {
@@ -485,6 +493,26 @@ impl HaloConnector {
                 "{e}; check the HaloPSA web address (e.g. yourcompany.halopsa.com)"
             )),
             _ => ConnectorError::Http(e),
+        }
+    }
+
+    /// HaloPSA refused the token request over the tenant: the one sent is
+    /// not this instance's, or this instance needs one and none was sent.
+    fn tenant_error(&self, endpoint: &TokenEndpoint, message: &str) -> ConnectorError {
+        let message = match &endpoint.tenant {
+            Some(tenant) => format!(
+                "HaloPSA does not accept the tenant `{tenant}` ({}): check the tenant name shown under {API_SETTINGS} > API Details, or leave it empty for a tenant on its own web address (yourcompany.halopsa.com), which needs none",
+                provider_message(message)
+            ),
+            None => format!(
+                "HaloPSA needs the tenant name for {} ({}): enter the tenant shown under {API_SETTINGS} > API Details",
+                self.inner.base,
+                provider_message(message)
+            ),
+        };
+        ConnectorError::InvalidConfig {
+            field: "tenant",
+            message,
         }
     }
 

@@ -118,7 +118,7 @@ pub(crate) fn company(item: Value) -> Result<ClientRecord, Rejected> {
             territory: None,
             market: None,
             website: text(c.website),
-            phone: text(c.phonenumber),
+            phone: text(c.main_phonenumber),
             address: None,
             updated_at: None,
         },
@@ -216,6 +216,16 @@ mod tests {
         assert_eq!(dunmore.types, vec!["Customers".to_string()]);
         assert_eq!(all[1].company.website, None, "empty website is None");
         assert_eq!(all[0].toplevel_id.as_deref(), Some("1"));
+        // The company phone is the client's `main_phonenumber`.
+        assert_eq!(all[0].company.phone.as_deref(), Some("+44 1632 960300"));
+        assert_eq!(all[1].company.phone, None, "empty phone is None");
+        assert_eq!(dunmore.phone.as_deref(), Some("+44 20 7946 0812"));
+        let user_field_only =
+            company(serde_json::json!({"id": 7, "name": "X", "phonenumber": "1"})).unwrap();
+        assert_eq!(
+            user_field_only.company.phone, None,
+            "clients have no `phonenumber`"
+        );
 
         let mut filter = SyncFilter::default();
         filter.statuses.insert(FilterOption::new("active", ACTIVE));

@@ -4,15 +4,19 @@
 //! opportunities) and PSA (projects with milestones and tasks).
 //!
 //! - Auth: OAuth2 client credentials against `{host}/auth/token` (scope
-//!   `all`, `?tenant=` for hosted tenants). The token is cached until 60 s
+//!   `all`; `?tenant=` only when configured or reported by
+//!   `/api/authinfo`). The token is cached until 60 s
 //!   before it expires, renewed once for any number of concurrent callers,
 //!   and renewed once more when the API answers 401.
 //! - Every call goes through the core [`HttpClient`](scopelink_core::http::HttpClient)
 //!   with [`DEFAULT_RATE_LIMIT`] unless the host sets its own.
 //! - Projects: a project ticket (`POST /api/Projects`), milestones in its
 //!   `milestones` array, tasks as child tickets (`POST /api/Tickets`,
-//!   `parent_id` = project, `milestone_id`). One object per call, so the
-//!   core push driver can resume and resubmit without duplicates.
+//!   `parent_id` = project). One object per call, so the core push driver
+//!   can resume and resubmit without duplicates. A ticket's `milestone_id`
+//!   is read-only in HaloPSA, so once the tasks exist they are added to
+//!   their milestones' `tickets_list` in one post of the project's whole
+//!   milestone list, and the project is read back to check it.
 //! - Filters: HaloPSA has no company types, territories or markets in the
 //!   ConnectWise sense. Company types are HaloPSA *top levels* (the groups
 //!   clients sit in, e.g. Customers / Prospects); statuses are Active and
@@ -41,6 +45,7 @@
 mod client;
 mod convert;
 pub mod decode;
+mod membership;
 mod push;
 mod token;
 mod wire;

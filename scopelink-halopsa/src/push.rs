@@ -2,20 +2,23 @@
 //! tasks created one object per call.
 //!
 //! In HaloPSA a project is a ticket of a project ticket type, its milestones
-//! live in the project's `milestones` array (there is no milestone
-//! endpoint), and its tasks are child tickets (`parent_id` = the project)
-//! assigned to a milestone (`milestone_id`).
+//! live in the project's `milestones` array (there is no writable milestone
+//! endpoint), and its tasks are child tickets (`parent_id` = the project).
+//! A task joins its milestone through the project's `milestones[].tickets_list`
+//! once every task exists ([`PsaProjects::place_tasks`], see
+//! [`crate::membership`]): a ticket's own `milestone_id` is read-only.
 
 use crate::client::{parse_id, HaloConnector};
 use crate::convert::halo_date;
+use crate::membership::{self, members, rows_for_post};
 use crate::wire::{self, created_ticket, Milestone, Priority, Status, TicketType};
 use rust_decimal::prelude::ToPrimitive;
 use rust_decimal::Decimal;
-use scopelink_core::connector::{LookupItem, PsaProjects, PushLookups, TaskTarget};
+use scopelink_core::connector::{LookupItem, PsaProjects, PushLookups, TaskPlacement, TaskTarget};
 use scopelink_core::mapping::{PlannedMilestone, PlannedTask, PsaPlan};
 use scopelink_core::ConnectorError;
 use serde_json::{json, Map, Value};
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 fn items<T: serde::de::DeserializeOwned>(list: Vec<Value>) -> impl Iterator<Item = T> {
     list.into_iter()
@@ -258,10 +261,10 @@ impl PsaProjects for HaloConnector {
 
     /// Adds one milestone to the project.
     ///
-    /// Whether posting `milestones` replaces the project's list or adds to it
-    /// is not documented, so the current list is read first and posted back
-    /// whole (existing milestones with their ids, unchanged) with the new one
-    /// appended: right under either behaviour. The new id comes from the
+    /// Posting `milestones` replaces the project's list and blanks the
+    /// fields left off a milestone, so the current list is read first and
+    /// posted back whole (every field as read, membership in
+    /// `tickets_list`) with the new one appended. The new id comes from the
     /// reply, or from reading the project again.
     async fn create_milestone(
         &self,
@@ -283,7 +286,7 @@ impl PsaProjects for HaloConnector {
             .unwrap_or(0)
             .max(0)
             + 1;
-        let mut list = existing;
+        let mut list = rows_for_post(&existing, &BTreeMap::new());
         list.push(json!({ "name": milestone.name, "sequence": sequence }));
         let body = json!([{ "id": pid, "milestones": list }]);
         let reply = self.post_json("Projects", &body, what).await?;
@@ -308,10 +311,12 @@ impl PsaProjects for HaloConnector {
             })
     }
 
-    /// `POST /api/Tickets` with one child ticket of the project, in the
-    /// milestone. HaloPSA shows a project's tasks as its direct children, so
-    /// a project task under a service task is also a child of the project;
-    /// its description names the service task it belongs to.
+    /// `POST /api/Tickets` with one child ticket of the project. HaloPSA
+    /// shows a project's tasks as its direct children, so a project task
+    /// under a service task is also a child of the project; its description
+    /// names the service task it belongs to. No `milestone_id`: HaloPSA
+    /// ignores it; [`PsaProjects::place_tasks`] puts the task in its
+    /// milestone once the push has created everything.
     async fn create_task(
         &self,
         plan: &PsaPlan,
@@ -339,10 +344,8 @@ impl PsaProjects for HaloConnector {
             "parent_id".into(),
             json!(parse_id("project_id", target.project_id)?),
         );
-        item.insert(
-            "milestone_id".into(),
-            json!(parse_id("milestone_id", target.milestone_id)?),
-        );
+        // Checked here so a bad id fails before anything is created.
+        parse_id("milestone_id", target.milestone_id)?;
         item.insert("estimate".into(), hours(task.hours));
         if let Some(p) = plan
             .options
@@ -360,6 +363,91 @@ impl PsaProjects for HaloConnector {
             .filter(|id| *id > 0)
             .map(|id| id.to_string())
             .ok_or_else(|| decode(what, "the reply carries no ticket id"))
+    }
+
+    /// Adds every task that is in none of the project's milestones to its
+    /// milestone's `tickets_list`, in one `POST /api/Projects` of the whole
+    /// milestone list, then reads the project again and fails unless each
+    /// task is where it was put. Tasks already in a milestone are left
+    /// where they are (a move made in HaloPSA stands), and nothing is
+    /// written when every task is placed, so calling this again is safe.
+    async fn place_tasks(
+        &self,
+        project_id: &str,
+        tasks: &[TaskPlacement],
+    ) -> Result<(), ConnectorError> {
+        let what = "adding the project's tasks to their milestones (POST /api/Projects)";
+        let pid = parse_id("project_id", project_id)?;
+        let wanted = tasks
+            .iter()
+            .map(|t| {
+                Ok((
+                    parse_id("task_id", &t.task_id)?,
+                    parse_id("milestone_id", &t.milestone_id)?,
+                ))
+            })
+            .collect::<Result<Vec<(i64, i64)>, ConnectorError>>()?;
+        let rows = self.milestones(pid).await?;
+        let on_project: BTreeSet<i64> = rows.iter().filter_map(membership::milestone_id).collect();
+        let placed: BTreeSet<i64> = rows.iter().flat_map(members).collect();
+        let mut add: BTreeMap<i64, Vec<i64>> = BTreeMap::new();
+        for (task, milestone) in &wanted {
+            if placed.contains(task) {
+                continue;
+            }
+            if !on_project.contains(milestone) {
+                // Posting the list now would not bring it back.
+                return Err(ConnectorError::NotFound {
+                    what: format!(
+                        "milestone #{milestone} of HaloPSA project #{pid} (task #{task} belongs in it; it was deleted in HaloPSA, so the milestone list was left as it is)"
+                    ),
+                });
+            }
+            add.entry(*milestone).or_default().push(*task);
+        }
+        if add.is_empty() {
+            return Ok(());
+        }
+        // Ticket ids grow with creation: the milestone lists its tasks in
+        // the order they were created.
+        for tasks in add.values_mut() {
+            tasks.sort_unstable();
+            tasks.dedup();
+        }
+        let body = json!([{ "id": pid, "milestones": rows_for_post(&rows, &add) }]);
+        self.post_json("Projects", &body, what).await?;
+
+        let after = self.milestones(pid).await?;
+        let held: BTreeMap<i64, BTreeSet<i64>> = after
+            .iter()
+            .filter_map(|row| membership::milestone_id(row).map(|id| (id, members(row))))
+            .collect();
+        let missing: Vec<String> = add
+            .iter()
+            .flat_map(|(milestone, tasks)| tasks.iter().map(move |t| (*milestone, *t)))
+            .filter(|(milestone, task)| !held.get(milestone).is_some_and(|m| m.contains(task)))
+            .map(|(milestone, task)| format!("task #{task} in milestone #{milestone}"))
+            .collect();
+        let lost: Vec<String> = placed
+            .iter()
+            .filter(|t| wanted.iter().any(|(w, _)| w == *t))
+            .filter(|t| !held.values().any(|m| m.contains(t)))
+            .map(|t| format!("task #{t}"))
+            .collect();
+        if missing.is_empty() && lost.is_empty() {
+            return Ok(());
+        }
+        let mut problems = missing;
+        problems.extend(
+            lost.into_iter()
+                .map(|t| format!("{t} (no longer in any milestone)")),
+        );
+        Err(ConnectorError::Rejected {
+            message: format!(
+                "HaloPSA accepted the milestone update of project #{pid} but its milestones do not hold {}: check that the task ticket type may be added to project milestones, then push again to retry",
+                problems.join(", ")
+            ),
+        })
     }
 }
 

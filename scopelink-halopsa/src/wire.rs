@@ -120,8 +120,10 @@ pub(crate) struct Client {
     pub inactive: Option<bool>,
     #[serde(default, deserialize_with = "de_text")]
     pub website: Option<String>,
+    /// The client's main phone number (clients have no `phonenumber`;
+    /// that is a user field).
     #[serde(default, deserialize_with = "de_text")]
-    pub phonenumber: Option<String>,
+    pub main_phonenumber: Option<String>,
 }
 
 /// A user, i.e. a client contact (`Users_List`).

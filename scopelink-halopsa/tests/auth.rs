@@ -51,7 +51,12 @@ async fn token_request_is_a_client_credentials_form_with_the_tenant() {
 
 #[tokio::test]
 async fn tenant_is_discovered_through_authinfo_when_not_configured() {
-    let sim = HaloSim::start_default().await;
+    // A Halo whose auth server needs the tenant reports it in authinfo.
+    let sim = HaloSim::start(HaloSimConfig {
+        tenant_required: true,
+        ..HaloSimConfig::default()
+    })
+    .await;
     let mut s = settings(&sim.uri());
     s.tenant = None;
     let halo = connector_with(s, credentials());

@@ -115,13 +115,14 @@ async fn push_snapshot(name: &str, mode: TaskMode, subs: bool, governance: bool)
     assert_no_secrets(&sim, &text);
     // Nothing was refused along the way.
     assert!(sim.requests().iter().all(|r| r.status < 300), "{text}");
-    // Exactly one POST per created object (milestones: plus reads).
+    // One POST per created object (milestones: plus reads), and one that
+    // adds every task to its milestone's `tickets_list`.
     let posts = sim
         .api_requests()
         .iter()
         .filter(|r| r.method == "POST")
         .count();
-    assert_eq!(posts, report.created);
+    assert_eq!(posts, report.created + 1);
     insta::assert_yaml_snapshot!(name, sent);
 
     let tree = sim.project_tree();
@@ -253,14 +254,19 @@ async fn resubmit_sends_only_new_services() {
         .await
         .expect("first push");
 
-    // Nothing new: nothing sent.
+    // Nothing new: nothing written, the membership only read to check it.
     sim.clear_requests();
     let again = push_project(host.store.as_ref(), &conn.id, &halo, &project, &o, None)
         .await
         .expect("no-op push");
     assert_eq!(again.created, 0);
     assert_eq!(again.project_id, first.project_id);
-    assert!(sim.api_requests().is_empty());
+    let calls: Vec<String> = sim
+        .api_requests()
+        .iter()
+        .map(|r| format!("{} {}", r.method, r.path))
+        .collect();
+    assert_eq!(calls, [format!("GET /api/Projects/{}", first.project_id)]);
 
     project.services.push(Service {
         id: "sv-4".into(),
@@ -341,6 +347,7 @@ async fn resume_after_failure(config: HaloSimConfig) {
 
     let tree = sim.project_tree();
     assert_eq!(tree.len(), 1, "one project, not two");
+    assert!(tree[0].unassigned.is_empty(), "{:?}", tree[0].unassigned);
     assert_eq!(
         outline(&tree[0]),
         owned(&[

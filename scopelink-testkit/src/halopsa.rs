@@ -5,10 +5,14 @@
 //! verified about the real API):
 //!
 //! - `POST /auth/token`: OAuth2 client credentials (form body; checks
-//!   `grant_type`, `client_id`, `client_secret`, `scope` and, when the
-//!   simulator has a tenant, `?tenant=`); `{"error":"invalid_client"}` with
-//!   401 for bad credentials or an inactive application.
-//! - `GET /api/authinfo` (no token needed).
+//!   `grant_type`, `client_id`, `client_secret`, `scope`). `?tenant=` is
+//!   optional, as on a hosted instance's own host (public clients post
+//!   there without it); a tenant other than the instance's is refused, and
+//!   [`HaloSimConfig::tenant_required`] makes it mandatory.
+//!   `{"error":"invalid_client","error_description":..}` with 401 for bad
+//!   credentials or an inactive application.
+//! - `GET /api/authinfo` (no token needed): `auth_url`, and `tenant_id`
+//!   where the tenant is required.
 //! - Every other `/api/...` call needs `Authorization: Bearer <token>` with
 //!   a live token (401 with an empty body otherwise).
 //! - `GET /api/Agent/me`, `/api/Agent`, `/api/Status`, `/api/Priority`,
@@ -18,19 +22,29 @@
 //!   by id.
 //! - `POST /api/Projects` and `POST /api/Tickets` (array bodies): create, or
 //!   update when an item has an `id`; projects' `milestones` arrays get ids;
-//!   tasks link to their parent (`parent_id`) and milestone
-//!   (`milestone_id`). `GET /api/Projects/{id}?includedetails=true` and
+//!   tasks link to their parent (`parent_id`). A ticket's `milestone_id` is
+//!   read-only (accepted with 201 and left unchanged); a ticket joins a
+//!   milestone only through the project's `milestones[].tickets_list`
+//!   (`[{"id": ticket}]`), which HaloPSA reports back as the milestone's
+//!   read-only `tickets` join rows. Posting `milestones` replaces the whole
+//!   list: milestones left out are deleted and a field left off an included
+//!   milestone is blanked (its membership too, when `tickets_list` is left
+//!   off). `GET /api/Projects/{id}?includedetails=true` and
 //!   `GET /api/Tickets/{id}` read them back.
 //!
 //! Paths are matched case-insensitively. Fault injection:
 //! [`HaloSim::fail_next`], [`HaloSim::fail_on_ticket_create`],
-//! [`HaloSim::expire_tokens`], [`HaloSim::forbid`]. Every request is logged
-//! ([`HaloSim::requests`]) without its `Authorization` header.
+//! [`HaloSim::fail_on_ticket_update`], [`HaloSim::expire_tokens`],
+//! [`HaloSim::forbid`], [`HaloSim::set_membership_writes`], and
+//! [`HaloSim::delete_milestone`] for an agent's edit in HaloPSA. Every
+//! request is logged ([`HaloSim::requests`]) without its `Authorization`
+//! header.
 //!
 //! Where the real behaviour is unknown the simulator picks the stricter
-//! reading, so a connector that works here works under either: posting a
-//! project's `milestones` *replaces* the list by default
-//! ([`MilestonePost`]), and replies may leave the milestones out
+//! reading, so a connector that works here works under either: the
+//! milestones' `GET` rows carry `tickets` but no `tickets_list` (the
+//! schema's `MileStone` has only `tickets`), milestone dates may be empty,
+//! and replies may leave the milestones out
 //! ([`HaloSimConfig::echo_milestones`]).
 
 use serde::Serialize;
@@ -59,17 +73,33 @@ fn fixture_list(text: &str, key: Option<&str>) -> Vec<Value> {
 }
 
 /// What posting a project's `milestones` array does to the milestones it
-/// already has (the real behaviour is undocumented).
+/// leaves out. Either way an included milestone is rewritten whole: its
+/// fields left off are blanked.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub enum MilestonePost {
     /// The posted array becomes the list: milestones left out are deleted
-    /// (their tasks lose their milestone). Items with a known `id` keep it.
+    /// (with their membership). Items with a known `id` keep it. This is
+    /// what a production Halo sync module documents.
     #[default]
     Replace,
     /// Items with an `id` update that milestone, items without are added,
-    /// the rest are kept.
+    /// the rest are kept (a lenient reading, for comparison).
     Append,
 }
+
+/// The writable fields of a milestone (`MileStone` in the API schema):
+/// each is set from a posted milestone, or blanked when left off.
+const MILESTONE_FIELDS: [&str; 9] = [
+    "name",
+    "sequence",
+    "start_date",
+    "target_date",
+    "start_days",
+    "target_days",
+    "milestone_value",
+    "dependencies",
+    "milestone_dependencies",
+];
 
 /// How the simulator starts.
 #[derive(Debug, Clone)]
@@ -78,9 +108,15 @@ pub struct HaloSimConfig {
     pub client_id: String,
     /// The application's client secret.
     pub client_secret: String,
-    /// When set, token requests must carry `?tenant=` with this value, and
-    /// `GET /api/authinfo` reports it.
+    /// The instance's tenant name. A token request naming another tenant
+    /// (`?tenant=`) is refused with `invalid_request` "unknown tenant"; one
+    /// without a tenant is accepted unless [`Self::tenant_required`].
     pub tenant: Option<String>,
+    /// Whether token requests must name the tenant (an auth server shared
+    /// by several tenants); `GET /api/authinfo` then reports it as
+    /// `tenant_id`. Off by default: a hosted instance's own
+    /// `/auth/token` knows its tenant from the host.
+    pub tenant_required: bool,
     /// Token lifetime in seconds.
     pub expires_in: u64,
     /// Whether the API application is active (inactive: `invalid_client`).
@@ -89,6 +125,11 @@ pub struct HaloSimConfig {
     pub echo_milestones: bool,
     /// What posting `milestones` does.
     pub milestone_post: MilestonePost,
+    /// Whether `milestones[].tickets_list` changes membership. `false`
+    /// models a HaloPSA that answers 201 and leaves membership as it was
+    /// (as it does with a ticket's `milestone_id`), to check that a push
+    /// verifies what it wrote.
+    pub membership_writes: bool,
     /// The largest page size honoured.
     pub max_page_size: usize,
     /// Clients (`Area_List` objects).
@@ -113,7 +154,8 @@ impl Default for HaloSimConfig {
     /// The fixtures: 5 clients, 3 users (one of an unknown client), 2
     /// opportunities, 4 statuses, 4 priority rows (3 distinct), ticket types
     /// 1 / 3 (project, milestones) / 26 (project task), credentials
-    /// `sim-client` / `sim-secret`, tenant `acmemsp`, tokens for an hour.
+    /// `sim-client` / `sim-secret`, tenant `acmemsp` (not required),
+    /// tokens for an hour.
     fn default() -> Self {
         let agent_me = fixture(include_str!("../../fixtures/halopsa/agent_me.json"));
         let mut clients = fixture_list(
@@ -128,10 +170,12 @@ impl Default for HaloSimConfig {
             client_id: "sim-client".into(),
             client_secret: "sim-secret".into(),
             tenant: Some("acmemsp".into()),
+            tenant_required: false,
             expires_in: 3600,
             application_active: true,
             echo_milestones: true,
             milestone_post: MilestonePost::Replace,
+            membership_writes: true,
             max_page_size: 100,
             clients,
             users: fixture_list(
@@ -172,6 +216,7 @@ impl HaloSimConfig {
                 "colour": "#607d8b",
                 "main_site_id": 5000 + i,
                 "website": null,
+                "main_phonenumber": format!("+1 555 {:04}", i % 10_000),
                 "is_vip": false
             }));
         }
@@ -248,7 +293,8 @@ pub struct SimMilestone {
     pub name: String,
     /// Sequence.
     pub sequence: i64,
-    /// Tasks of the project assigned to this milestone, in creation order.
+    /// Tickets in this milestone's membership (its `tickets` rows), in the
+    /// order written.
     pub tasks: Vec<SimTask>,
 }
 
@@ -263,7 +309,7 @@ pub struct SimProject {
     pub client_id: i64,
     /// Milestones by sequence.
     pub milestones: Vec<SimMilestone>,
-    /// Child tickets in no milestone.
+    /// Child tickets in no milestone of the project.
     pub unassigned: Vec<SimTask>,
 }
 
@@ -300,6 +346,10 @@ struct State {
     /// Ticket creations (via `/api/Tickets`) seen so far, and the one to fail.
     ticket_creates: usize,
     fail_ticket_create_at: Option<usize>,
+    /// Updates of existing tickets (a POST item with an `id`) seen so far,
+    /// and the one to fail.
+    ticket_updates: usize,
+    fail_ticket_update_at: Option<usize>,
     forbidden: Vec<String>,
     /// Every ticket (projects included) by id.
     tickets: BTreeMap<i64, Value>,
@@ -390,19 +440,31 @@ impl State {
         if field("grant_type") != "client_credentials" {
             return json_response(400, json!({"error": "unsupported_grant_type"}));
         }
-        if let Some(tenant) = &self.config.tenant {
-            if query.get("tenant") != Some(tenant.as_str()) {
+        match query.get("tenant").map(str::trim).filter(|t| !t.is_empty()) {
+            Some(asked) if self.config.tenant.as_deref() != Some(asked) => {
                 return json_response(
                     400,
                     json!({"error": "invalid_request", "error_description": "unknown tenant"}),
                 );
             }
+            None if self.config.tenant_required => {
+                return json_response(
+                    400,
+                    json!({"error": "invalid_request", "error_description": "tenant is required"}),
+                );
+            }
+            _ => {}
         }
         if field("client_id") != self.config.client_id
             || field("client_secret") != self.config.client_secret
             || !self.config.application_active
         {
-            return json_response(401, json!({"error": "invalid_client"}));
+            return json_response(
+                401,
+                fixture(include_str!(
+                    "../../fixtures/halopsa/token_error_invalid_client.json"
+                )),
+            );
         }
         let scope = field("scope");
         let known = |s: &str| {
@@ -580,10 +642,31 @@ impl State {
             .find(|t| field_id(t, "id") == Some(id))
     }
 
+    /// The milestone of `project_id` whose membership holds ticket `id`
+    /// (the first, as membership is many-to-many).
+    fn milestone_of(&self, project_id: i64, id: i64) -> Option<Value> {
+        self.tickets
+            .get(&project_id)?
+            .get("milestones")?
+            .as_array()?
+            .iter()
+            .find(|m| {
+                m.get("tickets")
+                    .and_then(Value::as_array)
+                    .is_some_and(|rows| rows.iter().any(|r| field_id(r, "ticket_id") == Some(id)))
+            })
+            .cloned()
+    }
+
     /// A stored ticket as the API shows it: milestones only with details,
-    /// each with its linked tickets.
+    /// each with its member tickets (`tickets`); a child ticket's
+    /// `milestone_id` and `milestone_name` come from that membership.
     fn ticket_view(&self, id: i64, details: bool) -> Option<Value> {
         let mut t = self.tickets.get(&id)?.clone();
+        let parent = field_id(&t, "parent_id").unwrap_or(0);
+        let milestone = (parent > 0)
+            .then(|| self.milestone_of(parent, id))
+            .flatten();
         if let Some(obj) = t.as_object_mut() {
             if !details {
                 obj.remove("milestones");
@@ -596,6 +679,17 @@ impl State {
                 .collect();
             obj.insert("child_count".into(), json!(children.len()));
             obj.insert("child_ticket_ids".into(), json!(children));
+            obj.insert(
+                "milestone_id".into(),
+                json!(milestone
+                    .as_ref()
+                    .and_then(|m| field_id(m, "id"))
+                    .unwrap_or(0)),
+            );
+            match milestone.as_ref().and_then(|m| m.get("name")) {
+                Some(name) => obj.insert("milestone_name".into(), name.clone()),
+                None => obj.remove("milestone_name"),
+            };
         }
         Some(t)
     }
@@ -610,7 +704,79 @@ impl State {
         v
     }
 
+    /// A milestone's membership from a posted `tickets_list`
+    /// (`[{"id": ticket}]`): join rows as HaloPSA reports them, keeping the
+    /// row ids of tickets that were members already.
+    fn membership(
+        &mut self,
+        milestone_id: i64,
+        posted: Option<&Value>,
+        before: &[Value],
+        index: usize,
+    ) -> Result<Vec<Value>, Out> {
+        if !self.config.membership_writes {
+            return Ok(before.to_vec());
+        }
+        let list = match posted {
+            None | Some(Value::Null) => return Ok(Vec::new()),
+            Some(Value::Array(list)) => list,
+            Some(_) => {
+                return Err(validation(
+                    index,
+                    "milestones.tickets_list",
+                    "must be a list".into(),
+                ))
+            }
+        };
+        let mut rows: Vec<Value> = Vec::new();
+        for entry in list {
+            let Some(ticket_id) = field_id(entry, "id").filter(|id| *id > 0) else {
+                return Err(validation(
+                    index,
+                    "milestones.tickets_list",
+                    "each entry needs the ticket's id".into(),
+                ));
+            };
+            let Some(ticket) = self.tickets.get(&ticket_id) else {
+                return Err(validation(
+                    index,
+                    "milestones.tickets_list",
+                    format!("Ticket {ticket_id} does not exist."),
+                ));
+            };
+            if rows
+                .iter()
+                .any(|r| field_id(r, "ticket_id") == Some(ticket_id))
+            {
+                continue;
+            }
+            let name = ticket.get("summary").cloned().unwrap_or(Value::Null);
+            let row_id = match before
+                .iter()
+                .find(|r| field_id(r, "ticket_id") == Some(ticket_id))
+                .and_then(|r| field_id(r, "id"))
+            {
+                Some(id) => id,
+                None => {
+                    self.next_link_id += 1;
+                    self.next_link_id
+                }
+            };
+            rows.push(json!({
+                "id": row_id,
+                "milestone_id": milestone_id,
+                "ticket_id": ticket_id,
+                "ticket_name": name,
+            }));
+        }
+        Ok(rows)
+    }
+
     /// Applies posted milestones to a project's list; returns the new list.
+    /// Each posted milestone is rewritten whole: its writable fields come
+    /// from the post or are blanked, its membership from `tickets_list`
+    /// (the read-only `tickets` rows and any `milestone_id` on tickets are
+    /// ignored).
     fn merge_milestones(
         &mut self,
         project_id: i64,
@@ -641,48 +807,39 @@ impl State {
                     "A milestone needs a name.".into(),
                 ));
             }
-            match field_id(m, "id").filter(|id| *id > 0) {
+            let (id, before) = match field_id(m, "id").filter(|id| *id > 0) {
                 Some(id) => {
-                    let Some(mut existing) = by_id.remove(&id) else {
+                    let Some(existing) = by_id.remove(&id) else {
                         return Err(validation(
                             index,
                             "milestones",
                             format!("Milestone {id} does not exist on ticket {project_id}."),
                         ));
                     };
-                    if let Some(e) = existing.as_object_mut() {
-                        for (k, v) in obj {
-                            if k != "tickets" && k != "id" {
-                                e.insert(k.clone(), v.clone());
-                            }
-                        }
-                    }
-                    match out.iter_mut().find(|x| field_id(x, "id") == Some(id)) {
-                        Some(slot) => *slot = existing,
-                        None => out.push(existing),
-                    }
+                    let before = existing
+                        .get("tickets")
+                        .and_then(Value::as_array)
+                        .cloned()
+                        .unwrap_or_default();
+                    (id, before)
                 }
                 None => {
                     self.next_milestone_id += 1;
-                    let mut new = obj.clone();
-                    new.insert("id".into(), json!(self.next_milestone_id));
-                    new.insert("ticket_id".into(), json!(project_id));
-                    new.insert("tickets".into(), json!([]));
-                    out.push(Value::Object(new));
+                    (self.next_milestone_id, Vec::new())
                 }
+            };
+            let mut row = Map::new();
+            row.insert("id".into(), json!(id));
+            row.insert("ticket_id".into(), json!(project_id));
+            for field in MILESTONE_FIELDS {
+                row.insert(field.into(), obj.get(field).cloned().unwrap_or(Value::Null));
             }
-        }
-        // Milestones dropped by a replace: their tasks lose the milestone.
-        let kept: Vec<i64> = out.iter().filter_map(|m| field_id(m, "id")).collect();
-        for t in self.tickets.values_mut() {
-            if field_id(t, "parent_id") == Some(project_id) {
-                if let Some(mid) = field_id(t, "milestone_id") {
-                    if mid > 0 && !kept.contains(&mid) {
-                        if let Some(o) = t.as_object_mut() {
-                            o.insert("milestone_id".into(), json!(0));
-                        }
-                    }
-                }
+            let members = self.membership(id, obj.get("tickets_list"), &before, index)?;
+            row.insert("tickets".into(), Value::Array(members));
+            let row = Value::Object(row);
+            match out.iter_mut().find(|x| field_id(x, "id") == Some(id)) {
+                Some(slot) => *slot = row,
+                None => out.push(row),
             }
         }
         Ok(out)
@@ -701,9 +858,22 @@ impl State {
                 format!("Ticket {id} does not exist."),
             ));
         };
+        self.ticket_updates += 1;
+        if self.fail_ticket_update_at == Some(self.ticket_updates) {
+            self.fail_ticket_update_at = None;
+            return Err(json_response(
+                500,
+                json!({"ClassName": "System.Exception", "Message": "Simulated failure while saving the ticket."}),
+            ));
+        }
         let mut updated = existing.as_object().cloned().unwrap_or_default();
         for (k, v) in item {
-            if k != "milestones" && k != "id" {
+            // `milestone_id` and `milestone_name` are read-only: HaloPSA
+            // answers 201 and leaves them as they were.
+            if !matches!(
+                k.as_str(),
+                "milestones" | "id" | "milestone_id" | "milestone_name"
+            ) {
                 updated.insert(k.clone(), v.clone());
             }
         }
@@ -776,32 +946,6 @@ impl State {
                 format!("The parent ticket {parent_id} does not exist."),
             ));
         }
-        let milestone_id = field_id(&v, "milestone_id").unwrap_or(0);
-        let mut milestone_name = None;
-        if milestone_id > 0 {
-            let found = self
-                .tickets
-                .get(&parent_id)
-                .and_then(|p| p.get("milestones"))
-                .and_then(Value::as_array)
-                .and_then(|ms| {
-                    ms.iter()
-                        .find(|m| field_id(m, "id") == Some(milestone_id))
-                        .cloned()
-                });
-            match found {
-                Some(m) => milestone_name = m.get("name").cloned(),
-                None => {
-                    return Err(validation(
-                        index,
-                        "milestone_id",
-                        format!(
-                            "Milestone {milestone_id} does not belong to the parent ticket {parent_id}."
-                        ),
-                    ))
-                }
-            }
-        }
         if item.contains_key("milestones") && !uses_milestones {
             return Err(validation(
                 index,
@@ -824,6 +968,8 @@ impl State {
         let stamp = self.now_stamp();
         let mut t = item.clone();
         t.remove("milestones");
+        // Read-only: a posted milestone is ignored (201 all the same).
+        t.remove("milestone_name");
         t.insert("id".into(), json!(id));
         t.insert("dateoccurred".into(), json!(stamp));
         t.insert("last_update".into(), json!(stamp));
@@ -837,48 +983,26 @@ impl State {
         );
         t.entry("status_id").or_insert(json!(1));
         t.insert("parent_id".into(), json!(parent_id));
-        t.insert("milestone_id".into(), json!(milestone_id));
-        if let Some(name) = milestone_name {
-            t.insert("milestone_name".into(), name);
-        }
+        t.insert("milestone_id".into(), json!(0));
         let is_project = via_projects || uses_milestones;
         t.insert("is_project".into(), json!(is_project));
+        // Stored first, so a project's own milestones may list it.
+        self.tickets.insert(id, Value::Object(t.clone()));
         if is_project {
             let posted = item
                 .get("milestones")
                 .and_then(Value::as_array)
                 .cloned()
                 .unwrap_or_default();
-            let merged = self.merge_milestones(id, Vec::new(), &posted, index)?;
-            t.insert("milestones".into(), Value::Array(merged));
-        }
-        self.tickets.insert(id, Value::Object(t));
-        if milestone_id > 0 {
-            self.next_link_id += 1;
-            let link = json!({
-                "id": self.next_link_id,
-                "milestone_id": milestone_id,
-                "ticket_id": id,
-                "ticket_name": item.get("summary").cloned().unwrap_or(Value::Null),
-            });
-            if let Some(ms) = self
-                .tickets
-                .get_mut(&parent_id)
-                .and_then(|p| p.get_mut("milestones"))
-                .and_then(Value::as_array_mut)
-            {
-                if let Some(m) = ms
-                    .iter_mut()
-                    .find(|m| field_id(m, "id") == Some(milestone_id))
-                {
-                    if let Some(obj) = m.as_object_mut() {
-                        let list = obj.entry("tickets").or_insert(json!([]));
-                        if let Some(list) = list.as_array_mut() {
-                            list.push(link);
-                        }
-                    }
+            let merged = match self.merge_milestones(id, Vec::new(), &posted, index) {
+                Ok(merged) => merged,
+                Err(e) => {
+                    self.tickets.remove(&id);
+                    return Err(e);
                 }
-            }
+            };
+            t.insert("milestones".into(), Value::Array(merged));
+            self.tickets.insert(id, Value::Object(t));
         }
         Ok(id)
     }
@@ -930,7 +1054,7 @@ impl State {
                 200,
                 json!({
                     "auth_url": format!("{}/auth", self.base),
-                    "tenant_id": self.config.tenant,
+                    "tenant_id": self.config.tenant.as_ref().filter(|_| self.config.tenant_required),
                 }),
             );
         }
@@ -1052,22 +1176,29 @@ impl State {
                                     .unwrap_or_default()
                                     .to_string(),
                                 sequence: field_id(m, "sequence").unwrap_or(0),
-                                tasks: children
-                                    .iter()
-                                    .filter(|c| field_id(c, "milestone_id") == Some(mid))
-                                    .filter_map(|c| field_id(c, "id"))
-                                    .filter_map(|c| self.task(c))
-                                    .collect(),
+                                tasks: m
+                                    .get("tickets")
+                                    .and_then(Value::as_array)
+                                    .map(|rows| {
+                                        rows.iter()
+                                            .filter_map(|r| field_id(r, "ticket_id"))
+                                            .filter_map(|c| self.task(c))
+                                            .collect()
+                                    })
+                                    .unwrap_or_default(),
                             }
                         })
                         .collect()
                 })
                 .unwrap_or_default();
             milestones.sort_by_key(|m| (m.sequence, m.id));
-            let assigned: Vec<i64> = milestones.iter().map(|m| m.id).collect();
+            let members: Vec<i64> = milestones
+                .iter()
+                .flat_map(|m| m.tasks.iter().map(|t| t.id))
+                .collect();
             let unassigned = children
                 .iter()
-                .filter(|c| !assigned.contains(&field_id(c, "milestone_id").unwrap_or(0)))
+                .filter(|c| field_id(c, "id").is_some_and(|id| !members.contains(&id)))
                 .filter_map(|c| field_id(c, "id"))
                 .filter_map(|c| self.task(c))
                 .collect();
@@ -1158,6 +1289,8 @@ impl HaloSim {
             failures: VecDeque::new(),
             ticket_creates: 0,
             fail_ticket_create_at: None,
+            ticket_updates: 0,
+            fail_ticket_update_at: None,
             forbidden: Vec::new(),
             tickets: BTreeMap::new(),
             next_ticket_id: 4320,
@@ -1228,6 +1361,38 @@ impl HaloSim {
     pub fn fail_on_ticket_create(&self, k: usize) {
         let mut s = self.state();
         s.fail_ticket_create_at = Some(s.ticket_creates + k.max(1));
+    }
+
+    /// Fails the `k`-th update of an existing ticket or project (a POST item
+    /// with an `id`, e.g. a project's milestone list) from now on (1 = the
+    /// next one) with HTTP 500; nothing is changed.
+    pub fn fail_on_ticket_update(&self, k: usize) {
+        let mut s = self.state();
+        s.fail_ticket_update_at = Some(s.ticket_updates + k.max(1));
+    }
+
+    /// Whether `milestones[].tickets_list` changes membership (see
+    /// [`HaloSimConfig::membership_writes`]).
+    pub fn set_membership_writes(&self, on: bool) {
+        self.state().config.membership_writes = on;
+    }
+
+    /// Deletes milestone `milestone_id` of project `project_id` with its
+    /// membership, as an agent would in HaloPSA; `false` when there is no
+    /// such milestone.
+    pub fn delete_milestone(&self, project_id: i64, milestone_id: i64) -> bool {
+        let mut s = self.state();
+        let Some(list) = s
+            .tickets
+            .get_mut(&project_id)
+            .and_then(|p| p.get_mut("milestones"))
+            .and_then(Value::as_array_mut)
+        else {
+            return false;
+        };
+        let before = list.len();
+        list.retain(|m| field_id(m, "id") != Some(milestone_id));
+        list.len() < before
     }
 
     /// Invalidates every token issued so far (the next API call gets 401).

@@ -98,10 +98,17 @@ async fn token_endpoint_checks_the_client_credentials_form() {
     bad_secret[2].1 = "nope";
     let (status, body) = token_response(&http, &sim, "acmemsp", &bad_secret).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
-    assert_eq!(body, json!({"error": "invalid_client"}));
+    // The standard OAuth error body: the code, and the description clients
+    // show.
+    assert_eq!(
+        body,
+        json!({"error": "invalid_client", "error_description": "Client authentication failed."})
+    );
 
-    let (status, _) = token_response(&http, &sim, "othertenant", &good).await;
+    let (status, body) = token_response(&http, &sim, "othertenant", &good).await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_request");
+    assert_eq!(body["error_description"], "unknown tenant");
 
     let mut bad_scope = good;
     bad_scope[3].1 = "everything";
@@ -122,6 +129,57 @@ async fn token_endpoint_checks_the_client_credentials_form() {
     let first = &sim.requests()[0];
     assert_eq!(first.form_value("client_secret"), Some("sim-secret"));
     assert_eq!(first.query_value("tenant"), Some("acmemsp"));
+}
+
+/// A token request with no `?tenant=` at all.
+async fn token_without_tenant(http: &Client, sim: &HaloSim) -> (StatusCode, Value) {
+    let resp = http
+        .post(format!("{}/auth/token", sim.uri()))
+        .form(&[
+            ("grant_type", "client_credentials"),
+            ("client_id", "sim-client"),
+            ("client_secret", "sim-secret"),
+            ("scope", "all"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    let status = resp.status();
+    (status, resp.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn hosted_instance_issues_tokens_without_a_tenant() {
+    // Public clients that work against live hosted Halo post to
+    // `{instance}/auth/token` with no tenant.
+    let sim = HaloSim::start_default().await;
+    let http = Client::new();
+    let (status, body) = token_without_tenant(&http, &sim).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(body["access_token"].as_str().is_some_and(|t| !t.is_empty()));
+}
+
+#[tokio::test]
+async fn a_required_tenant_is_refused_when_missing_and_reported_by_authinfo() {
+    let sim = HaloSim::start(HaloSimConfig {
+        tenant_required: true,
+        ..HaloSimConfig::default()
+    })
+    .await;
+    let http = Client::new();
+    let (status, body) = token_without_tenant(&http, &sim).await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(body["error"], "invalid_request");
+    let info: Value = http
+        .get(format!("{}/api/authinfo", sim.uri()))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["tenant_id"], "acmemsp");
+    token(&http, &sim, "sim-secret").await;
 }
 
 #[tokio::test]
@@ -150,7 +208,8 @@ async fn api_calls_need_a_live_bearer_token() {
         .json()
         .await
         .unwrap();
-    assert_eq!(info["tenant_id"], "acmemsp");
+    // The instance's own auth server needs no tenant, so none is reported.
+    assert_eq!(info["tenant_id"], Value::Null);
     assert_eq!(info["auth_url"], format!("{}/auth", api.sim.uri()));
 
     api.sim.expire_tokens();
@@ -234,9 +293,17 @@ async fn projects_milestones_and_tasks() {
     task[0]["parent_id"] = pid.into();
     task[0]["milestone_id"] = ids[0].into();
     let (status, created) = api.post("/api/Tickets", task.clone()).await;
+    // A ticket's milestone_id is read-only: 201, and no membership.
     assert_eq!(status, StatusCode::CREATED);
     assert_eq!(created["parent_id"], pid);
-    assert_eq!(created["milestone_name"], "Discovery");
+    assert_eq!(created["milestone_id"], 0);
+    assert!(created.get("milestone_name").is_none());
+    let tid = created["id"].as_i64().unwrap();
+    let (status, _) = api
+        .post("/api/Tickets", json!([{"id": tid, "milestone_id": ids[0]}]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(api.sim.project_tree()[0].unassigned.len(), 1);
 
     let (_, plain) = api.get(&format!("/api/Projects/{pid}")).await;
     assert!(plain.get("milestones").is_none());
@@ -244,10 +311,39 @@ async fn projects_milestones_and_tasks() {
     let (_, detailed) = api
         .get(&format!("/api/Projects/{pid}?includedetails=true"))
         .await;
+    assert!(detailed["milestones"][0]["tickets"]
+        .as_array()
+        .unwrap()
+        .is_empty());
+
+    // Membership is written through the project's tickets_list, with the
+    // whole milestone list posted back.
+    let mut rows = detailed["milestones"].as_array().unwrap().clone();
+    for row in &mut rows {
+        row["tickets_list"] = json!([]);
+    }
+    rows[0]["tickets_list"] = json!([{"id": tid}]);
+    let (status, _) = api
+        .post("/api/Projects", json!([{"id": pid, "milestones": rows}]))
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, detailed) = api
+        .get(&format!("/api/Projects/{pid}?includedetails=true"))
+        .await;
+    let row = &detailed["milestones"][0];
+    assert_eq!(row["tickets"][0]["ticket_id"], tid);
+    assert_eq!(row["tickets"][0]["milestone_id"], ids[0]);
     assert_eq!(
-        detailed["milestones"][0]["tickets"][0]["ticket_id"],
-        created["id"]
+        row["tickets"][0]["ticket_name"],
+        "Audit existing mailboxes and shares"
     );
+    assert!(
+        row.get("tickets_list").is_none(),
+        "GET reports `tickets` only"
+    );
+    let (_, task_view) = api.get(&format!("/api/Tickets/{tid}")).await;
+    assert_eq!(task_view["milestone_id"], ids[0]);
+    assert_eq!(task_view["milestone_name"], "Discovery");
 
     // Validation errors shaped like HaloPSA's.
     let mut bad = task.clone();
@@ -265,10 +361,17 @@ async fn projects_milestones_and_tasks() {
         body,
         json!({"[0].tickettype_id": "The ticket type 999 does not exist."})
     );
-    let mut bad = task.clone();
-    bad[0]["milestone_id"] = 12345.into();
-    let (status, _) = api.post("/api/Tickets", bad).await;
+    let (status, body) = api
+        .post(
+            "/api/Projects",
+            json!([{"id": pid, "milestones": [{"id": ids[0], "name": "Discovery", "tickets_list": [{"id": 999_999}]}]}]),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert_eq!(
+        body,
+        json!({"[0].milestones.tickets_list": "Ticket 999999 does not exist."})
+    );
     let (status, _) = api.post("/api/Tickets", task[0].clone()).await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "bodies are arrays");
 
@@ -313,6 +416,104 @@ async fn post_milestones(mode: MilestonePost) -> Vec<String> {
         .iter()
         .map(|m| m["name"].as_str().unwrap().to_string())
         .collect()
+}
+
+#[tokio::test]
+async fn posting_milestones_replaces_the_list_and_blanks_what_is_left_off() {
+    let api = Api::start(HaloSimConfig::default()).await;
+    let (_, project) = api
+        .post(
+            "/api/Projects",
+            json!([{"summary": "P", "client_id": 12, "tickettype_id": 3, "milestones": [
+                {"name": "A", "sequence": 1, "start_date": "2026-01-05T00:00:00", "target_date": "2026-01-30T00:00:00"},
+                {"name": "B", "sequence": 2}
+            ]}]),
+        )
+        .await;
+    let pid = project["id"].as_i64().unwrap();
+    let a = project["milestones"][0]["id"].clone();
+    let b = project["milestones"][1]["id"].clone();
+    let (_, task) = api
+        .post(
+            "/api/Tickets",
+            json!([{"summary": "T", "client_id": 12, "tickettype_id": 26, "parent_id": pid}]),
+        )
+        .await;
+    let tid = task["id"].clone();
+    // A in full with a member, B with its name only.
+    let (status, _) = api
+        .post(
+            "/api/Projects",
+            json!([{"id": pid, "milestones": [
+                {"id": a, "name": "A", "sequence": 1, "start_date": "2026-01-05T00:00:00",
+                 "target_date": "2026-01-30T00:00:00", "tickets_list": [{"id": tid}]},
+                {"id": b, "name": "B"}
+            ]}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, detailed) = api
+        .get(&format!("/api/Projects/{pid}?includedetails=true"))
+        .await;
+    let rows = detailed["milestones"].as_array().unwrap();
+    assert_eq!(rows[0]["start_date"], "2026-01-05T00:00:00");
+    assert_eq!(rows[0]["tickets"][0]["ticket_id"], tid);
+    assert_eq!(rows[1]["sequence"], Value::Null, "left off: blanked");
+
+    // A posted without its tickets_list or dates: they are blanked too.
+    let (status, _) = api
+        .post(
+            "/api/Projects",
+            json!([{"id": pid, "milestones": [{"id": a, "name": "A", "sequence": 1}]}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    let (_, detailed) = api
+        .get(&format!("/api/Projects/{pid}?includedetails=true"))
+        .await;
+    let rows = detailed["milestones"].as_array().unwrap();
+    assert_eq!(rows.len(), 1, "B was left out: deleted");
+    assert_eq!(rows[0]["start_date"], Value::Null);
+    assert_eq!(rows[0]["tickets"], json!([]));
+    assert_eq!(api.sim.project_tree()[0].unassigned.len(), 1);
+}
+
+#[tokio::test]
+async fn membership_writes_can_be_ignored_like_a_tickets_milestone_id() {
+    let api = Api::start(HaloSimConfig {
+        membership_writes: false,
+        ..HaloSimConfig::default()
+    })
+    .await;
+    let (_, project) = api
+        .post(
+            "/api/Projects",
+            json!([{"summary": "P", "client_id": 12, "tickettype_id": 3, "milestones": [{"name": "A", "sequence": 1}]}]),
+        )
+        .await;
+    let pid = project["id"].as_i64().unwrap();
+    let a = project["milestones"][0]["id"].clone();
+    let (_, task) = api
+        .post(
+            "/api/Tickets",
+            json!([{"summary": "T", "client_id": 12, "tickettype_id": 26, "parent_id": pid}]),
+        )
+        .await;
+    let (status, _) = api
+        .post(
+            "/api/Projects",
+            json!([{"id": pid, "milestones": [{"id": a, "name": "A", "tickets_list": [{"id": task["id"]}]}]}]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::CREATED);
+    assert_eq!(api.sim.project_tree()[0].unassigned.len(), 1);
+    api.sim.set_membership_writes(true);
+    api.post(
+        "/api/Projects",
+        json!([{"id": pid, "milestones": [{"id": a, "name": "A", "tickets_list": [{"id": task["id"]}]}]}]),
+    )
+    .await;
+    assert!(api.sim.project_tree()[0].unassigned.is_empty());
 }
 
 #[tokio::test]
