@@ -75,7 +75,7 @@ impl std::fmt::Debug for Connections {
 
 /// How many times an update is tried when other updates keep winning the
 /// compare-and-set race.
-const MAX_UPDATE_ATTEMPTS: u32 = 8;
+const MAX_UPDATE_ATTEMPTS: u32 = 64;
 
 fn vault_key(id: &ConnectionId) -> CredentialRef {
     // A fresh key per credential set: reconnect writes the new set before it
