@@ -206,7 +206,10 @@ fn check_existing_file(path: &Path) -> Result<(), OpenError> {
     if verdict != "ok" {
         return Err(OpenError::Corrupt {
             path: path_text(),
-            detail: format!("SQLite's integrity check found: {verdict}"),
+            detail: format!(
+                "SQLite's integrity check found: {}",
+                verdict.replace('\n', "; ")
+            ),
         });
     }
     Ok(())
