@@ -115,7 +115,7 @@ async fn a_reconnect_under_the_wrong_key_keeps_the_good_entry() {
         .await
         .expect("credentials into the SQLite vault");
     let entries = vault.keys().await.unwrap();
-    assert_eq!(entries, [created.credential_ref.0.clone()]);
+    assert_eq!(entries, std::slice::from_ref(&created.credential_ref.0));
 
     // A host restarted with the wrong key reconnects.
     let wrong = Connections::new(shared.clone(), Arc::new(store.vault(key(WRONG))));
@@ -179,7 +179,10 @@ async fn a_reconnect_whose_new_entry_cannot_be_read_back_keeps_the_old_one() {
         .reconnect(&host.access, &host.conn, new_keys(&sim), &cw)
         .await
         .expect("first credentials");
-    assert_eq!(vault.inner.keys(), [before.credential_ref.0.clone()]);
+    assert_eq!(
+        vault.inner.keys(),
+        std::slice::from_ref(&before.credential_ref.0)
+    );
 
     vault.broken.store(true, Ordering::SeqCst);
     let err = connections
@@ -193,7 +196,7 @@ async fn a_reconnect_whose_new_entry_cannot_be_read_back_keeps_the_old_one() {
     vault.broken.store(false, Ordering::SeqCst);
     assert_eq!(
         vault.inner.keys(),
-        [before.credential_ref.0.clone()],
+        std::slice::from_ref(&before.credential_ref.0),
         "the old entry stays and the unreadable new one is removed"
     );
     let after = connections.get(&host.access, &host.conn).await.unwrap();

@@ -596,7 +596,7 @@ impl SyncStateStore for SqliteStore {
         let connection = connection.clone();
         self.db
             .call("reading a sync state", move |conn| {
-                Ok(read_state(conn, &connection, data_type)?)
+                read_state(conn, &connection, data_type)
             })
             .await
     }
