@@ -529,6 +529,54 @@ mod tests {
     }
 
     #[test]
+    fn url_ports_are_found_after_the_host() {
+        assert_eq!(url_port("https://h.example.com:0/x"), Some("0"));
+        assert_eq!(url_port("https://user:pw@h.example.com:8443"), Some("8443"));
+        assert_eq!(url_port("https://[2001:db8::1]/api"), None);
+        assert_eq!(url_port("https://[2001:db8::1]:0"), Some("0"));
+        assert_eq!(url_port("https://h.example.com/a:0"), None);
+        assert_eq!(url_port("not a url:0"), None);
+    }
+
+    #[test]
+    fn names_at_the_limit_pass_and_one_more_is_refused() {
+        let mut c = conn();
+        c.rename(&"é".repeat(MAX_NAME_CHARS)).unwrap();
+        assert_eq!(
+            c.rename(&"é".repeat(MAX_NAME_CHARS + 1)).unwrap_err(),
+            TransitionError::Input(InputError::NameTooLong {
+                len: MAX_NAME_CHARS + 1,
+                max: MAX_NAME_CHARS
+            })
+        );
+        assert_eq!(
+            c.name,
+            "é".repeat(MAX_NAME_CHARS),
+            "a refused rename keeps the name"
+        );
+    }
+
+    #[test]
+    fn settings_limits_apply_to_one_setting_and_to_all() {
+        let mut c = conn();
+        for i in 0..MAX_SETTINGS {
+            c.set_setting(&format!("k{i}"), "v").unwrap();
+        }
+        assert_eq!(
+            c.set_setting("one_more", "v").unwrap_err(),
+            InputError::TooManySettings {
+                count: MAX_SETTINGS + 1,
+                max: MAX_SETTINGS
+            }
+        );
+        c.set_setting("k0", "replaced")
+            .expect("replacing is not adding");
+        assert!(c.set_setting("port", "443").is_ok());
+        assert!(c.set_setting("port", "0").is_err());
+        assert!(c.set_setting("", "v").is_err());
+    }
+
+    #[test]
     fn mark_synced_sets_last_sync_and_recovers() {
         let mut c = conn();
         c.mark_error("flaky".into(), Utc::now()).unwrap();

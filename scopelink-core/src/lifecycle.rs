@@ -11,7 +11,7 @@ use crate::model::ScopingProject;
 use crate::provider::{FeatureCategory, Provider};
 use crate::push::{PushProgress, PushReport};
 use crate::secret::{load_credentials, CredentialRef, Credentials, Vault};
-use crate::store::Store;
+use crate::store::{Store, UnreadableRow};
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -236,6 +236,13 @@ impl Connections {
         Ok(self.store.connections().await?)
     }
 
+    /// The stored connections the store cannot read (needs View): they are
+    /// left out of [`Connections::list`] and reported here, by id.
+    pub async fn unreadable(&self, access: &Access) -> Result<Vec<UnreadableRow>, Error> {
+        access.require(Permission::View)?;
+        Ok(self.store.unreadable_connections().await?)
+    }
+
     /// One connection (needs View).
     pub async fn get(&self, access: &Access, id: &ConnectionId) -> Result<Connection, Error> {
         access.require(Permission::View)?;
@@ -382,8 +389,10 @@ impl Connections {
         self.test(access, id, connector).await
     }
 
-    /// Deletes the connection, its vault entry and its sync state. Synced
-    /// records stay unless `purge_records`.
+    /// Deletes the connection, its sync state and its vault entry. Synced
+    /// records stay unless `purge_records`. The connection row goes first,
+    /// so a sync running meanwhile stops at its next page and leaves
+    /// nothing behind.
     pub async fn delete(
         &self,
         access: &Access,

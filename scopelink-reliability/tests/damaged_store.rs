@@ -59,7 +59,11 @@ async fn one_unreadable_connection_row_hides_no_other_connection() {
         vec![good.conn.clone()],
         "the readable connection is listed, the damaged one left out"
     );
-    let reported = store.unreadable_connections().await.unwrap();
+    let reported = good
+        .connections
+        .unreadable(&good.access)
+        .await
+        .expect("unreadable");
     assert_eq!(reported.len(), 1);
     assert_eq!(reported[0].id, bad.conn.0);
     assert!(

@@ -37,7 +37,21 @@ impl From<DbError> for StoreError {
 /// Values are stored as JSON. A row that no longer parses is reported as
 /// [`StoreError::Backend`] naming the row (never a panic); upserting a
 /// record over a damaged row replaces it and reports
-/// [`UpsertOutcome::Updated`], so the next sync repairs it.
+/// [`UpsertOutcome::Updated`], so the next sync repairs it. A listing of
+/// connections leaves unreadable rows out and reports them through
+/// [`ConnectionStore::unreadable_connections`]; an unreadable sync state is
+/// [`StoreError::DamagedSyncState`], repaired by
+/// [`SyncStateStore::force_reset`].
+///
+/// Opening an existing file checks it before writing anything: an empty
+/// (0-byte) file, a file that is not SQLite and another application's
+/// SQLite database are [`StoreError::NotADatabase`]; a file that fails
+/// SQLite's `quick_check` is [`StoreError::Corrupt`]. The check reads the
+/// whole file once, so opening a large store takes a moment.
+///
+/// Connections are saved with compare-and-set on their version (a column
+/// of their own), and run marks are leases checked inside each page's
+/// transaction, as the core's [`scopelink_core::store`] rules require.
 ///
 /// The store's operations are the scopelink-core traits
 /// ([`ConnectionStore`], [`RecordStore`], [`SyncStateStore`], [`LinkStore`],
