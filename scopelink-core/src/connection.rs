@@ -571,6 +571,7 @@ mod tests {
         );
         c.set_setting("k0", "replaced")
             .expect("replacing is not adding");
+        let mut c = conn();
         assert!(c.set_setting("port", "443").is_ok());
         assert!(c.set_setting("port", "0").is_err());
         assert!(c.set_setting("", "v").is_err());
