@@ -493,12 +493,10 @@ impl SyncStateStore for MemoryStore {
         let mut inner = self.lock()?;
         check_writable(connection, inner.connections.get(connection))?;
         let key = (connection.clone(), data_type);
-        inner
-            .sync
-            .get(&key)
-            .cloned()
-            .unwrap_or_default()
-            .check_lease(connection, data_type, lease)?;
+        match inner.sync.get(&key) {
+            Some(state) => state.check_lease(connection, data_type, lease)?,
+            None => SyncState::default().check_lease(connection, data_type, lease)?,
+        }
         let types = inner.records.entry(connection.clone()).or_default();
         let mut outcomes = Vec::with_capacity(records.len());
         // A page holds records of its own type: look its map up once.

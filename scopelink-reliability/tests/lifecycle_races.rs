@@ -47,23 +47,6 @@ async fn sqlite(dir: &tempfile::TempDir) -> Arc<dyn Store> {
     )
 }
 
-/// Waits until the held run's checkpoint shows `pages` committed pages (the
-/// page before the gate commits while the gated one is being fetched).
-async fn committed_pages(host: &Host, pages: u64) {
-    for _ in 0..2_000 {
-        let state = host
-            .store
-            .sync_state(&host.conn, DataType::Companies)
-            .await
-            .unwrap();
-        if state.checkpoint.is_some_and(|c| c.pages >= pages) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("the run never committed {pages} pages");
-}
-
 async fn setup(store: Arc<dyn Store>) -> (ConnectWiseSim, Host) {
     let sim = ConnectWiseSim::start(SimConfig::new(COMPANIES, 0)).await;
     let host = Host::connectwise(store, &sim).await;
@@ -153,7 +136,7 @@ async fn disable_during_sync_stops_at_the_disable(store: Arc<dyn Store>) {
             .run(&host.access, &host.conn, &held, &request, Some(&progress)),
         async {
             gate.reached().await;
-            committed_pages(&host, HELD_BEFORE - 1).await;
+            wait_for_committed_pages(&host, DataType::Companies, HELD_BEFORE - 1).await;
             host.connections
                 .disable(&host.access, &host.conn)
                 .await
@@ -263,7 +246,7 @@ async fn delete_with_purge_during_sync_leaves_nothing(store: Arc<dyn Store>) {
             .run(&host.access, &host.conn, &held, &request, None),
         async {
             gate.reached().await;
-            committed_pages(&host, HELD_BEFORE - 1).await;
+            wait_for_committed_pages(&host, DataType::Companies, HELD_BEFORE - 1).await;
             host.connections
                 .delete(&host.access, &host.conn, true)
                 .await

@@ -45,21 +45,6 @@ async fn sqlite(dir: &tempfile::TempDir) -> Arc<dyn Store> {
     )
 }
 
-async fn committed_pages(host: &Host, pages: u64) {
-    for _ in 0..2_000 {
-        let state = host
-            .store
-            .sync_state(&host.conn, DataType::Companies)
-            .await
-            .unwrap();
-        if state.checkpoint.is_some_and(|c| c.pages >= pages) {
-            return;
-        }
-        tokio::time::sleep(Duration::from_millis(5)).await;
-    }
-    panic!("the run never committed {pages} pages");
-}
-
 /// A host whose engine uses a 60 s lease, and an engine over the same
 /// connections whose clock runs `ahead` of the real one.
 async fn setup(store: Arc<dyn Store>) -> (ConnectWiseSim, Host) {
@@ -101,7 +86,7 @@ async fn a_dropped_run_lapses_and_the_next_run_takes_over(store: Arc<dyn Store>)
             biased;
             () = async {
                 gate.reached().await;
-                committed_pages(&host, HELD_BEFORE - 1).await;
+                wait_for_committed_pages(&host, DataType::Companies, HELD_BEFORE - 1).await;
             } => {}
             result = run => panic!("the run ended before it was dropped: {result:?}"),
         }
@@ -189,7 +174,7 @@ async fn force_reset_during_a_live_run_never_runs_two(store: Arc<dyn Store>) {
         ),
         async {
             gate.reached().await;
-            committed_pages(&host, HELD_BEFORE - 1).await;
+            wait_for_committed_pages(&host, DataType::Companies, HELD_BEFORE - 1).await;
             host.engine
                 .force_reset(&host.access, &host.conn, DataType::Companies)
                 .await
@@ -272,7 +257,7 @@ async fn a_stalled_run_overtaken_after_its_lease_writes_nothing(store: Arc<dyn S
             .run(&host.access, &host.conn, &held, &request, None),
         async {
             gate.reached().await;
-            committed_pages(&host, HELD_BEFORE - 1).await;
+            wait_for_committed_pages(&host, DataType::Companies, HELD_BEFORE - 1).await;
             let refused = host
                 .engine
                 .run(&host.access, &host.conn, &cw, &companies(), None)
