@@ -400,7 +400,20 @@ impl Connections {
         purge_records: bool,
     ) -> Result<(), Error> {
         access.require(Permission::Manage)?;
-        let c = self.load(id).await?;
+        // A connection whose stored row cannot be read (see
+        // [`Connections::unreadable`]) can still be deleted; its vault entry
+        // cannot be found then, and is left.
+        let credential_ref = match self.load(id).await {
+            Ok(c) => Some(c.credential_ref),
+            Err(e) => {
+                let unreadable = self.store.unreadable_connections().await?;
+                if !unreadable.iter().any(|row| row.id == id.0) {
+                    return Err(e);
+                }
+                tracing::warn!(connection = %id, "deleting an unreadable connection; its vault entry is left");
+                None
+            }
+        };
         // The connection goes first: from then on a running sync's commits
         // are refused, so nothing lands after the records are purged.
         self.store.delete_connection(id).await?;
@@ -408,7 +421,9 @@ impl Connections {
         if purge_records {
             self.store.purge_records(id).await?;
         }
-        self.vault.delete(&c.credential_ref.0).await?;
+        if let Some(reference) = credential_ref {
+            self.vault.delete(&reference.0).await?;
+        }
         self.log(id, ActivityKind::Deleted).await?;
         Ok(())
     }

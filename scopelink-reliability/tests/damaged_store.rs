@@ -78,6 +78,18 @@ async fn one_unreadable_connection_row_hides_no_other_connection() {
         .await
         .expect_err("the damaged row");
     assert!(err.to_string().contains(&bad.conn.0), "{err}");
+    // The host can delete it, with its records.
+    bad.connections
+        .delete(&bad.access, &bad.conn, true)
+        .await
+        .expect("an unreadable connection can be deleted");
+    assert!(good
+        .connections
+        .unreadable(&good.access)
+        .await
+        .unwrap()
+        .is_empty());
+    assert_eq!(good.connections.list(&good.access).await.unwrap().len(), 1);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
