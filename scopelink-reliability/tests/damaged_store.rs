@@ -15,7 +15,7 @@ mod fault_support;
 
 use fault_support::*;
 use scopelink_core::activity::ActivityKind;
-use scopelink_core::store::RecordStore;
+use scopelink_core::store::{ConnectionStore, RecordStore};
 use scopelink_core::sync::RunStatus;
 use scopelink_core::{ConnectionId, DataType, Store, StoreError, SyncError, SyncRequest};
 use scopelink_store_sqlite::SqliteStore;
@@ -192,6 +192,28 @@ async fn an_empty_file_is_refused_not_opened_as_an_empty_store() {
     std::fs::File::create(&path).unwrap();
     let message = refused_unchanged(&path).await;
     assert!(message.contains("0 bytes"), "{message}");
+}
+
+/// Another process creating the store makes the file empty and writes it
+/// a moment later: an empty file that fills within the open's grace period
+/// is opened, not refused.
+#[tokio::test]
+async fn an_empty_file_another_process_is_creating_opens() {
+    let dir = tempfile::tempdir().unwrap();
+    let made = dir.path().join("made.db");
+    drop(SqliteStore::open(&made).await.unwrap());
+    let bytes = std::fs::read(&made).unwrap();
+    let path = dir.path().join("being-created.db");
+    std::fs::File::create(&path).unwrap();
+    let writer = {
+        let path = path.clone();
+        std::thread::spawn(move || std::fs::write(&path, bytes).unwrap())
+    };
+    let store = SqliteStore::open(&path)
+        .await
+        .expect("the file filled while the open waited");
+    writer.join().unwrap();
+    assert!(store.connections().await.unwrap().is_empty());
 }
 
 #[tokio::test]

@@ -155,6 +155,24 @@ fn classify(path: &Path, what: &str, e: rusqlite::Error) -> OpenError {
     }
 }
 
+/// How long an empty file is watched before it is refused: another process
+/// opening a new store creates the file empty and writes its header within
+/// milliseconds.
+const EMPTY_FILE_GRACE: Duration = Duration::from_secs(1);
+
+/// Whether the empty file at `path` gets content within
+/// [`EMPTY_FILE_GRACE`] (another process is creating the store).
+fn filled_soon(path: &Path) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < EMPTY_FILE_GRACE {
+        std::thread::sleep(Duration::from_millis(20));
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+            return true;
+        }
+    }
+    false
+}
+
 /// Checks an existing file before anything is written to it: refuses an
 /// empty (0-byte) file, a file that is not an SQLite database, another
 /// application's database, and one that fails SQLite's quick integrity
@@ -169,7 +187,7 @@ fn check_existing_file(path: &Path) -> Result<(), OpenError> {
                 path.display()
             ))))
         }
-        Ok(m) if m.is_file() && m.len() == 0 => {
+        Ok(m) if m.is_file() && m.len() == 0 && !filled_soon(path) => {
             return Err(OpenError::NotADatabase {
                 path: path_text(),
                 reason:
