@@ -51,7 +51,8 @@ impl Gate {
 }
 
 /// A [`CrmSource`] that streams `inner`'s pages but holds the stream at its
-/// gate before handing over page `before_page` (1-based) of a stream.
+/// gate before handing over page `before_page` (1-based) of a stream; one
+/// past the last page holds it before it reports its end.
 pub struct GatedSource<'a> {
     inner: &'a dyn CrmSource,
     before_page: u64,
@@ -84,23 +85,24 @@ impl CrmSource for GatedSource<'_> {
     }
 
     fn stream(&self, request: StreamRequest) -> PageStream<'_> {
-        let mut page = 0u64;
         let hold = self.before_page;
         let gate = Arc::clone(&self.gate);
-        self.inner
-            .stream(request)
-            .then(move |item| {
-                page += 1;
-                let held = page == hold;
+        // (inner stream, answers so far): the end counts as an answer.
+        futures::stream::unfold(
+            (self.inner.stream(request), 0u64),
+            move |(mut inner, answers)| {
                 let gate = Arc::clone(&gate);
                 async move {
-                    if held {
+                    let item = inner.next().await;
+                    let answers = answers + 1;
+                    if answers == hold {
                         gate.pass().await;
                     }
-                    item
+                    item.map(|page| (page, (inner, answers)))
                 }
-            })
-            .boxed()
+            },
+        )
+        .boxed()
     }
 
     async fn fetch(

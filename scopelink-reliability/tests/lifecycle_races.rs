@@ -6,6 +6,8 @@
 //! - A disable during a sync: the run stops at the next page with "connection
 //!   disabled during sync"; nothing lands after the disable; after enabling,
 //!   the next run resumes and syncs the rest exactly once.
+//! - A disable after the last page, before the run marks the connection
+//!   synced: reported as the disable, not as a store failure.
 //! - A delete with purge during a sync: the run stops; no record, sync state
 //!   or activity of the connection is left behind.
 //! - Concurrent updates (settings, a disable) lose none of each other.
@@ -229,6 +231,64 @@ async fn disable_during_sync_stops_at_the_disable_in_memory() {
 async fn disable_during_sync_stops_at_the_disable_in_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     disable_during_sync_stops_at_the_disable(sqlite(&dir).await).await;
+}
+
+/// Disabled after the last page is committed, before the run marks the
+/// connection synced: the run reports the disable (not a store failure)
+/// and leaves the connection disabled.
+async fn disable_after_the_last_page_is_reported_as_such(store: Arc<dyn Store>) {
+    let (sim, host) = setup(store).await;
+    let cw = cw_connector(&sim, sim.server_url(), PAGE, http(Duration::from_secs(5)));
+    let pages = (COMPANIES as u64).div_ceil(u64::from(PAGE));
+    let gate = Gate::new();
+    // Held before the stream reports its end.
+    let held = GatedSource::new(&cw, pages + 1, gate.clone());
+    let request = companies();
+    let (run, ()) = tokio::join!(
+        host.engine
+            .run(&host.access, &host.conn, &held, &request, None),
+        async {
+            gate.reached().await;
+            wait_for_committed_pages(&host, DataType::Companies, pages).await;
+            host.connections
+                .disable(&host.access, &host.conn)
+                .await
+                .expect("disable");
+            gate.release();
+        }
+    );
+    let err = run.expect_err("the run reports the disable");
+    assert!(
+        matches!(&err, SyncError::DisabledDuringSync(c) if *c == host.conn),
+        "{err:?}"
+    );
+    assert!(!err.to_string().contains("store backend failed"), "{err}");
+    let c = host
+        .connections
+        .get(&host.access, &host.conn)
+        .await
+        .unwrap();
+    assert_eq!(c.status, ConnectionStatus::Disabled);
+    assert_eq!(c.last_sync, None, "not marked synced after the disable");
+    assert_eq!(
+        host.store
+            .count_records(&host.conn, DataType::Companies)
+            .await
+            .unwrap(),
+        COMPANIES as u64,
+        "every page was committed before the disable"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disable_after_the_last_page_is_reported_as_such_in_memory() {
+    disable_after_the_last_page_is_reported_as_such(Arc::new(MemoryStore::new())).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn disable_after_the_last_page_is_reported_as_such_in_sqlite() {
+    let dir = tempfile::tempdir().unwrap();
+    disable_after_the_last_page_is_reported_as_such(sqlite(&dir).await).await;
 }
 
 // ---------------------------------------------------------------------------
