@@ -1,7 +1,7 @@
 //! A connection to a provider, its status and the transitions between
 //! statuses. Illegal transitions are typed errors, never silent no-ops.
 
-use crate::error::TransitionError;
+use crate::error::{InputError, TransitionError};
 use crate::provider::{FeatureCategory, Provider};
 use crate::secret::CredentialRef;
 use chrono::{DateTime, Utc};
@@ -90,6 +90,129 @@ pub struct Connection {
     pub settings: BTreeMap<String, String>,
     /// When it was created.
     pub created_at: DateTime<Utc>,
+    /// The stored version this copy was read at (0: never stored). Stores
+    /// save with compare-and-set on it, so an update based on a stale copy
+    /// fails instead of overwriting a newer one (a disable, say).
+    #[serde(default)]
+    pub version: u64,
+}
+
+/// The longest connection name, in characters.
+pub const MAX_NAME_CHARS: usize = 200;
+/// The most settings a connection may have.
+pub const MAX_SETTINGS: usize = 64;
+/// The longest setting name, in bytes.
+pub const MAX_SETTING_KEY_BYTES: usize = 64;
+/// The longest setting value, in bytes.
+pub const MAX_SETTING_VALUE_BYTES: usize = 2048;
+
+/// Bidirectional-text controls (embeddings, overrides, isolates and marks),
+/// which can make text display as something it is not.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{200E}' | '\u{200F}' | '\u{061C}' | '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
+}
+
+/// Characters that take no room: zero-width spaces and joiners, the word
+/// joiner and invisible operators, the byte-order mark, soft hyphen.
+fn is_invisible(c: char) -> bool {
+    c.is_whitespace()
+        || matches!(c, '\u{00AD}' | '\u{180E}' | '\u{200B}'..='\u{200D}' | '\u{2060}'..='\u{2064}' | '\u{FEFF}')
+}
+
+/// Checks a (trimmed) connection name.
+fn check_name(name: &str) -> Result<(), TransitionError> {
+    if name.is_empty() {
+        return Err(TransitionError::EmptyName);
+    }
+    // Count without walking a huge name twice: stop past the limit.
+    let len = name.chars().take(MAX_NAME_CHARS + 1).count();
+    if len > MAX_NAME_CHARS {
+        return Err(InputError::NameTooLong {
+            len: name.chars().count(),
+            max: MAX_NAME_CHARS,
+        }
+        .into());
+    }
+    for (position, c) in name.chars().enumerate() {
+        if c.is_control() {
+            let code = c as u32;
+            return Err(InputError::NameControlCharacter { position, code }.into());
+        }
+        if is_bidi_control(c) {
+            let code = c as u32;
+            return Err(InputError::NameBidiControl { position, code }.into());
+        }
+    }
+    if name.chars().all(is_invisible) {
+        return Err(InputError::NameInvisible.into());
+    }
+    Ok(())
+}
+
+/// A string cut to `max` characters, for error messages.
+fn cut(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
+/// Checks one setting.
+fn check_setting(key: &str, value: &str) -> Result<(), InputError> {
+    let key_ok = !key.is_empty()
+        && key.len() <= MAX_SETTING_KEY_BYTES
+        && key
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || matches!(b, b'_' | b'-' | b'.'));
+    if !key_ok {
+        return Err(InputError::InvalidSettingKey {
+            key: cut(key, MAX_SETTING_KEY_BYTES).escape_default().to_string(),
+            max: MAX_SETTING_KEY_BYTES,
+        });
+    }
+    if value.len() > MAX_SETTING_VALUE_BYTES {
+        return Err(InputError::SettingTooLong {
+            key: key.to_string(),
+            len: value.len(),
+            max: MAX_SETTING_VALUE_BYTES,
+        });
+    }
+    if let Some((position, c)) = value
+        .chars()
+        .enumerate()
+        .find(|(_, c)| c.is_control() || is_bidi_control(*c))
+    {
+        return Err(InputError::SettingControlCharacter {
+            key: key.to_string(),
+            position,
+            code: c as u32,
+        });
+    }
+    let bad_port = |port: &str| InputError::InvalidPort {
+        key: key.to_string(),
+        port: cut(port, 16),
+    };
+    if key.eq_ignore_ascii_case("port") || key.to_ascii_lowercase().ends_with("_port") {
+        if !matches!(value.trim().parse::<u16>(), Ok(1..)) {
+            return Err(bad_port(value.trim()));
+        }
+    } else if let Some(port) = url_port(value) {
+        if !matches!(port.parse::<u16>(), Ok(1..)) {
+            return Err(bad_port(port));
+        }
+    }
+    Ok(())
+}
+
+/// The explicit port of a value shaped like `scheme://host:port/...`, if it
+/// has one.
+fn url_port(value: &str) -> Option<&str> {
+    let (_, rest) = value.trim().split_once("://")?;
+    let authority = rest.split(['/', '?', '#']).next()?;
+    let host_port = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    // An IPv6 literal: the port follows its closing bracket.
+    let after_host = match host_port.rfind(']') {
+        Some(i) => &host_port[i + 1..],
+        None => host_port,
+    };
+    after_host.rsplit_once(':').map(|(_, port)| port)
 }
 
 fn illegal(action: &'static str, from: &ConnectionStatus) -> TransitionError {
@@ -120,6 +243,7 @@ impl Connection {
             credential_ref,
             settings: BTreeMap::new(),
             created_at: now,
+            version: 0,
         };
         c.rename(name)?;
         c.set_categories(categories)?;
@@ -131,13 +255,47 @@ impl Connection {
         self.status != ConnectionStatus::Disabled
     }
 
-    /// Renames the connection.
+    /// Renames the connection. The name (trimmed) must have a visible
+    /// character, at most [`MAX_NAME_CHARS`] characters, and no control or
+    /// bidirectional-text characters.
     pub fn rename(&mut self, name: &str) -> Result<(), TransitionError> {
         let name = name.trim();
-        if name.is_empty() {
-            return Err(TransitionError::EmptyName);
-        }
+        check_name(name)?;
         self.name = name.to_string();
+        Ok(())
+    }
+
+    /// Replaces every setting. Refused as a whole when any is invalid (see
+    /// [`Connection::set_setting`]) or there are more than
+    /// [`MAX_SETTINGS`].
+    pub fn set_settings(&mut self, settings: BTreeMap<String, String>) -> Result<(), InputError> {
+        if settings.len() > MAX_SETTINGS {
+            return Err(InputError::TooManySettings {
+                count: settings.len(),
+                max: MAX_SETTINGS,
+            });
+        }
+        for (key, value) in &settings {
+            check_setting(key, value)?;
+        }
+        self.settings = settings;
+        Ok(())
+    }
+
+    /// Stores one setting: its name 1 to [`MAX_SETTING_KEY_BYTES`] ASCII
+    /// letters, digits, `_`, `-` or `.`; its value at most
+    /// [`MAX_SETTING_VALUE_BYTES`] bytes with no control or
+    /// bidirectional-text characters; a port (a `port` setting, or a URL's
+    /// explicit port) from 1 to 65535; at most [`MAX_SETTINGS`] in all.
+    pub fn set_setting(&mut self, key: &str, value: &str) -> Result<(), InputError> {
+        check_setting(key, value)?;
+        if !self.settings.contains_key(key) && self.settings.len() >= MAX_SETTINGS {
+            return Err(InputError::TooManySettings {
+                count: self.settings.len() + 1,
+                max: MAX_SETTINGS,
+            });
+        }
+        self.settings.insert(key.to_string(), value.to_string());
         Ok(())
     }
 
@@ -368,6 +526,55 @@ mod tests {
                 since: t0
             }
         );
+    }
+
+    #[test]
+    fn url_ports_are_found_after_the_host() {
+        assert_eq!(url_port("https://h.example.com:0/x"), Some("0"));
+        assert_eq!(url_port("https://user:pw@h.example.com:8443"), Some("8443"));
+        assert_eq!(url_port("https://[2001:db8::1]/api"), None);
+        assert_eq!(url_port("https://[2001:db8::1]:0"), Some("0"));
+        assert_eq!(url_port("https://h.example.com/a:0"), None);
+        assert_eq!(url_port("not a url:0"), None);
+    }
+
+    #[test]
+    fn names_at_the_limit_pass_and_one_more_is_refused() {
+        let mut c = conn();
+        c.rename(&"é".repeat(MAX_NAME_CHARS)).unwrap();
+        assert_eq!(
+            c.rename(&"é".repeat(MAX_NAME_CHARS + 1)).unwrap_err(),
+            TransitionError::Input(InputError::NameTooLong {
+                len: MAX_NAME_CHARS + 1,
+                max: MAX_NAME_CHARS
+            })
+        );
+        assert_eq!(
+            c.name,
+            "é".repeat(MAX_NAME_CHARS),
+            "a refused rename keeps the name"
+        );
+    }
+
+    #[test]
+    fn settings_limits_apply_to_one_setting_and_to_all() {
+        let mut c = conn();
+        for i in 0..MAX_SETTINGS {
+            c.set_setting(&format!("k{i}"), "v").unwrap();
+        }
+        assert_eq!(
+            c.set_setting("one_more", "v").unwrap_err(),
+            InputError::TooManySettings {
+                count: MAX_SETTINGS + 1,
+                max: MAX_SETTINGS
+            }
+        );
+        c.set_setting("k0", "replaced")
+            .expect("replacing is not adding");
+        let mut c = conn();
+        assert!(c.set_setting("port", "443").is_ok());
+        assert!(c.set_setting("port", "0").is_err());
+        assert!(c.set_setting("", "v").is_err());
     }
 
     #[test]

@@ -230,6 +230,94 @@ pub enum TransitionError {
     /// A connection needs a name.
     #[error("a connection needs a non-empty name")]
     EmptyName,
+    /// A name or setting was refused.
+    #[error(transparent)]
+    Input(#[from] InputError),
+}
+
+/// A connection name or setting that is refused. Messages give sizes and
+/// positions, never the refused text itself (it may be megabytes of
+/// escape sequences).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum InputError {
+    /// The name is longer than the limit.
+    #[error("a connection name may have at most {max} characters; this one has {len}")]
+    NameTooLong {
+        /// Its length in characters.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// The name holds a control character (NUL, an escape, a line break).
+    #[error("a connection name may not contain control characters; character {position} is U+{code:04X}")]
+    NameControlCharacter {
+        /// The character's position (0-based, in characters).
+        position: usize,
+        /// Its code point.
+        code: u32,
+    },
+    /// The name holds a bidirectional override or isolate, which can make
+    /// it display as something else.
+    #[error("a connection name may not contain bidirectional-text controls; character {position} is U+{code:04X}")]
+    NameBidiControl {
+        /// The character's position (0-based, in characters).
+        position: usize,
+        /// Its code point.
+        code: u32,
+    },
+    /// The name has no visible character (only spaces and zero-width
+    /// characters).
+    #[error("a connection name needs at least one visible character")]
+    NameInvisible,
+    /// Too many settings.
+    #[error("a connection may have at most {max} settings; {count} were given")]
+    TooManySettings {
+        /// How many were given.
+        count: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A setting's name is empty, too long, or not made of letters, digits,
+    /// `_`, `-` and `.`.
+    #[error(
+        "setting names must be 1 to {max} ASCII letters, digits, `_`, `-` or `.`; `{key}` is not"
+    )]
+    InvalidSettingKey {
+        /// The refused name (cut to the limit).
+        key: String,
+        /// The length limit.
+        max: usize,
+    },
+    /// A setting's value is longer than the limit.
+    #[error("setting `{key}` may be at most {max} bytes long; its value has {len}")]
+    SettingTooLong {
+        /// The setting.
+        key: String,
+        /// The value's length in bytes.
+        len: usize,
+        /// The limit.
+        max: usize,
+    },
+    /// A setting's value holds a control or bidirectional-text character.
+    #[error("setting `{key}` may not contain control or bidirectional-text characters; character {position} is U+{code:04X}")]
+    SettingControlCharacter {
+        /// The setting.
+        key: String,
+        /// The character's position (0-based, in characters).
+        position: usize,
+        /// Its code point.
+        code: u32,
+    },
+    /// A port (a `port` setting, or the port of a URL setting) is not in
+    /// 1..=65535.
+    #[error("setting `{key}` names port `{port}`; a port must be a number from 1 to 65535")]
+    InvalidPort {
+        /// The setting.
+        key: String,
+        /// The port given (cut to 16 characters).
+        port: String,
+    },
 }
 
 /// A store operation failed.
@@ -250,6 +338,57 @@ pub enum StoreError {
     /// The backing store failed.
     #[error("store backend failed: {0}")]
     Backend(String),
+    /// The connection changed since it was read (another update won the
+    /// race); nothing was written. Read it again and redo the change.
+    #[error("connection {connection} was changed by someone else (version {found}, expected {expected}); nothing was saved: reload it and try again")]
+    VersionConflict {
+        /// The connection.
+        connection: ConnectionId,
+        /// The version the update was based on.
+        expected: u64,
+        /// The version stored now (0: it no longer exists).
+        found: u64,
+    },
+    /// The connection is disabled: nothing is synced into it.
+    #[error("connection {0} is disabled; nothing is written for it until it is enabled")]
+    ConnectionDisabled(ConnectionId),
+    /// The run no longer holds the running mark of its data type (it was
+    /// force-reset, or its lease expired and another run took it over);
+    /// nothing was written, so two runs never write at once.
+    #[error("the {data_type} sync of connection {connection} no longer holds its running mark (force-reset, or expired and taken over by another run); it stopped without writing")]
+    LeaseLost {
+        /// The connection.
+        connection: ConnectionId,
+        /// The data type.
+        data_type: DataType,
+    },
+    /// A stored sync state cannot be read.
+    #[error("the stored {data_type} sync state of connection {connection} is damaged ({reason}); force-reset this data type to repair it (its checkpoint and cursor are lost, so the next run is a full sync)")]
+    DamagedSyncState {
+        /// The connection.
+        connection: ConnectionId,
+        /// The data type.
+        data_type: DataType,
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The file is not a scopelink database (empty, another format, or
+    /// another application's database); it was not changed.
+    #[error("`{path}` is not a scopelink database: {reason}; point the store at the right file, or move this one away to start a new store")]
+    NotADatabase {
+        /// The file.
+        path: String,
+        /// What was found.
+        reason: String,
+    },
+    /// The database file failed its integrity check on open.
+    #[error("`{path}` is damaged: {detail}; restore it from a backup")]
+    Corrupt {
+        /// The file.
+        path: String,
+        /// The first problem the integrity check found.
+        detail: String,
+    },
 }
 
 /// A vault operation failed.
@@ -270,6 +409,10 @@ pub enum VaultError {
     /// The vault backend failed.
     #[error("vault backend failed: {0}")]
     Backend(String),
+    /// The key given does not open this vault: its entries were written
+    /// under another key. Nothing was read or written.
+    #[error("the vault key does not match the key this vault was created with; supply the original key (entries written under another key cannot be read)")]
+    WrongKey,
 }
 
 /// A scoping project could not be mapped to a PSA plan.
@@ -354,6 +497,15 @@ pub enum SyncError {
     /// The connector does not offer a data type.
     #[error("the connector cannot sync {0}")]
     UnsupportedDataType(DataType),
+    /// The connection was disabled while the sync ran; the run stopped at
+    /// the next page (what was committed before the disable stays, and the
+    /// next run after enabling resumes from there).
+    #[error("connection {0} was disabled during sync; the run stopped at the disable and wrote nothing after it")]
+    DisabledDuringSync(ConnectionId),
+    /// The connection was deleted while the sync ran; the run stopped and
+    /// wrote nothing after the delete.
+    #[error("connection {0} was deleted during sync; the run stopped and wrote nothing after the delete")]
+    DeletedDuringSync(ConnectionId),
     /// The connector failed.
     #[error("{data_type} sync failed: {source}")]
     Connector {

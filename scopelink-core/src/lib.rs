@@ -35,7 +35,7 @@ pub use async_trait::async_trait;
 pub use access::{Access, Entitlements, Permission};
 pub use connection::{Connection, ConnectionId, ConnectionStatus};
 pub use error::{
-    AccessError, ConnectorError, Error, HttpError, MappingError, StoreError, SyncError,
+    AccessError, ConnectorError, Error, HttpError, InputError, MappingError, StoreError, SyncError,
     TransitionError, VaultError, WebhookError,
 };
 pub use lifecycle::{ConnectionEvent, Connections, NewConnection};

@@ -5,13 +5,13 @@ use crate::access::{Access, Permission};
 use crate::activity::{read_activity, ActivityEntry, ActivityKind};
 use crate::connection::{Connection, ConnectionId, ConnectionStatus};
 use crate::connector::{Connector, PsaProjects};
-use crate::error::{Error, StoreError};
+use crate::error::{Error, StoreError, TransitionError};
 use crate::mapping::PushOptions;
 use crate::model::ScopingProject;
 use crate::provider::{FeatureCategory, Provider};
 use crate::push::{PushProgress, PushReport};
 use crate::secret::{load_credentials, CredentialRef, Credentials, Vault};
-use crate::store::Store;
+use crate::store::{Store, UnreadableRow};
 use chrono::Utc;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::Arc;
@@ -73,6 +73,10 @@ impl std::fmt::Debug for Connections {
     }
 }
 
+/// How many times an update is tried when other updates keep winning the
+/// compare-and-set race.
+const MAX_UPDATE_ATTEMPTS: u32 = 64;
+
 fn vault_key(id: &ConnectionId) -> CredentialRef {
     // A fresh key per credential set: reconnect writes the new set before it
     // deletes the old one, so a failure in between loses nothing.
@@ -111,15 +115,55 @@ impl Connections {
         Ok(self.store.append(ActivityEntry::now(id, kind)).await?)
     }
 
-    /// Saves `after` and records the status change (activity + event) if
-    /// its status differs from `before`.
-    async fn save_status(
+    /// Applies `change` to the stored connection and saves it with
+    /// compare-and-set: when another update saved in between, `change` is
+    /// applied again to the newer copy (so a test racing a disable sees the
+    /// disable and is refused, never overwrites it). Returns the copy as
+    /// read, as saved, and what `change` returned.
+    async fn update<T>(
+        &self,
+        id: &ConnectionId,
+        mut change: impl FnMut(&mut Connection) -> Result<T, Error>,
+    ) -> Result<(Connection, Connection, T), Error> {
+        let mut attempt = 1;
+        loop {
+            let before = self.load(id).await?;
+            let mut after = before.clone();
+            let out = change(&mut after)?;
+            match self.store.save_connection(&after).await {
+                Ok(version) => {
+                    after.version = version;
+                    return Ok((before, after, out));
+                }
+                Err(StoreError::VersionConflict { .. }) if attempt < MAX_UPDATE_ATTEMPTS => {
+                    attempt += 1;
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    }
+
+    /// [`Connections::update`] for a status transition, then records the
+    /// change (activity + event) if the status changed. `change` returns
+    /// whether the connection entered Connection Error.
+    async fn transition(
+        &self,
+        id: &ConnectionId,
+        change: impl FnMut(&mut Connection) -> Result<bool, Error>,
+    ) -> Result<Connection, Error> {
+        let (before, after, entered) = self.update(id, change).await?;
+        self.status_changed(&before.status, &after, entered).await?;
+        Ok(after)
+    }
+
+    /// Records a status change (activity + event) if the status of the
+    /// saved `after` differs from `before`.
+    async fn status_changed(
         &self,
         before: &ConnectionStatus,
         after: &Connection,
         entered_error: bool,
     ) -> Result<(), Error> {
-        self.store.save_connection(after).await?;
         if before == &after.status {
             return Ok(());
         }
@@ -171,11 +215,16 @@ impl Connections {
             reference.clone(),
             Utc::now(),
         )?;
-        connection.settings = new.settings;
+        connection
+            .set_settings(new.settings)
+            .map_err(TransitionError::from)?;
         self.vault.put(&reference.0, new.credentials.seal()).await?;
-        if let Err(e) = self.store.save_connection(&connection).await {
-            let _ = self.vault.delete(&reference.0).await;
-            return Err(e.into());
+        match self.store.save_connection(&connection).await {
+            Ok(version) => connection.version = version,
+            Err(e) => {
+                let _ = self.vault.delete(&reference.0).await;
+                return Err(e.into());
+            }
         }
         self.log(&connection.id, ActivityKind::Created).await?;
         Ok(connection)
@@ -185,6 +234,13 @@ impl Connections {
     pub async fn list(&self, access: &Access) -> Result<Vec<Connection>, Error> {
         access.require(Permission::View)?;
         Ok(self.store.connections().await?)
+    }
+
+    /// The stored connections the store cannot read (needs View): they are
+    /// left out of [`Connections::list`] and reported here, by id.
+    pub async fn unreadable(&self, access: &Access) -> Result<Vec<UnreadableRow>, Error> {
+        access.require(Permission::View)?;
+        Ok(self.store.unreadable_connections().await?)
     }
 
     /// One connection (needs View).
@@ -210,15 +266,20 @@ impl Connections {
         categories: Option<BTreeSet<FeatureCategory>>,
     ) -> Result<Connection, Error> {
         access.require(Permission::Manage)?;
-        let mut c = self.load(id).await?;
-        if let Some(name) = name {
-            c.rename(name)?;
+        if let Some(categories) = &categories {
+            access.require_entitled(categories)?;
         }
-        if let Some(categories) = categories {
-            access.require_entitled(&categories)?;
-            c.set_categories(categories)?;
-        }
-        self.store.save_connection(&c).await?;
+        let (_, c, ()) = self
+            .update(id, |c| {
+                if let Some(name) = name {
+                    c.rename(name)?;
+                }
+                if let Some(categories) = &categories {
+                    c.set_categories(categories.clone())?;
+                }
+                Ok(())
+            })
+            .await?;
         self.log(id, ActivityKind::Edited).await?;
         Ok(c)
     }
@@ -230,9 +291,12 @@ impl Connections {
         key: &str,
         value: &str,
     ) -> Result<(), Error> {
-        let mut c = self.load(id).await?;
-        c.settings.insert(key.to_string(), value.to_string());
-        Ok(self.store.save_connection(&c).await?)
+        self.update(id, |c| {
+            c.set_setting(key, value).map_err(TransitionError::from)?;
+            Ok(())
+        })
+        .await?;
+        Ok(())
     }
 
     /// Tests the connection with `connector` (built from its credentials):
@@ -244,27 +308,29 @@ impl Connections {
         connector: &dyn Connector,
     ) -> Result<Connection, Error> {
         access.require(Permission::Manage)?;
-        let mut c = self.load(id).await?;
         // Refuse before calling the provider: a paused connection's
         // credentials are not used.
-        c.check_testable()?;
-        let before = c.status.clone();
+        self.load(id).await?.check_testable()?;
         let result = connector.test_connection().await.map_err(|e| e.to_string());
-        let entered =
-            result.is_err() && !matches!(before, ConnectionStatus::ConnectionError { .. });
-        c.record_test(result, Utc::now())?;
-        self.save_status(&before, &c, entered).await?;
-        Ok(c)
+        // Applied to the connection as stored after the test: when it was
+        // disabled meanwhile, the result is refused and the disable stays.
+        self.transition(id, |c| {
+            let entered =
+                result.is_err() && !matches!(c.status, ConnectionStatus::ConnectionError { .. });
+            c.record_test(result.clone(), Utc::now())?;
+            Ok(entered)
+        })
+        .await
     }
 
     /// Disables the connection: nothing syncs until it is enabled.
     pub async fn disable(&self, access: &Access, id: &ConnectionId) -> Result<Connection, Error> {
         access.require(Permission::Manage)?;
-        let mut c = self.load(id).await?;
-        let before = c.status.clone();
-        c.disable()?;
-        self.save_status(&before, &c, false).await?;
-        Ok(c)
+        self.transition(id, |c| {
+            c.disable()?;
+            Ok(false)
+        })
+        .await
     }
 
     /// Enables a disabled connection and tests it.
@@ -275,16 +341,20 @@ impl Connections {
         connector: &dyn Connector,
     ) -> Result<Connection, Error> {
         access.require(Permission::Manage)?;
-        let mut c = self.load(id).await?;
-        let before = c.status.clone();
-        c.enable()?;
-        self.save_status(&before, &c, false).await?;
+        self.transition(id, |c| {
+            c.enable()?;
+            Ok(false)
+        })
+        .await?;
         self.test(access, id, connector).await
     }
 
-    /// Replaces the credentials: the new ones are stored, the old vault entry
-    /// deleted, and the connection tested with `connector` (built from the
-    /// new credentials).
+    /// Replaces the credentials: the new ones are stored and read back, the
+    /// connection pointed at them, then the old vault entry deleted, and the
+    /// connection tested with `connector` (built from the new credentials).
+    /// The old entry is deleted only once the new one is written and
+    /// readable and the connection saved; a failure before that removes the
+    /// new entry and leaves the connection as it was.
     pub async fn reconnect(
         &self,
         access: &Access,
@@ -293,23 +363,36 @@ impl Connections {
         connector: &dyn Connector,
     ) -> Result<Connection, Error> {
         access.require(Permission::Manage)?;
-        let mut c = self.load(id).await?;
-        let before = c.status.clone();
+        // Refuse (a disabled connection) before touching the vault.
+        self.load(id)
+            .await?
+            .reconnect(CredentialRef(String::new()))?;
         let reference = vault_key(id);
-        let old = c.reconnect(reference.clone())?;
         self.vault.put(&reference.0, credentials.seal()).await?;
-        if let Err(e) = self.store.save_connection(&c).await {
-            let _ = self.vault.delete(&reference.0).await;
-            return Err(e.into());
-        }
+        let saved = match load_credentials(self.vault.as_ref(), &reference).await {
+            Ok(_) => {
+                self.update(id, |c| Ok(c.reconnect(reference.clone())?))
+                    .await
+            }
+            Err(e) => Err(e.into()),
+        };
+        let (before, c, old) = match saved {
+            Ok(saved) => saved,
+            Err(e) => {
+                let _ = self.vault.delete(&reference.0).await;
+                return Err(e);
+            }
+        };
         self.vault.delete(&old.0).await?;
         self.log(id, ActivityKind::Reconnected).await?;
-        self.save_status(&before, &c, false).await?;
+        self.status_changed(&before.status, &c, false).await?;
         self.test(access, id, connector).await
     }
 
-    /// Deletes the connection, its vault entry and its sync state. Synced
-    /// records stay unless `purge_records`.
+    /// Deletes the connection, its sync state and its vault entry. Synced
+    /// records stay unless `purge_records`. The connection row goes first,
+    /// so a sync running meanwhile stops at its next page and leaves
+    /// nothing behind.
     pub async fn delete(
         &self,
         access: &Access,
@@ -317,13 +400,30 @@ impl Connections {
         purge_records: bool,
     ) -> Result<(), Error> {
         access.require(Permission::Manage)?;
-        let c = self.load(id).await?;
-        self.vault.delete(&c.credential_ref.0).await?;
+        // A connection whose stored row cannot be read (see
+        // [`Connections::unreadable`]) can still be deleted; its vault entry
+        // cannot be found then, and is left.
+        let credential_ref = match self.load(id).await {
+            Ok(c) => Some(c.credential_ref),
+            Err(e) => {
+                let unreadable = self.store.unreadable_connections().await?;
+                if !unreadable.iter().any(|row| row.id == id.0) {
+                    return Err(e);
+                }
+                tracing::warn!(connection = %id, "deleting an unreadable connection; its vault entry is left");
+                None
+            }
+        };
+        // The connection goes first: from then on a running sync's commits
+        // are refused, so nothing lands after the records are purged.
+        self.store.delete_connection(id).await?;
         self.store.clear_sync_state(id).await?;
         if purge_records {
             self.store.purge_records(id).await?;
         }
-        self.store.delete_connection(id).await?;
+        if let Some(reference) = credential_ref {
+            self.vault.delete(&reference.0).await?;
+        }
         self.log(id, ActivityKind::Deleted).await?;
         Ok(())
     }
@@ -332,11 +432,8 @@ impl Connections {
     /// credentials rejected). Emits [`ConnectionEvent::EnteredError`] when
     /// it enters that status.
     pub async fn mark_error(&self, id: &ConnectionId, reason: &str) -> Result<Connection, Error> {
-        let mut c = self.load(id).await?;
-        let before = c.status.clone();
-        let entered = c.mark_error(reason.to_string(), Utc::now())?;
-        self.save_status(&before, &c, entered).await?;
-        Ok(c)
+        self.transition(id, |c| Ok(c.mark_error(reason.to_string(), Utc::now())?))
+            .await
     }
 
     /// Pushes `project` to the PSA of `connection`, as
@@ -373,11 +470,11 @@ impl Connections {
 
     /// Records a completed sync.
     pub async fn mark_synced(&self, id: &ConnectionId) -> Result<Connection, Error> {
-        let mut c = self.load(id).await?;
-        let before = c.status.clone();
-        c.mark_synced(Utc::now())?;
-        self.save_status(&before, &c, false).await?;
-        Ok(c)
+        self.transition(id, |c| {
+            c.mark_synced(Utc::now())?;
+            Ok(false)
+        })
+        .await
     }
 
     /// The activity log (site admins only), newest first.

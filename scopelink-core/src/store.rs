@@ -3,15 +3,27 @@
 //! A sync commits each page of records together with its checkpoint through
 //! [`SyncStateStore::commit_page`], so a store that makes that call atomic
 //! (one transaction) loses and duplicates nothing when a run dies halfway.
+//!
+//! Three rules every store follows, each checked in the same atomic step
+//! as the write it guards (the conformance suite in scopelink-testkit
+//! checks them):
+//! - Connections are saved with compare-and-set on [`Connection::version`]
+//!   ([`ConnectionStore::save_connection`]), so a stale copy never
+//!   overwrites a newer one.
+//! - A run holds its data type's running mark as a lease
+//!   ([`crate::sync::RunLease`]): begun only when no live lease is held,
+//!   renewed by every page it commits, and every commit and end of run is
+//!   refused without writing once another run or a reset took it.
+//! - Nothing is synced into a connection that is disabled or deleted
+//!   ([`check_writable`]).
 
 use crate::activity::{ActivityEntry, ActivityLog};
 use crate::connection::{Connection, ConnectionId};
 use crate::error::StoreError;
 use crate::mapping::{ItemRef, ProjectLinks};
 use crate::model::{DataType, Record};
-use crate::sync::{Checkpoint, RunEnd, RunStatus, SyncState};
+use crate::sync::{Checkpoint, RunEnd, RunLease, RunStatus, SyncState};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -27,15 +39,64 @@ pub enum UpsertOutcome {
     Unchanged,
 }
 
+/// A stored row that cannot be read, reported instead of failing the
+/// listing it belongs to.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnreadableRow {
+    /// The row's key (a connection id).
+    pub id: String,
+    /// What is wrong with it.
+    pub reason: String,
+}
+
+/// Succeeds when a run may write into `connection` (as stored now): it
+/// exists and is not disabled. Stores call it inside the atomic step of
+/// [`SyncStateStore::begin_run`] and [`SyncStateStore::commit_page`].
+pub fn check_writable(
+    id: &ConnectionId,
+    connection: Option<&Connection>,
+) -> Result<(), StoreError> {
+    match connection {
+        None => Err(StoreError::ConnectionNotFound(id.clone())),
+        Some(c) if !c.is_enabled() => Err(StoreError::ConnectionDisabled(id.clone())),
+        Some(_) => Ok(()),
+    }
+}
+
+/// The compare-and-set rule of [`ConnectionStore::save_connection`]:
+/// `stored` is the version stored now (0 when there is none). Returns the
+/// version to store.
+pub fn next_version(connection: &Connection, stored: u64) -> Result<u64, StoreError> {
+    if connection.version != stored {
+        return Err(StoreError::VersionConflict {
+            connection: connection.id.clone(),
+            expected: connection.version,
+            found: stored,
+        });
+    }
+    Ok(stored + 1)
+}
+
 /// Connections.
 #[async_trait]
 pub trait ConnectionStore: Send + Sync {
-    /// Inserts or replaces a connection.
-    async fn save_connection(&self, connection: &Connection) -> Result<(), StoreError>;
+    /// Saves a connection with compare-and-set: `connection.version` must
+    /// be the version stored now (0 for a connection not stored yet), else
+    /// [`StoreError::VersionConflict`] and nothing is written. Stores it
+    /// with the next version, which it returns (see [`next_version`]).
+    async fn save_connection(&self, connection: &Connection) -> Result<u64, StoreError>;
     /// One connection.
     async fn connection(&self, id: &ConnectionId) -> Result<Option<Connection>, StoreError>;
-    /// Every connection, oldest first.
+    /// Every readable connection, oldest first. Rows that cannot be read
+    /// are left out (see [`ConnectionStore::unreadable_connections`]), so
+    /// one damaged row hides no other connection.
     async fn connections(&self) -> Result<Vec<Connection>, StoreError>;
+    /// The stored connections that cannot be read, for the host to report
+    /// or repair. Stores that cannot hold damaged rows keep the default
+    /// (none).
+    async fn unreadable_connections(&self) -> Result<Vec<UnreadableRow>, StoreError> {
+        Ok(Vec::new())
+    }
     /// Removes a connection (not its records or sync state).
     async fn delete_connection(&self, id: &ConnectionId) -> Result<(), StoreError>;
 }
@@ -112,33 +173,45 @@ pub trait SyncStateStore: Send + Sync {
         connection: &ConnectionId,
         data_type: DataType,
     ) -> Result<SyncState, StoreError>;
-    /// Atomically marks the data type running; fails with
-    /// [`StoreError::AlreadyRunning`] when it is marked running already.
-    /// Returns the state as it was before (with any checkpoint to resume).
+    /// Atomically gives the data type's running mark to `lease`
+    /// ([`SyncState::begin`]): fails with [`StoreError::AlreadyRunning`]
+    /// while another run's lease is live, and ([`check_writable`]) when the
+    /// connection is deleted or disabled. Returns the state as it was before
+    /// (with any checkpoint to resume).
     async fn begin_run(
         &self,
         connection: &ConnectionId,
         data_type: DataType,
-        now: DateTime<Utc>,
+        lease: &RunLease,
     ) -> Result<SyncState, StoreError>;
-    /// Upserts a page of records and stores `checkpoint` in one atomic step.
-    /// Returns one outcome per record, in order.
+    /// Upserts a page of records, stores `checkpoint` and renews the lease
+    /// in one atomic step, after checking that `lease` still holds the mark
+    /// ([`SyncState::check_lease`]) and the connection may be written
+    /// ([`check_writable`]); a refused commit writes nothing. Returns one
+    /// outcome per record, in order.
     async fn commit_page(
         &self,
         connection: &ConnectionId,
         data_type: DataType,
         records: Vec<Record>,
         checkpoint: &Checkpoint,
+        lease: &RunLease,
     ) -> Result<Vec<UpsertOutcome>, StoreError>;
-    /// Ends the run: on completion the cursor advances and the checkpoint is
-    /// cleared; on failure the checkpoint stays so the next run resumes.
+    /// Ends the run holding `lease`: on completion the cursor advances and
+    /// the checkpoint is cleared; on failure the checkpoint stays so the
+    /// next run resumes. Refused without writing
+    /// ([`StoreError::LeaseLost`]) when the run no longer holds the mark.
     async fn finish_run(
         &self,
         connection: &ConnectionId,
         data_type: DataType,
+        lease: &RunLease,
         end: RunEnd,
     ) -> Result<(), StoreError>;
-    /// Clears a stuck "running" mark, keeping the checkpoint.
+    /// Clears a stuck "running" mark, keeping the checkpoint. A live run
+    /// loses its mark and stops at its next page without writing. A stored
+    /// state that cannot be read is replaced by an empty one (the next run
+    /// is a full sync).
     async fn force_reset(
         &self,
         connection: &ConnectionId,
@@ -266,11 +339,17 @@ impl Inner {
 
 #[async_trait]
 impl ConnectionStore for MemoryStore {
-    async fn save_connection(&self, connection: &Connection) -> Result<(), StoreError> {
-        self.lock()?
+    async fn save_connection(&self, connection: &Connection) -> Result<u64, StoreError> {
+        let mut inner = self.lock()?;
+        let stored = inner
             .connections
-            .insert(connection.id.clone(), connection.clone());
-        Ok(())
+            .get(&connection.id)
+            .map_or(0, |c| c.version);
+        let version = next_version(connection, stored)?;
+        let mut saved = connection.clone();
+        saved.version = version;
+        inner.connections.insert(connection.id.clone(), saved);
+        Ok(version)
     }
 
     async fn connection(&self, id: &ConnectionId) -> Result<Option<Connection>, StoreError> {
@@ -390,22 +469,15 @@ impl SyncStateStore for MemoryStore {
         &self,
         connection: &ConnectionId,
         data_type: DataType,
-        now: DateTime<Utc>,
+        lease: &RunLease,
     ) -> Result<SyncState, StoreError> {
         let mut inner = self.lock()?;
-        let state = inner
+        check_writable(connection, inner.connections.get(connection))?;
+        inner
             .sync
             .entry((connection.clone(), data_type))
-            .or_default();
-        if matches!(state.status, RunStatus::Running { .. }) {
-            return Err(StoreError::AlreadyRunning {
-                connection: connection.clone(),
-                data_type,
-            });
-        }
-        let before = state.clone();
-        state.status = RunStatus::Running { started_at: now };
-        Ok(before)
+            .or_default()
+            .begin(connection, data_type, lease)
     }
 
     async fn commit_page(
@@ -414,10 +486,17 @@ impl SyncStateStore for MemoryStore {
         data_type: DataType,
         records: Vec<Record>,
         checkpoint: &Checkpoint,
+        lease: &RunLease,
     ) -> Result<Vec<UpsertOutcome>, StoreError> {
-        // One lock held for the whole page: the page and its checkpoint
-        // become visible together.
+        // One lock held for the whole page: the checks, the page and its
+        // checkpoint happen together.
         let mut inner = self.lock()?;
+        check_writable(connection, inner.connections.get(connection))?;
+        let key = (connection.clone(), data_type);
+        match inner.sync.get(&key) {
+            Some(state) => state.check_lease(connection, data_type, lease)?,
+            None => SyncState::default().check_lease(connection, data_type, lease)?,
+        }
         let types = inner.records.entry(connection.clone()).or_default();
         let mut outcomes = Vec::with_capacity(records.len());
         // A page holds records of its own type: look its map up once.
@@ -430,11 +509,9 @@ impl SyncStateStore for MemoryStore {
             }
             outcomes.push(upsert_into(map, r.external_id().to_string(), r));
         }
-        inner
-            .sync
-            .entry((connection.clone(), data_type))
-            .or_default()
-            .checkpoint = Some(checkpoint.with_outcomes(&outcomes));
+        let state = inner.sync.entry(key).or_default();
+        state.checkpoint = Some(checkpoint.with_outcomes(&outcomes));
+        state.renew(lease);
         Ok(outcomes)
     }
 
@@ -442,13 +519,18 @@ impl SyncStateStore for MemoryStore {
         &self,
         connection: &ConnectionId,
         data_type: DataType,
+        lease: &RunLease,
         end: RunEnd,
     ) -> Result<(), StoreError> {
-        self.lock()?
-            .sync
-            .entry((connection.clone(), data_type))
-            .or_default()
-            .apply_end(end);
+        let mut inner = self.lock()?;
+        let Some(state) = inner.sync.get_mut(&(connection.clone(), data_type)) else {
+            return Err(StoreError::LeaseLost {
+                connection: connection.clone(),
+                data_type,
+            });
+        };
+        state.check_lease(connection, data_type, lease)?;
+        state.apply_end(end);
         Ok(())
     }
 

@@ -9,7 +9,7 @@ use scopelink_core::access::{Access, Entitlements, Permission};
 use scopelink_core::activity::ActivityKind;
 use scopelink_core::model::{Company, Contact, DataType, Record};
 use scopelink_core::store::{RecordStore, SyncStateStore};
-use scopelink_core::sync::{Checkpoint, RunStatus, SyncCounts, SyncProgress, SyncReport};
+use scopelink_core::sync::{Checkpoint, RunLease, RunStatus, SyncCounts, SyncProgress, SyncReport};
 use scopelink_core::webhook::{WebhookAction, WebhookEvent};
 use scopelink_core::{
     AccessError, Connection, ConnectionEvent, ConnectionStatus, ConnectorError, FeatureCategory,
@@ -437,8 +437,9 @@ async fn a_run_interrupted_after_its_last_page_does_not_fetch_again() {
     let id = &s.conn.id;
     // A process died after committing the last page, before finishing the
     // run: the checkpoint has no next page.
+    let dead = dead_run();
     store
-        .begin_run(id, DataType::Companies, ts(100))
+        .begin_run(id, DataType::Companies, &dead)
         .await
         .unwrap();
     let records: Vec<Record> = (1..=5).map(|i| company(&format!("c{i}"), i)).collect();
@@ -454,6 +455,7 @@ async fn a_run_interrupted_after_its_last_page_does_not_fetch_again() {
                 counts: SyncCounts::default(),
                 pages: 3,
             },
+            &dead,
         )
         .await
         .unwrap();
@@ -477,8 +479,9 @@ async fn refuses_to_start_while_running_until_force_reset() {
     let store = &s.env.store;
     let id = &s.conn.id;
     // A run that died after its first page, still marked running.
+    let dead = dead_run();
     store
-        .begin_run(id, DataType::Companies, ts(100))
+        .begin_run(id, DataType::Companies, &dead)
         .await
         .unwrap();
     store
@@ -493,6 +496,7 @@ async fn refuses_to_start_while_running_until_force_reset() {
                 counts: SyncCounts::default(),
                 pages: 1,
             },
+            &dead,
         )
         .await
         .unwrap();
@@ -562,7 +566,7 @@ async fn a_type_marked_running_refuses_the_whole_request_before_any_type_syncs()
     let id = &s.conn.id;
     s.env
         .store
-        .begin_run(id, DataType::Contacts, ts(100))
+        .begin_run(id, DataType::Contacts, &dead_run())
         .await
         .unwrap();
     let err = s
@@ -816,4 +820,9 @@ async fn webhooks_go_through_the_same_upsert_path() {
         .contains_record(&s.conn.id, Companies, "c8")
         .await
         .unwrap());
+}
+
+/// The lease of a run that died just now: still live for ten minutes.
+fn dead_run() -> RunLease {
+    RunLease::new(chrono::Utc::now(), chrono::Duration::minutes(10))
 }

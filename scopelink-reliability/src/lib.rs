@@ -7,4 +7,5 @@
 
 pub mod compare;
 pub mod fault_proxy;
+pub mod gate;
 pub mod log_capture;

@@ -72,6 +72,16 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         ciphertext  BLOB NOT NULL
     ) STRICT;
     "#,
+    // 2: connection versions (compare-and-set) and the vault's key check.
+    r#"
+    ALTER TABLE connections ADD COLUMN version INTEGER NOT NULL DEFAULT 0;
+
+    CREATE TABLE vault_meta (
+        name        TEXT PRIMARY KEY NOT NULL,
+        nonce       BLOB NOT NULL,
+        ciphertext  BLOB NOT NULL
+    ) STRICT;
+    "#,
 ];
 
 /// The schema version this crate creates and understands.
@@ -91,6 +101,136 @@ impl fmt::Display for DbError {
 /// Maps a rusqlite error to a [`DbError`] naming the operation.
 pub(crate) fn sql(what: &str) -> impl FnOnce(rusqlite::Error) -> DbError + '_ {
     move |e| DbError(format!("sqlite: {what}: {e}"))
+}
+
+/// Why a database could not be opened.
+#[derive(Debug)]
+pub(crate) enum OpenError {
+    /// The file is not a scopelink database; it was not changed.
+    NotADatabase { path: String, reason: String },
+    /// The file failed its integrity check.
+    Corrupt { path: String, detail: String },
+    /// Anything else.
+    Db(DbError),
+}
+
+impl From<DbError> for OpenError {
+    fn from(e: DbError) -> Self {
+        OpenError::Db(e)
+    }
+}
+
+impl From<OpenError> for scopelink_core::StoreError {
+    fn from(e: OpenError) -> Self {
+        use scopelink_core::StoreError;
+        match e {
+            OpenError::NotADatabase { path, reason } => StoreError::NotADatabase { path, reason },
+            OpenError::Corrupt { path, detail } => StoreError::Corrupt { path, detail },
+            OpenError::Db(e) => StoreError::Backend(e.0),
+        }
+    }
+}
+
+impl From<OpenError> for scopelink_core::VaultError {
+    fn from(e: OpenError) -> Self {
+        // The store's message says what is wrong with the file.
+        scopelink_core::VaultError::Backend(scopelink_core::StoreError::from(e).to_string())
+    }
+}
+
+/// Turns a failure while probing `path` into what it means: not a
+/// database, a damaged one, or another failure (`what` names the step).
+fn classify(path: &Path, what: &str, e: rusqlite::Error) -> OpenError {
+    let path_text = path.display().to_string();
+    match e.sqlite_error_code() {
+        Some(rusqlite::ErrorCode::NotADatabase) => OpenError::NotADatabase {
+            path: path_text,
+            reason: "it is not an SQLite database file (another format, or encrypted)".into(),
+        },
+        Some(rusqlite::ErrorCode::DatabaseCorrupt) => OpenError::Corrupt {
+            path: path_text,
+            detail: format!("{what}: {e}"),
+        },
+        _ => OpenError::Db(DbError(format!("sqlite: {what} of {path_text}: {e}"))),
+    }
+}
+
+/// How long an empty file is watched before it is refused: another process
+/// opening a new store creates the file empty and writes its header within
+/// milliseconds.
+const EMPTY_FILE_GRACE: Duration = Duration::from_secs(1);
+
+/// Whether the empty file at `path` gets content within
+/// [`EMPTY_FILE_GRACE`] (another process is creating the store).
+fn filled_soon(path: &Path) -> bool {
+    let start = std::time::Instant::now();
+    while start.elapsed() < EMPTY_FILE_GRACE {
+        std::thread::sleep(Duration::from_millis(20));
+        if std::fs::metadata(path).is_ok_and(|m| m.len() > 0) {
+            return true;
+        }
+    }
+    false
+}
+
+/// Checks an existing file before anything is written to it: refuses an
+/// empty (0-byte) file, a file that is not an SQLite database, another
+/// application's database, and one that fails SQLite's quick integrity
+/// check. A missing file passes (it is created).
+fn check_existing_file(path: &Path) -> Result<(), OpenError> {
+    let path_text = || path.display().to_string();
+    match std::fs::metadata(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => {
+            return Err(OpenError::Db(DbError(format!(
+                "sqlite: reading the metadata of {}: {e}",
+                path.display()
+            ))))
+        }
+        Ok(m) if m.is_file() && m.len() == 0 && !filled_soon(path) => {
+            return Err(OpenError::NotADatabase {
+                path: path_text(),
+                reason:
+                    "the file is empty (0 bytes), as a truncated copy or a failed write leaves it"
+                        .into(),
+            })
+        }
+        Ok(_) => {}
+    }
+    let conn = Connection::open_with_flags(
+        path,
+        OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|e| classify(path, "opening the file", e))?;
+    conn.busy_timeout(BUSY_TIMEOUT)
+        .map_err(sql("setting the busy timeout"))?;
+    let tables: i64 = conn
+        .query_row("SELECT count(*) FROM sqlite_master", [], |r| r.get(0))
+        .map_err(|e| classify(path, "reading the schema", e))?;
+    let version = user_version(&conn)?;
+    if version == 0 && tables > 0 {
+        return Err(OpenError::NotADatabase {
+            path: path_text(),
+            reason: format!(
+                "it is an SQLite database with {tables} schema objects but no scopelink schema \
+                 version (another application's database)"
+            ),
+        });
+    }
+    // The first problem only: enough to refuse, and quick to report.
+    let verdict: String = conn
+        .query_row("PRAGMA quick_check(1)", [], |r| r.get(0))
+        .map_err(|e| classify(path, "checking its integrity", e))?;
+    if verdict != "ok" {
+        return Err(OpenError::Corrupt {
+            path: path_text(),
+            detail: format!(
+                "SQLite's integrity check found: {}",
+                verdict.replace('\n', "; ")
+            ),
+        });
+    }
+    Ok(())
 }
 
 /// A shared handle to one SQLite connection. Cheap to clone.
@@ -118,8 +258,12 @@ impl fmt::Debug for Db {
 
 impl Db {
     /// Opens (creating if needed) the database at `path`, or a private
-    /// in-memory one when `path` is `None`, and migrates it. Blocking.
-    pub(crate) fn open_blocking(path: Option<PathBuf>) -> Result<Db, DbError> {
+    /// in-memory one when `path` is `None`, and migrates it. An existing
+    /// file is checked first (see [`check_existing_file`]). Blocking.
+    pub(crate) fn open_blocking(path: Option<PathBuf>) -> Result<Db, OpenError> {
+        if let Some(p) = &path {
+            check_existing_file(p)?;
+        }
         let mut conn = match &path {
             Some(p) => Connection::open_with_flags(
                 p,
@@ -144,7 +288,8 @@ impl Db {
             if !mode.eq_ignore_ascii_case("wal") {
                 return Err(DbError(format!(
                     "sqlite: the database refused WAL mode (journal mode is {mode})"
-                )));
+                ))
+                .into());
             }
             // Commits do not wait for the disk; checkpoints do, on their
             // own thread (see `checkpoint`).
@@ -170,10 +315,14 @@ impl Db {
     }
 
     /// Opens off the async executor.
-    pub(crate) async fn open(path: Option<PathBuf>) -> Result<Db, DbError> {
+    pub(crate) async fn open(path: Option<PathBuf>) -> Result<Db, OpenError> {
         tokio::task::spawn_blocking(move || Db::open_blocking(path))
             .await
-            .map_err(|e| DbError(format!("sqlite: the task opening the database failed: {e}")))?
+            .map_err(|e| {
+                OpenError::Db(DbError(format!(
+                    "sqlite: the task opening the database failed: {e}"
+                )))
+            })?
     }
 
     /// The file, for file databases.

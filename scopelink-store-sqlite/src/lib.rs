@@ -15,7 +15,9 @@
 //! the process being killed, and a power cut may lose the last commits but
 //! never half of one (a sync page and its checkpoint commit together, so
 //! the next run fetches a lost page again). Its schema is migrated at open
-//! (`PRAGMA user_version`, see [`SCHEMA_VERSION`]).
+//! (`PRAGMA user_version`, see [`SCHEMA_VERSION`]), after the file is
+//! checked: empty, foreign and damaged files are refused, unchanged. The
+//! vault keeps a key check value and refuses a wrong key at open.
 //!
 //! ```no_run
 //! use std::sync::Arc;

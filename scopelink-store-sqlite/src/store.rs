@@ -5,14 +5,14 @@ use crate::codec::{from_json, parse_ts, to_json, ts};
 use crate::db::{sql, write_tx, Db, DbError};
 use crate::vault::{SqliteVault, VaultKey};
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use scopelink_core::activity::{ActivityEntry, ActivityKind, ActivityLog};
 use scopelink_core::mapping::{ItemRef, ProjectLinks};
 use scopelink_core::store::{
-    ConnectionStore, LinkStore, RecordStore, SyncStateStore, UpsertOutcome,
+    check_writable, next_version, ConnectionStore, LinkStore, RecordStore, SyncStateStore,
+    UnreadableRow, UpsertOutcome,
 };
-use scopelink_core::sync::{Checkpoint, RunEnd, RunStatus, SyncState};
+use scopelink_core::sync::{Checkpoint, RunEnd, RunLease, RunStatus, SyncState};
 use scopelink_core::{Connection as ScopeConnection, ConnectionId, DataType, Record, StoreError};
 use std::fmt::Display;
 use std::path::Path;
@@ -37,7 +37,21 @@ impl From<DbError> for StoreError {
 /// Values are stored as JSON. A row that no longer parses is reported as
 /// [`StoreError::Backend`] naming the row (never a panic); upserting a
 /// record over a damaged row replaces it and reports
-/// [`UpsertOutcome::Updated`], so the next sync repairs it.
+/// [`UpsertOutcome::Updated`], so the next sync repairs it. A listing of
+/// connections leaves unreadable rows out and reports them through
+/// [`ConnectionStore::unreadable_connections`]; an unreadable sync state is
+/// [`StoreError::DamagedSyncState`], repaired by
+/// [`SyncStateStore::force_reset`].
+///
+/// Opening an existing file checks it before writing anything: an empty
+/// (0-byte) file, a file that is not SQLite and another application's
+/// SQLite database are [`StoreError::NotADatabase`]; a file that fails
+/// SQLite's `quick_check` is [`StoreError::Corrupt`]. The check reads the
+/// whole file once, so opening a large store takes a moment.
+///
+/// Connections are saved with compare-and-set on their version (a column
+/// of their own), and run marks are leases checked inside each page's
+/// transaction, as the core's [`scopelink_core::store`] rules require.
 ///
 /// The store's operations are the scopelink-core traits
 /// ([`ConnectionStore`], [`RecordStore`], [`SyncStateStore`], [`LinkStore`],
@@ -69,8 +83,22 @@ impl SqliteStore {
     }
 
     /// A vault in the same database (table `vault`), encrypting with `key`.
+    /// The key is checked at the vault's first use (its first operation
+    /// fails with [`scopelink_core::VaultError::WrongKey`] when it is not
+    /// the key the vault was created with); [`SqliteStore::open_vault`]
+    /// checks it now.
     pub fn vault(&self, key: VaultKey) -> SqliteVault {
         SqliteVault::from_db(self.db.clone(), key)
+    }
+
+    /// A vault in the same database, its key checked now:
+    /// [`scopelink_core::VaultError::WrongKey`] when the vault was created
+    /// with another key.
+    pub async fn open_vault(
+        &self,
+        key: VaultKey,
+    ) -> Result<SqliteVault, scopelink_core::VaultError> {
+        SqliteVault::from_db(self.db.clone(), key).checked().await
     }
 
     /// The schema version of the open database (`PRAGMA user_version`).
@@ -152,10 +180,6 @@ impl Display for RecordName<'_> {
     }
 }
 
-fn state_name(connection: &ConnectionId, data_type: DataType) -> String {
-    format!("the stored {data_type} sync state of connection {connection}")
-}
-
 /// Upserts one record inside `tx`, with the memory store's semantics:
 /// Created when new, Unchanged when equal, else Updated. A record is
 /// stored as its JSON text, which is deterministic for a record (no maps,
@@ -204,12 +228,13 @@ fn upsert(
     })
 }
 
-/// Reads a sync state (the default when none is stored).
+/// Reads a sync state (the default when none is stored); a row that does
+/// not parse is [`StoreError::DamagedSyncState`].
 fn read_state(
     conn: &Connection,
     connection: &ConnectionId,
     data_type: DataType,
-) -> Result<SyncState, DbError> {
+) -> Result<SyncState, StoreError> {
     let what = "reading a sync state";
     let text: Option<String> = conn
         .prepare_cached("SELECT state FROM sync_state WHERE connection_id = ?1 AND data_type = ?2")
@@ -219,7 +244,11 @@ fn read_state(
         .map_err(sql(what))?;
     match text {
         None => Ok(SyncState::default()),
-        Some(text) => from_json(&text, state_name(connection, data_type)),
+        Some(text) => serde_json::from_str(&text).map_err(|e| StoreError::DamagedSyncState {
+            connection: connection.clone(),
+            data_type,
+            reason: format!("not readable: {e}"),
+        }),
     }
 }
 
@@ -229,7 +258,10 @@ fn write_state(
     data_type: DataType,
     state: &SyncState,
 ) -> Result<(), DbError> {
-    let text = to_json(state, state_name(connection, data_type))?;
+    let text = to_json(
+        state,
+        format_args!("the {data_type} sync state of connection {connection}"),
+    )?;
     conn.prepare_cached(
         "INSERT INTO sync_state (connection_id, data_type, state) VALUES (?1, ?2, ?3) \
          ON CONFLICT (connection_id, data_type) DO UPDATE SET state = excluded.state",
@@ -246,33 +278,109 @@ fn update_state<T>(
     what: &str,
     connection: &ConnectionId,
     data_type: DataType,
-    change: impl FnOnce(&mut SyncState) -> Result<T, StoreError>,
+    change: impl FnOnce(&Connection, &mut SyncState) -> Result<T, StoreError>,
 ) -> Result<T, StoreError> {
     let tx = write_tx(conn, what)?;
     let mut state = read_state(&tx, connection, data_type)?;
-    let out = change(&mut state)?;
+    let out = change(&tx, &mut state)?;
     write_state(&tx, connection, data_type, &state)?;
     tx.commit().map_err(sql(what))?;
     Ok(out)
 }
 
+/// A connection from its stored body and version column (the column is
+/// authoritative: it is what compare-and-set compares).
+fn decode_connection(id: &str, body: &str, version: i64) -> Result<ScopeConnection, DbError> {
+    let mut c: ScopeConnection = from_json(body, format_args!("the stored connection {id}"))?;
+    c.version = u64::try_from(version).unwrap_or(0);
+    Ok(c)
+}
+
+/// Reads one connection.
+fn read_connection(
+    conn: &Connection,
+    id: &ConnectionId,
+) -> Result<Option<ScopeConnection>, DbError> {
+    let what = "reading a connection";
+    let row: Option<(String, i64)> = conn
+        .prepare_cached("SELECT body, version FROM connections WHERE id = ?1")
+        .map_err(sql(what))?
+        .query_row(params![id.0], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(sql(what))?;
+    row.map(|(body, version)| decode_connection(&id.0, &body, version))
+        .transpose()
+}
+
+/// Every connection row, decoded or with why it cannot be, oldest first.
+fn read_connections(
+    conn: &Connection,
+) -> Result<Vec<Result<ScopeConnection, UnreadableRow>>, DbError> {
+    let what = "listing connections";
+    let mut stmt = conn
+        .prepare_cached("SELECT id, body, version FROM connections ORDER BY created_at, id")
+        .map_err(sql(what))?;
+    let rows = stmt
+        .query_map([], |r| {
+            Ok((
+                r.get::<_, String>(0)?,
+                r.get::<_, String>(1)?,
+                r.get::<_, i64>(2)?,
+            ))
+        })
+        .map_err(sql(what))?;
+    let mut out = Vec::new();
+    for row in rows {
+        let (id, body, version) = row.map_err(sql(what))?;
+        out.push(
+            decode_connection(&id, &body, version).map_err(|e| UnreadableRow {
+                id: id.clone(),
+                reason: e.0,
+            }),
+        );
+    }
+    Ok(out)
+}
+
+/// [`check_writable`] on the connection as stored, inside `tx`.
+fn check_connection_writable(conn: &Connection, id: &ConnectionId) -> Result<(), StoreError> {
+    check_writable(id, read_connection(conn, id)?.as_ref())
+}
+
 #[async_trait]
 impl ConnectionStore for SqliteStore {
-    async fn save_connection(&self, connection: &ScopeConnection) -> Result<(), StoreError> {
-        let id = connection.id.0.clone();
-        let created_at = ts(connection.created_at);
-        let body = to_json(connection, format_args!("connection {}", connection.id))?;
+    async fn save_connection(&self, connection: &ScopeConnection) -> Result<u64, StoreError> {
+        let mut connection = connection.clone();
         self.db
             .call("saving a connection", move |conn| {
-                conn.prepare_cached(
-                    "INSERT INTO connections (id, created_at, body) VALUES (?1, ?2, ?3) \
-                     ON CONFLICT (id) DO UPDATE SET \
-                     created_at = excluded.created_at, body = excluded.body",
+                let what = "saving a connection";
+                let tx = write_tx(conn, "save a connection")?;
+                let stored: i64 = tx
+                    .prepare_cached("SELECT version FROM connections WHERE id = ?1")
+                    .map_err(sql(what))?
+                    .query_row(params![connection.id.0], |r| r.get(0))
+                    .optional()
+                    .map_err(sql(what))?
+                    .unwrap_or(0);
+                let version = next_version(&connection, u64::try_from(stored).unwrap_or(0))?;
+                connection.version = version;
+                let body = to_json(&connection, format_args!("connection {}", connection.id))?;
+                tx.prepare_cached(
+                    "INSERT INTO connections (id, created_at, body, version) \
+                     VALUES (?1, ?2, ?3, ?4) \
+                     ON CONFLICT (id) DO UPDATE SET created_at = excluded.created_at, \
+                     body = excluded.body, version = excluded.version",
                 )
-                .map_err(sql("saving a connection"))?
-                .execute(params![id, created_at, body])
-                .map_err(sql("saving a connection"))?;
-                Ok(())
+                .map_err(sql(what))?
+                .execute(params![
+                    connection.id.0,
+                    ts(connection.created_at),
+                    body,
+                    i64::try_from(version).unwrap_or(i64::MAX)
+                ])
+                .map_err(sql(what))?;
+                tx.commit().map_err(sql(what))?;
+                Ok(version)
             })
             .await
     }
@@ -281,45 +389,38 @@ impl ConnectionStore for SqliteStore {
         let id = id.clone();
         self.db
             .call("reading a connection", move |conn| {
-                let what = "reading a connection";
-                let body: Option<String> = conn
-                    .prepare_cached("SELECT body FROM connections WHERE id = ?1")
-                    .map_err(sql(what))?
-                    .query_row(params![id.0], |r| r.get(0))
-                    .optional()
-                    .map_err(sql(what))?;
-                match body {
-                    None => Ok(None),
-                    Some(body) => Ok(Some(from_json(
-                        &body,
-                        format_args!("the stored connection {id}"),
-                    )?)),
-                }
+                Ok(read_connection(conn, &id)?)
             })
             .await
     }
 
     async fn connections(&self) -> Result<Vec<ScopeConnection>, StoreError> {
-        self.db
+        let rows = self
+            .db
             .call("listing connections", |conn| {
-                let what = "listing connections";
-                let mut stmt = conn
-                    .prepare_cached("SELECT id, body FROM connections ORDER BY created_at, id")
-                    .map_err(sql(what))?;
-                let rows = stmt
-                    .query_map([], |r| Ok((r.get::<_, String>(0)?, r.get::<_, String>(1)?)))
-                    .map_err(sql(what))?;
-                let mut out = Vec::new();
-                for row in rows {
-                    let (id, body) = row.map_err(sql(what))?;
-                    out.push(from_json(
-                        &body,
-                        format_args!("the stored connection {id}"),
-                    )?);
-                }
-                Ok(out)
+                Ok::<_, StoreError>(read_connections(conn)?)
             })
-            .await
+            .await?;
+        let mut out = Vec::with_capacity(rows.len());
+        for row in rows {
+            match row {
+                Ok(c) => out.push(c),
+                Err(bad) => {
+                    tracing::warn!(connection = %bad.id, reason = %bad.reason, "skipped an unreadable connection row");
+                }
+            }
+        }
+        Ok(out)
+    }
+
+    async fn unreadable_connections(&self) -> Result<Vec<UnreadableRow>, StoreError> {
+        let rows = self
+            .db
+            .call("listing connections", |conn| {
+                Ok::<_, StoreError>(read_connections(conn)?)
+            })
+            .await?;
+        Ok(rows.into_iter().filter_map(Result::err).collect())
     }
 
     async fn delete_connection(&self, id: &ConnectionId) -> Result<(), StoreError> {
@@ -509,7 +610,7 @@ impl SyncStateStore for SqliteStore {
         let connection = connection.clone();
         self.db
             .call("reading a sync state", move |conn| {
-                Ok(read_state(conn, &connection, data_type)?)
+                read_state(conn, &connection, data_type)
             })
             .await
     }
@@ -518,21 +619,15 @@ impl SyncStateStore for SqliteStore {
         &self,
         connection: &ConnectionId,
         data_type: DataType,
-        now: DateTime<Utc>,
+        lease: &RunLease,
     ) -> Result<SyncState, StoreError> {
         let connection = connection.clone();
+        let lease = lease.clone();
         self.db
             .call("beginning a run", move |conn| {
-                update_state(conn, "begin a run", &connection, data_type, |state| {
-                    if matches!(state.status, RunStatus::Running { .. }) {
-                        return Err(StoreError::AlreadyRunning {
-                            connection: connection.clone(),
-                            data_type,
-                        });
-                    }
-                    let before = state.clone();
-                    state.status = RunStatus::Running { started_at: now };
-                    Ok(before)
+                update_state(conn, "begin a run", &connection, data_type, |tx, state| {
+                    check_connection_writable(tx, &connection)?;
+                    state.begin(&connection, data_type, &lease)
                 })
             })
             .await
@@ -544,21 +639,26 @@ impl SyncStateStore for SqliteStore {
         data_type: DataType,
         records: Vec<Record>,
         checkpoint: &Checkpoint,
+        lease: &RunLease,
     ) -> Result<Vec<UpsertOutcome>, StoreError> {
         let connection = connection.clone();
         let checkpoint = checkpoint.clone();
+        let lease = lease.clone();
         self.db
             .call("committing a page", move |conn| {
                 let what = "commit a page";
-                // One transaction: the page and its checkpoint become durable
-                // together or not at all.
+                // One transaction: the checks, the page and its checkpoint
+                // become durable together or not at all.
                 let tx = write_tx(conn, what)?;
+                check_connection_writable(&tx, &connection)?;
+                let mut state = read_state(&tx, &connection, data_type)?;
+                state.check_lease(&connection, data_type, &lease)?;
                 let outcomes = records
                     .iter()
                     .map(|r| upsert(&tx, &connection, r))
                     .collect::<Result<Vec<_>, _>>()?;
-                let mut state = read_state(&tx, &connection, data_type)?;
                 state.checkpoint = Some(checkpoint.with_outcomes(&outcomes));
+                state.renew(&lease);
                 write_state(&tx, &connection, data_type, &state)?;
                 tx.commit().map_err(sql("committing a page"))?;
                 Ok(outcomes)
@@ -570,12 +670,15 @@ impl SyncStateStore for SqliteStore {
         &self,
         connection: &ConnectionId,
         data_type: DataType,
+        lease: &RunLease,
         end: RunEnd,
     ) -> Result<(), StoreError> {
         let connection = connection.clone();
+        let lease = lease.clone();
         self.db
             .call("finishing a run", move |conn| {
-                update_state(conn, "finish a run", &connection, data_type, |state| {
+                update_state(conn, "finish a run", &connection, data_type, |_, state| {
+                    state.check_lease(&connection, data_type, &lease)?;
                     state.apply_end(end);
                     Ok(())
                 })
@@ -591,10 +694,22 @@ impl SyncStateStore for SqliteStore {
         let connection = connection.clone();
         self.db
             .call("force-resetting a run", move |conn| {
-                update_state(conn, "force-reset a run", &connection, data_type, |state| {
-                    state.status = RunStatus::Idle;
-                    Ok(state.clone())
-                })
+                let what = "force-reset a run";
+                let tx = write_tx(conn, what)?;
+                let mut state = match read_state(&tx, &connection, data_type) {
+                    Ok(state) => state,
+                    // The repair path: a state that cannot be read is
+                    // replaced by an empty one.
+                    Err(StoreError::DamagedSyncState { reason, .. }) => {
+                        tracing::warn!(%connection, %data_type, %reason, "force reset replaced a damaged sync state");
+                        SyncState::default()
+                    }
+                    Err(e) => return Err(e),
+                };
+                state.status = RunStatus::Idle;
+                write_state(&tx, &connection, data_type, &state)?;
+                tx.commit().map_err(sql(what))?;
+                Ok(state)
             })
             .await
     }

@@ -1,7 +1,7 @@
 //! [`SqliteVault`]: a [`Vault`] that keeps secrets encrypted at rest in
 //! table `vault`, with XChaCha20-Poly1305 under a key the host supplies.
 
-use crate::db::{sql, Db, DbError};
+use crate::db::{sql, write_tx, Db, DbError};
 use async_trait::async_trait;
 use chacha20poly1305::aead::rand_core::RngCore;
 use chacha20poly1305::aead::{Aead, AeadCore, AeadInPlace, KeyInit, OsRng, Payload};
@@ -23,6 +23,79 @@ const NONCE_LEN: usize = 24;
 /// Prefix of the associated data; the vault key name follows it, so a
 /// ciphertext only decrypts under the name it was stored under.
 const AAD_PREFIX: &[u8] = b"scopelink-vault/v1\0";
+
+/// The associated data of the key check value (not a valid entry AAD).
+const KEY_CHECK_AAD: &[u8] = b"scopelink-vault-key-check/v1";
+
+/// The plain text of the key check value.
+const KEY_CHECK_TEXT: &[u8] = b"scopelink vault key check";
+
+/// Where the key check value is kept in table `vault_meta`.
+const KEY_CHECK_NAME: &str = "key_check";
+
+/// Checks that `key` is the key this database's vault was created with:
+/// the key check value (an AEAD ciphertext of a fixed text) must decrypt
+/// under it. A vault without one gets one, after checking that `key`
+/// opens an existing entry if there is any (files written before the check
+/// existed). [`VaultError::WrongKey`] when the key does not fit; nothing is
+/// written then.
+fn verify_key(conn: &mut rusqlite::Connection, key: &VaultKey) -> Result<(), VaultError> {
+    let what = "checking the vault key";
+    let tx = write_tx(conn, "check the vault key")?;
+    let stored: Option<(Vec<u8>, Vec<u8>)> = tx
+        .prepare_cached("SELECT nonce, ciphertext FROM vault_meta WHERE name = ?1")
+        .map_err(sql(what))?
+        .query_row(params![KEY_CHECK_NAME], |r| Ok((r.get(0)?, r.get(1)?)))
+        .optional()
+        .map_err(sql(what))?;
+    let cipher = key.cipher();
+    let opens = |nonce: &[u8], ciphertext: &[u8], aad: &[u8]| {
+        nonce.len() == NONCE_LEN
+            && cipher
+                .decrypt(
+                    XNonce::from_slice(nonce),
+                    Payload {
+                        msg: ciphertext,
+                        aad,
+                    },
+                )
+                .is_ok()
+    };
+    if let Some((nonce, ciphertext)) = stored {
+        return if opens(&nonce, &ciphertext, KEY_CHECK_AAD) {
+            Ok(())
+        } else {
+            Err(VaultError::WrongKey)
+        };
+    }
+    let entry: Option<(String, Vec<u8>, Vec<u8>)> = tx
+        .prepare_cached("SELECT key, nonce, ciphertext FROM vault ORDER BY key LIMIT 1")
+        .map_err(sql(what))?
+        .query_row([], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
+        .optional()
+        .map_err(sql(what))?;
+    if let Some((name, nonce, ciphertext)) = entry {
+        if !opens(&nonce, &ciphertext, &aad(&name)) {
+            return Err(VaultError::WrongKey);
+        }
+    }
+    let nonce = XChaCha20Poly1305::generate_nonce(&mut OsRng);
+    let ciphertext = cipher
+        .encrypt(
+            &nonce,
+            Payload {
+                msg: KEY_CHECK_TEXT,
+                aad: KEY_CHECK_AAD,
+            },
+        )
+        .map_err(|_| VaultError::Backend("encrypting the vault key check failed".into()))?;
+    tx.prepare_cached("INSERT INTO vault_meta (name, nonce, ciphertext) VALUES (?1, ?2, ?3)")
+        .map_err(sql(what))?
+        .execute(params![KEY_CHECK_NAME, nonce.to_vec(), ciphertext])
+        .map_err(sql(what))?;
+    tx.commit().map_err(sql(what))?;
+    Ok(())
+}
 
 impl From<DbError> for VaultError {
     fn from(e: DbError) -> Self {
@@ -90,12 +163,21 @@ fn aad(name: &str) -> Vec<u8> {
 /// entries. Plain text is never written. Reading with the wrong key (or a
 /// tampered row) is [`VaultError::Corrupt`].
 ///
+/// The key is checked against the key check value the database keeps (see
+/// [`SqliteVault::open`]): a wrong key is refused with
+/// [`VaultError::WrongKey`] before anything is read or written, so a vault
+/// opened with the wrong key never writes entries the right key cannot
+/// read.
+///
 /// Cheap to clone. Get one sharing a store's database with
-/// [`crate::SqliteStore::vault`], or open one on its own.
+/// [`crate::SqliteStore::open_vault`] (or [`crate::SqliteStore::vault`],
+/// which checks the key at its first use), or open one on its own.
 #[derive(Clone)]
 pub struct SqliteVault {
     db: Db,
     key: std::sync::Arc<VaultKey>,
+    /// Whether the key was checked against the database's key check value.
+    verified: std::sync::Arc<std::sync::atomic::AtomicBool>,
 }
 
 impl fmt::Debug for SqliteVault {
@@ -111,38 +193,67 @@ impl SqliteVault {
         Self {
             db,
             key: std::sync::Arc::new(key),
+            verified: Default::default(),
         }
     }
 
-    /// Opens (creating and migrating if needed) the database file at `path`.
-    /// It may be the same file as a [`crate::SqliteStore`]'s.
+    /// Opens (creating and migrating if needed) the database file at `path`
+    /// and checks the key: [`VaultError::WrongKey`] when the vault in it was
+    /// created with another key. It may be the same file as a
+    /// [`crate::SqliteStore`]'s.
     pub async fn open(path: impl AsRef<Path>, key: VaultKey) -> Result<Self, VaultError> {
         let db = Db::open(Some(path.as_ref().to_path_buf())).await?;
-        Ok(Self::from_db(db, key))
+        Self::from_db(db, key).checked().await
     }
 
     /// A vault in a new, private in-memory database (tests, examples).
     pub async fn open_in_memory(key: VaultKey) -> Result<Self, VaultError> {
         let db = Db::open(None).await?;
-        Ok(Self::from_db(db, key))
+        Self::from_db(db, key).checked().await
+    }
+
+    /// This vault once its key is checked (see [`SqliteVault::open`]).
+    pub(crate) async fn checked(self) -> Result<Self, VaultError> {
+        self.call("checking the vault key", |_| Ok(())).await?;
+        Ok(self)
+    }
+
+    /// Runs `f` on the database after the key check (done once per vault,
+    /// in the same call as the first operation).
+    async fn call<T, F>(&self, what: &'static str, f: F) -> Result<T, VaultError>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut rusqlite::Connection) -> Result<T, VaultError> + Send + 'static,
+    {
+        use std::sync::atomic::Ordering;
+        let key = std::sync::Arc::clone(&self.key);
+        let verified = std::sync::Arc::clone(&self.verified);
+        self.db
+            .call(what, move |conn| {
+                if !verified.load(Ordering::Acquire) {
+                    verify_key(conn, &key)?;
+                    verified.store(true, Ordering::Release);
+                }
+                f(conn)
+            })
+            .await
     }
 
     /// The names of every stored secret, sorted.
     pub async fn keys(&self) -> Result<Vec<String>, VaultError> {
-        self.db
-            .call("listing vault keys", |conn| {
-                let what = "listing vault keys";
-                let mut stmt = conn
-                    .prepare_cached("SELECT key FROM vault ORDER BY key")
-                    .map_err(sql(what))?;
-                let keys = stmt
-                    .query_map([], |r| r.get::<_, String>(0))
-                    .map_err(sql(what))?
-                    .collect::<Result<Vec<_>, _>>()
-                    .map_err(sql(what))?;
-                Ok(keys)
-            })
-            .await
+        self.call("listing vault keys", |conn| {
+            let what = "listing vault keys";
+            let mut stmt = conn
+                .prepare_cached("SELECT key FROM vault ORDER BY key")
+                .map_err(sql(what))?;
+            let keys = stmt
+                .query_map([], |r| r.get::<_, String>(0))
+                .map_err(sql(what))?
+                .collect::<Result<Vec<_>, _>>()
+                .map_err(sql(what))?;
+            Ok(keys)
+        })
+        .await
     }
 
     fn seal(&self, name: &str, value: &SecretString) -> Result<(Vec<u8>, Vec<u8>), VaultError> {
@@ -199,25 +310,23 @@ impl Vault for SqliteVault {
         let (nonce, ciphertext) = self.seal(key, &value)?;
         drop(value);
         let name = key.to_string();
-        self.db
-            .call("storing a secret", move |conn| {
-                conn.prepare_cached(
-                    "INSERT INTO vault (key, nonce, ciphertext) VALUES (?1, ?2, ?3) \
+        self.call("storing a secret", move |conn| {
+            conn.prepare_cached(
+                "INSERT INTO vault (key, nonce, ciphertext) VALUES (?1, ?2, ?3) \
                      ON CONFLICT (key) DO UPDATE SET \
                      nonce = excluded.nonce, ciphertext = excluded.ciphertext",
-                )
-                .map_err(sql("storing a secret"))?
-                .execute(params![name, nonce, ciphertext])
-                .map_err(sql("storing a secret"))?;
-                Ok(())
-            })
-            .await
+            )
+            .map_err(sql("storing a secret"))?
+            .execute(params![name, nonce, ciphertext])
+            .map_err(sql("storing a secret"))?;
+            Ok(())
+        })
+        .await
     }
 
     async fn get(&self, key: &str) -> Result<Option<SecretString>, VaultError> {
         let name = key.to_string();
         let row: Option<(Vec<u8>, Vec<u8>)> = self
-            .db
             .call("reading a secret", move |conn| {
                 let what = "reading a secret";
                 let row = conn
@@ -237,15 +346,14 @@ impl Vault for SqliteVault {
 
     async fn delete(&self, key: &str) -> Result<(), VaultError> {
         let name = key.to_string();
-        self.db
-            .call("deleting a secret", move |conn| {
-                conn.prepare_cached("DELETE FROM vault WHERE key = ?1")
-                    .map_err(sql("deleting a secret"))?
-                    .execute(params![name])
-                    .map_err(sql("deleting a secret"))?;
-                Ok(())
-            })
-            .await
+        self.call("deleting a secret", move |conn| {
+            conn.prepare_cached("DELETE FROM vault WHERE key = ?1")
+                .map_err(sql("deleting a secret"))?
+                .execute(params![name])
+                .map_err(sql("deleting a secret"))?;
+            Ok(())
+        })
+        .await
     }
 }
 

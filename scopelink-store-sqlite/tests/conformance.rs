@@ -36,6 +36,9 @@ macro_rules! conformance {
     ($backend:ident) => {
         conformance!(@ $backend:
             check_connections,
+            check_connection_versions,
+            check_run_leases,
+            check_writes_need_enabled_connection,
             check_records,
             check_record_keys,
             check_record_lookup,
@@ -76,6 +79,6 @@ conformance!(sqlite_file);
 
 /// The suite lists every check it runs.
 #[test]
-fn the_suite_names_ten_checks() {
-    assert_eq!(suite::CHECKS.len(), 10);
+fn the_suite_names_thirteen_checks() {
+    assert_eq!(suite::CHECKS.len(), 13);
 }

@@ -11,7 +11,9 @@ use scopelink_core::store::{
 use scopelink_core::sync::{Checkpoint, RunEnd, RunStatus, SyncCounts};
 use scopelink_core::{ConnectionId, DataType, Store, StoreError, VaultError};
 use scopelink_store_sqlite::{SqliteStore, SqliteVault, VaultKey, SCHEMA_VERSION};
-use scopelink_testkit::store_conformance::{at, company, connection, contact};
+use scopelink_testkit::store_conformance::{
+    at, company, connection, contact, lease, save_connections,
+};
 use secrecy::{ExposeSecret, SecretString};
 use std::path::Path;
 use std::sync::Arc;
@@ -30,22 +32,23 @@ async fn reopening_a_file_store_keeps_everything() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("scopelink.db");
     let a = cid("conn-a");
-    let conn = connection("conn-a", 0);
+    let mut conn = connection("conn-a", 0);
     {
         let store = SqliteStore::open(&path).await.expect("open");
-        store.save_connection(&conn).await.unwrap();
+        conn.version = store.save_connection(&conn).await.unwrap();
         store
             .upsert_record(&a, company("c1", "Acme", 1))
             .await
             .unwrap();
         store
-            .begin_run(&a, DataType::Companies, at(2))
+            .begin_run(&a, DataType::Companies, &lease(2))
             .await
             .unwrap();
         store
             .finish_run(
                 &a,
                 DataType::Companies,
+                &lease(2),
                 RunEnd::Completed {
                     cursor: Some(at(1)),
                     at: at(3),
@@ -117,7 +120,8 @@ async fn a_crash_mid_sync_loses_nothing_and_duplicates_nothing() {
     let t = DataType::Companies;
     let page2 = {
         let store = SqliteStore::open(&path).await.unwrap();
-        store.begin_run(&a, t, at(0)).await.unwrap();
+        save_connections(&store, &["conn-a"]).await;
+        store.begin_run(&a, t, &lease(0)).await.unwrap();
         let page1 = Checkpoint {
             page_token: Some("2".into()),
             high_water: Some(at(2)),
@@ -130,6 +134,7 @@ async fn a_crash_mid_sync_loses_nothing_and_duplicates_nothing() {
                 t,
                 vec![company("c1", "Acme", 1), company("c2", "Globex", 2)],
                 &page1,
+                &lease(0),
             )
             .await
             .unwrap();
@@ -140,14 +145,15 @@ async fn a_crash_mid_sync_loses_nothing_and_duplicates_nothing() {
             ..page1.with_outcomes(&o)
         };
         let o = store
-            .commit_page(&a, t, vec![company("c3", "Initech", 3)], &page2)
+            .commit_page(&a, t, vec![company("c3", "Initech", 3)], &page2, &lease(0))
             .await
             .unwrap();
         page2.with_outcomes(&o)
         // The store is dropped here without finish_run: the process died.
     };
     let store = SqliteStore::open(&path).await.unwrap();
-    match store.begin_run(&a, t, at(10)).await {
+    // Within the dead run's lease, its mark still refuses a new run.
+    match store.begin_run(&a, t, &lease(5)).await {
         Err(StoreError::AlreadyRunning { .. }) => {}
         other => panic!("the dead run's mark must survive the crash, got {other:?}"),
     }
@@ -166,7 +172,7 @@ async fn a_crash_mid_sync_loses_nothing_and_duplicates_nothing() {
         }
     );
     assert_eq!(store.count_records(&a, t).await.unwrap(), 3);
-    let resumed = store.begin_run(&a, t, at(11)).await.unwrap();
+    let resumed = store.begin_run(&a, t, &lease(11)).await.unwrap();
     assert_eq!(
         resumed.checkpoint.and_then(|c| c.page_token),
         Some("3".into())
@@ -179,6 +185,7 @@ async fn a_crash_mid_sync_loses_nothing_and_duplicates_nothing() {
             t,
             vec![company("c3", "Initech", 3), company("c4", "Hooli", 4)],
             &page2,
+            &lease(11),
         )
         .await
         .unwrap();
@@ -191,11 +198,14 @@ async fn concurrent_begin_run_has_exactly_one_winner() {
     let store = Arc::new(SqliteStore::open_in_memory().await.unwrap());
     for round in 0..20 {
         let a = cid(&format!("conn-{round}"));
+        save_connections(store.as_ref(), &[&a.0]).await;
         let tasks: Vec<_> = (0..2)
             .map(|i| {
                 let store = Arc::clone(&store);
                 let a = a.clone();
-                tokio::spawn(async move { store.begin_run(&a, DataType::Contacts, at(i)).await })
+                tokio::spawn(
+                    async move { store.begin_run(&a, DataType::Contacts, &lease(i)).await },
+                )
             })
             .collect();
         let mut wins = 0;
@@ -221,14 +231,15 @@ async fn two_handles_on_one_file_have_exactly_one_winner() {
     let two = Arc::new(SqliteStore::open(&path).await.unwrap());
     for round in 0..10 {
         let a = cid(&format!("conn-{round}"));
+        save_connections(one.as_ref(), &[&a.0]).await;
         let (x, y) = tokio::join!(
             tokio::spawn({
                 let (s, a) = (Arc::clone(&one), a.clone());
-                async move { s.begin_run(&a, DataType::Companies, at(0)).await }
+                async move { s.begin_run(&a, DataType::Companies, &lease(0)).await }
             }),
             tokio::spawn({
                 let (s, a) = (Arc::clone(&two), a.clone());
-                async move { s.begin_run(&a, DataType::Companies, at(1)).await }
+                async move { s.begin_run(&a, DataType::Companies, &lease(1)).await }
             }),
         );
         let results = [x.unwrap(), y.unwrap()];
@@ -262,7 +273,7 @@ async fn corrupt_rows_are_backend_errors_not_panics() {
         .await
         .unwrap();
     store
-        .begin_run(&a, DataType::Companies, at(0))
+        .begin_run(&a, DataType::Companies, &lease(0))
         .await
         .unwrap();
     store
@@ -296,21 +307,29 @@ async fn corrupt_rows_are_backend_errors_not_panics() {
     }
     let msg = backend(store.connection(&a).await, "connection");
     assert!(msg.contains("connection conn-a"), "{msg}");
-    backend(store.connections().await, "connections");
+    // A listing leaves the unreadable row out and reports it.
+    assert_eq!(store.connections().await.unwrap(), vec![]);
+    let unreadable = store.unreadable_connections().await.unwrap();
+    assert_eq!(unreadable.len(), 1);
+    assert_eq!(unreadable[0].id, "conn-a");
     let msg = backend(store.record(&a, DataType::Companies, "c1").await, "record");
     assert!(msg.contains("companies record `c1`"), "{msg}");
     backend(
         store.records(&a, DataType::Companies).await,
         "records listing",
     );
-    let msg = backend(
-        store.sync_state(&a, DataType::Companies).await,
-        "sync_state",
-    );
-    assert!(msg.contains("sync state"), "{msg}");
-    backend(
-        store.begin_run(&a, DataType::Companies, at(1)).await,
-        "begin_run over a corrupt state",
+    match store.sync_state(&a, DataType::Companies).await {
+        Err(e @ StoreError::DamagedSyncState { .. }) => {
+            assert!(e.to_string().contains("force-reset"), "{e}")
+        }
+        other => panic!("sync_state: expected DamagedSyncState, got {other:?}"),
+    }
+    assert!(
+        store
+            .begin_run(&a, DataType::Companies, &lease(1))
+            .await
+            .is_err(),
+        "begin_run over a corrupt connection and state"
     );
     backend(store.links(&a, "sp-1").await, "links");
     let msg = backend(store.entries(None, 10).await, "entries");
@@ -442,7 +461,7 @@ async fn vault_round_trip_replace_and_delete() {
 }
 
 #[tokio::test]
-async fn vault_with_the_wrong_key_is_corrupt_not_a_panic() {
+async fn vault_with_the_wrong_key_is_refused_and_a_tampered_entry_is_corrupt() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("vault.db");
     let key = [42u8; 32];
@@ -455,19 +474,10 @@ async fn vault_with_the_wrong_key_is_corrupt_not_a_panic() {
             .await
             .unwrap();
     }
-    let wrong = SqliteVault::open(&path, VaultKey::from_bytes([7u8; 32]))
-        .await
-        .unwrap();
-    let err = wrong.get("scopelink/c1/v1").await.expect_err("wrong key");
-    assert!(
-        matches!(&err, VaultError::Corrupt { key, .. } if key == "scopelink/c1/v1"),
-        "{err:?}"
-    );
-    let text = format!("{err} {err:?}");
-    assert!(
-        !text.contains(SECRET),
-        "the error must not carry the secret"
-    );
+    match SqliteVault::open(&path, VaultKey::from_bytes([7u8; 32])).await {
+        Err(VaultError::WrongKey) => {}
+        other => panic!("a wrong key must be refused at open, got {other:?}"),
+    }
     let right = SqliteVault::open(&path, VaultKey::from_bytes(key))
         .await
         .unwrap();
@@ -479,7 +489,28 @@ async fn vault_with_the_wrong_key_is_corrupt_not_a_panic() {
             .unwrap()
             .expose_secret(),
         SECRET,
-        "the right key still reads it after a reopen"
+        "the right key still reads it after a refused open"
+    );
+    drop(right);
+    // A tampered entry under the right key does not decrypt.
+    raw(&path)
+        .execute(
+            "UPDATE vault SET ciphertext = zeroblob(length(ciphertext)) WHERE key = 'scopelink/c1/v1'",
+            [],
+        )
+        .unwrap();
+    let vault = SqliteVault::open(&path, VaultKey::from_bytes(key))
+        .await
+        .unwrap();
+    let err = vault.get("scopelink/c1/v1").await.expect_err("tampered");
+    assert!(
+        matches!(&err, VaultError::Corrupt { key, .. } if key == "scopelink/c1/v1"),
+        "{err:?}"
+    );
+    let text = format!("{err} {err:?}");
+    assert!(
+        !text.contains(SECRET),
+        "the error must not carry the secret"
     );
 }
 
@@ -633,7 +664,8 @@ async fn the_log_is_checkpointed_off_the_write_path_and_settled_on_drop() {
     {
         let store = SqliteStore::open(&path).await.unwrap();
         let empty = size(&path);
-        store.begin_run(&a, t, at(0)).await.unwrap();
+        save_connections(&store, &["conn-a"]).await;
+        store.begin_run(&a, t, &lease(0)).await.unwrap();
         let mut checkpoint = Checkpoint::default();
         // 20 pages of 250 records of about 1 KiB: some 5 MB, far below the
         // writer's own checkpoint threshold (64 MiB of log).
@@ -644,7 +676,7 @@ async fn the_log_is_checkpointed_off_the_write_path_and_settled_on_drop() {
             checkpoint.pages += 1;
             checkpoint.page_token = Some((page + 2).to_string());
             let outcomes = store
-                .commit_page(&a, t, records, &checkpoint)
+                .commit_page(&a, t, records, &checkpoint, &lease(0))
                 .await
                 .unwrap();
             assert!(outcomes.iter().all(|o| *o == UpsertOutcome::Created));
@@ -687,11 +719,7 @@ async fn new_files_get_16_kib_pages_and_older_files_keep_theirs() {
     assert_eq!(page_size(&new), 16 * 1024);
 
     let old = dir.path().join("old.db");
-    {
-        let db = rusqlite::Connection::open(&old).unwrap();
-        db.execute_batch("PRAGMA page_size = 4096; PRAGMA journal_mode = WAL; CREATE TABLE t (x);")
-            .unwrap();
-    }
+    version_1_file(&old, 4096);
     let a = cid("conn-a");
     {
         let store = SqliteStore::open(&old).await.unwrap();
@@ -706,4 +734,81 @@ async fn new_files_get_16_kib_pages_and_older_files_keep_theirs() {
         store.record(&a, DataType::Companies, "c1").await.unwrap(),
         Some(company("c1", "Acme", 1))
     );
+}
+
+/// Writes a store file as version 1 of the schema made it (before
+/// connection versions and the vault key check), with one connection.
+fn version_1_file(path: &Path, page_size: u32) {
+    let db = rusqlite::Connection::open(path).unwrap();
+    db.execute_batch(&format!(
+        "PRAGMA page_size = {page_size}; PRAGMA journal_mode = WAL;
+         CREATE TABLE connections (id TEXT PRIMARY KEY NOT NULL, created_at TEXT NOT NULL,
+             body TEXT NOT NULL) STRICT;
+         CREATE INDEX connections_by_age ON connections (created_at, id);
+         CREATE TABLE records (connection_id TEXT NOT NULL, data_type TEXT NOT NULL,
+             external_id TEXT NOT NULL, body TEXT NOT NULL, updated_at TEXT) STRICT;
+         CREATE UNIQUE INDEX records_by_key ON records (connection_id, data_type, external_id);
+         CREATE TABLE sync_state (connection_id TEXT NOT NULL, data_type TEXT NOT NULL,
+             state TEXT NOT NULL, PRIMARY KEY (connection_id, data_type)) STRICT;
+         CREATE TABLE links (connection_id TEXT NOT NULL, scoping_project_id TEXT NOT NULL,
+             item_key TEXT NOT NULL, psa_id TEXT NOT NULL) STRICT;
+         CREATE UNIQUE INDEX links_by_item ON links (connection_id, scoping_project_id, item_key);
+         CREATE TABLE activity (id INTEGER PRIMARY KEY AUTOINCREMENT, at TEXT NOT NULL,
+             connection_id TEXT NOT NULL, kind TEXT NOT NULL) STRICT;
+         CREATE INDEX activity_by_connection ON activity (connection_id, id);
+         CREATE TABLE vault (key TEXT PRIMARY KEY NOT NULL, nonce BLOB NOT NULL,
+             ciphertext BLOB NOT NULL) STRICT;
+         PRAGMA user_version = 1;"
+    ))
+    .unwrap();
+    // A connection as version 1 wrote it: no `version` in its body, and a
+    // sync state whose running mark has no lease.
+    let mut body = serde_json::to_value(connection("conn-old", 0)).unwrap();
+    body.as_object_mut().unwrap().remove("version");
+    db.execute(
+        "INSERT INTO connections (id, created_at, body) VALUES ('conn-old', '2025-03-01T09:00:00.123456789Z', ?1)",
+        [body.to_string()],
+    )
+    .unwrap();
+    db.execute(
+        "INSERT INTO sync_state (connection_id, data_type, state) VALUES ('conn-old', 'companies', \
+         '{\"status\":{\"Running\":{\"started_at\":\"2025-03-01T09:00:00Z\"}},\"cursor\":null,\"checkpoint\":null,\"last_completed\":null}')",
+        [],
+    )
+    .unwrap();
+}
+
+/// A version-1 file migrates on open: its connection reads as version 0
+/// and saves with compare-and-set from there; a running mark written
+/// before leases counts as lapsed, so the next run takes it over.
+#[tokio::test]
+async fn a_version_1_file_migrates_to_versions_and_leases() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("v1.db");
+    version_1_file(&path, 16 * 1024);
+    let store = SqliteStore::open(&path)
+        .await
+        .expect("open a version-1 file");
+    assert_eq!(store.schema_version().await.unwrap(), SCHEMA_VERSION);
+    let id = cid("conn-old");
+    let mut conn = store.connection(&id).await.unwrap().expect("kept");
+    assert_eq!(conn.version, 0);
+    assert_eq!(conn, connection("conn-old", 0));
+    conn.rename("Renamed").unwrap();
+    assert_eq!(store.save_connection(&conn).await.unwrap(), 1);
+    assert!(matches!(
+        store.save_connection(&conn).await,
+        Err(StoreError::VersionConflict {
+            expected: 0,
+            found: 1,
+            ..
+        })
+    ));
+    let state = store.sync_state(&id, DataType::Companies).await.unwrap();
+    assert!(matches!(state.status, RunStatus::Running { .. }));
+    assert!(!state.status.is_live_at(at(0)));
+    store
+        .begin_run(&id, DataType::Companies, &lease(0))
+        .await
+        .expect("a pre-lease running mark is taken over");
 }

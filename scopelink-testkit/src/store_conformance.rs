@@ -22,7 +22,7 @@ use scopelink_core::mapping::{ItemRef, ProjectLinks};
 use scopelink_core::model::{Company, Contact};
 use scopelink_core::secret::CredentialRef;
 use scopelink_core::store::UpsertOutcome;
-use scopelink_core::sync::{Checkpoint, RunEnd, RunStatus, SyncCounts, SyncState};
+use scopelink_core::sync::{Checkpoint, RunEnd, RunLease, RunStatus, SyncCounts, SyncState};
 use scopelink_core::{
     Connection, ConnectionId, DataType, FeatureCategory, Provider, Record, Store, StoreError,
 };
@@ -31,8 +31,11 @@ use std::future::Future;
 use std::sync::Arc;
 
 /// The names of every check, in the order [`run_all`] runs them.
-pub const CHECKS: [&str; 10] = [
+pub const CHECKS: [&str; 13] = [
     "connections",
+    "connection_versions",
+    "run_leases",
+    "writes_need_enabled_connection",
     "records",
     "record_keys",
     "record_lookup",
@@ -51,6 +54,9 @@ where
     Fut: Future<Output = Arc<dyn Store>>,
 {
     check_connections(fresh().await.as_ref()).await;
+    check_connection_versions(fresh().await.as_ref()).await;
+    check_run_leases(fresh().await.as_ref()).await;
+    check_writes_need_enabled_connection(fresh().await.as_ref()).await;
     check_records(fresh().await.as_ref()).await;
     check_record_keys(fresh().await.as_ref()).await;
     check_record_lookup(fresh().await.as_ref()).await;
@@ -115,6 +121,40 @@ fn cid(id: &str) -> ConnectionId {
     ConnectionId(id.into())
 }
 
+/// How long the suite's leases last.
+pub const LEASE_MINUTES: i64 = 10;
+
+/// The lease of the run begun at `at(minute)` (owner `run-{minute}`),
+/// lasting [`LEASE_MINUTES`].
+pub fn lease(minute: i64) -> RunLease {
+    RunLease {
+        owner: format!("run-{minute}"),
+        now: at(minute),
+        expires_at: at(minute + LEASE_MINUTES),
+    }
+}
+
+/// The running mark of the run begun at `at(started)` (see [`lease`]),
+/// last renewed at `at(renewed)`.
+fn running(started: i64, renewed: i64) -> RunStatus {
+    RunStatus::Running {
+        started_at: at(started),
+        owner: format!("run-{started}"),
+        expires_at: at(renewed + LEASE_MINUTES),
+    }
+}
+
+/// Saves a new connection under each id (runs write only into stored,
+/// enabled connections).
+pub async fn save_connections(store: &dyn Store, ids: &[&str]) {
+    for (i, id) in ids.iter().enumerate() {
+        store
+            .save_connection(&connection(id, i as i64))
+            .await
+            .expect("save_connection");
+    }
+}
+
 /// Connections: save, get, replace, list oldest first (ties by id), delete.
 pub async fn check_connections(store: &dyn Store) {
     let ctx = "connections";
@@ -122,11 +162,15 @@ pub async fn check_connections(store: &dyn Store) {
         store.connections().await.expect("list").is_empty(),
         "{ctx}: a fresh store must have no connections"
     );
-    let late = connection("b-late", 10);
-    let early = connection("z-early", 0);
-    let tie = connection("a-tie", 10);
-    for c in [&late, &early, &tie] {
-        store.save_connection(c).await.expect("save_connection");
+    let mut late = connection("b-late", 10);
+    let mut early = connection("z-early", 0);
+    let mut tie = connection("a-tie", 10);
+    for c in [&mut late, &mut early, &mut tie] {
+        c.version = store.save_connection(c).await.expect("save_connection");
+        assert_eq!(
+            c.version, 1,
+            "{ctx}: a new connection is stored as version 1"
+        );
     }
     assert_eq!(
         store.connection(&late.id).await.expect("get").as_ref(),
@@ -157,7 +201,11 @@ pub async fn check_connections(store: &dyn Store) {
     let mut renamed = late.clone();
     renamed.rename("Renamed").expect("rename");
     renamed.mark_synced(at(30)).expect("mark_synced");
-    store.save_connection(&renamed).await.expect("save again");
+    renamed.version = store.save_connection(&renamed).await.expect("save again");
+    assert_eq!(
+        renamed.version, 2,
+        "{ctx}: each save moves the version on by one"
+    );
     assert_eq!(
         store.connection(&late.id).await.expect("get"),
         Some(renamed.clone()),
@@ -187,6 +235,347 @@ pub async fn check_connections(store: &dyn Store) {
         .delete_connection(&cid("missing"))
         .await
         .expect("deleting an unknown connection must not be an error");
+}
+
+/// Compare-and-set: a save based on a stale version is refused with
+/// `VersionConflict` and changes nothing; each save moves the version on.
+pub async fn check_connection_versions(store: &dyn Store) {
+    let ctx = "connection_versions";
+    let mut first = connection("conn-a", 0);
+    first.version = store.save_connection(&first).await.expect("insert");
+    assert_eq!(first.version, 1, "{ctx}: an insert stores version 1");
+    let stale = connection("conn-a", 0);
+    match store.save_connection(&stale).await {
+        Err(StoreError::VersionConflict {
+            connection,
+            expected,
+            found,
+        }) => assert_eq!(
+            (connection, expected, found),
+            (cid("conn-a"), 0, 1),
+            "{ctx}: a second insert of the same id conflicts, naming both versions"
+        ),
+        other => panic!("{ctx}: a second insert must be a VersionConflict, got {other:?}"),
+    }
+    // Two updates read at version 1: the first wins, the second is refused.
+    let mut disabled = first.clone();
+    disabled.disable().expect("disable");
+    let mut tested = first.clone();
+    tested
+        .record_test(Ok(()), at(1))
+        .expect("record a passing test");
+    assert_eq!(
+        store
+            .save_connection(&disabled)
+            .await
+            .expect("first update"),
+        2,
+        "{ctx}: an update stores the next version"
+    );
+    assert!(
+        matches!(
+            store.save_connection(&tested).await,
+            Err(StoreError::VersionConflict {
+                expected: 1,
+                found: 2,
+                ..
+            })
+        ),
+        "{ctx}: an update based on a stale copy must be refused"
+    );
+    let stored = store
+        .connection(&first.id)
+        .await
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        (stored.status.clone(), stored.version),
+        (scopelink_core::ConnectionStatus::Disabled, 2),
+        "{ctx}: the refused update must change nothing (the disable stays)"
+    );
+    assert_eq!(
+        store.connections().await.expect("list")[0].version,
+        2,
+        "{ctx}: listed connections carry their stored version"
+    );
+    store.delete_connection(&first.id).await.expect("delete");
+    assert!(
+        matches!(
+            store.save_connection(&stored).await,
+            Err(StoreError::VersionConflict { found: 0, .. })
+        ),
+        "{ctx}: an update of a deleted connection must not bring it back"
+    );
+    assert_eq!(
+        store.connection(&first.id).await.expect("get"),
+        None,
+        "{ctx}: the deleted connection stays deleted"
+    );
+}
+
+/// Leases: a live lease refuses other runs; commits renew it; a lapsed
+/// lease is taken over; the old holder's commits and end are refused
+/// without writing, and so are a reset run's.
+pub async fn check_run_leases(store: &dyn Store) {
+    let ctx = "run_leases";
+    let a = cid("conn-a");
+    let t = DataType::Companies;
+    save_connections(store, &["conn-a"]).await;
+    let first = lease(0);
+    store.begin_run(&a, t, &first).await.expect("begin");
+    let page = |token: &str, pages| Checkpoint {
+        page_token: Some(token.into()),
+        pages,
+        ..Checkpoint::default()
+    };
+    let intruder = lease(5);
+    assert!(
+        matches!(
+            store.begin_run(&a, t, &intruder).await,
+            Err(StoreError::AlreadyRunning { .. })
+        ),
+        "{ctx}: a second run is refused while the first's lease is live"
+    );
+    assert!(
+        matches!(
+            store
+                .commit_page(
+                    &a,
+                    t,
+                    vec![company("x1", "Intruder", 5)],
+                    &page("x", 1),
+                    &intruder
+                )
+                .await,
+            Err(StoreError::LeaseLost { .. })
+        ),
+        "{ctx}: a commit without the lease is refused"
+    );
+    assert_eq!(
+        store.count_records(&a, t).await.expect("count"),
+        0,
+        "{ctx}: a refused commit writes no record"
+    );
+    // A commit at minute 8 renews the lease to minute 18.
+    let renewed = first.renewed(at(8), Duration::minutes(LEASE_MINUTES));
+    store
+        .commit_page(
+            &a,
+            t,
+            vec![company("c1", "Acme", 8)],
+            &page("p2", 1),
+            &renewed,
+        )
+        .await
+        .expect("commit by the holder");
+    assert!(
+        matches!(
+            store.begin_run(&a, t, &lease(15)).await,
+            Err(StoreError::AlreadyRunning { .. })
+        ),
+        "{ctx}: the renewed lease is still live at minute 15"
+    );
+    // The holder dies; at minute 19 its lease has lapsed and a new run
+    // takes over, resuming from its checkpoint.
+    let second = lease(19);
+    let before = store
+        .begin_run(&a, t, &second)
+        .await
+        .expect("a lapsed lease is taken over");
+    assert_eq!(
+        before.checkpoint.map(|c| c.page_token),
+        Some(Some("p2".to_string())),
+        "{ctx}: the run taking over resumes from the dead run's checkpoint"
+    );
+    let late = first.renewed(at(20), Duration::minutes(LEASE_MINUTES));
+    assert!(
+        matches!(
+            store
+                .commit_page(
+                    &a,
+                    t,
+                    vec![company("c2", "Late", 20)],
+                    &page("p3", 2),
+                    &late
+                )
+                .await,
+            Err(StoreError::LeaseLost { .. })
+        ),
+        "{ctx}: the old holder's commit after a takeover is refused"
+    );
+    assert!(
+        matches!(
+            store
+                .finish_run(
+                    &a,
+                    t,
+                    &late,
+                    RunEnd::Failed {
+                        reason: "late".into(),
+                        at: at(20)
+                    }
+                )
+                .await,
+            Err(StoreError::LeaseLost { .. })
+        ),
+        "{ctx}: the old holder cannot end the new run"
+    );
+    let state = store.sync_state(&a, t).await.expect("state");
+    assert_eq!(
+        state.status,
+        running(19, 19),
+        "{ctx}: the new run still holds the mark"
+    );
+    assert_eq!(
+        (
+            store.count_records(&a, t).await.expect("count"),
+            state.checkpoint.map(|c| c.pages)
+        ),
+        (1, Some(1)),
+        "{ctx}: refused commits wrote neither records nor a checkpoint"
+    );
+    // A force reset revokes the live lease: its holder's next commit and
+    // end are refused.
+    store.force_reset(&a, t).await.expect("force_reset");
+    assert!(
+        matches!(
+            store
+                .commit_page(
+                    &a,
+                    t,
+                    vec![company("c3", "After reset", 21)],
+                    &page("p3", 2),
+                    &second
+                )
+                .await,
+            Err(StoreError::LeaseLost { .. })
+        ),
+        "{ctx}: a reset run's commit is refused"
+    );
+    assert!(
+        matches!(
+            store
+                .finish_run(
+                    &a,
+                    t,
+                    &second,
+                    RunEnd::Completed {
+                        cursor: Some(at(21)),
+                        at: at(21)
+                    }
+                )
+                .await,
+            Err(StoreError::LeaseLost { .. })
+        ),
+        "{ctx}: a reset run cannot end"
+    );
+    let state = store.sync_state(&a, t).await.expect("state");
+    assert_eq!(
+        (
+            state.status,
+            state.cursor,
+            store.count_records(&a, t).await.expect("count")
+        ),
+        (RunStatus::Idle, None, 1),
+        "{ctx}: after the reset nothing of the reset run landed"
+    );
+}
+
+/// Runs write only into a stored, enabled connection: begin and commit are
+/// refused for a missing, disabled or deleted one, without writing.
+pub async fn check_writes_need_enabled_connection(store: &dyn Store) {
+    let ctx = "writes_need_enabled_connection";
+    let a = cid("conn-a");
+    let t = DataType::Companies;
+    assert!(
+        matches!(
+            store.begin_run(&a, t, &lease(0)).await,
+            Err(StoreError::ConnectionNotFound(_))
+        ),
+        "{ctx}: a run of an unknown connection is refused"
+    );
+    assert_eq!(
+        store.sync_state(&a, t).await.expect("state"),
+        SyncState::default(),
+        "{ctx}: a refused begin leaves no sync state"
+    );
+    let mut conn = connection("conn-a", 0);
+    conn.version = store.save_connection(&conn).await.expect("save");
+    store.begin_run(&a, t, &lease(1)).await.expect("begin");
+    let checkpoint = |pages| Checkpoint {
+        pages,
+        ..Checkpoint::default()
+    };
+    store
+        .commit_page(
+            &a,
+            t,
+            vec![company("c1", "Acme", 1)],
+            &checkpoint(1),
+            &lease(1),
+        )
+        .await
+        .expect("commit while enabled");
+    conn.disable().expect("disable");
+    conn.version = store.save_connection(&conn).await.expect("save disabled");
+    assert!(
+        matches!(
+            store
+                .commit_page(
+                    &a,
+                    t,
+                    vec![company("c2", "Globex", 2)],
+                    &checkpoint(2),
+                    &lease(1)
+                )
+                .await,
+            Err(StoreError::ConnectionDisabled(_))
+        ),
+        "{ctx}: a commit for a disabled connection is refused"
+    );
+    assert!(
+        matches!(
+            store.begin_run(&a, DataType::Contacts, &lease(2)).await,
+            Err(StoreError::ConnectionDisabled(_))
+        ),
+        "{ctx}: a run of a disabled connection is refused"
+    );
+    assert_eq!(
+        (
+            store.count_records(&a, t).await.expect("count"),
+            store
+                .sync_state(&a, t)
+                .await
+                .expect("state")
+                .checkpoint
+                .map(|c| c.pages)
+        ),
+        (1, Some(1)),
+        "{ctx}: nothing of the refused commit landed"
+    );
+    conn.enable().expect("enable");
+    store.save_connection(&conn).await.expect("save enabled");
+    store.delete_connection(&a).await.expect("delete");
+    assert!(
+        matches!(
+            store
+                .commit_page(
+                    &a,
+                    t,
+                    vec![company("c3", "Initech", 3)],
+                    &checkpoint(2),
+                    &lease(1)
+                )
+                .await,
+            Err(StoreError::ConnectionNotFound(_))
+        ),
+        "{ctx}: a commit for a deleted connection is refused"
+    );
+    assert_eq!(
+        store.count_records(&a, t).await.expect("count"),
+        1,
+        "{ctx}: nothing of the commit for a deleted connection landed"
+    );
 }
 
 /// Records: upsert created / updated / unchanged, read back, contains,
@@ -466,6 +855,7 @@ pub async fn check_record_lookup(store: &dyn Store) {
 pub async fn check_run_guard(store: &dyn Store) {
     let ctx = "run_guard";
     let a = cid("conn-a");
+    save_connections(store, &["conn-a", "conn-b", "conn-c"]).await;
     assert_eq!(
         store
             .sync_state(&a, DataType::Companies)
@@ -475,7 +865,7 @@ pub async fn check_run_guard(store: &dyn Store) {
         "{ctx}: a never-run type must be idle with no cursor or checkpoint"
     );
     let before = store
-        .begin_run(&a, DataType::Companies, at(1))
+        .begin_run(&a, DataType::Companies, &lease(1))
         .await
         .expect("first begin_run");
     assert_eq!(
@@ -489,10 +879,10 @@ pub async fn check_run_guard(store: &dyn Store) {
             .await
             .expect("sync_state")
             .status,
-        RunStatus::Running { started_at: at(1) },
-        "{ctx}: begin_run must mark the type running since `now`"
+        running(1, 1),
+        "{ctx}: begin_run must mark the type running since `now`, held by the lease's owner until it expires"
     );
-    match store.begin_run(&a, DataType::Companies, at(2)).await {
+    match store.begin_run(&a, DataType::Companies, &lease(2)).await {
         Err(StoreError::AlreadyRunning {
             connection,
             data_type,
@@ -510,11 +900,11 @@ pub async fn check_run_guard(store: &dyn Store) {
         other => panic!("{ctx}: a second begin_run must fail with AlreadyRunning, got {other:?}"),
     }
     store
-        .begin_run(&a, DataType::Contacts, at(2))
+        .begin_run(&a, DataType::Contacts, &lease(2))
         .await
         .expect("another data type must be able to run at the same time");
     store
-        .begin_run(&cid("conn-b"), DataType::Companies, at(2))
+        .begin_run(&cid("conn-b"), DataType::Companies, &lease(2))
         .await
         .expect("another connection must be able to run at the same time");
 
@@ -531,6 +921,7 @@ pub async fn check_run_guard(store: &dyn Store) {
             DataType::Companies,
             vec![company("c1", "Acme", -5)],
             &checkpoint,
+            &lease(1),
         )
         .await
         .expect("commit_page");
@@ -564,7 +955,7 @@ pub async fn check_run_guard(store: &dyn Store) {
         "{ctx}: force_reset must return the stored state"
     );
     let resumed = store
-        .begin_run(&a, DataType::Companies, at(3))
+        .begin_run(&a, DataType::Companies, &lease(3))
         .await
         .expect("begin_run after force_reset");
     assert_eq!(
@@ -588,8 +979,9 @@ pub async fn check_run_guard(store: &dyn Store) {
 pub async fn check_commit_page(store: &dyn Store) {
     let ctx = "commit_page";
     let a = cid("conn-a");
+    save_connections(store, &["conn-a"]).await;
     store
-        .begin_run(&a, DataType::Companies, at(0))
+        .begin_run(&a, DataType::Companies, &lease(0))
         .await
         .expect("begin_run");
     let first = Checkpoint {
@@ -608,6 +1000,7 @@ pub async fn check_commit_page(store: &dyn Store) {
             DataType::Companies,
             vec![company("c1", "Acme", 1), company("c2", "Globex", 2)],
             &first,
+            &lease(0),
         )
         .await
         .expect("commit_page 1");
@@ -653,6 +1046,7 @@ pub async fn check_commit_page(store: &dyn Store) {
                 company("c3", "Initech", 4),
             ],
             &second,
+            &lease(0).renewed(at(3), Duration::minutes(LEASE_MINUTES)),
         )
         .await
         .expect("commit_page 2");
@@ -685,8 +1079,8 @@ pub async fn check_commit_page(store: &dyn Store) {
     );
     assert_eq!(
         state.status,
-        RunStatus::Running { started_at: at(0) },
-        "{ctx}: commit_page must not change the running mark"
+        running(0, 3),
+        "{ctx}: commit_page must renew the lease (same start and owner, expiry from the commit's time)"
     );
     assert_eq!(
         store
@@ -705,8 +1099,18 @@ pub async fn check_commit_page(store: &dyn Store) {
         "{ctx}: a page's update must be stored"
     );
 
+    store
+        .begin_run(&a, DataType::Contacts, &lease(4))
+        .await
+        .expect("begin_run contacts");
     let empty = store
-        .commit_page(&a, DataType::Contacts, vec![], &Checkpoint::default())
+        .commit_page(
+            &a,
+            DataType::Contacts,
+            vec![],
+            &Checkpoint::default(),
+            &lease(4),
+        )
         .await
         .expect("an empty page");
     assert!(empty.is_empty(), "{ctx}: an empty page has no outcomes");
@@ -726,8 +1130,9 @@ pub async fn check_commit_page(store: &dyn Store) {
 pub async fn check_finish_run(store: &dyn Store) {
     let ctx = "finish_run";
     let a = cid("conn-a");
+    save_connections(store, &["conn-a"]).await;
     let t = DataType::Contacts;
-    store.begin_run(&a, t, at(0)).await.expect("begin_run");
+    store.begin_run(&a, t, &lease(0)).await.expect("begin_run");
     let checkpoint = Checkpoint {
         page_token: Some("p2".into()),
         high_water: Some(at(20)),
@@ -735,13 +1140,14 @@ pub async fn check_finish_run(store: &dyn Store) {
         ..Checkpoint::default()
     };
     store
-        .commit_page(&a, t, vec![contact("p1", "c1", 20)], &checkpoint)
+        .commit_page(&a, t, vec![contact("p1", "c1", 20)], &checkpoint, &lease(0))
         .await
         .expect("commit_page");
     store
         .finish_run(
             &a,
             t,
+            &lease(0),
             RunEnd::Completed {
                 cursor: Some(at(20)),
                 at: at(21),
@@ -761,11 +1167,15 @@ pub async fn check_finish_run(store: &dyn Store) {
         "{ctx}: a completed run is idle, has the new cursor, no checkpoint, and its completion time"
     );
 
-    store.begin_run(&a, t, at(30)).await.expect("begin_run 2");
+    store
+        .begin_run(&a, t, &lease(30))
+        .await
+        .expect("begin_run 2");
     store
         .finish_run(
             &a,
             t,
+            &lease(30),
             RunEnd::Completed {
                 cursor: Some(at(10)),
                 at: at(31),
@@ -778,11 +1188,15 @@ pub async fn check_finish_run(store: &dyn Store) {
         Some(at(20)),
         "{ctx}: the cursor must be the max of the old and new cursors"
     );
-    store.begin_run(&a, t, at(40)).await.expect("begin_run 3");
+    store
+        .begin_run(&a, t, &lease(40))
+        .await
+        .expect("begin_run 3");
     store
         .finish_run(
             &a,
             t,
+            &lease(40),
             RunEnd::Completed {
                 cursor: None,
                 at: at(41),
@@ -797,7 +1211,10 @@ pub async fn check_finish_run(store: &dyn Store) {
         "{ctx}: a run that saw nothing keeps the cursor and records its completion"
     );
 
-    store.begin_run(&a, t, at(50)).await.expect("begin_run 4");
+    store
+        .begin_run(&a, t, &lease(50))
+        .await
+        .expect("begin_run 4");
     let checkpoint = Checkpoint {
         since: Some(at(20)),
         page_token: Some("p3".into()),
@@ -806,13 +1223,20 @@ pub async fn check_finish_run(store: &dyn Store) {
         ..Checkpoint::default()
     };
     store
-        .commit_page(&a, t, vec![contact("p2", "c1", 55)], &checkpoint)
+        .commit_page(
+            &a,
+            t,
+            vec![contact("p2", "c1", 55)],
+            &checkpoint,
+            &lease(50),
+        )
         .await
         .expect("commit_page");
     store
         .finish_run(
             &a,
             t,
+            &lease(50),
             RunEnd::Failed {
                 reason: "HTTP 503 from the provider".into(),
                 at: at(56),
@@ -843,7 +1267,7 @@ pub async fn check_finish_run(store: &dyn Store) {
         "{ctx}: a failed run must not move the cursor or the last completion"
     );
     let resumed = store
-        .begin_run(&a, t, at(60))
+        .begin_run(&a, t, &lease(60))
         .await
         .expect("a failed run can be started again");
     assert_eq!(
@@ -857,16 +1281,18 @@ pub async fn check_finish_run(store: &dyn Store) {
 pub async fn check_clear_sync_state(store: &dyn Store) {
     let ctx = "clear_sync_state";
     let (a, b) = (cid("conn-a"), cid("conn-b"));
+    save_connections(store, &["conn-a", "conn-b"]).await;
     for (c, t) in [
         (&a, DataType::Companies),
         (&a, DataType::Contacts),
         (&b, DataType::Companies),
     ] {
-        store.begin_run(c, t, at(0)).await.expect("begin_run");
+        store.begin_run(c, t, &lease(0)).await.expect("begin_run");
         store
             .finish_run(
                 c,
                 t,
+                &lease(0),
                 RunEnd::Completed {
                     cursor: Some(at(5)),
                     at: at(6),
@@ -893,7 +1319,7 @@ pub async fn check_clear_sync_state(store: &dyn Store) {
         "{ctx}: conn-b's state must be untouched"
     );
     store
-        .begin_run(&a, DataType::Companies, at(7))
+        .begin_run(&a, DataType::Companies, &lease(7))
         .await
         .expect("a cleared type can run again");
 }

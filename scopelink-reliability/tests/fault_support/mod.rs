@@ -277,3 +277,18 @@ pub async fn assert_checkpoint_matches_store(
     assert_eq!(stored, checkpoint.pages * u64::from(page_size));
     checkpoint.pages
 }
+
+/// Waits until the checkpoint of `data_type` shows at least `pages`
+/// committed pages (a run held at a gate commits the page before it while
+/// the held one is fetched). Up to 20 s: generous for a loaded machine; it
+/// takes milliseconds.
+pub async fn wait_for_committed_pages(host: &Host, data_type: DataType, pages: u64) {
+    for _ in 0..4_000 {
+        let state = host.store.sync_state(&host.conn, data_type).await.unwrap();
+        if state.checkpoint.is_some_and(|c| c.pages >= pages) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    panic!("the {data_type} run never committed {pages} pages");
+}
