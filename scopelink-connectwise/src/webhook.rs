@@ -141,11 +141,20 @@ pub fn events_from_payload(payload: &CallbackPayload) -> Result<Vec<WebhookEvent
             .and_then(|e| convert(data_type, e).ok())
             .filter(|r| r.external_id() == id)
     };
+    // `MessageId` is the same on every delivery of a message (ConnectWise
+    // redelivers after 404, 409, 419 and 429), so it identifies a replay.
+    let event_id = payload
+        .message_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| m.to_ascii_lowercase());
     Ok(vec![WebhookEvent {
         data_type,
         external_id: id,
         action,
         record,
+        event_id,
     }])
 }
 

@@ -299,6 +299,7 @@ async fn events_apply_through_the_engine() {
     added["Action"] = json!("added");
     added["ID"] = json!(1812);
     added["Entity"] = Value::Null;
+    added["MessageId"] = json!("0c5a7e3b-8d21-4f6e-9b1a-2e4d6f8a0c14");
     let events = receive(added).await;
     assert_eq!(events[0].record, None);
     let counts = engine.apply_webhook(&conn.id, &cw, events).await.unwrap();
@@ -306,12 +307,15 @@ async fn events_apply_through_the_engine() {
     let contacts = env.store.records(&conn.id, DataType::Contacts);
     assert_eq!(contacts.len(), 1);
 
-    // And deleted.
+    // And deleted: ConnectWise no longer has it (the engine checks).
+    server.reset().await;
+    mount_key(&server).await;
     let mut deleted = payload_on(&server.uri());
     deleted["Type"] = json!("contact");
     deleted["Action"] = json!("deleted");
     deleted["ID"] = json!(1812);
     deleted["Entity"] = Value::Null;
+    deleted["MessageId"] = json!("0c5a7e3b-8d21-4f6e-9b1a-2e4d6f8a0c15");
     let counts = engine
         .apply_webhook(&conn.id, &cw, receive(deleted).await)
         .await

@@ -6,6 +6,8 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
 
 /// An incoming webhook request, as the host's web framework received it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,6 +61,11 @@ impl WebhookAction {
 }
 
 /// A provider event, normalized.
+///
+/// The engine applies events by the record's provider timestamp (an older
+/// copy never replaces a newer one), checks a deletion with the provider
+/// before deleting, and applies an event with an `event_id` once (see
+/// [`SeenEvents`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookEvent {
     /// The record's data type.
@@ -70,6 +77,12 @@ pub struct WebhookEvent {
     /// The record, when the payload carried it; otherwise the engine fetches
     /// it.
     pub record: Option<Record>,
+    /// The provider's id of this event (a message id or sequence number),
+    /// the same on every delivery of it, when the provider sends one
+    /// (ConnectWise: `MessageId`). A provider that sends several events in
+    /// one message must make it unique per event.
+    #[serde(default)]
+    pub event_id: Option<String>,
 }
 
 /// How a signature is written in its header.
@@ -152,9 +165,86 @@ pub fn check_timestamp(
     }
 }
 
+/// How many event ids [`SeenEvents`] remembers per connection.
+pub const SEEN_EVENTS_PER_CONNECTION: usize = 4096;
+
+/// The provider event ids recently applied, per connection, in memory: a
+/// redelivered or replayed event (same id) is applied once. The newest
+/// [`SEEN_EVENTS_PER_CONNECTION`] ids of each connection are kept. A
+/// process that restarts forgets them; the timestamp rule of the engine
+/// still refuses an older copy of a record then.
+#[derive(Debug, Default)]
+pub struct SeenEvents {
+    by_connection: Mutex<HashMap<String, Window>>,
+}
+
+#[derive(Debug, Default)]
+struct Window {
+    order: VecDeque<String>,
+    ids: HashSet<String>,
+}
+
+impl SeenEvents {
+    /// An empty memory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn windows(&self) -> std::sync::MutexGuard<'_, HashMap<String, Window>> {
+        self.by_connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Claims `event_id` for `connection`: `true` the first time (the
+    /// caller applies the event), `false` if it was claimed already (a
+    /// replay or redelivery). Claiming is atomic, so two deliveries racing
+    /// each other apply it once.
+    pub fn claim(&self, connection: &str, event_id: &str) -> bool {
+        let mut windows = self.windows();
+        let window = windows.entry(connection.to_string()).or_default();
+        if !window.ids.insert(event_id.to_string()) {
+            return false;
+        }
+        window.order.push_back(event_id.to_string());
+        while window.order.len() > SEEN_EVENTS_PER_CONNECTION {
+            if let Some(oldest) = window.order.pop_front() {
+                window.ids.remove(&oldest);
+            }
+        }
+        true
+    }
+
+    /// Gives back a claim whose event could not be applied (the provider's
+    /// redelivery should then be applied).
+    pub fn release(&self, connection: &str, event_id: &str) {
+        let mut windows = self.windows();
+        if let Some(window) = windows.get_mut(connection) {
+            if window.ids.remove(event_id) {
+                window.order.retain(|id| id != event_id);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seen_events_claim_once_per_connection_and_forget_the_oldest() {
+        let seen = SeenEvents::new();
+        assert!(seen.claim("a", "m1"));
+        assert!(!seen.claim("a", "m1"));
+        assert!(seen.claim("b", "m1"), "another connection's id space");
+        seen.release("a", "m1");
+        assert!(seen.claim("a", "m1"), "released after a failure");
+        for i in 0..SEEN_EVENTS_PER_CONNECTION {
+            assert!(seen.claim("a", &format!("x{i}")));
+        }
+        assert!(seen.claim("a", "m1"), "the oldest id was forgotten");
+        assert!(!seen.claim("a", &format!("x{}", SEEN_EVENTS_PER_CONNECTION - 1)));
+    }
 
     // RFC 4231 test case 2.
     const KEY: &[u8] = b"Jefe";

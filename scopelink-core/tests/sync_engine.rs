@@ -714,6 +714,7 @@ fn event(
         external_id: id.into(),
         action,
         record,
+        event_id: None,
     }
 }
 
@@ -742,6 +743,8 @@ async fn webhooks_go_through_the_same_upsert_path() {
     });
     use DataType::{Companies, Contacts};
     use WebhookAction::{Added, Deleted, Updated};
+    // The provider deleted c3 (a deletion is checked with it first).
+    assert!(crm.remove(Companies, "c3"));
     let events = vec![
         event(Companies, "c7", Added, Some(company("c7", 52))),
         event(Companies, "c1", Updated, Some(renamed_c1.clone())),
@@ -769,7 +772,12 @@ async fn webhooks_go_through_the_same_upsert_path() {
     );
     assert_eq!(
         crm.fetches(),
-        [(Contacts, "p1".to_string()), (Contacts, "p10".to_string())]
+        [
+            (Companies, "c3".to_string()),
+            (Companies, "c404".to_string()),
+            (Contacts, "p1".to_string()),
+            (Contacts, "p10".to_string())
+        ]
     );
     assert_eq!(s.ids(Companies), ["c1", "c2", "c4", "c5", "c7"]);
     assert_eq!(
