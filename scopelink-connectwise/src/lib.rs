@@ -33,7 +33,10 @@ pub use client::{
     DEFAULT_API_VERSION, MAX_PAGE_SIZE,
 };
 pub use conditions::{build_child_conditions, build_conditions};
-pub use webhook::{verify_signature, SIGNATURE_HEADER};
+pub use webhook::{
+    verify_signature, KEY_FETCHES_PER_WINDOW, KEY_FETCH_WINDOW, KEY_REFRESH_AFTER,
+    SIGNATURE_HEADER, SIGNING_KEY_TTL,
+};
 pub use writeback::{PatchOperation, FORECAST_DESCRIPTION};
 
 use async_trait::async_trait;

@@ -4,31 +4,50 @@
 //! ConnectWise signs each callback with `x-content-signature =
 //! base64(HMAC-SHA256(key = SHA256(signing_key), message = raw body))`; the
 //! signing key is fetched from the payload's `Metadata.key_url`. Because
-//! the payload names that URL, it is checked first: only the connection's
-//! own API or server host (same scheme and port) is ever asked, so a forged
-//! payload cannot make the connector call elsewhere. The payload must also
-//! be for the connection's own company: cloud hosts are shared, and another
-//! tenant's correctly signed callback must not be applied here.
+//! the payload names that URL, a forged callback must not be able to make
+//! the connector send requests of the attacker's choosing:
+//! - a signature header that cannot be an HMAC-SHA256 is refused first;
+//! - the key URL must be on a host the connection trusts (the hosts of its
+//!   ConnectWise cloud region, or its own on-premise host as typed, under
+//!   the SSRF rules of the core) and have the shape of ConnectWise's key
+//!   URL for the connection's company; anything else is refused without a
+//!   request;
+//! - keys are cached by their key id (the URL's `id`), not by URL, so a new
+//!   query string does not defeat the cache;
+//! - at most [`KEY_FETCHES_PER_WINDOW`] keys are fetched per connection per
+//!   [`KEY_FETCH_WINDOW`];
+//! - no credential is ever sent to a key URL (ConnectWise serves keys
+//!   without authentication).
+//!
+//! The payload must also be for the connection's own company: cloud hosts
+//! are shared, and another tenant's correctly signed callback must not be
+//! applied here. Each event carries the payload's `MessageId`, so the sync
+//! engine applies a redelivered or replayed message once.
 
-use crate::client::ConnectWiseConnector;
+use crate::client::{authority, ConnectWiseConnector};
 use crate::convert::convert;
 use crate::wire::{CallbackEntry, CallbackPayload, SigningKey};
 use scopelink_core::error::{ConnectorError, HttpError, WebhookError};
 use scopelink_core::http::{validate_url, Method, Request};
 use scopelink_core::model::DataType;
 use scopelink_core::webhook::{
-    verify_hmac, HmacAlgorithm, SignatureEncoding, WebhookAction, WebhookEvent, WebhookRequest,
+    decode_signature, verify_hmac, HmacAlgorithm, SignatureEncoding, WebhookAction, WebhookEvent,
+    WebhookRequest,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
+use std::collections::{HashMap, VecDeque};
+use std::sync::Mutex;
 use std::time::{Duration, Instant};
 use url::Url;
 
 /// The header holding the callback signature.
 pub const SIGNATURE_HEADER: &str = "x-content-signature";
-/// How long a fetched signing key is reused.
-pub const SIGNING_KEY_TTL: Duration = Duration::from_secs(15 * 60);
+/// How long a fetched signing key is reused (by key id; a replaced key is
+/// fetched again when a signature does not match, see
+/// [`KEY_REFRESH_AFTER`]).
+pub const SIGNING_KEY_TTL: Duration = Duration::from_secs(24 * 60 * 60);
 /// The payload version requested for callbacks.
 pub const PAYLOAD_VERSION: &str = "3.0.0";
 const MAX_CACHED_KEYS: usize = 64;
@@ -282,6 +301,8 @@ impl ConnectWiseConnector {
         request: &WebhookRequest,
     ) -> Result<Vec<WebhookEvent>, WebhookError> {
         let signature = request.require_header(SIGNATURE_HEADER)?;
+        // A header that cannot be an HMAC-SHA256 costs nothing more.
+        decode_signature(HmacAlgorithm::Sha256, signature, SignatureEncoding::Base64)?;
         let payload = parse_payload(&request.body)?;
         let key_url_text = payload
             .metadata
@@ -292,23 +313,58 @@ impl ConnectWiseConnector {
             .ok_or_else(|| {
                 WebhookError::Malformed("the callback has no Metadata.key_url".into())
             })?;
-        let key_url = Url::parse(key_url_text)
-            .map_err(|e| WebhookError::Malformed(format!("Metadata.key_url is not a URL: {e}")))?;
-        let host = key_url.host_str().unwrap_or_default().to_string();
-        if !self.trusted_key_origin(&key_url) {
-            tracing::warn!(%host, "refusing a callback whose signing key is on a foreign host");
-            return Err(WebhookError::ForeignHost { host });
+        let key_url = self.key_url(key_url_text)?;
+        self.check_company(&payload)?;
+        let (key, fetched) = self.signing_key(&key_url, false).await?;
+        match verify_signature(&request.body, key.expose_secret(), signature) {
+            Err(WebhookError::BadSignature) if fetched.elapsed() >= KEY_REFRESH_AFTER => {
+                // The key may have changed since it was cached: ask once
+                // more (rate-limited like any fetch).
+                let (key, _) = self.signing_key(&key_url, true).await?;
+                verify_signature(&request.body, key.expose_secret(), signature)?;
+            }
+            other => other?,
         }
-        validate_url(key_url.as_str(), self.http().config().addresses)
-            .map_err(|_| WebhookError::ForeignHost { host: host.clone() })?;
-        self.check_company(&payload, &key_url)?;
-        let key = self.signing_key(&key_url).await?;
-        verify_signature(&request.body, key.expose_secret(), signature)?;
         events_from_payload(&payload)
     }
 
+    /// The URL a callback's signing key would be fetched from, given its
+    /// `Metadata.key_url`, or why it is refused (no request is made):
+    /// [`WebhookError::ForeignHost`] for a host this connection does not
+    /// trust (on ConnectWise cloud the `{region}`, `api-{region}` and
+    /// `sandbox-{region}` hosts of the connection's region, on-premise only
+    /// the API and server hosts), [`WebhookError::Malformed`] for
+    /// anything but ConnectWise's key URL shape,
+    /// `{host}/{codebase}/system/callbackkey/index.rails?companyName={this
+    /// company}&id={key id}` (the double slash after the codebase that
+    /// ConnectWise writes is accepted).
+    pub fn signing_key_url(&self, key_url: &str) -> Result<Url, WebhookError> {
+        self.key_url(key_url).map(|k| k.url)
+    }
+
+    fn key_url(&self, text: &str) -> Result<KeyUrl, WebhookError> {
+        let url = Url::parse(text.trim())
+            .map_err(|e| WebhookError::Malformed(format!("Metadata.key_url is not a URL: {e}")))?;
+        let host = url.host_str().unwrap_or_default().to_string();
+        let foreign = || WebhookError::ForeignHost { host: host.clone() };
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(foreign());
+        }
+        if !key_host_trusted(&url, &self.inner.api_base, self.inner.server.as_ref()) {
+            tracing::warn!(%host, "refusing a callback whose signing key is on a host this connection does not trust");
+            return Err(foreign());
+        }
+        validate_url(url.as_str(), self.http().config().addresses).map_err(|_| foreign())?;
+        let id = key_url_shape(&url, &self.inner.company_id).map_err(|why| {
+            WebhookError::Malformed(format!(
+                "Metadata.key_url is not a ConnectWise callback-key URL: {why}"
+            ))
+        })?;
+        Ok(KeyUrl { url, id })
+    }
+
     /// Refuses callbacks for another company (shared cloud hosts).
-    fn check_company(&self, payload: &CallbackPayload, key_url: &Url) -> Result<(), WebhookError> {
+    fn check_company(&self, payload: &CallbackPayload) -> Result<(), WebhookError> {
         let ours = &self.inner.company_id;
         let company = payload
             .company_id
@@ -320,44 +376,55 @@ impl ConnectWiseConnector {
                 "the callback is for company `{company}`, not this connection's company"
             )));
         }
-        if let Some((_, name)) = key_url
-            .query_pairs()
-            .find(|(k, _)| k.eq_ignore_ascii_case("companyName"))
-        {
-            if !name.trim().eq_ignore_ascii_case(ours) {
-                return Err(WebhookError::Malformed(format!(
-                    "the callback's signing key belongs to company `{name}`, not this connection's company"
-                )));
-            }
-        }
         Ok(())
     }
 
-    /// The signing key at `url` (host already checked), cached per URL.
-    async fn signing_key(&self, url: &Url) -> Result<SecretString, WebhookError> {
-        let cache_key = url.to_string();
-        {
-            let cache = self
-                .inner
-                .signing_keys
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if let Some(hit) = cache.get(&cache_key) {
-                if hit.fetched.elapsed() < SIGNING_KEY_TTL {
-                    return Ok(hit.key.clone());
+    /// The signing key of `key_url` and when it was fetched: from the cache
+    /// (by key id) unless `refresh`, else fetched, without credentials,
+    /// within the connection's fetch budget.
+    async fn signing_key(
+        &self,
+        key_url: &KeyUrl,
+        refresh: bool,
+    ) -> Result<(SecretString, Instant), WebhookError> {
+        let keys = &self.inner.signing_keys;
+        if !refresh {
+            match keys.cached(&key_url.id) {
+                Some((fetched, Some(key))) => return Ok((key, fetched)),
+                Some((_, None)) => {
+                    return Err(WebhookError::KeyFetch(format!(
+                        "ConnectWise has no signing key `{}` (asked less than {}s ago)",
+                        key_url.id,
+                        KEY_FETCH_WINDOW.as_secs()
+                    )))
                 }
+                None => {}
             }
         }
-        let plain = || Request::new(Method::GET, url.clone()).header("Accept", "application/json");
-        let response = match self.http().send(plain()).await {
-            Err(HttpError::Status { status: 401, .. }) => {
-                // Some servers want the API credentials; only ever sent to
-                // the connection's own host, checked above.
-                self.http().send(self.authenticated(plain())).await
+        keys.take_fetch_slot()?;
+        // ConnectWise serves keys without authentication; no credential is
+        // ever sent to a key URL, whatever it answers.
+        let request =
+            Request::new(Method::GET, key_url.url.clone()).header("Accept", "application/json");
+        let response = match self.http().send(request).await {
+            Ok(r) => r,
+            Err(HttpError::Status { status: 404, .. }) => {
+                keys.store(&key_url.id, None);
+                return Err(WebhookError::KeyFetch(format!(
+                    "ConnectWise has no signing key `{}`",
+                    key_url.id
+                )));
             }
-            other => other,
-        }
-        .map_err(|e| WebhookError::KeyFetch(e.to_string()))?;
+            Err(HttpError::Status {
+                status: status @ (401 | 403),
+                ..
+            }) => {
+                return Err(WebhookError::KeyFetch(format!(
+                    "the key URL answered HTTP {status}; ConnectWise serves callback keys without credentials, and none are sent to a key URL"
+                )))
+            }
+            Err(e) => return Err(WebhookError::KeyFetch(e.to_string())),
+        };
         let body: SigningKey = serde_json::from_slice(&response.body)
             .map_err(|e| WebhookError::KeyFetch(format!("unreadable answer: {e}")))?;
         let key = body
@@ -365,23 +432,191 @@ impl ConnectWiseConnector {
             .filter(|k| !k.is_empty())
             .ok_or_else(|| WebhookError::KeyFetch("the answer has no signing_key".into()))?;
         let key = SecretString::from(key);
-        let mut cache = self
-            .inner
-            .signing_keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        cache.retain(|_, v| v.fetched.elapsed() < SIGNING_KEY_TTL);
-        if cache.len() >= MAX_CACHED_KEYS {
-            cache.clear();
+        keys.store(&key_url.id, Some(key.clone()));
+        Ok((key, Instant::now()))
+    }
+}
+
+/// A checked `Metadata.key_url` and the key id it names.
+struct KeyUrl {
+    url: Url,
+    /// The `id` parameter, lower-cased: the cache key.
+    id: String,
+}
+
+/// The ConnectWise cloud regions: each has the hosts `{region}`,
+/// `api-{region}` and `sandbox-{region}` under [`CLOUD_DOMAIN`].
+pub(crate) const CLOUD_REGIONS: [&str; 3] = ["na", "eu", "au"];
+/// The domain of ConnectWise cloud hosts.
+pub(crate) const CLOUD_DOMAIN: &str = "myconnectwise.net";
+
+/// The cloud region of a host (`na` for `api-na.myconnectwise.net`), if it
+/// is a ConnectWise cloud host.
+pub(crate) fn cloud_region(host: &str) -> Option<&'static str> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let sub = host.strip_suffix(CLOUD_DOMAIN)?.strip_suffix('.')?;
+    let region = sub
+        .strip_prefix("api-")
+        .or_else(|| sub.strip_prefix("sandbox-"))
+        .unwrap_or(sub);
+    CLOUD_REGIONS.iter().copied().find(|r| *r == region)
+}
+
+/// Whether a callback's signing key may be fetched from `url`'s host: on
+/// ConnectWise cloud (the API or server host is a cloud host), the https
+/// hosts of the same region on the default port (`na`, `api-na` and
+/// `sandbox-na` for a connection on any of them); otherwise (on-premise,
+/// or a simulator) only the API host or the server host as typed, with the
+/// same scheme and port.
+pub(crate) fn key_host_trusted(url: &Url, api_base: &Url, server: Option<&Url>) -> bool {
+    let own = |base: &Url| url.scheme() == base.scheme() && authority(url) == authority(base);
+    if own(api_base) || server.is_some_and(own) {
+        return true;
+    }
+    let region_of = |u: &Url| u.host_str().and_then(cloud_region);
+    let ours = region_of(api_base).or_else(|| server.and_then(region_of));
+    match (ours, region_of(url)) {
+        (Some(a), Some(b)) => a == b && url.scheme() == "https" && url.port().is_none(),
+        _ => false,
+    }
+}
+
+/// The key id of a ConnectWise callback-key URL for `company`, or what is
+/// wrong with it. The shape (DevGuide "Verifying the Callback Source", and
+/// real payloads): `/{codebase}//system/callbackkey/index.rails` with
+/// exactly the parameters `companyName` and `id`, and no fragment.
+fn key_url_shape(url: &Url, company: &str) -> Result<String, String> {
+    if url.fragment().is_some() {
+        return Err("it has a fragment".into());
+    }
+    let segments: Vec<&str> = url
+        .path_segments()
+        .map(|s| s.filter(|p| !p.is_empty()).collect())
+        .unwrap_or_default();
+    let codebase_ok = |c: &str| {
+        !c.contains("..")
+            && c.bytes()
+                .all(|b| b.is_ascii_alphanumeric() || b == b'_' || b == b'.' || b == b'-')
+    };
+    match segments.as_slice() {
+        [codebase, system, callbackkey, index]
+            if codebase_ok(codebase)
+                && system.eq_ignore_ascii_case("system")
+                && callbackkey.eq_ignore_ascii_case("callbackkey")
+                && index.eq_ignore_ascii_case("index.rails") => {}
+        _ => return Err("its path is not /{codebase}/system/callbackkey/index.rails".into()),
+    }
+    let (mut id, mut name) = (None, None);
+    for (k, v) in url.query_pairs() {
+        let slot = if k.eq_ignore_ascii_case("id") {
+            &mut id
+        } else if k.eq_ignore_ascii_case("companyName") {
+            &mut name
+        } else {
+            return Err(format!("it has the parameter `{k}`"));
+        };
+        if slot.replace(v.into_owned()).is_some() {
+            return Err(format!("it repeats the parameter `{k}`"));
         }
-        cache.insert(
-            cache_key,
-            crate::client::CachedKey {
-                fetched: Instant::now(),
-                key: key.clone(),
-            },
-        );
-        Ok(key)
+    }
+    let name = name.ok_or("it has no companyName")?;
+    if !name.trim().eq_ignore_ascii_case(company) {
+        return Err(format!(
+            "it is the key of company `{name}`, not this connection's company"
+        ));
+    }
+    let id = id.ok_or("it has no key id")?;
+    let id_ok = !id.is_empty()
+        && id.len() <= 64
+        && id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-');
+    if !id_ok {
+        return Err("its key id is not a ConnectWise key id".into());
+    }
+    Ok(id.to_ascii_lowercase())
+}
+
+/// How many signing keys a connection fetches per [`KEY_FETCH_WINDOW`] at
+/// most. A connection's callbacks share one key, so a genuine sender needs
+/// one fetch; forged callbacks naming new key ids are refused with
+/// [`WebhookError::TooManyKeyFetches`] past this.
+pub const KEY_FETCHES_PER_WINDOW: usize = 5;
+/// The window of [`KEY_FETCHES_PER_WINDOW`] (also how long "ConnectWise has
+/// no such key" is remembered).
+pub const KEY_FETCH_WINDOW: Duration = Duration::from_secs(60);
+/// A cached key at least this old is fetched once more when a signature
+/// does not match it (the key may have been replaced).
+pub const KEY_REFRESH_AFTER: Duration = Duration::from_secs(60);
+
+/// The signing keys of one connection, by key id, and its recent fetches.
+#[derive(Default)]
+pub(crate) struct SigningKeys {
+    state: Mutex<KeyState>,
+}
+
+#[derive(Default)]
+struct KeyState {
+    /// Key id → (fetched at, key; `None` when ConnectWise had no such key).
+    keys: HashMap<String, (Instant, Option<SecretString>)>,
+    fetches: VecDeque<Instant>,
+}
+
+impl SigningKeys {
+    fn state(&self) -> std::sync::MutexGuard<'_, KeyState> {
+        self.state.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// The cached answer for key `id`, while it is valid.
+    fn cached(&self, id: &str) -> Option<(Instant, Option<SecretString>)> {
+        let state = self.state();
+        let (fetched, key) = state.keys.get(id)?;
+        let ttl = if key.is_some() {
+            SIGNING_KEY_TTL
+        } else {
+            KEY_FETCH_WINDOW
+        };
+        (fetched.elapsed() < ttl).then(|| (*fetched, key.clone()))
+    }
+
+    /// Counts a fetch, or refuses it when the window's budget is spent.
+    fn take_fetch_slot(&self) -> Result<(), WebhookError> {
+        let mut state = self.state();
+        let now = Instant::now();
+        while state
+            .fetches
+            .front()
+            .is_some_and(|t| now.duration_since(*t) >= KEY_FETCH_WINDOW)
+        {
+            state.fetches.pop_front();
+        }
+        if state.fetches.len() >= KEY_FETCHES_PER_WINDOW {
+            let oldest = state.fetches.front().copied().unwrap_or(now);
+            let wait = KEY_FETCH_WINDOW.saturating_sub(now.duration_since(oldest));
+            tracing::warn!(
+                wait_s = wait.as_secs(),
+                "refusing a callback: too many signing-key fetches for this connection"
+            );
+            return Err(WebhookError::TooManyKeyFetches {
+                retry_after_seconds: wait.as_secs().max(1),
+            });
+        }
+        state.fetches.push_back(now);
+        Ok(())
+    }
+
+    fn store(&self, id: &str, key: Option<SecretString>) {
+        let mut state = self.state();
+        state.keys.retain(|_, (fetched, key)| {
+            fetched.elapsed()
+                < if key.is_some() {
+                    SIGNING_KEY_TTL
+                } else {
+                    KEY_FETCH_WINDOW
+                }
+        });
+        if state.keys.len() >= MAX_CACHED_KEYS {
+            state.keys.clear();
+        }
+        state.keys.insert(id.to_string(), (Instant::now(), key));
     }
 }
 
@@ -444,6 +679,100 @@ mod tests {
         )
         .unwrap();
         assert_eq!(events_from_payload(&other).unwrap()[0].record, None);
+    }
+
+    #[test]
+    fn cloud_regions_and_their_hosts() {
+        assert_eq!(cloud_region("na.myconnectwise.net"), Some("na"));
+        assert_eq!(cloud_region("API-EU.myconnectwise.net."), Some("eu"));
+        assert_eq!(cloud_region("sandbox-au.myconnectwise.net"), Some("au"));
+        for other in [
+            "myconnectwise.net",
+            "xna.myconnectwise.net",
+            "staging-na.myconnectwise.net",
+            "api-na.myconnectwise.net.evil.example",
+            "api-za.myconnectwise.net",
+            "cw.acme.example",
+        ] {
+            assert_eq!(cloud_region(other), None, "{other}");
+        }
+        let u = |s: &str| Url::parse(s).unwrap();
+        let api = u("https://api-na.myconnectwise.net/v2025_1/apis/3.0");
+        let server = u("https://na.myconnectwise.net/");
+        for ok in [
+            "https://sandbox-na.myconnectwise.net/x",
+            "https://na.myconnectwise.net/x",
+            "https://api-na.myconnectwise.net:443/x",
+        ] {
+            assert!(key_host_trusted(&u(ok), &api, Some(&server)), "{ok}");
+        }
+        for bad in [
+            "https://api-eu.myconnectwise.net/x",
+            "http://sandbox-na.myconnectwise.net/x",
+            "https://sandbox-na.myconnectwise.net:8443/x",
+        ] {
+            assert!(!key_host_trusted(&u(bad), &api, Some(&server)), "{bad}");
+        }
+        // On-premise: its own hosts only.
+        let prem = u("https://cw.acme.example/v4_6_release/apis/3.0");
+        assert!(key_host_trusted(
+            &u("https://cw.acme.example/k"),
+            &prem,
+            None
+        ));
+        assert!(!key_host_trusted(
+            &u("https://na.myconnectwise.net/k"),
+            &prem,
+            None
+        ));
+        assert!(!key_host_trusted(
+            &u("https://api.cw.acme.example/k"),
+            &prem,
+            None
+        ));
+    }
+
+    #[test]
+    fn key_url_shapes() {
+        let shape = |s: &str| key_url_shape(&Url::parse(s).unwrap(), "scopelinkdemo");
+        assert_eq!(
+            shape("https://h/v2025_1//system/callbackkey/index.rails?companyName=ScopelinkDemo&id=E17E-66"),
+            Ok("e17e-66".into())
+        );
+        assert!(shape(
+            "https://h/v4_6_release/system/callbackkey/index.rails?id=1&companyName=scopelinkdemo"
+        )
+        .is_ok());
+        for bad in [
+            "https://h/v2025_1/apis/3.0/company/companies?companyName=scopelinkdemo&id=1",
+            "https://h/system/callbackkey/index.rails?companyName=scopelinkdemo&id=1",
+            "https://h/a/b/system/callbackkey/index.rails?companyName=scopelinkdemo&id=1",
+            "https://h/v1/system/callbackkey/index.rails?companyName=other&id=1",
+            "https://h/v1/system/callbackkey/index.rails?companyName=scopelinkdemo",
+            "https://h/v1/system/callbackkey/index.rails?companyName=scopelinkdemo&id=1&x=2",
+            "https://h/v1/system/callbackkey/index.rails?companyName=scopelinkdemo&id=1&id=2",
+            "https://h/v1/system/callbackkey/index.rails?companyName=scopelinkdemo&id=a/b",
+            "https://h/v1/system/callbackkey/index.rails?companyName=scopelinkdemo&id=1#f",
+        ] {
+            assert!(shape(bad).is_err(), "{bad}");
+        }
+    }
+
+    #[test]
+    fn key_fetches_are_budgeted_per_window() {
+        let keys = SigningKeys::default();
+        for _ in 0..KEY_FETCHES_PER_WINDOW {
+            assert_eq!(keys.take_fetch_slot(), Ok(()));
+        }
+        assert!(matches!(
+            keys.take_fetch_slot(),
+            Err(WebhookError::TooManyKeyFetches { retry_after_seconds }) if (1..=60).contains(&retry_after_seconds)
+        ));
+        keys.store("k1", Some(SecretString::from("s")));
+        keys.store("k2", None);
+        assert!(matches!(keys.cached("k1"), Some((_, Some(_)))));
+        assert!(matches!(keys.cached("k2"), Some((_, None))));
+        assert!(keys.cached("k3").is_none());
     }
 
     #[test]

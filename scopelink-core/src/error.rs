@@ -332,6 +332,15 @@ pub enum WebhookError {
     /// Fetching the signing key failed.
     #[error("could not fetch the webhook signing key: {0}")]
     KeyFetch(String),
+    /// Too many signing keys were fetched for this connection lately (most
+    /// likely forged webhooks naming new key ids); the webhook is refused
+    /// without a request. Answer the provider with HTTP 429 so it delivers
+    /// the webhook again later.
+    #[error("too many webhook signing-key fetches for this connection; refused without a request (answer 429 and let the provider retry in {retry_after_seconds}s)")]
+    TooManyKeyFetches {
+        /// When a fetch is allowed again, in seconds.
+        retry_after_seconds: u64,
+    },
 }
 
 /// A sync run failed.

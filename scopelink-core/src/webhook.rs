@@ -120,6 +120,36 @@ pub fn hmac(algorithm: HmacAlgorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
     }
 }
 
+impl HmacAlgorithm {
+    /// The length of its MAC in bytes.
+    pub fn output_len(self) -> usize {
+        match self {
+            HmacAlgorithm::Sha256 => 32,
+            HmacAlgorithm::Sha1 => 20,
+        }
+    }
+}
+
+/// Decodes a signature as written in a header, refusing one that cannot be
+/// an `algorithm` MAC (wrong encoding or length) with
+/// [`WebhookError::BadSignature`]. Receivers call it before anything costly
+/// (fetching a signing key), so an obviously forged request costs nothing.
+pub fn decode_signature(
+    algorithm: HmacAlgorithm,
+    signature: &str,
+    encoding: SignatureEncoding,
+) -> Result<Vec<u8>, WebhookError> {
+    let given = match encoding {
+        SignatureEncoding::Hex => hex::decode(signature.trim()).ok(),
+        SignatureEncoding::Base64 => base64::engine::general_purpose::STANDARD
+            .decode(signature.trim())
+            .ok(),
+    };
+    given
+        .filter(|g| g.len() == algorithm.output_len())
+        .ok_or(WebhookError::BadSignature)
+}
+
 /// Checks `signature` (as written in a header) against the HMAC of
 /// `message`, in constant time.
 pub fn verify_hmac(
@@ -129,13 +159,7 @@ pub fn verify_hmac(
     signature: &str,
     encoding: SignatureEncoding,
 ) -> Result<(), WebhookError> {
-    let given = match encoding {
-        SignatureEncoding::Hex => hex::decode(signature.trim()),
-        SignatureEncoding::Base64 => base64::engine::general_purpose::STANDARD
-            .decode(signature.trim())
-            .map_err(|_| hex::FromHexError::InvalidStringLength),
-    }
-    .map_err(|_| WebhookError::BadSignature)?;
+    let given = decode_signature(algorithm, signature, encoding)?;
     let expected = hmac(algorithm, key, message);
     if constant_time_eq(&expected, &given) {
         Ok(())
@@ -324,6 +348,28 @@ mod tests {
                 "abcd",
                 SignatureEncoding::Hex
             ),
+            Err(WebhookError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn signatures_of_the_wrong_length_are_refused_before_any_mac() {
+        let sig = hmac(HmacAlgorithm::Sha256, KEY, MSG);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&sig);
+        assert_eq!(
+            decode_signature(HmacAlgorithm::Sha256, &b64, SignatureEncoding::Base64),
+            Ok(sig.clone())
+        );
+        let short = base64::engine::general_purpose::STANDARD.encode(&sig[..31]);
+        for bad in [short.as_str(), "", "not base64!!"] {
+            assert_eq!(
+                decode_signature(HmacAlgorithm::Sha256, bad, SignatureEncoding::Base64),
+                Err(WebhookError::BadSignature),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            decode_signature(HmacAlgorithm::Sha1, SHA256_HEX, SignatureEncoding::Hex),
             Err(WebhookError::BadSignature)
         );
     }
