@@ -11,7 +11,9 @@
 //! ([`crate::error::HttpError::Status`]).
 
 use crate::http::Request;
+use crate::secret::Credentials;
 use base64::Engine as _;
+use secrecy::ExposeSecret;
 use std::fmt;
 
 /// What a credential is replaced with.
@@ -160,6 +162,44 @@ impl Scrubber {
         s
     }
 
+    /// A scrubber of every secret field of `credentials` and each
+    /// combination a client sends them in (ConnectWise's Basic
+    /// `company+public:private`, a client id and secret as Basic auth,
+    /// `Bearer` tokens, Autotask's `user:secret`). For text that did not
+    /// come from one request (a reason assembled elsewhere).
+    pub fn for_credentials(credentials: &Credentials) -> Self {
+        let basic = |user: &str, pass: &str| {
+            format!(
+                "Basic {}",
+                base64::engine::general_purpose::STANDARD.encode(format!("{user}:{pass}"))
+            )
+        };
+        let mut s = Self::new();
+        match credentials {
+            Credentials::ConnectWise(k) => s.add_authorization(&basic(
+                &format!("{}+{}", k.company_id, k.public_key),
+                k.private_key.expose_secret(),
+            )),
+            Credentials::Autotask(k) => {
+                s.add_authorization(&basic(&k.username, k.secret.expose_secret()));
+                s.add(k.integration_code.expose_secret());
+            }
+            Credentials::ClientCredentials(c) => {
+                s.add_authorization(&basic(&c.client_id, c.client_secret.expose_secret()))
+            }
+            Credentials::OAuth(t) => {
+                s.add_authorization(&format!("Bearer {}", t.access_token.expose_secret()));
+                if let Some(r) = &t.refresh_token {
+                    s.add(r.expose_secret());
+                }
+            }
+            Credentials::ApiToken(t) => {
+                s.add_authorization(&format!("Bearer {}", t.token.expose_secret()))
+            }
+        }
+        s
+    }
+
     /// `text` with every form of every secret replaced by [`REDACTED`],
     /// longest first (so a secret containing another goes whole). A text
     /// cut off with `…` that ends in the start of a secret has that start
@@ -246,6 +286,28 @@ mod tests {
         s.add("Pv7rK2mQ9xWb4tLs");
         assert_eq!(s.scrub("echo: Pv7rK2m…"), "echo: ***…");
         assert_eq!(s.scrub("plain text…"), "plain text…");
+    }
+
+    #[test]
+    fn every_secret_field_of_stored_credentials() {
+        use crate::secret::{ClientCredentials, ConnectWiseKeys};
+        let cw = Scrubber::for_credentials(&Credentials::ConnectWise(ConnectWiseKeys::new(
+            "acme", "pub123", "Zq8#x",
+        )));
+        assert_eq!(
+            cw.scrub(&format!(
+                "acme+pub123:Zq8#x / Zq8#x / {} / acme",
+                b64("acme+pub123:Zq8#x")
+            )),
+            "*** / *** / *** / acme"
+        );
+        let cc = Scrubber::for_credentials(&Credentials::ClientCredentials(
+            ClientCredentials::new("client-abc", "s3cr3t"),
+        ));
+        assert_eq!(
+            cc.scrub("client-abc:s3cr3t s3cr3t client-abc"),
+            "*** *** client-abc"
+        );
     }
 
     #[test]
