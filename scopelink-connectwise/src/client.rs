@@ -373,7 +373,7 @@ pub(crate) struct Inner {
     pub(crate) company_id: String,
     authorization: SecretString,
     accept: String,
-    pub(crate) signing_keys: crate::webhook::SigningKeys,
+    pub(crate) signing_keys: crate::callback_key::SigningKeys,
 }
 
 /// The ConnectWise Manage connector. Cheap to clone (clones share the HTTP
