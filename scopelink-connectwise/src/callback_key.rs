@@ -11,7 +11,7 @@ use crate::client::authority;
 use scopelink_core::error::WebhookError;
 use secrecy::SecretString;
 use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::{Duration, Instant};
 use url::Url;
 
@@ -132,6 +132,11 @@ pub const KEY_FETCH_WINDOW: Duration = Duration::from_secs(60);
 pub const KEY_REFRESH_AFTER: Duration = Duration::from_secs(60);
 
 /// The signing keys of one connection, by key id, and its recent fetches.
+///
+/// Shared by every connector of the same ConnectWise company on the same
+/// API origin in this process ([`SigningKeys::shared`]): a host that builds
+/// a connector per incoming callback still has one cache and one fetch
+/// budget per connection, so forged callbacks cannot reset them.
 #[derive(Default)]
 pub(crate) struct SigningKeys {
     state: Mutex<KeyState>,
@@ -144,7 +149,24 @@ struct KeyState {
     fetches: VecDeque<Instant>,
 }
 
+/// The key caches of this process, by company and API origin.
+static SHARED: OnceLock<Mutex<HashMap<String, Arc<SigningKeys>>>> = OnceLock::new();
+
 impl SigningKeys {
+    /// The cache of the connection of `company` on `api_base`'s origin.
+    pub(crate) fn shared(api_base: &Url, company: &str) -> Arc<SigningKeys> {
+        let id = format!(
+            "{}|{}",
+            company.trim().to_ascii_lowercase(),
+            api_base.origin().ascii_serialization()
+        );
+        let mut all = SHARED
+            .get_or_init(Default::default)
+            .lock()
+            .unwrap_or_else(|p| p.into_inner());
+        all.entry(id).or_default().clone()
+    }
+
     fn state(&self) -> std::sync::MutexGuard<'_, KeyState> {
         self.state.lock().unwrap_or_else(|p| p.into_inner())
     }
@@ -283,6 +305,16 @@ mod tests {
         ] {
             assert!(shape(bad).is_err(), "{bad}");
         }
+    }
+
+    #[test]
+    fn one_cache_per_company_and_api_origin() {
+        let u = |s: &str| Url::parse(s).unwrap();
+        let a = SigningKeys::shared(&u("https://cache-test.example/v1/apis/3.0"), "Acme");
+        let b = SigningKeys::shared(&u("https://cache-test.example/v2/apis/3.0"), "acme ");
+        let c = SigningKeys::shared(&u("https://cache-test.example/v1/apis/3.0"), "other");
+        assert!(Arc::ptr_eq(&a, &b));
+        assert!(!Arc::ptr_eq(&a, &c));
     }
 
     #[test]

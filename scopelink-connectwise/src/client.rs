@@ -373,7 +373,7 @@ pub(crate) struct Inner {
     pub(crate) company_id: String,
     authorization: SecretString,
     accept: String,
-    pub(crate) signing_keys: crate::callback_key::SigningKeys,
+    pub(crate) signing_keys: Arc<crate::callback_key::SigningKeys>,
 }
 
 /// The ConnectWise Manage connector. Cheap to clone (clones share the HTTP
@@ -494,6 +494,7 @@ impl ConnectWiseConnector {
             base64::engine::general_purpose::STANDARD
                 .encode(credentials.expose_secret().as_bytes())
         ));
+        let signing_keys = crate::callback_key::SigningKeys::shared(&api_base, &keys.company_id);
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -503,7 +504,7 @@ impl ConnectWiseConnector {
                 company_id: keys.company_id.clone(),
                 settings,
                 authorization,
-                signing_keys: Default::default(),
+                signing_keys,
             }),
             page_size: MAX_PAGE_SIZE,
         })

@@ -87,7 +87,9 @@ async fn forged_callbacks_send_no_request_to_paths_the_attacker_chose() {
 }
 
 /// Well-shaped key URLs naming new key ids: the connector fetches a few,
-/// then refuses without a request until the window has passed.
+/// then refuses without a request until the window has passed. The budget
+/// is the connection's, not the connector instance's: a host that builds
+/// a connector for each incoming callback gets the same limit.
 #[tokio::test]
 async fn forged_callbacks_naming_new_key_ids_are_rate_limited() {
     let (sim, cw) = sim_and_connector().await;
