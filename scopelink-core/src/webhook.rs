@@ -375,6 +375,19 @@ mod tests {
     }
 
     #[test]
+    fn webhook_errors_say_what_to_answer() {
+        assert_eq!(WebhookError::BadSignature.response_status(), 401);
+        assert_eq!(WebhookError::Malformed("x".into()).response_status(), 400);
+        let limited = WebhookError::TooManyKeyFetches {
+            retry_after_seconds: 42,
+        };
+        assert_eq!(limited.response_status(), 429);
+        assert_eq!(limited.retry_after_seconds(), Some(42));
+        assert_eq!(WebhookError::KeyFetch("down".into()).response_status(), 429);
+        assert_eq!(WebhookError::BadSignature.retry_after_seconds(), None);
+    }
+
+    #[test]
     fn constant_time_eq_checks_length_and_content() {
         assert!(constant_time_eq(b"abc", b"abc"));
         assert!(!constant_time_eq(b"abc", b"abd"));
