@@ -288,8 +288,12 @@ async fn events_apply_through_the_engine() {
         }
     };
 
-    // A company update carries its record.
-    let events = receive(payload_on(&server.uri())).await;
+    // A company update carries its record; the company is new to the store,
+    // so the engine confirms it with ConnectWise first.
+    let payload = payload_on(&server.uri());
+    let entity: Value = serde_json::from_str(payload["Entity"].as_str().unwrap()).unwrap();
+    mock_get(&server, "/company/companies/251", entity).await;
+    let events = receive(payload).await;
     let counts = engine.apply_webhook(&conn.id, &cw, events).await.unwrap();
     assert_eq!(counts.created, 1);
 

@@ -177,6 +177,37 @@ async fn a_copy_that_cannot_be_ordered_is_replaced_by_the_providers() {
 }
 
 #[tokio::test]
+async fn a_record_new_to_the_store_is_confirmed_with_the_provider() {
+    let w = world().await;
+    let c2 = |name: &str, minute| WebhookEvent {
+        external_id: "c2".into(),
+        ..event(
+            WebhookAction::Added,
+            Some(named("c2", name, Some(minute))),
+            None,
+        )
+    };
+    // The provider no longer has c2: a replayed "added" stores nothing.
+    assert_eq!(w.apply(vec![c2("Replayed", 5)]).await, skipped(1));
+    assert!(w.last_skip().await.contains("no longer has it"));
+    // It has it: its current copy is stored.
+    w.crm.put(named("c2", "Current", Some(20)));
+    assert_eq!(w.apply(vec![c2("Payload", 19)]).await.created, 1);
+    assert_eq!(
+        w.env
+            .store
+            .record(&w.conn.id, Companies, "c2")
+            .await
+            .unwrap(),
+        Some(named("c2", "Current", Some(20)))
+    );
+    assert_eq!(
+        w.crm.fetches(),
+        [(Companies, "c2".into()), (Companies, "c2".into())]
+    );
+}
+
+#[tokio::test]
 async fn a_deletion_is_checked_with_the_provider() {
     let w = world().await;
     assert_eq!(w.apply(vec![event(Deleted, None, None)]).await, skipped(1));

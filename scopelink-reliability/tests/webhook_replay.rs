@@ -223,3 +223,46 @@ async fn webhook_replay_of_the_same_message_is_applied_once() {
     );
     assert_eq!(w.company_name(250).await.as_deref(), Some("Applied Once"));
 }
+
+/// An "added" callback captured while a record existed, replayed after the
+/// provider deleted it (and the deletion reached the store): the record
+/// does not come back, since a record new to the store is confirmed with
+/// the provider first.
+#[tokio::test]
+async fn webhook_replay_of_an_add_does_not_bring_back_a_deleted_record() {
+    let w = world().await;
+    let added = as_request(w.sim.callback_request("added", "company", 251));
+    assert!(w.sim.delete_company(251));
+    let deleted = as_request(w.sim.callback_request("deleted", "company", 251));
+    let events = w.receive(&deleted).await;
+    let counts = w
+        .host
+        .engine
+        .apply_webhook(&w.host.conn, &w.cw, events)
+        .await
+        .unwrap();
+    assert_eq!(counts.deleted, 1);
+
+    let mut refused = 0;
+    for _ in 0..REPLAYS {
+        let engine = SyncEngine::new(w.host.connections.clone());
+        let events = w.receive(&added).await;
+        assert!(
+            events[0].record.is_some(),
+            "the payload carries the old copy"
+        );
+        let counts = engine
+            .apply_webhook(&w.host.conn, &w.cw, events)
+            .await
+            .unwrap();
+        assert_eq!(counts.created, 0, "{counts:?}");
+        refused += counts.skipped;
+    }
+    assert_eq!(refused, REPLAYS as u64);
+    assert_eq!(w.company_name(251).await, None, "not brought back");
+    let reasons = w.skip_reasons().await;
+    assert!(
+        reasons.iter().all(|r| r.contains("no longer has it")),
+        "{reasons:?}"
+    );
+}

@@ -25,6 +25,10 @@ impl SyncEngine {
     ///   than the stored one; a copy with no change time, or one with the
     ///   stored time but other contents, is fetched from the provider, whose
     ///   current copy is applied instead;
+    /// - a record the store does not hold is fetched from the provider
+    ///   before it is stored (one request per new record), so a replayed
+    ///   "added" or "updated" cannot bring back a record the provider
+    ///   deleted; the provider's current copy is stored;
     /// - a deletion is checked with `source` first: a record the provider
     ///   still has is kept (a source that cannot fetch the type,
     ///   [`ConnectorError::Unsupported`], is
@@ -173,21 +177,23 @@ enum EventOutcome {
 /// Whether a webhook's copy of a record may replace the stored one.
 #[derive(Debug, PartialEq, Eq)]
 enum Order {
-    /// Newer, the same, or nothing to compare with.
+    /// Newer, or the same.
     Apply,
     /// Changed before the stored copy: refused.
     Older {
         copy: DateTime<Utc>,
         stored: DateTime<Utc>,
     },
-    /// Cannot be ordered (no change time, or the stored time with other
-    /// contents): ask the provider for its current copy.
+    /// Cannot be ordered (nothing stored, no change time, or the stored
+    /// time with other contents): ask the provider for its current copy.
     Ask,
 }
 
 fn order_against(copy: &Record, stored: Option<&Record>) -> Order {
+    // Nothing stored to compare with: the provider confirms the record
+    // (a replayed "added" must not bring back a record it deleted).
     let Some(stored) = stored else {
-        return Order::Apply;
+        return Order::Ask;
     };
     match (copy.updated_at(), stored.updated_at()) {
         (Some(c), Some(s)) if c < s => Order::Older { copy: c, stored: s },
