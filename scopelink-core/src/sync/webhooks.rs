@@ -30,9 +30,8 @@ impl SyncEngine {
     ///   "added" or "updated" cannot bring back a record the provider
     ///   deleted; the provider's current copy is stored;
     /// - a deletion is checked with `source` first: a record the provider
-    ///   still has is kept (a source that cannot fetch the type,
-    ///   [`ConnectorError::Unsupported`], is
-    ///   taken at its word).
+    ///   still has is kept (a source that cannot fetch the type, answering
+    ///   [`ConnectorError::Unsupported`], is taken at its word).
     ///
     /// An event that fails (the provider could not be asked) is not
     /// remembered as applied, so the provider's redelivery is applied.
