@@ -17,10 +17,9 @@ use scopelink_core::secret::ConnectWiseKeys;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
-use std::collections::{BTreeMap, HashMap};
+use std::collections::BTreeMap;
 use std::fmt;
-use std::sync::{Arc, Mutex};
-use std::time::Instant;
+use std::sync::Arc;
 use url::Url;
 
 /// The API version pinned in the `Accept` header when none is configured.
@@ -317,12 +316,6 @@ fn is_empty_array(body: &[u8]) -> bool {
         && inner[1..inner.len() - 1].trim_ascii().is_empty()
 }
 
-/// A cached webhook signing key.
-pub(crate) struct CachedKey {
-    pub(crate) fetched: Instant,
-    pub(crate) key: SecretString,
-}
-
 pub(crate) struct Inner {
     pub(crate) http: HttpClient,
     pub(crate) api_base: Url,
@@ -334,7 +327,7 @@ pub(crate) struct Inner {
     pub(crate) company_id: String,
     authorization: SecretString,
     accept: String,
-    pub(crate) signing_keys: Mutex<HashMap<String, CachedKey>>,
+    pub(crate) signing_keys: Arc<crate::callback_key::SigningKeys>,
 }
 
 /// The ConnectWise Manage connector. Cheap to clone (clones share the HTTP
@@ -451,6 +444,7 @@ impl ConnectWiseConnector {
             base64::engine::general_purpose::STANDARD
                 .encode(credentials.expose_secret().as_bytes())
         ));
+        let signing_keys = crate::callback_key::SigningKeys::shared(&api_base, &keys.company_id);
         Ok(Self {
             inner: Arc::new(Inner {
                 http,
@@ -461,7 +455,7 @@ impl ConnectWiseConnector {
                 company_id: keys.company_id.clone(),
                 settings,
                 authorization,
-                signing_keys: Mutex::new(HashMap::new()),
+                signing_keys,
             }),
             page_size: MAX_PAGE_SIZE,
         })
@@ -794,20 +788,6 @@ impl ConnectWiseConnector {
                 format!("{host} did not answer like the ConnectWise API; enter only the server address, such as na.myconnectwise.net"),
             )
         })
-    }
-
-    /// The signing-key hosts a webhook may name: the API host and the
-    /// server host the user entered.
-    pub(crate) fn trusted_key_origin(&self, url: &Url) -> bool {
-        let own = |base: &Url| url.scheme() == base.scheme() && authority(url) == authority(base);
-        own(&self.inner.api_base) || self.inner.server.as_ref().is_some_and(own)
-    }
-
-    /// Headers sent when a signing key URL answers 401 (after the host check).
-    pub(crate) fn authenticated(&self, request: Request) -> Request {
-        request
-            .secret_header("Authorization", &self.inner.authorization)
-            .header("clientId", self.inner.settings.client_id.trim())
     }
 }
 

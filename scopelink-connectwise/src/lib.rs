@@ -24,6 +24,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod callback_key;
 pub mod client;
 pub mod conditions;
 pub mod convert;
@@ -33,6 +34,9 @@ pub mod webhook;
 pub mod wire;
 pub mod writeback;
 
+pub use callback_key::{
+    KEY_FETCHES_PER_WINDOW, KEY_FETCH_WINDOW, KEY_REFRESH_AFTER, SIGNING_KEY_TTL,
+};
 pub use client::{
     normalize_server_url, ConnectWiseConnector, ConnectWiseSettings, API_BASE_SETTING,
     DEFAULT_API_VERSION, MAX_PAGE_SIZE,

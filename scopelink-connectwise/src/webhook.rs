@@ -4,12 +4,29 @@
 //! ConnectWise signs each callback with `x-content-signature =
 //! base64(HMAC-SHA256(key = SHA256(signing_key), message = raw body))`; the
 //! signing key is fetched from the payload's `Metadata.key_url`. Because
-//! the payload names that URL, it is checked first: only the connection's
-//! own API or server host (same scheme and port) is ever asked, so a forged
-//! payload cannot make the connector call elsewhere. The payload must also
-//! be for the connection's own company: cloud hosts are shared, and another
-//! tenant's correctly signed callback must not be applied here.
+//! the payload names that URL, a forged callback must not be able to make
+//! the connector send requests of the attacker's choosing:
+//! - a signature header that cannot be an HMAC-SHA256 is refused first;
+//! - the key URL must be on a host the connection trusts (the hosts of its
+//!   ConnectWise cloud region, or its own on-premise host as typed, under
+//!   the SSRF rules of the core) and have the shape of ConnectWise's key
+//!   URL for the connection's company; anything else is refused without a
+//!   request;
+//! - keys are cached by their key id (the URL's `id`), not by URL, so a new
+//!   query string does not defeat the cache;
+//! - at most [`KEY_FETCHES_PER_WINDOW`](crate::KEY_FETCHES_PER_WINDOW) keys are fetched per connection per
+//!   [`KEY_FETCH_WINDOW`];
+//! - no credential is ever sent to a key URL (ConnectWise serves keys
+//!   without authentication).
+//!
+//! The payload must also be for the connection's own company: cloud hosts
+//! are shared, and another tenant's correctly signed callback must not be
+//! applied here. Each event carries the payload's `MessageId`, so the sync
+//! engine applies a redelivered or replayed message once.
 
+use crate::callback_key::{
+    key_host_trusted, key_url_shape, KeyUrl, KEY_FETCH_WINDOW, KEY_REFRESH_AFTER,
+};
 use crate::client::ConnectWiseConnector;
 use crate::convert::convert;
 use crate::wire::{CallbackEntry, CallbackPayload, SigningKey};
@@ -17,21 +34,19 @@ use scopelink_core::error::{ConnectorError, HttpError, WebhookError};
 use scopelink_core::http::{validate_url, Method, Request};
 use scopelink_core::model::DataType;
 use scopelink_core::webhook::{
-    verify_hmac, HmacAlgorithm, SignatureEncoding, WebhookAction, WebhookEvent, WebhookRequest,
+    decode_signature, verify_hmac, HmacAlgorithm, SignatureEncoding, WebhookAction, WebhookEvent,
+    WebhookRequest,
 };
 use secrecy::{ExposeSecret, SecretString};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
-use std::time::{Duration, Instant};
+use std::time::Instant;
 use url::Url;
 
 /// The header holding the callback signature.
 pub const SIGNATURE_HEADER: &str = "x-content-signature";
-/// How long a fetched signing key is reused.
-pub const SIGNING_KEY_TTL: Duration = Duration::from_secs(15 * 60);
 /// The payload version requested for callbacks.
 pub const PAYLOAD_VERSION: &str = "3.0.0";
-const MAX_CACHED_KEYS: usize = 64;
 
 /// The callback `type` of a data type.
 pub fn callback_type(data_type: DataType) -> Option<&'static str> {
@@ -141,11 +156,20 @@ pub fn events_from_payload(payload: &CallbackPayload) -> Result<Vec<WebhookEvent
             .and_then(|e| convert(data_type, e).ok())
             .filter(|r| r.external_id() == id)
     };
+    // `MessageId` is the same on every delivery of a message (ConnectWise
+    // redelivers after 404, 409, 419 and 429), so it identifies a replay.
+    let event_id = payload
+        .message_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|m| !m.is_empty())
+        .map(|m| m.to_ascii_lowercase());
     Ok(vec![WebhookEvent {
         data_type,
         external_id: id,
         action,
         record,
+        event_id,
     }])
 }
 
@@ -273,6 +297,8 @@ impl ConnectWiseConnector {
         request: &WebhookRequest,
     ) -> Result<Vec<WebhookEvent>, WebhookError> {
         let signature = request.require_header(SIGNATURE_HEADER)?;
+        // A header that cannot be an HMAC-SHA256 costs nothing more.
+        decode_signature(HmacAlgorithm::Sha256, signature, SignatureEncoding::Base64)?;
         let payload = parse_payload(&request.body)?;
         let key_url_text = payload
             .metadata
@@ -283,23 +309,58 @@ impl ConnectWiseConnector {
             .ok_or_else(|| {
                 WebhookError::Malformed("the callback has no Metadata.key_url".into())
             })?;
-        let key_url = Url::parse(key_url_text)
-            .map_err(|e| WebhookError::Malformed(format!("Metadata.key_url is not a URL: {e}")))?;
-        let host = key_url.host_str().unwrap_or_default().to_string();
-        if !self.trusted_key_origin(&key_url) {
-            tracing::warn!(%host, "refusing a callback whose signing key is on a foreign host");
-            return Err(WebhookError::ForeignHost { host });
+        let key_url = self.key_url(key_url_text)?;
+        self.check_company(&payload)?;
+        let (key, fetched) = self.signing_key(&key_url, false).await?;
+        match verify_signature(&request.body, key.expose_secret(), signature) {
+            Err(WebhookError::BadSignature) if fetched.elapsed() >= KEY_REFRESH_AFTER => {
+                // The key may have changed since it was cached: ask once
+                // more (rate-limited like any fetch).
+                let (key, _) = self.signing_key(&key_url, true).await?;
+                verify_signature(&request.body, key.expose_secret(), signature)?;
+            }
+            other => other?,
         }
-        validate_url(key_url.as_str(), self.http().config().addresses)
-            .map_err(|_| WebhookError::ForeignHost { host: host.clone() })?;
-        self.check_company(&payload, &key_url)?;
-        let key = self.signing_key(&key_url).await?;
-        verify_signature(&request.body, key.expose_secret(), signature)?;
         events_from_payload(&payload)
     }
 
+    /// The URL a callback's signing key would be fetched from, given its
+    /// `Metadata.key_url`, or why it is refused (no request is made):
+    /// [`WebhookError::ForeignHost`] for a host this connection does not
+    /// trust (on ConnectWise cloud the `{region}`, `api-{region}` and
+    /// `sandbox-{region}` hosts of the connection's region, on-premise only
+    /// the API and server hosts), [`WebhookError::Malformed`] for
+    /// anything but ConnectWise's key URL shape,
+    /// `{host}/{codebase}/system/callbackkey/index.rails?companyName={this
+    /// company}&id={key id}` (the double slash after the codebase that
+    /// ConnectWise writes is accepted).
+    pub fn signing_key_url(&self, key_url: &str) -> Result<Url, WebhookError> {
+        self.key_url(key_url).map(|k| k.url)
+    }
+
+    fn key_url(&self, text: &str) -> Result<KeyUrl, WebhookError> {
+        let url = Url::parse(text.trim())
+            .map_err(|e| WebhookError::Malformed(format!("Metadata.key_url is not a URL: {e}")))?;
+        let host = url.host_str().unwrap_or_default().to_string();
+        let foreign = || WebhookError::ForeignHost { host: host.clone() };
+        if !url.username().is_empty() || url.password().is_some() {
+            return Err(foreign());
+        }
+        if !key_host_trusted(&url, &self.inner.api_base, self.inner.server.as_ref()) {
+            tracing::warn!(%host, "refusing a callback whose signing key is on a host this connection does not trust");
+            return Err(foreign());
+        }
+        validate_url(url.as_str(), self.http().config().addresses).map_err(|_| foreign())?;
+        let id = key_url_shape(&url, &self.inner.company_id).map_err(|why| {
+            WebhookError::Malformed(format!(
+                "Metadata.key_url is not a ConnectWise callback-key URL: {why}"
+            ))
+        })?;
+        Ok(KeyUrl { url, id })
+    }
+
     /// Refuses callbacks for another company (shared cloud hosts).
-    fn check_company(&self, payload: &CallbackPayload, key_url: &Url) -> Result<(), WebhookError> {
+    fn check_company(&self, payload: &CallbackPayload) -> Result<(), WebhookError> {
         let ours = &self.inner.company_id;
         let company = payload
             .company_id
@@ -311,44 +372,55 @@ impl ConnectWiseConnector {
                 "the callback is for company `{company}`, not this connection's company"
             )));
         }
-        if let Some((_, name)) = key_url
-            .query_pairs()
-            .find(|(k, _)| k.eq_ignore_ascii_case("companyName"))
-        {
-            if !name.trim().eq_ignore_ascii_case(ours) {
-                return Err(WebhookError::Malformed(format!(
-                    "the callback's signing key belongs to company `{name}`, not this connection's company"
-                )));
-            }
-        }
         Ok(())
     }
 
-    /// The signing key at `url` (host already checked), cached per URL.
-    async fn signing_key(&self, url: &Url) -> Result<SecretString, WebhookError> {
-        let cache_key = url.to_string();
-        {
-            let cache = self
-                .inner
-                .signing_keys
-                .lock()
-                .unwrap_or_else(|p| p.into_inner());
-            if let Some(hit) = cache.get(&cache_key) {
-                if hit.fetched.elapsed() < SIGNING_KEY_TTL {
-                    return Ok(hit.key.clone());
+    /// The signing key of `key_url` and when it was fetched: from the cache
+    /// (by key id) unless `refresh`, else fetched, without credentials,
+    /// within the connection's fetch budget.
+    async fn signing_key(
+        &self,
+        key_url: &KeyUrl,
+        refresh: bool,
+    ) -> Result<(SecretString, Instant), WebhookError> {
+        let keys = &self.inner.signing_keys;
+        if !refresh {
+            match keys.cached(&key_url.id) {
+                Some((fetched, Some(key))) => return Ok((key, fetched)),
+                Some((_, None)) => {
+                    return Err(WebhookError::KeyFetch(format!(
+                        "ConnectWise has no signing key `{}` (asked less than {}s ago)",
+                        key_url.id,
+                        KEY_FETCH_WINDOW.as_secs()
+                    )))
                 }
+                None => {}
             }
         }
-        let plain = || Request::new(Method::GET, url.clone()).header("Accept", "application/json");
-        let response = match self.http().send(plain()).await {
-            Err(HttpError::Status { status: 401, .. }) => {
-                // Some servers want the API credentials; only ever sent to
-                // the connection's own host, checked above.
-                self.http().send(self.authenticated(plain())).await
+        keys.take_fetch_slot()?;
+        // ConnectWise serves keys without authentication; no credential is
+        // ever sent to a key URL, whatever it answers.
+        let request =
+            Request::new(Method::GET, key_url.url.clone()).header("Accept", "application/json");
+        let response = match self.http().send(request).await {
+            Ok(r) => r,
+            Err(HttpError::Status { status: 404, .. }) => {
+                keys.store(&key_url.id, None);
+                return Err(WebhookError::KeyFetch(format!(
+                    "ConnectWise has no signing key `{}`",
+                    key_url.id
+                )));
             }
-            other => other,
-        }
-        .map_err(|e| WebhookError::KeyFetch(e.to_string()))?;
+            Err(HttpError::Status {
+                status: status @ (401 | 403),
+                ..
+            }) => {
+                return Err(WebhookError::KeyFetch(format!(
+                    "the key URL answered HTTP {status}; ConnectWise serves callback keys without credentials, and none are sent to a key URL"
+                )))
+            }
+            Err(e) => return Err(WebhookError::KeyFetch(e.to_string())),
+        };
         let body: SigningKey = serde_json::from_slice(&response.body)
             .map_err(|e| WebhookError::KeyFetch(format!("unreadable answer: {e}")))?;
         let key = body
@@ -356,23 +428,8 @@ impl ConnectWiseConnector {
             .filter(|k| !k.is_empty())
             .ok_or_else(|| WebhookError::KeyFetch("the answer has no signing_key".into()))?;
         let key = SecretString::from(key);
-        let mut cache = self
-            .inner
-            .signing_keys
-            .lock()
-            .unwrap_or_else(|p| p.into_inner());
-        cache.retain(|_, v| v.fetched.elapsed() < SIGNING_KEY_TTL);
-        if cache.len() >= MAX_CACHED_KEYS {
-            cache.clear();
-        }
-        cache.insert(
-            cache_key,
-            crate::client::CachedKey {
-                fetched: Instant::now(),
-                key: key.clone(),
-            },
-        );
-        Ok(key)
+        keys.store(&key_url.id, Some(key.clone()));
+        Ok((key, Instant::now()))
     }
 }
 

@@ -288,8 +288,12 @@ async fn events_apply_through_the_engine() {
         }
     };
 
-    // A company update carries its record.
-    let events = receive(payload_on(&server.uri())).await;
+    // A company update carries its record; the company is new to the store,
+    // so the engine confirms it with ConnectWise first.
+    let payload = payload_on(&server.uri());
+    let entity: Value = serde_json::from_str(payload["Entity"].as_str().unwrap()).unwrap();
+    mock_get(&server, "/company/companies/251", entity).await;
+    let events = receive(payload).await;
     let counts = engine.apply_webhook(&conn.id, &cw, events).await.unwrap();
     assert_eq!(counts.created, 1);
 
@@ -299,6 +303,7 @@ async fn events_apply_through_the_engine() {
     added["Action"] = json!("added");
     added["ID"] = json!(1812);
     added["Entity"] = Value::Null;
+    added["MessageId"] = json!("0c5a7e3b-8d21-4f6e-9b1a-2e4d6f8a0c14");
     let events = receive(added).await;
     assert_eq!(events[0].record, None);
     let counts = engine.apply_webhook(&conn.id, &cw, events).await.unwrap();
@@ -306,12 +311,15 @@ async fn events_apply_through_the_engine() {
     let contacts = env.store.records(&conn.id, DataType::Contacts);
     assert_eq!(contacts.len(), 1);
 
-    // And deleted.
+    // And deleted: ConnectWise no longer has it (the engine checks).
+    server.reset().await;
+    mount_key(&server).await;
     let mut deleted = payload_on(&server.uri());
     deleted["Type"] = json!("contact");
     deleted["Action"] = json!("deleted");
     deleted["ID"] = json!(1812);
     deleted["Entity"] = Value::Null;
+    deleted["MessageId"] = json!("0c5a7e3b-8d21-4f6e-9b1a-2e4d6f8a0c15");
     let counts = engine
         .apply_webhook(&conn.id, &cw, receive(deleted).await)
         .await

@@ -475,6 +475,42 @@ pub enum WebhookError {
     /// Fetching the signing key failed.
     #[error("could not fetch the webhook signing key: {0}")]
     KeyFetch(String),
+    /// Too many signing keys were fetched for this connection lately (most
+    /// likely forged webhooks naming new key ids); the webhook is refused
+    /// without a request. Answer the provider with HTTP 429 so it delivers
+    /// the webhook again later.
+    #[error("too many webhook signing-key fetches for this connection; refused without a request (answer 429 and let the provider retry in {retry_after_seconds}s)")]
+    TooManyKeyFetches {
+        /// When a fetch is allowed again, in seconds.
+        retry_after_seconds: u64,
+    },
+}
+
+impl WebhookError {
+    /// The HTTP status a host should answer the provider's webhook request
+    /// with: 401 for a missing or wrong signature, 400 for a payload that
+    /// will never be accepted, and 429 when it may be accepted later (too
+    /// many key fetches, or a key that could not be fetched), since
+    /// ConnectWise, for one, redelivers only after 404, 409, 419 or 429.
+    pub fn response_status(&self) -> u16 {
+        match self {
+            WebhookError::MissingSignature { .. } | WebhookError::BadSignature => 401,
+            WebhookError::TooManyKeyFetches { .. } | WebhookError::KeyFetch(_) => 429,
+            WebhookError::Stale { .. }
+            | WebhookError::Malformed(_)
+            | WebhookError::ForeignHost { .. } => 400,
+        }
+    }
+
+    /// The `Retry-After` (seconds) to send with a 429, when known.
+    pub fn retry_after_seconds(&self) -> Option<u64> {
+        match self {
+            WebhookError::TooManyKeyFetches {
+                retry_after_seconds,
+            } => Some(*retry_after_seconds),
+            _ => None,
+        }
+    }
 }
 
 /// A sync run failed.

@@ -355,7 +355,7 @@ fn clip(text: &str, limit: usize) -> String {
 
 /// Header names that carry credentials even when the connector did not mark
 /// them sensitive (matched case-insensitively as substrings).
-const CREDENTIAL_HEADER_HINTS: &[&str] = &[
+pub(crate) const CREDENTIAL_HEADER_HINTS: &[&str] = &[
     "auth",
     "token",
     "secret",
@@ -974,50 +974,13 @@ impl HttpClient {
 /// (from its Content-Length); larger bodies grow as they come.
 const PREALLOCATE_AT_MOST: u64 = 8 * 1024 * 1024;
 
-/// `message` with every credential the request carried replaced by `***`:
+/// `message` with every credential the request carried replaced by `***`,
+/// in every form a server may echo it (see [`crate::scrub::Scrubber`]):
 /// some servers echo the request (a form's `client_secret`, the
-/// `Authorization` value) in their error bodies, and the message is logged
-/// and shown to users. Credentials are the values of sensitive or
-/// credential-like headers (and their part after `Basic `/`Bearer `) and of
-/// credential-like fields of a form body.
+/// `Authorization` value or the pair behind it) in their error bodies, and
+/// the message is logged and shown to users.
 fn scrub_echoed_secrets(message: String, request: &Request) -> String {
-    let mut secrets: Vec<String> = Vec::new();
-    for (name, value) in &request.headers {
-        if value.is_sensitive() || looks_like_credential(name) {
-            if let Ok(v) = value.to_str() {
-                secrets.push(v.to_string());
-                if let Some((_, rest)) = v.split_once(' ') {
-                    secrets.push(rest.trim().to_string());
-                }
-            }
-        }
-    }
-    let is_form = request
-        .headers
-        .get(CONTENT_TYPE)
-        .and_then(|v| v.to_str().ok())
-        .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-    if let (true, Some(body)) = (is_form, &request.body) {
-        for (k, v) in url::form_urlencoded::parse(body) {
-            let hinted = CREDENTIAL_HEADER_HINTS
-                .iter()
-                .any(|hint| k.to_ascii_lowercase().contains(hint));
-            if hinted && !k.eq_ignore_ascii_case("grant_type") {
-                secrets.push(v.into_owned());
-            }
-        }
-    }
-    // Longest first, so a secret containing another is replaced whole;
-    // very short values would redact ordinary words.
-    secrets.retain(|s| s.len() >= 6);
-    secrets.sort_by_key(|s| std::cmp::Reverse(s.len()));
-    let mut message = message;
-    for secret in secrets {
-        if message.contains(&secret) {
-            message = message.replace(&secret, "***");
-        }
-    }
-    message
+    crate::scrub::Scrubber::for_request(request).scrub(&message)
 }
 
 fn is_idempotent(method: &Method) -> bool {

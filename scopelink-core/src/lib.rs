@@ -24,6 +24,7 @@ pub mod mapping;
 pub mod model;
 pub mod provider;
 pub mod push;
+pub mod scrub;
 pub mod secret;
 pub mod store;
 pub mod sync;

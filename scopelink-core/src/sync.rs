@@ -16,11 +16,13 @@ use crate::filter::SyncFilter;
 use crate::lifecycle::Connections;
 use crate::model::{DataType, Record, MAX_FIELD_BYTES};
 use crate::store::{Store, UpsertOutcome};
-use crate::webhook::{WebhookAction, WebhookEvent};
+use crate::webhook::SeenEvents;
 use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+
+mod webhooks;
 
 /// What a run did.
 #[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -321,6 +323,8 @@ pub const DEFAULT_LEASE: std::time::Duration = std::time::Duration::from_secs(30
 pub struct SyncEngine {
     connections: Connections,
     leases: Leases,
+    /// Webhook event ids applied (replays and redeliveries are skipped).
+    seen: Arc<SeenEvents>,
 }
 
 /// How the engine times the running marks it takes.
@@ -377,6 +381,7 @@ impl SyncEngine {
     pub fn new(connections: Connections) -> Self {
         Self {
             connections,
+            seen: Arc::new(SeenEvents::new()),
             leases: Leases {
                 clock: Arc::new(Utc::now),
                 duration: chrono::Duration::from_std(DEFAULT_LEASE)
@@ -789,77 +794,6 @@ impl SyncEngine {
         self.log(connection, ActivityKind::SyncReset { data_type })
             .await?;
         Ok(())
-    }
-
-    /// Applies webhook events through the same upsert path as a sync:
-    /// deletions delete, other events upsert the record (fetched from
-    /// `source` when the payload did not carry it), and records whose company
-    /// is not synced are skipped with the reason.
-    pub async fn apply_webhook(
-        &self,
-        connection: &ConnectionId,
-        source: &dyn CrmSource,
-        events: Vec<WebhookEvent>,
-    ) -> Result<SyncCounts, SyncError> {
-        self.enabled_connection(connection).await?;
-        let mut counts = SyncCounts::default();
-        for event in events {
-            let data_type = event.data_type;
-            if event.action == WebhookAction::Deleted {
-                if self
-                    .store()
-                    .delete_record(connection, data_type, &event.external_id)
-                    .await?
-                {
-                    counts.deleted += 1;
-                }
-            } else {
-                let record = match event.record {
-                    Some(r) => Some(r),
-                    None => source
-                        .fetch(data_type, &event.external_id)
-                        .await
-                        .map_err(|source| SyncError::Connector { data_type, source })?,
-                };
-                let Some(record) = record else {
-                    counts.skipped += 1;
-                    self.log(
-                        connection,
-                        ActivityKind::RecordSkipped {
-                            data_type,
-                            external_id: event.external_id.clone(),
-                            reason: "the provider no longer has it".into(),
-                        },
-                    )
-                    .await?;
-                    continue;
-                };
-                if let Some(reason) = self.skip_check(connection, &record).await? {
-                    counts.skipped += 1;
-                    self.log(
-                        connection,
-                        ActivityKind::RecordSkipped {
-                            data_type,
-                            external_id: event.external_id.clone(),
-                            reason,
-                        },
-                    )
-                    .await?;
-                    continue;
-                }
-                counts.add_outcome(self.store().upsert_record(connection, record).await?);
-            }
-            self.log(
-                connection,
-                ActivityKind::WebhookApplied {
-                    data_type,
-                    external_id: event.external_id,
-                    action: event.action.as_str().into(),
-                },
-            )
-            .await?;
-        }
-        Ok(counts)
     }
 }
 

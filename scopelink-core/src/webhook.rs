@@ -6,6 +6,8 @@ use base64::Engine as _;
 use chrono::{DateTime, Utc};
 use hmac::{Hmac, Mac};
 use serde::{Deserialize, Serialize};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::Mutex;
 
 /// An incoming webhook request, as the host's web framework received it.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -59,6 +61,11 @@ impl WebhookAction {
 }
 
 /// A provider event, normalized.
+///
+/// The engine applies events by the record's provider timestamp (an older
+/// copy never replaces a newer one), checks a deletion with the provider
+/// before deleting, and applies an event with an `event_id` once (see
+/// [`SeenEvents`]).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct WebhookEvent {
     /// The record's data type.
@@ -70,6 +77,12 @@ pub struct WebhookEvent {
     /// The record, when the payload carried it; otherwise the engine fetches
     /// it.
     pub record: Option<Record>,
+    /// The provider's id of this event (a message id or sequence number),
+    /// the same on every delivery of it, when the provider sends one
+    /// (ConnectWise: `MessageId`). A provider that sends several events in
+    /// one message must make it unique per event.
+    #[serde(default)]
+    pub event_id: Option<String>,
 }
 
 /// How a signature is written in its header.
@@ -107,6 +120,36 @@ pub fn hmac(algorithm: HmacAlgorithm, key: &[u8], message: &[u8]) -> Vec<u8> {
     }
 }
 
+impl HmacAlgorithm {
+    /// The length of its MAC in bytes.
+    pub fn output_len(self) -> usize {
+        match self {
+            HmacAlgorithm::Sha256 => 32,
+            HmacAlgorithm::Sha1 => 20,
+        }
+    }
+}
+
+/// Decodes a signature as written in a header, refusing one that cannot be
+/// an `algorithm` MAC (wrong encoding or length) with
+/// [`WebhookError::BadSignature`]. Receivers call it before anything costly
+/// (fetching a signing key), so an obviously forged request costs nothing.
+pub fn decode_signature(
+    algorithm: HmacAlgorithm,
+    signature: &str,
+    encoding: SignatureEncoding,
+) -> Result<Vec<u8>, WebhookError> {
+    let given = match encoding {
+        SignatureEncoding::Hex => hex::decode(signature.trim()).ok(),
+        SignatureEncoding::Base64 => base64::engine::general_purpose::STANDARD
+            .decode(signature.trim())
+            .ok(),
+    };
+    given
+        .filter(|g| g.len() == algorithm.output_len())
+        .ok_or(WebhookError::BadSignature)
+}
+
 /// Checks `signature` (as written in a header) against the HMAC of
 /// `message`, in constant time.
 pub fn verify_hmac(
@@ -116,13 +159,7 @@ pub fn verify_hmac(
     signature: &str,
     encoding: SignatureEncoding,
 ) -> Result<(), WebhookError> {
-    let given = match encoding {
-        SignatureEncoding::Hex => hex::decode(signature.trim()),
-        SignatureEncoding::Base64 => base64::engine::general_purpose::STANDARD
-            .decode(signature.trim())
-            .map_err(|_| hex::FromHexError::InvalidStringLength),
-    }
-    .map_err(|_| WebhookError::BadSignature)?;
+    let given = decode_signature(algorithm, signature, encoding)?;
     let expected = hmac(algorithm, key, message);
     if constant_time_eq(&expected, &given) {
         Ok(())
@@ -152,9 +189,86 @@ pub fn check_timestamp(
     }
 }
 
+/// How many event ids [`SeenEvents`] remembers per connection.
+pub const SEEN_EVENTS_PER_CONNECTION: usize = 4096;
+
+/// The provider event ids recently applied, per connection, in memory: a
+/// redelivered or replayed event (same id) is applied once. The newest
+/// [`SEEN_EVENTS_PER_CONNECTION`] ids of each connection are kept. A
+/// process that restarts forgets them; the timestamp rule of the engine
+/// still refuses an older copy of a record then.
+#[derive(Debug, Default)]
+pub struct SeenEvents {
+    by_connection: Mutex<HashMap<String, Window>>,
+}
+
+#[derive(Debug, Default)]
+struct Window {
+    order: VecDeque<String>,
+    ids: HashSet<String>,
+}
+
+impl SeenEvents {
+    /// An empty memory.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    fn windows(&self) -> std::sync::MutexGuard<'_, HashMap<String, Window>> {
+        self.by_connection
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Claims `event_id` for `connection`: `true` the first time (the
+    /// caller applies the event), `false` if it was claimed already (a
+    /// replay or redelivery). Claiming is atomic, so two deliveries racing
+    /// each other apply it once.
+    pub fn claim(&self, connection: &str, event_id: &str) -> bool {
+        let mut windows = self.windows();
+        let window = windows.entry(connection.to_string()).or_default();
+        if !window.ids.insert(event_id.to_string()) {
+            return false;
+        }
+        window.order.push_back(event_id.to_string());
+        while window.order.len() > SEEN_EVENTS_PER_CONNECTION {
+            if let Some(oldest) = window.order.pop_front() {
+                window.ids.remove(&oldest);
+            }
+        }
+        true
+    }
+
+    /// Gives back a claim whose event could not be applied (the provider's
+    /// redelivery should then be applied).
+    pub fn release(&self, connection: &str, event_id: &str) {
+        let mut windows = self.windows();
+        if let Some(window) = windows.get_mut(connection) {
+            if window.ids.remove(event_id) {
+                window.order.retain(|id| id != event_id);
+            }
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn seen_events_claim_once_per_connection_and_forget_the_oldest() {
+        let seen = SeenEvents::new();
+        assert!(seen.claim("a", "m1"));
+        assert!(!seen.claim("a", "m1"));
+        assert!(seen.claim("b", "m1"), "another connection's id space");
+        seen.release("a", "m1");
+        assert!(seen.claim("a", "m1"), "released after a failure");
+        for i in 0..SEEN_EVENTS_PER_CONNECTION {
+            assert!(seen.claim("a", &format!("x{i}")));
+        }
+        assert!(seen.claim("a", "m1"), "the oldest id was forgotten");
+        assert!(!seen.claim("a", &format!("x{}", SEEN_EVENTS_PER_CONNECTION - 1)));
+    }
 
     // RFC 4231 test case 2.
     const KEY: &[u8] = b"Jefe";
@@ -236,6 +350,41 @@ mod tests {
             ),
             Err(WebhookError::BadSignature)
         );
+    }
+
+    #[test]
+    fn signatures_of_the_wrong_length_are_refused_before_any_mac() {
+        let sig = hmac(HmacAlgorithm::Sha256, KEY, MSG);
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&sig);
+        assert_eq!(
+            decode_signature(HmacAlgorithm::Sha256, &b64, SignatureEncoding::Base64),
+            Ok(sig.clone())
+        );
+        let short = base64::engine::general_purpose::STANDARD.encode(&sig[..31]);
+        for bad in [short.as_str(), "", "not base64!!"] {
+            assert_eq!(
+                decode_signature(HmacAlgorithm::Sha256, bad, SignatureEncoding::Base64),
+                Err(WebhookError::BadSignature),
+                "{bad:?}"
+            );
+        }
+        assert_eq!(
+            decode_signature(HmacAlgorithm::Sha1, SHA256_HEX, SignatureEncoding::Hex),
+            Err(WebhookError::BadSignature)
+        );
+    }
+
+    #[test]
+    fn webhook_errors_say_what_to_answer() {
+        assert_eq!(WebhookError::BadSignature.response_status(), 401);
+        assert_eq!(WebhookError::Malformed("x".into()).response_status(), 400);
+        let limited = WebhookError::TooManyKeyFetches {
+            retry_after_seconds: 42,
+        };
+        assert_eq!(limited.response_status(), 429);
+        assert_eq!(limited.retry_after_seconds(), Some(42));
+        assert_eq!(WebhookError::KeyFetch("down".into()).response_status(), 429);
+        assert_eq!(WebhookError::BadSignature.retry_after_seconds(), None);
     }
 
     #[test]

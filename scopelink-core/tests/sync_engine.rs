@@ -718,6 +718,7 @@ fn event(
         external_id: id.into(),
         action,
         record,
+        event_id: None,
     }
 }
 
@@ -746,6 +747,10 @@ async fn webhooks_go_through_the_same_upsert_path() {
     });
     use DataType::{Companies, Contacts};
     use WebhookAction::{Added, Deleted, Updated};
+    // The provider deleted c3 (a deletion is checked with it first) and
+    // has c7 (a record new to the store is confirmed with it first).
+    assert!(crm.remove(Companies, "c3"));
+    crm.put(company("c7", 52));
     let events = vec![
         event(Companies, "c7", Added, Some(company("c7", 52))),
         event(Companies, "c1", Updated, Some(renamed_c1.clone())),
@@ -773,7 +778,13 @@ async fn webhooks_go_through_the_same_upsert_path() {
     );
     assert_eq!(
         crm.fetches(),
-        [(Contacts, "p1".to_string()), (Contacts, "p10".to_string())]
+        [
+            (Companies, "c7".to_string()),
+            (Companies, "c3".to_string()),
+            (Companies, "c404".to_string()),
+            (Contacts, "p1".to_string()),
+            (Contacts, "p10".to_string())
+        ]
     );
     assert_eq!(s.ids(Companies), ["c1", "c2", "c4", "c5", "c7"]);
     assert_eq!(

@@ -273,6 +273,16 @@ impl FakeCrm {
         }
     }
 
+    /// Removes a record (the provider deleted it); returns whether it
+    /// existed.
+    pub fn remove(&self, data_type: DataType, external_id: &str) -> bool {
+        let mut s = self.state.lock().unwrap();
+        let list = s.records.entry(data_type).or_default();
+        let before = list.len();
+        list.retain(|r| r.external_id() != external_id);
+        list.len() != before
+    }
+
     /// Adds or replaces several records.
     pub fn put_all(&self, records: impl IntoIterator<Item = Record>) {
         for r in records {
