@@ -8,6 +8,7 @@
 //! `na.myconnectwise.net`), and nango's list of ConnectWise key hosts.
 
 use crate::client::authority;
+use crate::site::cloud_region_of;
 use scopelink_core::error::WebhookError;
 use secrecy::SecretString;
 use std::collections::{HashMap, VecDeque};
@@ -28,28 +29,11 @@ pub(crate) struct KeyUrl {
     pub(crate) id: String,
 }
 
-/// The ConnectWise cloud regions: each has the hosts `{region}`,
-/// `api-{region}` and `sandbox-{region}` under [`CLOUD_DOMAIN`].
-pub(crate) const CLOUD_REGIONS: [&str; 3] = ["na", "eu", "au"];
-/// The domain of ConnectWise cloud hosts.
-pub(crate) const CLOUD_DOMAIN: &str = "myconnectwise.net";
-
-/// The cloud region of a host (`na` for `api-na.myconnectwise.net`), if it
-/// is a ConnectWise cloud host.
-pub(crate) fn cloud_region(host: &str) -> Option<&'static str> {
-    let host = host.trim_end_matches('.').to_ascii_lowercase();
-    let sub = host.strip_suffix(CLOUD_DOMAIN)?.strip_suffix('.')?;
-    let region = sub
-        .strip_prefix("api-")
-        .or_else(|| sub.strip_prefix("sandbox-"))
-        .unwrap_or(sub);
-    CLOUD_REGIONS.iter().copied().find(|r| *r == region)
-}
-
 /// Whether a callback's signing key may be fetched from `url`'s host: on
 /// ConnectWise cloud (the API or server host is a cloud host), the https
-/// hosts of the same region on the default port (`na`, `api-na` and
-/// `sandbox-na` for a connection on any of them); otherwise (on-premise,
+/// hosts of the same region and cloud domain on the default port (`na`,
+/// `api-na` and `sandbox-na` for a connection on any of them; regions as
+/// [`crate::site::ConnectWiseSite`] reads them); otherwise (on-premise,
 /// or a simulator) only the API host or the server host as typed, with the
 /// same scheme and port.
 pub(crate) fn key_host_trusted(url: &Url, api_base: &Url, server: Option<&Url>) -> bool {
@@ -57,7 +41,7 @@ pub(crate) fn key_host_trusted(url: &Url, api_base: &Url, server: Option<&Url>) 
     if own(api_base) || server.is_some_and(own) {
         return true;
     }
-    let region_of = |u: &Url| u.host_str().and_then(cloud_region);
+    let region_of = |u: &Url| u.host_str().and_then(cloud_region_of);
     let ours = region_of(api_base).or_else(|| server.and_then(region_of));
     match (ours, region_of(url)) {
         (Some(a), Some(b)) => a == b && url.scheme() == "https" && url.port().is_none(),
@@ -232,18 +216,35 @@ mod tests {
 
     #[test]
     fn cloud_regions_and_their_hosts() {
-        assert_eq!(cloud_region("na.myconnectwise.net"), Some("na"));
-        assert_eq!(cloud_region("API-EU.myconnectwise.net."), Some("eu"));
-        assert_eq!(cloud_region("sandbox-au.myconnectwise.net"), Some("au"));
+        let region = |h: &str| cloud_region_of(h).map(|(r, d)| format!("{r}.{d}"));
+        assert_eq!(
+            region("na.myconnectwise.net").as_deref(),
+            Some("na.myconnectwise.net")
+        );
+        assert_eq!(
+            region("API-EU.myconnectwise.net.").as_deref(),
+            Some("eu.myconnectwise.net")
+        );
+        assert_eq!(
+            region("sandbox-au.myconnectwise.net").as_deref(),
+            Some("au.myconnectwise.net")
+        );
+        assert_eq!(
+            region("api-za.myconnectwise.net").as_deref(),
+            Some("za.myconnectwise.net")
+        );
+        assert_eq!(
+            region("api-staging.connectwisedev.com").as_deref(),
+            Some("staging.connectwisedev.com")
+        );
         for other in [
             "myconnectwise.net",
-            "xna.myconnectwise.net",
-            "staging-na.myconnectwise.net",
+            "api-.myconnectwise.net",
             "api-na.myconnectwise.net.evil.example",
-            "api-za.myconnectwise.net",
+            "na.myconnectwise.net.evil.example",
             "cw.acme.example",
         ] {
-            assert_eq!(cloud_region(other), None, "{other}");
+            assert_eq!(region(other), None, "{other}");
         }
         let u = |s: &str| Url::parse(s).unwrap();
         let api = u("https://api-na.myconnectwise.net/v2025_1/apis/3.0");
@@ -257,6 +258,10 @@ mod tests {
         }
         for bad in [
             "https://api-eu.myconnectwise.net/x",
+            "https://xna.myconnectwise.net/x",
+            "https://staging-na.myconnectwise.net/x",
+            "https://na.connectwisedev.com/x",
+            "https://na.myconnectwise.net.evil.example/x",
             "http://sandbox-na.myconnectwise.net/x",
             "https://sandbox-na.myconnectwise.net:8443/x",
         ] {

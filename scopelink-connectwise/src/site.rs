@@ -35,6 +35,29 @@ pub const ON_PREMISE_CODEBASE: &str = "v4_6_release";
 /// The prefix of ConnectWise cloud API hosts.
 const API_PREFIX: &str = "api-";
 
+/// The site name (first label without `api-`) and cloud domain of a host
+/// under one of [`CLOUD_DOMAINS`]: `("na", "myconnectwise.net")` for
+/// `api-na.myconnectwise.net`; `None` for any other host.
+fn cloud_site_name(host: &str) -> Option<(String, &'static str)> {
+    let host = host.trim_end_matches('.').to_ascii_lowercase();
+    let (first, domain) = host.split_once('.')?;
+    let domain = CLOUD_DOMAINS.iter().copied().find(|d| *d == domain)?;
+    let name = first.strip_prefix(API_PREFIX).unwrap_or(first);
+    (!name.is_empty()).then(|| (name.to_string(), domain))
+}
+
+/// The cloud region and domain a ConnectWise host belongs to, for telling
+/// sibling hosts of one region apart from the rest: `na`, `api-na` and
+/// `sandbox-na.myconnectwise.net` are all `("na", "myconnectwise.net")`
+/// (real callbacks name their signing key on `sandbox-na` beside entity
+/// links on `na`, see `fixtures/connectwise/README.md` section 9); `None`
+/// for a host outside ConnectWise's cloud domains.
+pub(crate) fn cloud_region_of(host: &str) -> Option<(String, &'static str)> {
+    let (name, domain) = cloud_site_name(host)?;
+    let region = name.strip_prefix("sandbox-").unwrap_or(&name);
+    (!region.is_empty()).then(|| (region.to_string(), domain))
+}
+
 /// A ConnectWise site as the user named it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectWiseSite {
@@ -62,18 +85,10 @@ impl ConnectWiseSite {
         typed.set_fragment(None);
         let mut login = typed.clone();
         let mut region = None;
-        if let Some(Host::Domain(host)) = typed.host() {
-            let host = host.trim_end_matches('.').to_ascii_lowercase();
-            if let Some((first, domain)) = host.split_once('.') {
-                if CLOUD_DOMAINS.contains(&domain) {
-                    let name = first.strip_prefix(API_PREFIX).unwrap_or(first);
-                    if !name.is_empty() {
-                        region = Some(name.to_string());
-                        // A valid domain name with one label changed stays valid.
-                        let _ = login.set_host(Some(&format!("{name}.{domain}")));
-                    }
-                }
-            }
+        if let Some((name, domain)) = typed.host_str().and_then(cloud_site_name) {
+            // A valid domain name with one label changed stays valid.
+            let _ = login.set_host(Some(&format!("{name}.{domain}")));
+            region = Some(name);
         }
         Self {
             typed,
