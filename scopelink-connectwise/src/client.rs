@@ -8,8 +8,8 @@ use futures::StreamExt;
 use scopelink_core::connector::{PageStream, RecordPage};
 use scopelink_core::error::{ConnectorError, HttpError};
 use scopelink_core::http::{
-    next_link, paginate, read_ahead, stop_after_error, validate_url, AddressPolicy, HttpClient,
-    HttpConfig, Method, Page, Request, Response,
+    next_link, paginate_with, read_ahead, stop_after_error, validate_url, AddressPolicy,
+    BodyLimits, HttpClient, HttpConfig, Method, Page, Request, Response,
 };
 use scopelink_core::model::DataType;
 use scopelink_core::secret::ConnectWiseKeys;
@@ -26,6 +26,21 @@ use url::Url;
 pub const DEFAULT_API_VERSION: &str = "2025.1";
 /// The largest page ConnectWise serves (and the default page size).
 pub const MAX_PAGE_SIZE: u32 = 1000;
+/// Response body limits used when [`HttpConfig::body_limits`] is `None`:
+/// 32 MiB for a page (a full page of 1,000 records with custom fields runs
+/// to a few MiB), 64 KiB of an error body (ConnectWise's are under 1 KiB).
+pub(crate) const DEFAULT_BODY_LIMITS: BodyLimits = BodyLimits {
+    success: 32 * 1024 * 1024,
+    error: 64 * 1024,
+};
+
+/// The HTTP client of a connector: `http` with the ConnectWise defaults
+/// where it sets none.
+fn http_client(mut http: HttpConfig) -> Result<HttpClient, HttpError> {
+    http.body_limits.get_or_insert(DEFAULT_BODY_LIMITS);
+    HttpClient::new(http)
+}
+
 /// The key under which a host stores the discovered API base in a
 /// connection's settings, to build later connectors with
 /// [`ConnectWiseConnector::with_api_base`].
@@ -412,7 +427,7 @@ impl ConnectWiseConnector {
         keys: ConnectWiseKeys,
         http: HttpConfig,
     ) -> Result<Self, ConnectorError> {
-        let client = HttpClient::new(http)?;
+        let client = http_client(http)?;
         let server = normalize_server_url(&settings.server_url, client.config().addresses)?;
         if keys.company_id.is_empty() {
             return Err(config_error(
@@ -439,7 +454,7 @@ impl ConnectWiseConnector {
         keys: ConnectWiseKeys,
         http: HttpConfig,
     ) -> Result<Self, ConnectorError> {
-        let client = HttpClient::new(http)?;
+        let client = http_client(http)?;
         let mut api_base = validate_url(api_base.as_str(), client.config().addresses)
             .map_err(|e| config_error("api_base", e.to_string()))?;
         api_base.set_query(None);
@@ -722,7 +737,7 @@ impl ConnectWiseConnector {
         what: String,
     ) -> BoxStream<'static, Result<RawPage, ConnectorError>> {
         let this = self.clone();
-        paginate(start, move |token| {
+        paginate_with(self.inner.http.config().pages, start, move |token| {
             let this = this.clone();
             let query = query.clone();
             let what = what.clone();
@@ -754,6 +769,7 @@ impl ConnectWiseConnector {
                     }
                 }
             }
+            self.inner.http.config().pages.check_collected(out.len())?;
         }
         Ok(out)
     }

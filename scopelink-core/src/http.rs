@@ -216,6 +216,150 @@ impl RetryPolicy {
     }
 }
 
+/// How a provider's rate-limit refusal (HTTP 429) is waited out: the
+/// per-provider part of the retry policy.
+///
+/// A 429 says the request was refused unprocessed, so it is resent for any
+/// method. How long to wait depends on the provider's limit: a rolling
+/// window of minutes (HaloPSA) needs waits of seconds growing to about a
+/// minute, a per-second limit (HubSpot, Dataverse) short waits or the
+/// provider's `Retry-After`, a daily quota (Salesforce) no hot retry at all
+/// ([`ThrottlePolicy::NO_RETRY`]). Connectors set their provider's shape
+/// when [`HttpConfig::throttle`] is `None`; without one, a 429 is retried
+/// like a 503 under [`RetryPolicy`].
+///
+/// Waits on a 429 do not count against [`HttpConfig::deadline`]: they are
+/// the provider's pace, not a slow answer; `max_total_wait` bounds them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ThrottlePolicy {
+    /// Whether a 429 is retried at all.
+    pub retry: bool,
+    /// The wait after the first 429 without a usable `Retry-After`; doubled
+    /// after each further 429 of the same request.
+    pub first_wait: Duration,
+    /// The longest single wait (a longer `Retry-After` gives up at once).
+    pub max_wait: Duration,
+    /// The most one request waits on 429s in all; a wait that would pass
+    /// it gives up with the 429 instead.
+    pub max_total_wait: Duration,
+    /// The most 429s one request is resent after.
+    pub max_retries: u32,
+}
+
+impl ThrottlePolicy {
+    /// No retry on a 429: for daily quotas, where waiting seconds cannot
+    /// help and retrying only spends what is left of the quota.
+    pub const NO_RETRY: ThrottlePolicy = ThrottlePolicy {
+        retry: false,
+        first_wait: Duration::ZERO,
+        max_wait: Duration::ZERO,
+        max_total_wait: Duration::ZERO,
+        max_retries: 0,
+    };
+
+    /// The wait before resending a request after its `throttled`-th 429
+    /// (1 for the first), having waited `waited` on its earlier 429s, when
+    /// the provider asked for `retry_after` (if it did); `None` to give up.
+    ///
+    /// The wait is `retry_after` when given, else `first_wait` doubled
+    /// `throttled - 1` times; at most `max_wait` (a longer `Retry-After`
+    /// gives up). A pure function: the client adds no jitter beyond it.
+    pub fn wait(
+        &self,
+        throttled: u32,
+        waited: Duration,
+        retry_after: Option<Duration>,
+    ) -> Option<Duration> {
+        if !self.retry || throttled == 0 || throttled > self.max_retries {
+            return None;
+        }
+        let wait = match retry_after {
+            Some(asked) if asked > self.max_wait => return None,
+            Some(asked) => asked,
+            None => {
+                let exponent = (throttled - 1).min(31);
+                self.first_wait
+                    .checked_mul(1u32 << exponent)
+                    .unwrap_or(self.max_wait)
+                    .min(self.max_wait)
+            }
+        };
+        (waited.saturating_add(wait) <= self.max_total_wait).then_some(wait)
+    }
+}
+
+/// How large a response body may be.
+///
+/// Bodies are read chunk by chunk and the limit is checked as they arrive,
+/// so memory stays within the limit whatever the provider sends (a huge
+/// `Content-Length` is refused before reading).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct BodyLimits {
+    /// The largest successful (2xx) body, in bytes: size it to the
+    /// provider's largest real page with room to spare. A larger body fails
+    /// with [`HttpError::ResponseTooLarge`], which is not retried.
+    pub success: u64,
+    /// How much of an error body is read for its message, in bytes; the
+    /// rest is not read (the connection is dropped).
+    pub error: u64,
+}
+
+impl BodyLimits {
+    /// 32 MiB for a page, 64 KiB of an error body: what
+    /// [`HttpConfig::body_limits`] falls back to when neither the host nor
+    /// the connector set limits.
+    pub const DEFAULT: BodyLimits = BodyLimits {
+        success: 32 * 1024 * 1024,
+        error: 64 * 1024,
+    };
+}
+
+impl Default for BodyLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
+/// Bounds of every page walk: no real account has more pages than this,
+/// so a provider that never says "last page" is stopped.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PageLimits {
+    /// The most pages one list walk reads (one data type of a sync, one
+    /// option list); more is [`HttpError::TooManyPages`].
+    pub max_pages: u64,
+    /// The most items of a list gathered in memory (filter options, the
+    /// push form's lookups: see [`collect_pages`]); more is
+    /// [`HttpError::TooManyItems`].
+    pub max_collected_items: usize,
+}
+
+impl PageLimits {
+    /// 100,000 pages per walk (ten million records at 100 a page); 100,000
+    /// items per gathered list.
+    pub const DEFAULT: PageLimits = PageLimits {
+        max_pages: 100_000,
+        max_collected_items: 100_000,
+    };
+
+    /// `Err(TooManyItems)` when a gathered list of `len` items is over the
+    /// limit: call it as items are added.
+    pub fn check_collected(&self, len: usize) -> Result<(), HttpError> {
+        if len > self.max_collected_items {
+            Err(HttpError::TooManyItems {
+                limit: self.max_collected_items,
+            })
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl Default for PageLimits {
+    fn default() -> Self {
+        Self::DEFAULT
+    }
+}
+
 /// A client-side rate limit: at most `requests` per `per`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct RateLimit {
@@ -228,7 +372,7 @@ pub struct RateLimit {
 /// Client settings.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
-    /// Per-request timeout.
+    /// Per-attempt timeout (connecting, waiting and reading the body).
     pub timeout: Duration,
     /// Retries.
     pub retry: RetryPolicy,
@@ -238,6 +382,19 @@ pub struct HttpConfig {
     pub addresses: AddressPolicy,
     /// `User-Agent`.
     pub user_agent: String,
+    /// The longest one request may take, all attempts and the waits between
+    /// them included (waits on a 429 and on the client-side rate limit
+    /// excepted: see [`ThrottlePolicy`]); past it the request fails with
+    /// [`HttpError::DeadlineExceeded`]. `None`: twice `timeout`.
+    pub deadline: Option<Duration>,
+    /// How large response bodies may be. `None`: the connector's default
+    /// for its provider, else [`BodyLimits::DEFAULT`].
+    pub body_limits: Option<BodyLimits>,
+    /// How a 429 is waited out. `None`: the connector's default for its
+    /// provider, else a 429 is retried under `retry` like a 503.
+    pub throttle: Option<ThrottlePolicy>,
+    /// Bounds of page walks.
+    pub pages: PageLimits,
 }
 
 impl Default for HttpConfig {
@@ -248,7 +405,20 @@ impl Default for HttpConfig {
             rate_limit: None,
             addresses: AddressPolicy::default(),
             user_agent: concat!("scopelink/", env!("CARGO_PKG_VERSION")).to_string(),
+            deadline: None,
+            body_limits: None,
+            throttle: None,
+            pages: PageLimits::DEFAULT,
         }
+    }
+}
+
+impl HttpConfig {
+    /// The overall deadline of one request: [`HttpConfig::deadline`], or
+    /// twice the per-attempt timeout.
+    pub fn request_deadline(&self) -> Duration {
+        self.deadline
+            .unwrap_or_else(|| self.timeout.saturating_mul(2))
     }
 }
 
@@ -832,7 +1002,14 @@ impl HttpClient {
     /// and `retry_safe` requests
     /// (a 429 for any method: the provider refused it without processing it),
     /// waiting `Retry-After` when given (a longer wait than `max_delay` is
-    /// returned as the error instead) or an exponential backoff.
+    /// returned as the error instead) or an exponential backoff. A 429 is
+    /// waited out under [`HttpConfig::throttle`] when one is set.
+    ///
+    /// A body larger than [`BodyLimits::success`] fails with
+    /// [`HttpError::ResponseTooLarge`] (not retried); only the first
+    /// [`BodyLimits::error`] bytes of an error body are read. The whole
+    /// request, retries included, fails with [`HttpError::DeadlineExceeded`]
+    /// once [`HttpConfig::request_deadline`] has passed.
     pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
         let config = &self.inner.config;
         check_target(&request.url, config.addresses)?;
@@ -840,12 +1017,33 @@ impl HttpClient {
         let path = request.url.path().to_string();
         let may_retry = request.retry_safe || is_idempotent(&request.method);
         let max_attempts = config.retry.max_attempts.max(1);
+        let limits = config.body_limits.unwrap_or_default();
+        let deadline = config.request_deadline();
+        let began = Instant::now();
+        // Time spent waiting on rate limits (the client's own and 429s),
+        // which the deadline does not count.
+        let mut paced = Duration::ZERO;
+        // 429s waited out under the throttle policy, and the time waited.
+        let mut throttled: u32 = 0;
+        let mut throttle_waited = Duration::ZERO;
         let mut attempt: u32 = 0;
+        let deadline_error = |attempts: u32| HttpError::DeadlineExceeded {
+            method: method.clone(),
+            path: path.clone(),
+            deadline,
+            attempts,
+        };
         loop {
             attempt += 1;
             if let Some(limiter) = &self.inner.limiter {
+                let queued = Instant::now();
                 limiter.acquire().await;
+                paced += queued.elapsed();
             }
+            let spent = began.elapsed().saturating_sub(paced);
+            let Some(budget) = deadline.checked_sub(spent).filter(|b| !b.is_zero()) else {
+                return Err(deadline_error(attempt - 1));
+            };
             self.inner.sent.fetch_add(1, Ordering::Relaxed);
             let span = tracing::debug_span!(
                 "http_request",
@@ -855,7 +1053,16 @@ impl HttpClient {
                 status = tracing::field::Empty,
             );
             let started = Instant::now();
-            let outcome = self.exchange(&request).instrument(span.clone()).await;
+            let outcome =
+                match tokio::time::timeout(budget, self.exchange(&request, limits).instrument(span.clone()))
+                    .await
+                {
+                    Ok(outcome) => outcome,
+                    Err(_) => {
+                        tracing::warn!(parent: &span, deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX), "giving up: the request's deadline passed");
+                        return Err(deadline_error(attempt));
+                    }
+                };
             let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             // The error this attempt ends with, when it is transient the wait
             // before the next attempt, and whether the provider refused the
@@ -883,8 +1090,6 @@ impl HttpClient {
                         return Err(HttpError::InsecureScheme { url: target });
                     }
                     let retry_after = retry_after(&exchange.headers, SystemTime::now());
-                    let wait = is_transient_status(status)
-                        .then(|| retry_after.unwrap_or_else(|| config.retry.backoff(attempt)));
                     let error = HttpError::Status {
                         method: method.clone(),
                         path: path.clone(),
@@ -896,9 +1101,36 @@ impl HttpClient {
                         ),
                         retry_after,
                     };
+                    if let (429, Some(policy)) = (status, config.throttle) {
+                        throttled += 1;
+                        match policy.wait(throttled, throttle_waited, retry_after) {
+                            Some(wait) => {
+                                let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                                tracing::warn!(parent: &span, error = %error, wait_ms, throttled, "rate limited; waiting");
+                                tokio::time::sleep(wait).await;
+                                throttle_waited += wait;
+                                paced += wait;
+                                continue;
+                            }
+                            None => {
+                                tracing::warn!(parent: &span, error = %error, throttled, "giving up: rate limited for longer than the throttle policy waits");
+                                return Err(error);
+                            }
+                        }
+                    }
+                    let wait = is_transient_status(status)
+                        .then(|| retry_after.unwrap_or_else(|| config.retry.backoff(attempt)));
                     (error, wait, status == 429)
                 }
-                Err(e) => {
+                Err(AttemptError::TooLarge { limit }) => {
+                    tracing::warn!(parent: &span, limit, "giving up: the response body is larger than the limit");
+                    return Err(HttpError::ResponseTooLarge {
+                        method: method.clone(),
+                        path: path.clone(),
+                        limit,
+                    });
+                }
+                Err(AttemptError::Http(e)) => {
                     // A body cut off mid-way (reset, early close) is as
                     // transient as a failed connect: resending is safe for
                     // the requests `may_retry` admits.
@@ -914,11 +1146,19 @@ impl HttpClient {
                     )
                 }
             };
+            // Attempts that ended on a 429 waited out under the throttle
+            // policy do not use up the retry budget.
+            let counted = attempt - throttled;
             match wait {
-                Some(wait) if (may_retry || unprocessed) && attempt < max_attempts => {
+                Some(wait) if (may_retry || unprocessed) && counted < max_attempts => {
                     if wait > config.retry.max_delay {
                         // Only a `Retry-After` can ask for that long.
                         tracing::warn!(parent: &span, error = %error, retry_after_s = wait.as_secs(), "giving up: Retry-After is longer than the longest wait");
+                        return Err(error);
+                    }
+                    let spent = began.elapsed().saturating_sub(paced);
+                    if spent.saturating_add(wait) >= deadline {
+                        tracing::warn!(parent: &span, error = %error, "giving up: no time is left for another attempt before the request's deadline");
                         return Err(error);
                     }
                     let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
@@ -933,8 +1173,13 @@ impl HttpClient {
         }
     }
 
-    /// One attempt: send, then read the whole body.
-    async fn exchange(&self, request: &Request) -> Result<Exchange, reqwest::Error> {
+    /// One attempt: send, then read the body, at most `limits.success`
+    /// bytes of a success and `limits.error` bytes of anything else.
+    async fn exchange(
+        &self,
+        request: &Request,
+        limits: BodyLimits,
+    ) -> Result<Exchange, AttemptError> {
         let mut builder = self
             .inner
             .client
@@ -947,15 +1192,24 @@ impl HttpClient {
         let status = response.status();
         let headers = response.headers().clone();
         let url = response.url().clone();
-        // Chunks are appended to one buffer sized from Content-Length (up
-        // to a cap, so a hostile length allocates nothing up front): a
-        // large page is copied once, not gathered and then copied again.
-        let expected = response.content_length().unwrap_or(0);
-        let mut body =
-            Vec::with_capacity(usize::try_from(expected.min(PREALLOCATE_AT_MOST)).unwrap_or(0));
-        while let Some(chunk) = response.chunk().await? {
-            body.extend_from_slice(&chunk);
-        }
+        let body = if status.is_success() {
+            if response.content_length().is_some_and(|n| n > limits.success) {
+                return Err(AttemptError::TooLarge {
+                    limit: limits.success,
+                });
+            }
+            match read_body(&mut response, limits.success).await? {
+                (body, false) => body,
+                (_, true) => {
+                    return Err(AttemptError::TooLarge {
+                        limit: limits.success,
+                    })
+                }
+            }
+        } else {
+            // The message is in the first bytes; the rest is not read.
+            read_body(&mut response, limits.error).await?.0
+        };
         Ok(Exchange {
             status,
             headers,
@@ -973,6 +1227,51 @@ impl HttpClient {
 /// The most a response body's buffer is sized to before any of it arrives
 /// (from its Content-Length); larger bodies grow as they come.
 const PREALLOCATE_AT_MOST: u64 = 8 * 1024 * 1024;
+
+/// Why one attempt brought back no [`Exchange`].
+enum AttemptError {
+    /// The transport failed.
+    Http(reqwest::Error),
+    /// A success body is larger than `limit` bytes.
+    TooLarge { limit: u64 },
+}
+
+impl From<reqwest::Error> for AttemptError {
+    fn from(e: reqwest::Error) -> Self {
+        AttemptError::Http(e)
+    }
+}
+
+/// Reads `response`'s body, at most `limit` bytes of it; `true` when there
+/// was more (which is left unread). Chunks are appended to one buffer sized
+/// from Content-Length (up to a cap, so a hostile length allocates nothing
+/// up front), which grows by doubling but never past `limit`: a large page
+/// is copied once, and memory stays within the limit whatever arrives.
+async fn read_body(
+    response: &mut reqwest::Response,
+    limit: u64,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let expected = response.content_length().unwrap_or(0).min(PREALLOCATE_AT_MOST);
+    let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).min(limit));
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - body.len();
+        let take = chunk.len().min(room);
+        if body.capacity() - body.len() < take {
+            let wanted = body
+                .capacity()
+                .saturating_mul(2)
+                .max(body.len() + take)
+                .min(limit);
+            body.reserve_exact(wanted - body.len());
+        }
+        body.extend_from_slice(&chunk[..take]);
+        if take < chunk.len() {
+            return Ok((body, true));
+        }
+    }
+    Ok((body, false))
+}
 
 /// `message` with every credential the request carried replaced by `***`:
 /// some servers echo the request (a form's `client_secret`, the
@@ -1256,14 +1555,41 @@ pub struct Page<T> {
     pub next: Option<String>,
 }
 
-/// Where [`paginate`] stands.
+/// Where a page walk stands.
 enum Cursor<F, E> {
-    /// Fetch the page at this token next; `read` pages were read so far.
-    Fetch(Option<String>, F, u64),
+    /// Fetch the page at this token next.
+    Fetch(Option<String>, F, Walked),
     /// Yield this error, then end.
     Fail(E),
     /// The last page or an error was yielded.
     Done,
+}
+
+/// What a page walk has read so far.
+struct Walked {
+    /// Pages read.
+    read: u64,
+    /// The most pages to read.
+    max_pages: u64,
+    /// Each page's fingerprint and its number, when pages are compared.
+    seen: Option<std::collections::HashMap<u64, u64>>,
+}
+
+/// Items of a page sampled at each end for its fingerprint.
+const FINGERPRINT_SAMPLE: usize = 4096;
+
+/// A page's fingerprint: its length and the items at both ends (up to
+/// [`FINGERPRINT_SAMPLE`] each), so pages of bytes cost a few KiB of hashing
+/// and pages of records are hashed whole. Two different pages of one list
+/// differ in their first records.
+fn fingerprint<T: std::hash::Hash>(items: &[T]) -> u64 {
+    use std::hash::{DefaultHasher, Hash, Hasher};
+    let mut hasher = DefaultHasher::new();
+    let n = items.len().min(FINGERPRINT_SAMPLE);
+    items.len().hash(&mut hasher);
+    items[..n].hash(&mut hasher);
+    items[items.len() - n..].hash(&mut hasher);
+    hasher.finish()
 }
 
 /// Turns a "fetch the page at this token" function into a stream of pages.
@@ -1274,7 +1600,9 @@ enum Cursor<F, E> {
 ///
 /// A page whose `next` is the token it was fetched with is yielded, then
 /// [`HttpError::RepeatedPage`] ends the stream: following it would read
-/// that page forever.
+/// that page forever. After [`PageLimits::DEFAULT`]'s `max_pages` pages,
+/// [`HttpError::TooManyPages`] ends it. [`paginate_with`] also stops on a
+/// page that repeats an earlier one, with the connection's limits.
 ///
 /// The stream is fused: polling it after its end keeps returning `None`.
 pub fn paginate<'a, T, E, F, Fut>(
@@ -1287,29 +1615,111 @@ where
     F: FnMut(Option<String>) -> Fut + Send + 'a,
     Fut: Future<Output = Result<Page<T>, E>> + Send + 'a,
 {
-    futures::stream::unfold(Cursor::Fetch(start, fetch, 0), |cursor| async move {
-        let (token, mut fetch, read) = match cursor {
-            Cursor::Fetch(token, fetch, read) => (token, fetch, read),
-            Cursor::Fail(e) => return Some((Err(e), Cursor::Done)),
-            Cursor::Done => return None,
-        };
-        match fetch(token.clone()).await {
-            Ok(page) => {
-                let read = read + 1;
-                let next = match page.next.clone() {
-                    Some(next) if Some(&next) == token.as_ref() => {
-                        Cursor::Fail(HttpError::RepeatedPage { page: read }.into())
+    walk(start, fetch, PageLimits::DEFAULT.max_pages, None)
+}
+
+/// [`paginate`] with `limits` (take them from [`HttpConfig::pages`]), which
+/// also compares each page with those before it: a page that repeats an
+/// earlier one (a provider that ignores the page asked for, answering every
+/// request with the same full page) is not yielded;
+/// [`HttpError::DuplicatePage`] ends the stream instead.
+pub fn paginate_with<'a, T, E, F, Fut>(
+    limits: PageLimits,
+    start: Option<String>,
+    fetch: F,
+) -> BoxStream<'a, Result<Page<T>, E>>
+where
+    T: std::hash::Hash + Send + 'a,
+    E: From<HttpError> + Send + 'a,
+    F: FnMut(Option<String>) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<Page<T>, E>> + Send + 'a,
+{
+    walk(start, fetch, limits.max_pages, Some(fingerprint::<T>))
+}
+
+fn walk<'a, T, E, F, Fut>(
+    start: Option<String>,
+    fetch: F,
+    max_pages: u64,
+    fingerprint: Option<fn(&[T]) -> u64>,
+) -> BoxStream<'a, Result<Page<T>, E>>
+where
+    T: Send + 'a,
+    E: From<HttpError> + Send + 'a,
+    F: FnMut(Option<String>) -> Fut + Send + 'a,
+    Fut: Future<Output = Result<Page<T>, E>> + Send + 'a,
+{
+    let walked = Walked {
+        read: 0,
+        max_pages: max_pages.max(1),
+        seen: fingerprint.map(|_| std::collections::HashMap::new()),
+    };
+    futures::stream::unfold(
+        Cursor::Fetch(start, fetch, walked),
+        move |cursor| async move {
+            let (token, mut fetch, mut walked) = match cursor {
+                Cursor::Fetch(token, fetch, walked) => (token, fetch, walked),
+                Cursor::Fail(e) => return Some((Err(e), Cursor::Done)),
+                Cursor::Done => return None,
+            };
+            match fetch(token.clone()).await {
+                Ok(page) => {
+                    walked.read += 1;
+                    let read = walked.read;
+                    if let (Some(seen), Some(fingerprint)) = (&mut walked.seen, fingerprint) {
+                        // An empty page repeats nothing: it ends the list.
+                        if !page.items.is_empty() {
+                            if let Some(&same_as) = seen.get(&fingerprint(&page.items)) {
+                                let e = HttpError::DuplicatePage {
+                                    page: read,
+                                    same_as,
+                                };
+                                return Some((Err(e.into()), Cursor::Done));
+                            }
+                            seen.insert(fingerprint(&page.items), read);
+                        }
                     }
-                    Some(next) => Cursor::Fetch(Some(next), fetch, read),
-                    None => Cursor::Done,
-                };
-                Some((Ok(page), next))
+                    let next = match page.next.clone() {
+                        Some(next) if Some(&next) == token.as_ref() => {
+                            Cursor::Fail(HttpError::RepeatedPage { page: read }.into())
+                        }
+                        Some(_) if read >= walked.max_pages => Cursor::Fail(
+                            HttpError::TooManyPages {
+                                limit: walked.max_pages,
+                            }
+                            .into(),
+                        ),
+                        Some(next) => Cursor::Fetch(Some(next), fetch, walked),
+                        None => Cursor::Done,
+                    };
+                    Some((Ok(page), next))
+                }
+                Err(e) => Some((Err(e), Cursor::Done)),
             }
-            Err(e) => Some((Err(e), Cursor::Done)),
-        }
-    })
+        },
+    )
     .fuse()
     .boxed()
+}
+
+/// Every item of `pages`, gathered in memory, for lists that are small in
+/// any real account (filter options, the push form's lookups): more than
+/// `limits.max_collected_items` items fail with [`HttpError::TooManyItems`]
+/// as soon as the page that passes the limit arrives. The first error ends
+/// the walk.
+pub async fn collect_pages<T, E>(
+    mut pages: BoxStream<'_, Result<Page<T>, E>>,
+    limits: PageLimits,
+) -> Result<Vec<T>, E>
+where
+    E: From<HttpError>,
+{
+    let mut all = Vec::new();
+    while let Some(page) = pages.next().await {
+        all.extend(page?.items);
+        limits.check_collected(all.len())?;
+    }
+    Ok(all)
 }
 
 /// Drives `stream` on its own tokio task, up to `depth` items ahead of the
