@@ -1053,16 +1053,18 @@ impl HttpClient {
                 status = tracing::field::Empty,
             );
             let started = Instant::now();
-            let outcome =
-                match tokio::time::timeout(budget, self.exchange(&request, limits).instrument(span.clone()))
-                    .await
-                {
-                    Ok(outcome) => outcome,
-                    Err(_) => {
-                        tracing::warn!(parent: &span, deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX), "giving up: the request's deadline passed");
-                        return Err(deadline_error(attempt));
-                    }
-                };
+            let outcome = match tokio::time::timeout(
+                budget,
+                self.exchange(&request, limits).instrument(span.clone()),
+            )
+            .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    tracing::warn!(parent: &span, deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX), "giving up: the request's deadline passed");
+                    return Err(deadline_error(attempt));
+                }
+            };
             let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             // The error this attempt ends with, when it is transient the wait
             // before the next attempt, and whether the provider refused the
@@ -1193,7 +1195,10 @@ impl HttpClient {
         let headers = response.headers().clone();
         let url = response.url().clone();
         let body = if status.is_success() {
-            if response.content_length().is_some_and(|n| n > limits.success) {
+            if response
+                .content_length()
+                .is_some_and(|n| n > limits.success)
+            {
                 return Err(AttemptError::TooLarge {
                     limit: limits.success,
                 });
@@ -1252,7 +1257,10 @@ async fn read_body(
     limit: u64,
 ) -> Result<(Vec<u8>, bool), reqwest::Error> {
     let limit = usize::try_from(limit).unwrap_or(usize::MAX);
-    let expected = response.content_length().unwrap_or(0).min(PREALLOCATE_AT_MOST);
+    let expected = response
+        .content_length()
+        .unwrap_or(0)
+        .min(PREALLOCATE_AT_MOST);
     let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).min(limit));
     while let Some(chunk) = response.chunk().await? {
         let room = limit - body.len();
