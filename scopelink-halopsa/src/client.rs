@@ -34,18 +34,20 @@ pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
 };
 
 /// How a 429 is waited out when [`HttpConfig::throttle`] is `None`: 5 s,
-/// doubling to at most 60 s a wait, at most 5 minutes in all per request.
+/// doubling to at most 60 s a wait (5, 10, 20, 40, 60, 60, 60, 60 s), at
+/// most 6 minutes in all per request.
 ///
 /// HaloPSA's limit is a rolling 5-minute window shared by the tenant's
 /// integrations, and its 429 carries no `Retry-After` (one is honoured if
 /// sent): the window frees up as the oldest requests age out of it, so
-/// seconds-long waits are needed, and after a whole window of waiting the
-/// tenant is saturated and the request fails with the 429.
+/// seconds-long waits are needed, and a request refused for more than a
+/// whole window (315 s of waiting) means the tenant is saturated: it fails
+/// with the 429.
 pub const DEFAULT_THROTTLE: ThrottlePolicy = ThrottlePolicy {
     retry: true,
     first_wait: Duration::from_secs(5),
     max_wait: Duration::from_secs(60),
-    max_total_wait: Duration::from_secs(300),
+    max_total_wait: Duration::from_secs(360),
     max_retries: 10,
 };
 

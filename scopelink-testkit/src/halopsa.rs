@@ -24,7 +24,8 @@
 //!
 //! Paths are matched case-insensitively. Fault injection:
 //! [`HaloSim::fail_next`], [`HaloSim::fail_on_ticket_create`],
-//! [`HaloSim::expire_tokens`], [`HaloSim::forbid`]. Every request is logged
+//! [`HaloSim::expire_tokens`], [`HaloSim::forbid`], and a rolling-window
+//! rate limit, [`HaloSim::limit_rate`]. Every request is logged
 //! ([`HaloSim::requests`]) without its `Authorization` header.
 //!
 //! Where the real behaviour is unknown the simulator picks the stricter
@@ -308,6 +309,8 @@ struct State {
     next_link_id: i64,
     clock: u64,
     log: Vec<SimRequest>,
+    /// HaloPSA's rate limit, when set ([`HaloSim::limit_rate`]).
+    rate_window: Option<crate::rate_window::RollingWindow>,
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -333,6 +336,11 @@ type Out = (u16, Option<Value>);
 
 fn json_response(status: u16, body: Value) -> Out {
     (status, Some(body))
+}
+
+/// HaloPSA's 429 body (`fixtures/halopsa/error_429.json`).
+fn rate_limit_body() -> Value {
+    json!({"error": "Rate Limit Reached - 300 Requests per rolling 5 minute window"})
 }
 
 fn empty(status: u16) -> Out {
@@ -934,6 +942,11 @@ impl State {
                 }),
             );
         }
+        if let Some(window) = &mut self.rate_window {
+            if !window.admit(Instant::now()) {
+                return json_response(429, rate_limit_body());
+            }
+        }
         if !self.authorized(req) {
             return empty(401);
         }
@@ -942,9 +955,7 @@ impl State {
         }
         if let Some(status) = self.failures.pop_front() {
             let body = match status {
-                429 => {
-                    json!({"error": "Rate Limit Reached - 300 Requests per rolling 5 minute window"})
-                }
+                429 => rate_limit_body(),
                 _ => {
                     json!({"ClassName": "System.Exception", "Message": format!("Simulated HTTP {status}.")})
                 }
@@ -1165,6 +1176,7 @@ impl HaloSim {
             next_link_id: 9000,
             clock: 0,
             log: Vec::new(),
+            rate_window: None,
         }));
         Mock::given(any())
             .respond_with(Responder {
@@ -1212,6 +1224,16 @@ impl HaloSim {
     /// Token requests so far (successful or not).
     pub fn token_requests(&self) -> usize {
         self.state().token_requests
+    }
+
+    /// Enforces HaloPSA's rate limit on `/api/...` calls (`GET /api/authinfo`
+    /// and the token endpoint left out): at most `limit` calls in any rolling
+    /// `window` (HaloPSA hosted: about 300 per 5 minutes per instance);
+    /// calls past it get 429 with HaloPSA's body and no `Retry-After`. The
+    /// window frees up as admitted calls age out of it, one by one; refused
+    /// calls are not counted (an assumption: no public source says).
+    pub fn limit_rate(&self, limit: usize, window: Duration) {
+        self.state().rate_window = Some(crate::rate_window::RollingWindow::new(limit, window));
     }
 
     /// Answers the next `n` authenticated API calls with `status` (429
