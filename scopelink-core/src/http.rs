@@ -2034,6 +2034,77 @@ mod tests {
     }
 
     #[test]
+    fn throttle_waits_double_to_the_longest_and_stop_at_the_total() {
+        let ms = Duration::from_millis;
+        let policy = ThrottlePolicy {
+            retry: true,
+            first_wait: ms(100),
+            max_wait: ms(500),
+            max_total_wait: ms(1_500),
+            max_retries: 8,
+        };
+        // (429 number, waited so far, Retry-After) -> wait
+        let table = [
+            (1, 0, None, Some(100)),
+            (2, 100, None, Some(200)),
+            (3, 300, None, Some(400)),
+            (4, 700, None, Some(500)),
+            (5, 1_200, None, None), // 1,700 would pass the total
+            (5, 1_000, None, Some(500)),
+            (1, 0, Some(300), Some(300)),
+            (1, 0, Some(0), Some(0)),
+            (1, 0, Some(501), None), // longer than the longest wait
+            (2, 1_400, Some(100), Some(100)),
+            (9, 0, None, None), // past max_retries
+            (0, 0, None, None),
+            (40, 0, None, None),
+        ];
+        for (throttled, waited, asked, expected) in table {
+            assert_eq!(
+                policy.wait(throttled, ms(waited), asked.map(ms)),
+                expected.map(ms),
+                "429 #{throttled} after {waited} ms, Retry-After {asked:?}"
+            );
+        }
+        let huge = ThrottlePolicy {
+            max_retries: u32::MAX,
+            max_total_wait: Duration::MAX,
+            ..policy
+        };
+        assert_eq!(huge.wait(200, Duration::ZERO, None), Some(ms(500)));
+        assert_eq!(
+            ThrottlePolicy::NO_RETRY.wait(1, Duration::ZERO, Some(Duration::ZERO)),
+            None
+        );
+    }
+
+    #[test]
+    fn page_fingerprints_tell_pages_apart_by_their_ends() {
+        let page = |first: u8| -> Vec<u8> {
+            (0..10_000u32)
+                .map(|i| first.wrapping_add(i as u8))
+                .collect()
+        };
+        assert_eq!(fingerprint(&page(1)), fingerprint(&page(1)));
+        assert_ne!(fingerprint(&page(1)), fingerprint(&page(2)));
+        assert_ne!(fingerprint(&page(1)[..9_999]), fingerprint(&page(1)));
+        assert_ne!(fingerprint::<u8>(&[]), fingerprint(&[0u8]));
+    }
+
+    #[test]
+    fn collected_items_are_checked_against_the_limit() {
+        let limits = PageLimits {
+            max_pages: 10,
+            max_collected_items: 3,
+        };
+        assert!(limits.check_collected(3).is_ok());
+        assert!(matches!(
+            limits.check_collected(4),
+            Err(HttpError::TooManyItems { limit: 3 })
+        ));
+    }
+
+    #[test]
     fn retry_after_reads_seconds_and_dates() {
         let now =
             SystemTime::from(chrono::DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z").unwrap());
