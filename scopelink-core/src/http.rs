@@ -4,16 +4,24 @@
 //!   unspecified addresses refused, for literal IPs, for host names (checked
 //!   at connection time by the DNS resolver) and for every redirect, unless
 //!   the host opts in with [`AddressPolicy::allow_local`].
-//! - Per-request timeout; retries with exponential backoff and jitter on
-//!   429, 502, 503, 504 and connection errors, honoring `Retry-After`
-//!   (seconds or HTTP date); capped attempts; non-idempotent requests are
-//!   retried only when marked [`Request::retry_safe`], or on 429, which
-//!   tells that the request was refused unprocessed (RFC 6585).
+//! - Per-attempt timeout and an overall deadline per request across its
+//!   retries ([`HttpConfig::deadline`]); retries with exponential backoff
+//!   and jitter on 429, 502, 503, 504 and connection errors, honoring
+//!   `Retry-After` (seconds or HTTP date); capped attempts; non-idempotent
+//!   requests are retried only when marked [`Request::retry_safe`], or on
+//!   429, which tells that the request was refused unprocessed (RFC 6585).
+//! - A per-provider shape for waiting out rate limits (429):
+//!   [`ThrottlePolicy`].
+//! - Response bodies capped while they are read ([`BodyLimits`]): a body
+//!   past the cap is a typed error, never retried; only the first bytes of
+//!   an error body are read.
 //! - A client-side rate limiter (requests per window).
 //! - Errors carry status and the provider's message, never a credential;
 //!   tracing spans carry method, path, status and attempt (never the query).
-//! - [`paginate`]: "fetch page N / follow next link / follow cursor" as one
-//!   stream of pages.
+//! - [`paginate`] / [`paginate_with`]: "fetch page N / follow next link /
+//!   follow cursor" as one stream of pages, bounded ([`PageLimits`]: a page
+//!   limit, repeated pages refused); [`collect_pages`] gathers a small list
+//!   under an item limit.
 //!
 //! Environment proxies (`HTTPS_PROXY`, ...) are not used: through a proxy
 //! the address policy could not be enforced for host names.
@@ -1677,14 +1685,15 @@ where
                     if let (Some(seen), Some(fingerprint)) = (&mut walked.seen, fingerprint) {
                         // An empty page repeats nothing: it ends the list.
                         if !page.items.is_empty() {
-                            if let Some(&same_as) = seen.get(&fingerprint(&page.items)) {
+                            let print = fingerprint(&page.items);
+                            if let Some(&same_as) = seen.get(&print) {
                                 let e = HttpError::DuplicatePage {
                                     page: read,
                                     same_as,
                                 };
                                 return Some((Err(e.into()), Cursor::Done));
                             }
-                            seen.insert(fingerprint(&page.items), read);
+                            seen.insert(print, read);
                         }
                     }
                     let next = match page.next.clone() {
