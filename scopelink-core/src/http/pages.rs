@@ -81,11 +81,11 @@ where
     walk(start, fetch, PageLimits::DEFAULT.max_pages, None)
 }
 
-/// [`paginate`] with `limits` (take them from [`HttpConfig::pages`](super::HttpConfig::pages)), which
-/// also compares each page with those before it: a page that repeats an
-/// earlier one (a provider that ignores the page asked for, answering every
-/// request with the same full page) is not yielded;
-/// [`HttpError::DuplicatePage`] ends the stream instead.
+/// [`paginate`] with `limits` (take them from
+/// [`super::HttpConfig::pages`]), which also compares each page with those
+/// before it: a page that repeats an earlier one (a provider that ignores
+/// the page asked for, answering every request with the same full page) is
+/// not yielded; [`HttpError::DuplicatePage`] ends the stream instead.
 pub fn paginate_with<'a, T, E, F, Fut>(
     limits: PageLimits,
     start: Option<String>,

@@ -52,11 +52,14 @@ impl RetryPolicy {
 /// minute, a per-second limit (HubSpot, Dataverse) short waits or the
 /// provider's `Retry-After`, a daily quota (Salesforce) no hot retry at all
 /// ([`ThrottlePolicy::NO_RETRY`]). Connectors set their provider's shape
-/// when [`HttpConfig::throttle`](super::HttpConfig::throttle) is `None`; without one, a 429 is retried
+/// when [`HttpConfig::throttle`] is `None`; without one, a 429 is retried
 /// like a 503 under [`RetryPolicy`].
 ///
-/// Waits on a 429 do not count against [`HttpConfig::deadline`](super::HttpConfig::deadline): they are
+/// Waits on a 429 do not count against [`HttpConfig::deadline`]: they are
 /// the provider's pace, not a slow answer; `max_total_wait` bounds them.
+///
+/// [`HttpConfig::throttle`]: super::HttpConfig::throttle
+/// [`HttpConfig::deadline`]: super::HttpConfig::deadline
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ThrottlePolicy {
     /// Whether a 429 is retried at all.
@@ -133,8 +136,10 @@ pub struct BodyLimits {
 
 impl BodyLimits {
     /// 32 MiB for a page, 64 KiB of an error body: what
-    /// [`HttpConfig::body_limits`](super::HttpConfig::body_limits) falls back to when neither the host nor
+    /// [`HttpConfig::body_limits`] falls back to when neither the host nor
     /// the connector set limits.
+    ///
+    /// [`HttpConfig::body_limits`]: super::HttpConfig::body_limits
     pub const DEFAULT: BodyLimits = BodyLimits {
         success: 32 * 1024 * 1024,
         error: 64 * 1024,
@@ -155,7 +160,7 @@ pub struct PageLimits {
     /// option list); more is [`HttpError::TooManyPages`].
     pub max_pages: u64,
     /// The most items of a list gathered in memory (filter options, the
-    /// push form's lookups: see [`collect_pages`](super::collect_pages)); more is
+    /// push form's lookups: see [`super::collect_pages`]); more is
     /// [`HttpError::TooManyItems`].
     pub max_collected_items: usize,
 }
