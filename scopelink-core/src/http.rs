@@ -927,6 +927,10 @@ impl HttpClient {
                         retry_after,
                     };
                     if let (429, Some(policy)) = (status, config.throttle) {
+                        if policy.is_quota(&exchange.body) {
+                            tracing::warn!(parent: &span, error = %error, "giving up: the provider's quota is used up");
+                            return Err(error);
+                        }
                         throttled += 1;
                         match policy.wait(throttled, throttle_waited, retry_after) {
                             Some(wait) => {

@@ -49,6 +49,7 @@ pub const DEFAULT_THROTTLE: ThrottlePolicy = ThrottlePolicy {
     max_wait: Duration::from_secs(60),
     max_total_wait: Duration::from_secs(360),
     max_retries: 10,
+    quota_markers: &[],
 };
 
 /// Response body limits used when [`HttpConfig::body_limits`] is `None`:

@@ -161,6 +161,7 @@ async fn retries_shaped_for_brief_outages_give_up_inside_the_window() {
         max_wait: Duration::from_secs(60),
         max_total_wait: Duration::from_secs(60),
         max_retries: 3,
+        quota_markers: &[],
     };
     let halo = connector(&sim, brief);
     let host = Host::halopsa(Arc::new(MemoryStore::new()), &sim.uri()).await;

@@ -169,6 +169,7 @@ async fn rate_limit_waits_do_not_count_against_the_deadline() {
             max_wait: Duration::from_secs(1),
             max_total_wait: Duration::from_secs(10),
             max_retries: 5,
+            quota_markers: &[],
         }),
         ..config(Duration::from_secs(5), Some(Duration::from_millis(500)))
     })

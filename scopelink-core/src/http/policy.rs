@@ -74,6 +74,11 @@ pub struct ThrottlePolicy {
     pub max_total_wait: Duration,
     /// The most 429s one request is resent after.
     pub max_retries: u32,
+    /// Texts that mark a 429 as an exhausted quota, which waiting seconds
+    /// does not lift: a 429 whose body contains one fails at once (HubSpot
+    /// answers its per-second and its daily limit with 429 alike; the daily
+    /// one's body names the `DAILY` policy).
+    pub quota_markers: &'static [&'static str],
 }
 
 impl ThrottlePolicy {
@@ -85,7 +90,19 @@ impl ThrottlePolicy {
         max_wait: Duration::ZERO,
         max_total_wait: Duration::ZERO,
         max_retries: 0,
+        quota_markers: &[],
     };
+
+    /// Whether the body of a 429 marks an exhausted quota (see
+    /// [`ThrottlePolicy::quota_markers`]).
+    pub fn is_quota(&self, body: &[u8]) -> bool {
+        self.quota_markers.iter().any(|marker| {
+            !marker.is_empty()
+                && body
+                    .windows(marker.len())
+                    .any(|window| window == marker.as_bytes())
+        })
+    }
 
     /// The wait before resending a request after its `throttled`-th 429
     /// (1 for the first), having waited `waited` on its earlier 429s, when
@@ -230,6 +247,7 @@ mod tests {
             max_wait: ms(500),
             max_total_wait: ms(1_500),
             max_retries: 8,
+            quota_markers: &[],
         };
         // (429 number, waited so far, Retry-After) -> wait
         let table = [
@@ -264,6 +282,20 @@ mod tests {
             ThrottlePolicy::NO_RETRY.wait(1, Duration::ZERO, Some(Duration::ZERO)),
             None
         );
+    }
+
+    #[test]
+    fn quota_markers_single_out_refusals_that_waiting_does_not_lift() {
+        let policy = ThrottlePolicy {
+            quota_markers: &["\"DAILY\"", ""],
+            ..ThrottlePolicy::NO_RETRY
+        };
+        let daily = br#"{"status":"error","message":"You have reached your daily limit.","errorType":"RATE_LIMIT","policyName":"DAILY"}"#;
+        let burst = br#"{"status":"error","message":"You have reached your secondly limit.","errorType":"RATE_LIMIT","policyName":"SECONDLY"}"#;
+        assert!(policy.is_quota(daily));
+        assert!(!policy.is_quota(burst));
+        assert!(!policy.is_quota(b""));
+        assert!(!ThrottlePolicy::NO_RETRY.is_quota(daily));
     }
 
     #[test]
