@@ -546,6 +546,9 @@ impl SyncEngine {
         let next = self.next_checked(connection, data_type, stream);
         match deadline {
             None => next.await.map(Ok),
+            // Checked first: a source whose pages are always ready at once
+            // would otherwise never let the timer fire.
+            Some(at) if std::time::Instant::now() >= at => Some(Err(Overdue)),
             Some(at) => {
                 match tokio::time::timeout_at(tokio::time::Instant::from_std(at), next).await {
                     Ok(next) => next.map(Ok),
