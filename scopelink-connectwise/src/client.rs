@@ -34,11 +34,10 @@ pub(crate) const DEFAULT_BODY_LIMITS: BodyLimits = BodyLimits {
     error: 64 * 1024,
 };
 
-/// The HTTP client of a connector: `http` with the ConnectWise defaults
-/// where it sets none.
-fn http_client(mut http: HttpConfig) -> Result<HttpClient, HttpError> {
+/// `http` with the ConnectWise defaults where it sets none.
+fn with_defaults(mut http: HttpConfig) -> HttpConfig {
     http.body_limits.get_or_insert(DEFAULT_BODY_LIMITS);
-    HttpClient::new(http)
+    http
 }
 
 /// The key under which a host stores the discovered API base in a
@@ -427,7 +426,8 @@ impl ConnectWiseConnector {
         keys: ConnectWiseKeys,
         http: HttpConfig,
     ) -> Result<Self, ConnectorError> {
-        let client = http_client(http)?;
+        let http = with_defaults(http);
+        let client = HttpClient::new(http)?;
         let server = normalize_server_url(&settings.server_url, client.config().addresses)?;
         if keys.company_id.is_empty() {
             return Err(config_error(
@@ -454,7 +454,8 @@ impl ConnectWiseConnector {
         keys: ConnectWiseKeys,
         http: HttpConfig,
     ) -> Result<Self, ConnectorError> {
-        let client = http_client(http)?;
+        let http = with_defaults(http);
+        let client = HttpClient::new(http)?;
         let mut api_base = validate_url(api_base.as_str(), client.config().addresses)
             .map_err(|e| config_error("api_base", e.to_string()))?;
         api_base.set_query(None);

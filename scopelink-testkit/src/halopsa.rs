@@ -24,8 +24,7 @@
 //!
 //! Paths are matched case-insensitively. Fault injection:
 //! [`HaloSim::fail_next`], [`HaloSim::fail_on_ticket_create`],
-//! [`HaloSim::expire_tokens`], [`HaloSim::forbid`], and a rolling-window
-//! rate limit, [`HaloSim::limit_rate`]. Every request is logged
+//! [`HaloSim::expire_tokens`], [`HaloSim::forbid`]. Every request is logged
 //! ([`HaloSim::requests`]) without its `Authorization` header.
 //!
 //! Where the real behaviour is unknown the simulator picks the stricter
