@@ -9,7 +9,7 @@ use scopelink_core::connector::{PageStream, RecordPage};
 use scopelink_core::error::{ConnectorError, HttpError};
 use scopelink_core::http::{
     next_link, paginate_with, read_ahead, stop_after_error, validate_url, AddressPolicy,
-    BodyLimits, HttpClient, HttpConfig, Method, Page, Request, Response,
+    BodyLimits, HttpClient, HttpConfig, Method, Page, PageLimits, Request, Response,
 };
 use scopelink_core::model::DataType;
 use scopelink_core::secret::ConnectWiseKeys;
@@ -38,6 +38,16 @@ pub(crate) const DEFAULT_BODY_LIMITS: BodyLimits = BodyLimits {
 fn with_defaults(mut http: HttpConfig) -> HttpConfig {
     http.body_limits.get_or_insert(DEFAULT_BODY_LIMITS);
     http
+}
+
+/// The bounds of a page walk: the host's, else as many pages of
+/// `page_size` as hold [`PageLimits::PLAUSIBLE_RECORDS`] (5,000 pages of
+/// 1,000).
+fn page_limits(http: &HttpClient, page_size: u32) -> PageLimits {
+    http.config().pages.unwrap_or(PageLimits::for_records(
+        PageLimits::PLAUSIBLE_RECORDS,
+        page_size,
+    ))
 }
 
 /// The key under which a host stores the discovered API base in a
@@ -738,12 +748,16 @@ impl ConnectWiseConnector {
         what: String,
     ) -> BoxStream<'static, Result<RawPage, ConnectorError>> {
         let this = self.clone();
-        paginate_with(self.inner.http.config().pages, start, move |token| {
-            let this = this.clone();
-            let query = query.clone();
-            let what = what.clone();
-            async move { this.fetch_raw_page(path, &query, token, &what).await }
-        })
+        paginate_with(
+            page_limits(&self.inner.http, self.page_size),
+            start,
+            move |token| {
+                let this = this.clone();
+                let query = query.clone();
+                let what = what.clone();
+                async move { this.fetch_raw_page(path, &query, token, &what).await }
+            },
+        )
     }
 
     /// Every item of a list, decoded as `T` (items that do not decode are
@@ -770,7 +784,7 @@ impl ConnectWiseConnector {
                     }
                 }
             }
-            self.inner.http.config().pages.check_collected(out.len())?;
+            page_limits(&self.inner.http, self.page_size).check_collected(out.len())?;
         }
         Ok(out)
     }

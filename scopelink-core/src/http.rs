@@ -216,8 +216,10 @@ pub struct HttpConfig {
     /// How a 429 is waited out. `None`: the connector's default for its
     /// provider, else a 429 is retried under `retry` like a 503.
     pub throttle: Option<ThrottlePolicy>,
-    /// Bounds of page walks.
-    pub pages: PageLimits,
+    /// Bounds of page walks. `None`: the connector's default for its
+    /// provider (see [`PageLimits::for_records`]), else
+    /// [`PageLimits::DEFAULT`].
+    pub pages: Option<PageLimits>,
 }
 
 impl Default for HttpConfig {
@@ -231,7 +233,7 @@ impl Default for HttpConfig {
             deadline: None,
             body_limits: None,
             throttle: None,
-            pages: PageLimits::DEFAULT,
+            pages: None,
         }
     }
 }

@@ -4,8 +4,8 @@
 use crate::token::{Token, TokenCache};
 use crate::wire::{AuthInfo, ListReply};
 use scopelink_core::http::{
-    collect_pages, paginate_with, BodyLimits, HttpClient, HttpConfig, Method, Page, RateLimit,
-    Request, Response, ThrottlePolicy,
+    collect_pages, paginate_with, BodyLimits, HttpClient, HttpConfig, Method, Page, PageLimits,
+    RateLimit, Request, Response, ThrottlePolicy,
 };
 use scopelink_core::secret::ClientCredentials;
 use scopelink_core::{ConnectorError, HttpError};
@@ -62,6 +62,11 @@ pub(crate) const DEFAULT_BODY_LIMITS: BodyLimits = BodyLimits {
 
 /// The page size of list calls (HaloPSA's documented maximum).
 pub(crate) const PAGE_SIZE: u32 = 100;
+
+/// The bounds of a page walk when [`HttpConfig::pages`] is `None`: 50,000
+/// pages of 100, [`PageLimits::PLAUSIBLE_RECORDS`].
+pub(crate) const DEFAULT_PAGE_LIMITS: PageLimits =
+    PageLimits::for_records(PageLimits::PLAUSIBLE_RECORDS, PAGE_SIZE);
 
 /// Where the fix-it messages send the user for credentials.
 const API_SETTINGS: &str = "HaloPSA > Configuration > Integrations > HaloPSA API";
@@ -317,6 +322,7 @@ impl HaloConnector {
         }
         http.throttle.get_or_insert(DEFAULT_THROTTLE);
         http.body_limits.get_or_insert(DEFAULT_BODY_LIMITS);
+        http.pages.get_or_insert(DEFAULT_PAGE_LIMITS);
         let http = HttpClient::new(http)?;
         let base = normalize_host(&http, &settings.host)?;
         let opt_id = |field: &'static str, v: &Option<String>| {
@@ -743,7 +749,12 @@ impl HaloConnector {
         keys: &[&str],
         what: &str,
     ) -> Result<Vec<Value>, ConnectorError> {
-        let limits = self.inner.http.config().pages;
+        let limits = self
+            .inner
+            .http
+            .config()
+            .pages
+            .unwrap_or(DEFAULT_PAGE_LIMITS);
         let pages = paginate_with(limits, None, |token: Option<String>| async move {
             let page_no = token.and_then(|t| t.parse().ok()).unwrap_or(1);
             let (items, next) = self.get_page(rel, query, keys, page_no, what).await?;

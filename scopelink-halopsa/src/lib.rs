@@ -371,7 +371,12 @@ impl CrmSource for HaloConnector {
         let start = request.resume_from.clone();
         let this = self.clone();
         let fetch_query = query.clone();
-        let raw = paginate_with(self.http().config().pages, start, move |token| {
+        let limits = self
+            .http()
+            .config()
+            .pages
+            .unwrap_or(client::DEFAULT_PAGE_LIMITS);
+        let raw = paginate_with(limits, start, move |token| {
             let this = this.clone();
             let query = fetch_query.clone();
             async move { this.crm_page(&query, token).await }

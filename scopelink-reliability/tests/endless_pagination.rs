@@ -123,10 +123,10 @@ async fn connectwise_sync_of_new_pages_forever_stops_at_the_page_limit() {
     .await
     .unwrap();
     let http = HttpConfig {
-        pages: PageLimits {
+        pages: Some(PageLimits {
             max_pages: 40,
             ..PageLimits::DEFAULT
-        },
+        }),
         ..http(Duration::from_secs(10))
     };
     let (_sim, host, connector) = cw_setup(&server, http).await;
@@ -179,7 +179,7 @@ async fn connectwise_filter_discovery_against_endless_lists_stops_at_the_item_li
     let sim = ConnectWiseSim::start(SimConfig::default()).await;
     // The connector's default page size (1,000) and the default limits.
     let connector = cw_connector(&sim, &server.url(), 1000, http(Duration::from_secs(30)));
-    assert_eq!(connector.http().config().pages, PageLimits::DEFAULT);
+    assert_eq!(connector.http().config().pages, None);
     let err = bounded("filter discovery", connector.filter_options())
         .await
         .unwrap_err();
@@ -267,6 +267,28 @@ fn halo_connector(server: &HostileServer, http: HttpConfig) -> HaloConnector {
     .unwrap()
 }
 
+#[test]
+fn halopsa_walks_are_bounded_at_five_million_records_by_default() {
+    let halo = HaloConnector::new(
+        HaloSettings {
+            host: "https://acme.halopsa.com".into(),
+            tenant: Some("acme".into()),
+            project_ticket_type_id: None,
+            task_ticket_type_id: None,
+        },
+        scopelink_core::secret::ClientCredentials::new("id", "secret"),
+        HttpConfig::default(),
+    )
+    .unwrap();
+    assert_eq!(
+        halo.http().config().pages,
+        Some(PageLimits {
+            max_pages: 50_000,
+            max_collected_items: 100_000
+        })
+    );
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn halopsa_sync_stops_on_a_page_that_repeats() {
     let server = halo_server(|_| halo_clients(1)).await;
@@ -304,7 +326,7 @@ async fn halopsa_walks_of_new_pages_forever_stop_at_the_limits() {
     let halo = halo_connector(
         &server,
         HttpConfig {
-            pages: limits,
+            pages: Some(limits),
             ..http(Duration::from_secs(10))
         },
     );

@@ -190,6 +190,24 @@ impl PageLimits {
         max_collected_items: 100_000,
     };
 
+    /// The most records one list of any real account plausibly holds, for
+    /// [`PageLimits::for_records`]: five million.
+    pub const PLAUSIBLE_RECORDS: u64 = 5_000_000;
+
+    /// Limits for pages of `page_size` records: as many pages as
+    /// `max_records` fill (at least one), and the default item limit.
+    /// Connectors size their default with [`PageLimits::PLAUSIBLE_RECORDS`]
+    /// and their page size, so the bound means the same number of records
+    /// whatever the page size.
+    pub const fn for_records(max_records: u64, page_size: u32) -> PageLimits {
+        let page_size = if page_size == 0 { 1 } else { page_size as u64 };
+        let pages = max_records.div_ceil(page_size);
+        PageLimits {
+            max_pages: if pages == 0 { 1 } else { pages },
+            max_collected_items: PageLimits::DEFAULT.max_collected_items,
+        }
+    }
+
     /// `Err(TooManyItems)` when a gathered list of `len` items is over the
     /// limit: call it as items are added.
     pub fn check_collected(&self, len: usize) -> Result<(), HttpError> {
@@ -296,6 +314,20 @@ mod tests {
         assert!(!policy.is_quota(burst));
         assert!(!policy.is_quota(b""));
         assert!(!ThrottlePolicy::NO_RETRY.is_quota(daily));
+    }
+
+    #[test]
+    fn limits_for_records_scale_with_the_page_size() {
+        let plausible = PageLimits::PLAUSIBLE_RECORDS;
+        assert_eq!(PageLimits::for_records(plausible, 1000).max_pages, 5_000);
+        assert_eq!(PageLimits::for_records(plausible, 100).max_pages, 50_000);
+        assert_eq!(PageLimits::for_records(10, 3).max_pages, 4);
+        assert_eq!(PageLimits::for_records(0, 3).max_pages, 1);
+        assert_eq!(PageLimits::for_records(10, 0).max_pages, 10);
+        assert_eq!(
+            PageLimits::for_records(10, 3).max_collected_items,
+            PageLimits::DEFAULT.max_collected_items
+        );
     }
 
     #[test]
