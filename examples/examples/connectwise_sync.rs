@@ -296,6 +296,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         data_types: Vec::new(),
         filter: SyncFilter::default(),
         full: true,
+        deadline: None,
     };
     println!("5. full sync (every company; contacts of unknown companies are skipped):");
     let t = Instant::now();

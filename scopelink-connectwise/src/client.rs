@@ -9,8 +9,8 @@ use futures::StreamExt;
 use scopelink_core::connector::{PageStream, RecordPage};
 use scopelink_core::error::{ConnectorError, HttpError};
 use scopelink_core::http::{
-    next_link, paginate, read_ahead, stop_after_error, validate_url, AddressPolicy, HttpClient,
-    HttpConfig, Method, Page, Request, Response,
+    next_link, paginate_with, read_ahead, stop_after_error, validate_url, AddressPolicy,
+    BodyLimits, HttpClient, HttpConfig, Method, Page, PageLimits, Request, Response,
 };
 use scopelink_core::model::DataType;
 use scopelink_core::secret::ConnectWiseKeys;
@@ -26,6 +26,30 @@ use url::Url;
 pub const DEFAULT_API_VERSION: &str = "2025.1";
 /// The largest page ConnectWise serves (and the default page size).
 pub const MAX_PAGE_SIZE: u32 = 1000;
+/// Response body limits used when [`HttpConfig::body_limits`] is `None`:
+/// 32 MiB for a page (a full page of 1,000 records with custom fields runs
+/// to a few MiB), 64 KiB of an error body (ConnectWise's are under 1 KiB).
+pub(crate) const DEFAULT_BODY_LIMITS: BodyLimits = BodyLimits {
+    success: 32 * 1024 * 1024,
+    error: 64 * 1024,
+};
+
+/// `http` with the ConnectWise defaults where it sets none.
+fn with_defaults(mut http: HttpConfig) -> HttpConfig {
+    http.body_limits.get_or_insert(DEFAULT_BODY_LIMITS);
+    http
+}
+
+/// The bounds of a page walk: the host's, else as many pages of
+/// `page_size` as hold [`PageLimits::PLAUSIBLE_RECORDS`] (5,000 pages of
+/// 1,000).
+fn page_limits(http: &HttpClient, page_size: u32) -> PageLimits {
+    http.config().pages.unwrap_or(PageLimits::for_records(
+        PageLimits::PLAUSIBLE_RECORDS,
+        page_size,
+    ))
+}
+
 /// The key under which a host stores the discovered API base in a
 /// connection's settings, to build later connectors with
 /// [`ConnectWiseConnector::with_api_base`].
@@ -360,6 +384,7 @@ impl ConnectWiseConnector {
         keys: ConnectWiseKeys,
         http: HttpConfig,
     ) -> Result<Self, ConnectorError> {
+        let http = with_defaults(http);
         let client = HttpClient::new(http)?;
         let site = ConnectWiseSite::parse(&settings.server_url, client.config().addresses)?;
         if keys.company_id.is_empty() {
@@ -382,6 +407,7 @@ impl ConnectWiseConnector {
         keys: ConnectWiseKeys,
         http: HttpConfig,
     ) -> Result<Self, ConnectorError> {
+        let http = with_defaults(http);
         let client = HttpClient::new(http)?;
         let mut api_base = validate_url(api_base.as_str(), client.config().addresses)
             .map_err(|e| config_error("api_base", e.to_string()))?;
@@ -675,12 +701,16 @@ impl ConnectWiseConnector {
         what: String,
     ) -> BoxStream<'static, Result<RawPage, ConnectorError>> {
         let this = self.clone();
-        paginate(start, move |token| {
-            let this = this.clone();
-            let query = query.clone();
-            let what = what.clone();
-            async move { this.fetch_raw_page(path, &query, token, &what).await }
-        })
+        paginate_with(
+            page_limits(&self.inner.http, self.page_size),
+            start,
+            move |token| {
+                let this = this.clone();
+                let query = query.clone();
+                let what = what.clone();
+                async move { this.fetch_raw_page(path, &query, token, &what).await }
+            },
+        )
     }
 
     /// Every item of a list, decoded as `T` (items that do not decode are
@@ -707,6 +737,7 @@ impl ConnectWiseConnector {
                     }
                 }
             }
+            page_limits(&self.inner.http, self.page_size).check_collected(out.len())?;
         }
         Ok(out)
     }

@@ -100,6 +100,52 @@ pub enum HttpError {
         /// What went wrong.
         reason: String,
     },
+    /// A response body is larger than the configured limit; reading stopped
+    /// there. Not retried: the provider would send it again.
+    #[error("{method} {path}: the response is larger than the {limit}-byte limit, far more than a page of this provider holds; stopped reading it (a provider or proxy fault; if the data is real, raise `HttpConfig::body_limits` or use a smaller page size)")]
+    ResponseTooLarge {
+        /// HTTP method.
+        method: String,
+        /// Request path.
+        path: String,
+        /// The limit in force, in bytes.
+        limit: u64,
+    },
+    /// The request did not complete within its overall deadline (attempts
+    /// and the waits between them).
+    #[error("{method} {path} did not complete within {deadline:?} ({attempts} attempts); the host is slow or unreachable")]
+    DeadlineExceeded {
+        /// HTTP method.
+        method: String,
+        /// Request path.
+        path: String,
+        /// The deadline in force.
+        deadline: Duration,
+        /// Attempts started.
+        attempts: u32,
+    },
+    /// A paginated list that does not end within the page limit.
+    #[error("the list did not end after {limit} pages, more than any real account holds; stopped reading it (a provider or proxy fault: report it, or raise `HttpConfig::pages`)")]
+    TooManyPages {
+        /// The page limit in force.
+        limit: u64,
+    },
+    /// A page of a list repeats an earlier page of the same walk: the
+    /// provider ignores the page asked for.
+    #[error("page {page} of this list is the same as page {same_as}: the provider ignores which page is asked for; stopped instead of reading the same data forever (a provider or proxy fault: report it)")]
+    DuplicatePage {
+        /// The page that repeats (1-based, in reading order).
+        page: u64,
+        /// The earlier page it repeats.
+        same_as: u64,
+    },
+    /// A list gathered in memory (filter options, lookups) has more items
+    /// than the limit.
+    #[error("the list has more than {limit} entries, more than any real account holds; stopped reading it (a provider or proxy fault: report it, or raise `HttpConfig::pages`)")]
+    TooManyItems {
+        /// The item limit in force.
+        limit: usize,
+    },
 }
 
 impl HttpError {
@@ -557,6 +603,15 @@ pub enum SyncError {
     /// The caller lacks permission.
     #[error(transparent)]
     Access(#[from] AccessError),
+    /// The sync's deadline passed while `data_type` was syncing. Every page
+    /// committed so far is kept; the next run resumes after the last one.
+    #[error("the sync's deadline passed during the {data_type} sync, after {pages} pages of it were committed; the next run resumes from there")]
+    DeadlineExceeded {
+        /// The data type running when the deadline passed.
+        data_type: DataType,
+        /// Pages of it committed (this run and any it resumed).
+        pages: u64,
+    },
 }
 
 /// Any scopelink error, for hosts that want one type.

@@ -4,23 +4,30 @@
 //!   unspecified addresses refused, for literal IPs, for host names (checked
 //!   at connection time by the DNS resolver) and for every redirect, unless
 //!   the host opts in with [`AddressPolicy::allow_local`].
-//! - Per-request timeout; retries with exponential backoff and jitter on
-//!   429, 502, 503, 504 and connection errors, honoring `Retry-After`
-//!   (seconds or HTTP date); capped attempts; non-idempotent requests are
-//!   retried only when marked [`Request::retry_safe`], or on 429, which
-//!   tells that the request was refused unprocessed (RFC 6585).
+//! - Per-attempt timeout and an overall deadline per request across its
+//!   retries ([`HttpConfig::deadline`]); retries with exponential backoff
+//!   and jitter on 429, 502, 503, 504 and connection errors, honoring
+//!   `Retry-After` (seconds or HTTP date); capped attempts; non-idempotent
+//!   requests are retried only when marked [`Request::retry_safe`], or on
+//!   429, which tells that the request was refused unprocessed (RFC 6585).
+//! - A per-provider shape for waiting out rate limits (429):
+//!   [`ThrottlePolicy`].
+//! - Response bodies capped while they are read ([`BodyLimits`]): a body
+//!   past the cap is a typed error, never retried; only the first bytes of
+//!   an error body are read.
 //! - A client-side rate limiter (requests per window).
 //! - Errors carry status and the provider's message, never a credential;
 //!   tracing spans carry method, path, status and attempt (never the query).
-//! - [`paginate`]: "fetch page N / follow next link / follow cursor" as one
-//!   stream of pages.
+//! - [`paginate`] / [`paginate_with`]: "fetch page N / follow next link /
+//!   follow cursor" as one stream of pages, bounded ([`PageLimits`]: a page
+//!   limit, repeated pages refused); [`collect_pages`] gathers a small list
+//!   under an item limit.
 //!
 //! Environment proxies (`HTTPS_PROXY`, ...) are not used: through a proxy
 //! the address policy could not be enforced for host names.
 
 use crate::error::HttpError;
-use futures::stream::{BoxStream, StreamExt};
-use reqwest::header::{CONTENT_TYPE, LINK, RETRY_AFTER};
+use reqwest::header::{CONTENT_TYPE, RETRY_AFTER};
 use reqwest::StatusCode;
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
@@ -28,7 +35,6 @@ use serde::Serialize;
 use serde_json::Value;
 use std::collections::VecDeque;
 use std::fmt;
-use std::future::Future;
 use std::net::{IpAddr, Ipv4Addr, Ipv6Addr, SocketAddr};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
@@ -178,57 +184,18 @@ fn classify_v6(ip: Ipv6Addr) -> Reach {
     }
 }
 
-/// Retry settings.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RetryPolicy {
-    /// Attempts in all, including the first (at least 1).
-    pub max_attempts: u32,
-    /// The first backoff; doubled at each retry, with jitter.
-    pub base_delay: Duration,
-    /// The longest wait between attempts (a longer `Retry-After` is an error).
-    pub max_delay: Duration,
-}
+mod pages;
+mod policy;
 
-impl Default for RetryPolicy {
-    fn default() -> Self {
-        Self {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(250),
-            max_delay: Duration::from_secs(60),
-        }
-    }
-}
-
-impl RetryPolicy {
-    /// The wait before retry number `retry` (1 for the first retry):
-    /// `base_delay * 2^(retry - 1)` plus up to half of that again as
-    /// jitter, never more than `max_delay`.
-    pub fn backoff(&self, retry: u32) -> Duration {
-        let exponent = retry.saturating_sub(1).min(31);
-        let exponential = self
-            .base_delay
-            .checked_mul(1u32 << exponent)
-            .unwrap_or(self.max_delay)
-            .min(self.max_delay);
-        let half = u64::try_from(exponential.as_nanos() / 2).unwrap_or(u64::MAX);
-        let jitter = Duration::from_nanos(fastrand::u64(0..=half));
-        exponential.saturating_add(jitter).min(self.max_delay)
-    }
-}
-
-/// A client-side rate limit: at most `requests` per `per`.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct RateLimit {
-    /// Requests allowed per window.
-    pub requests: u32,
-    /// The window.
-    pub per: Duration,
-}
+pub use pages::{
+    collect_pages, next_link, paginate, paginate_with, read_ahead, stop_after_error, Page,
+};
+pub use policy::{BodyLimits, PageLimits, RateLimit, RetryPolicy, ThrottlePolicy};
 
 /// Client settings.
 #[derive(Debug, Clone)]
 pub struct HttpConfig {
-    /// Per-request timeout.
+    /// Per-attempt timeout (connecting, waiting and reading the body).
     pub timeout: Duration,
     /// Retries.
     pub retry: RetryPolicy,
@@ -238,6 +205,21 @@ pub struct HttpConfig {
     pub addresses: AddressPolicy,
     /// `User-Agent`.
     pub user_agent: String,
+    /// The longest one request may take, all attempts and the waits between
+    /// them included (waits on a 429 and on the client-side rate limit
+    /// excepted: see [`ThrottlePolicy`]); past it the request fails with
+    /// [`HttpError::DeadlineExceeded`]. `None`: twice `timeout`.
+    pub deadline: Option<Duration>,
+    /// How large response bodies may be. `None`: the connector's default
+    /// for its provider, else [`BodyLimits::DEFAULT`].
+    pub body_limits: Option<BodyLimits>,
+    /// How a 429 is waited out. `None`: the connector's default for its
+    /// provider, else a 429 is retried under `retry` like a 503.
+    pub throttle: Option<ThrottlePolicy>,
+    /// Bounds of page walks. `None`: the connector's default for its
+    /// provider (see [`PageLimits::for_records`]), else
+    /// [`PageLimits::DEFAULT`].
+    pub pages: Option<PageLimits>,
 }
 
 impl Default for HttpConfig {
@@ -248,7 +230,20 @@ impl Default for HttpConfig {
             rate_limit: None,
             addresses: AddressPolicy::default(),
             user_agent: concat!("scopelink/", env!("CARGO_PKG_VERSION")).to_string(),
+            deadline: None,
+            body_limits: None,
+            throttle: None,
+            pages: None,
         }
+    }
+}
+
+impl HttpConfig {
+    /// The overall deadline of one request: [`HttpConfig::deadline`], or
+    /// twice the per-attempt timeout.
+    pub fn request_deadline(&self) -> Duration {
+        self.deadline
+            .unwrap_or_else(|| self.timeout.saturating_mul(2))
     }
 }
 
@@ -832,7 +827,14 @@ impl HttpClient {
     /// and `retry_safe` requests
     /// (a 429 for any method: the provider refused it without processing it),
     /// waiting `Retry-After` when given (a longer wait than `max_delay` is
-    /// returned as the error instead) or an exponential backoff.
+    /// returned as the error instead) or an exponential backoff. A 429 is
+    /// waited out under [`HttpConfig::throttle`] when one is set.
+    ///
+    /// A body larger than [`BodyLimits::success`] fails with
+    /// [`HttpError::ResponseTooLarge`] (not retried); only the first
+    /// [`BodyLimits::error`] bytes of an error body are read. The whole
+    /// request, retries included, fails with [`HttpError::DeadlineExceeded`]
+    /// once [`HttpConfig::request_deadline`] has passed.
     pub async fn send(&self, request: Request) -> Result<Response, HttpError> {
         let config = &self.inner.config;
         check_target(&request.url, config.addresses)?;
@@ -840,12 +842,33 @@ impl HttpClient {
         let path = request.url.path().to_string();
         let may_retry = request.retry_safe || is_idempotent(&request.method);
         let max_attempts = config.retry.max_attempts.max(1);
+        let limits = config.body_limits.unwrap_or_default();
+        let deadline = config.request_deadline();
+        let began = Instant::now();
+        // Time spent waiting on rate limits (the client's own and 429s),
+        // which the deadline does not count.
+        let mut paced = Duration::ZERO;
+        // 429s waited out under the throttle policy, and the time waited.
+        let mut throttled: u32 = 0;
+        let mut throttle_waited = Duration::ZERO;
         let mut attempt: u32 = 0;
+        let deadline_error = |attempts: u32| HttpError::DeadlineExceeded {
+            method: method.clone(),
+            path: path.clone(),
+            deadline,
+            attempts,
+        };
         loop {
             attempt += 1;
             if let Some(limiter) = &self.inner.limiter {
+                let queued = Instant::now();
                 limiter.acquire().await;
+                paced += queued.elapsed();
             }
+            let spent = began.elapsed().saturating_sub(paced);
+            let Some(budget) = deadline.checked_sub(spent).filter(|b| !b.is_zero()) else {
+                return Err(deadline_error(attempt - 1));
+            };
             self.inner.sent.fetch_add(1, Ordering::Relaxed);
             let span = tracing::debug_span!(
                 "http_request",
@@ -855,7 +878,18 @@ impl HttpClient {
                 status = tracing::field::Empty,
             );
             let started = Instant::now();
-            let outcome = self.exchange(&request).instrument(span.clone()).await;
+            let outcome = match tokio::time::timeout(
+                budget,
+                self.exchange(&request, limits).instrument(span.clone()),
+            )
+            .await
+            {
+                Ok(outcome) => outcome,
+                Err(_) => {
+                    tracing::warn!(parent: &span, deadline_ms = u64::try_from(deadline.as_millis()).unwrap_or(u64::MAX), "giving up: the request's deadline passed");
+                    return Err(deadline_error(attempt));
+                }
+            };
             let elapsed_ms = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
             // The error this attempt ends with, when it is transient the wait
             // before the next attempt, and whether the provider refused the
@@ -883,8 +917,6 @@ impl HttpClient {
                         return Err(HttpError::InsecureScheme { url: target });
                     }
                     let retry_after = retry_after(&exchange.headers, SystemTime::now());
-                    let wait = is_transient_status(status)
-                        .then(|| retry_after.unwrap_or_else(|| config.retry.backoff(attempt)));
                     let error = HttpError::Status {
                         method: method.clone(),
                         path: path.clone(),
@@ -896,9 +928,40 @@ impl HttpClient {
                         ),
                         retry_after,
                     };
+                    if let (429, Some(policy)) = (status, config.throttle) {
+                        if policy.is_quota(&exchange.body) {
+                            tracing::warn!(parent: &span, error = %error, "giving up: the provider's quota is used up");
+                            return Err(error);
+                        }
+                        throttled += 1;
+                        match policy.wait(throttled, throttle_waited, retry_after) {
+                            Some(wait) => {
+                                let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
+                                tracing::warn!(parent: &span, error = %error, wait_ms, throttled, "rate limited; waiting");
+                                tokio::time::sleep(wait).await;
+                                throttle_waited += wait;
+                                paced += wait;
+                                continue;
+                            }
+                            None => {
+                                tracing::warn!(parent: &span, error = %error, throttled, "giving up: rate limited for longer than the throttle policy waits");
+                                return Err(error);
+                            }
+                        }
+                    }
+                    let wait = is_transient_status(status)
+                        .then(|| retry_after.unwrap_or_else(|| config.retry.backoff(attempt)));
                     (error, wait, status == 429)
                 }
-                Err(e) => {
+                Err(AttemptError::TooLarge { limit }) => {
+                    tracing::warn!(parent: &span, limit, "giving up: the response body is larger than the limit");
+                    return Err(HttpError::ResponseTooLarge {
+                        method: method.clone(),
+                        path: path.clone(),
+                        limit,
+                    });
+                }
+                Err(AttemptError::Http(e)) => {
                     // A body cut off mid-way (reset, early close) is as
                     // transient as a failed connect: resending is safe for
                     // the requests `may_retry` admits.
@@ -914,11 +977,19 @@ impl HttpClient {
                     )
                 }
             };
+            // Attempts that ended on a 429 waited out under the throttle
+            // policy do not use up the retry budget.
+            let counted = attempt - throttled;
             match wait {
-                Some(wait) if (may_retry || unprocessed) && attempt < max_attempts => {
+                Some(wait) if (may_retry || unprocessed) && counted < max_attempts => {
                     if wait > config.retry.max_delay {
                         // Only a `Retry-After` can ask for that long.
                         tracing::warn!(parent: &span, error = %error, retry_after_s = wait.as_secs(), "giving up: Retry-After is longer than the longest wait");
+                        return Err(error);
+                    }
+                    let spent = began.elapsed().saturating_sub(paced);
+                    if spent.saturating_add(wait) >= deadline {
+                        tracing::warn!(parent: &span, error = %error, "giving up: no time is left for another attempt before the request's deadline");
                         return Err(error);
                     }
                     let wait_ms = u64::try_from(wait.as_millis()).unwrap_or(u64::MAX);
@@ -933,8 +1004,13 @@ impl HttpClient {
         }
     }
 
-    /// One attempt: send, then read the whole body.
-    async fn exchange(&self, request: &Request) -> Result<Exchange, reqwest::Error> {
+    /// One attempt: send, then read the body, at most `limits.success`
+    /// bytes of a success and `limits.error` bytes of anything else.
+    async fn exchange(
+        &self,
+        request: &Request,
+        limits: BodyLimits,
+    ) -> Result<Exchange, AttemptError> {
         let mut builder = self
             .inner
             .client
@@ -947,15 +1023,27 @@ impl HttpClient {
         let status = response.status();
         let headers = response.headers().clone();
         let url = response.url().clone();
-        // Chunks are appended to one buffer sized from Content-Length (up
-        // to a cap, so a hostile length allocates nothing up front): a
-        // large page is copied once, not gathered and then copied again.
-        let expected = response.content_length().unwrap_or(0);
-        let mut body =
-            Vec::with_capacity(usize::try_from(expected.min(PREALLOCATE_AT_MOST)).unwrap_or(0));
-        while let Some(chunk) = response.chunk().await? {
-            body.extend_from_slice(&chunk);
-        }
+        let body = if status.is_success() {
+            if response
+                .content_length()
+                .is_some_and(|n| n > limits.success)
+            {
+                return Err(AttemptError::TooLarge {
+                    limit: limits.success,
+                });
+            }
+            match read_body(&mut response, limits.success).await? {
+                (body, false) => body,
+                (_, true) => {
+                    return Err(AttemptError::TooLarge {
+                        limit: limits.success,
+                    })
+                }
+            }
+        } else {
+            // The message is in the first bytes; the rest is not read.
+            read_body(&mut response, limits.error).await?.0
+        };
         Ok(Exchange {
             status,
             headers,
@@ -973,6 +1061,54 @@ impl HttpClient {
 /// The most a response body's buffer is sized to before any of it arrives
 /// (from its Content-Length); larger bodies grow as they come.
 const PREALLOCATE_AT_MOST: u64 = 8 * 1024 * 1024;
+
+/// Why one attempt brought back no [`Exchange`].
+enum AttemptError {
+    /// The transport failed.
+    Http(reqwest::Error),
+    /// A success body is larger than `limit` bytes.
+    TooLarge { limit: u64 },
+}
+
+impl From<reqwest::Error> for AttemptError {
+    fn from(e: reqwest::Error) -> Self {
+        AttemptError::Http(e)
+    }
+}
+
+/// Reads `response`'s body, at most `limit` bytes of it; `true` when there
+/// was more (which is left unread). Chunks are appended to one buffer sized
+/// from Content-Length (up to a cap, so a hostile length allocates nothing
+/// up front), which grows by doubling but never past `limit`: a large page
+/// is copied once, and memory stays within the limit whatever arrives.
+async fn read_body(
+    response: &mut reqwest::Response,
+    limit: u64,
+) -> Result<(Vec<u8>, bool), reqwest::Error> {
+    let limit = usize::try_from(limit).unwrap_or(usize::MAX);
+    let expected = response
+        .content_length()
+        .unwrap_or(0)
+        .min(PREALLOCATE_AT_MOST);
+    let mut body = Vec::with_capacity(usize::try_from(expected).unwrap_or(0).min(limit));
+    while let Some(chunk) = response.chunk().await? {
+        let room = limit - body.len();
+        let take = chunk.len().min(room);
+        if body.capacity() - body.len() < take {
+            let wanted = body
+                .capacity()
+                .saturating_mul(2)
+                .max(body.len() + take)
+                .min(limit);
+            body.reserve_exact(wanted - body.len());
+        }
+        body.extend_from_slice(&chunk[..take]);
+        if take < chunk.len() {
+            return Ok((body, true));
+        }
+    }
+    Ok((body, false))
+}
 
 /// `message` with every credential the request carried replaced by `***`,
 /// in every form a server may echo it (see [`crate::scrub::Scrubber`]):
@@ -1209,303 +1345,6 @@ fn json_message(value: &Value) -> Option<String> {
     }
 }
 
-/// One page from [`paginate`].
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Page<T> {
-    /// The page's items.
-    pub items: Vec<T>,
-    /// The token of the next page (a page number, a next link or a cursor);
-    /// `None` on the last page.
-    pub next: Option<String>,
-}
-
-/// Where [`paginate`] stands.
-enum Cursor<F, E> {
-    /// Fetch the page at this token next; `read` pages were read so far.
-    Fetch(Option<String>, F, u64),
-    /// Yield this error, then end.
-    Fail(E),
-    /// The last page or an error was yielded.
-    Done,
-}
-
-/// Turns a "fetch the page at this token" function into a stream of pages.
-/// `start` is the first token (`None` for the first page). The stream ends
-/// after a page whose `next` is `None`, and stops after the first error.
-/// Page number, next-link and cursor pagination differ only in what the
-/// token holds and how `fetch` uses it.
-///
-/// A page whose `next` is the token it was fetched with is yielded, then
-/// [`HttpError::RepeatedPage`] ends the stream: following it would read
-/// that page forever.
-///
-/// The stream is fused: polling it after its end keeps returning `None`.
-pub fn paginate<'a, T, E, F, Fut>(
-    start: Option<String>,
-    fetch: F,
-) -> BoxStream<'a, Result<Page<T>, E>>
-where
-    T: Send + 'a,
-    E: From<HttpError> + Send + 'a,
-    F: FnMut(Option<String>) -> Fut + Send + 'a,
-    Fut: Future<Output = Result<Page<T>, E>> + Send + 'a,
-{
-    futures::stream::unfold(Cursor::Fetch(start, fetch, 0), |cursor| async move {
-        let (token, mut fetch, read) = match cursor {
-            Cursor::Fetch(token, fetch, read) => (token, fetch, read),
-            Cursor::Fail(e) => return Some((Err(e), Cursor::Done)),
-            Cursor::Done => return None,
-        };
-        match fetch(token.clone()).await {
-            Ok(page) => {
-                let read = read + 1;
-                let next = match page.next.clone() {
-                    Some(next) if Some(&next) == token.as_ref() => {
-                        Cursor::Fail(HttpError::RepeatedPage { page: read }.into())
-                    }
-                    Some(next) => Cursor::Fetch(Some(next), fetch, read),
-                    None => Cursor::Done,
-                };
-                Some((Ok(page), next))
-            }
-            Err(e) => Some((Err(e), Cursor::Done)),
-        }
-    })
-    .fuse()
-    .boxed()
-}
-
-/// Drives `stream` on its own tokio task, up to `depth` items ahead of the
-/// consumer, so fetching and decoding the next pages runs in parallel with
-/// whatever the consumer does with the current one (storing it). Memory
-/// stays bounded: at most `depth` items wait, plus the one in the making.
-///
-/// Dropping the returned stream aborts the task (an in-flight request is
-/// dropped with it). A panic in the producer is re-raised in the consumer,
-/// so the end of the stream always means the end of the data. Outside a
-/// tokio runtime the stream is returned unchanged.
-pub fn read_ahead<T: Send + 'static>(
-    stream: BoxStream<'static, T>,
-    depth: usize,
-) -> BoxStream<'static, T> {
-    let Ok(runtime) = tokio::runtime::Handle::try_current() else {
-        return stream;
-    };
-    let (tx, rx) = tokio::sync::mpsc::channel(depth.max(1));
-    let task = runtime.spawn(async move {
-        let mut stream = stream;
-        while let Some(item) = stream.next().await {
-            if tx.send(item).await.is_err() {
-                break;
-            }
-        }
-    });
-    let producer = Producer(Some(task));
-    futures::stream::unfold((rx, producer), |(mut rx, mut producer)| async move {
-        if let Some(item) = rx.recv().await {
-            return Some((item, (rx, producer)));
-        }
-        // The channel closed: the producer ended. Only a panic is not the
-        // end of the data; re-raise it here, where it would have happened
-        // without the read-ahead.
-        if let Some(task) = producer.0.take() {
-            if let Err(e) = task.await {
-                if e.is_panic() {
-                    std::panic::resume_unwind(e.into_panic());
-                }
-            }
-        }
-        None
-    })
-    .fuse()
-    .boxed()
-}
-
-/// Ends `stream` after its first error (which it yields), as [`paginate`]
-/// does: for stages after a paginated stream, so that nothing past a failed
-/// page is worked on.
-pub fn stop_after_error<'a, T: Send + 'a, E: Send + 'a>(
-    stream: BoxStream<'a, Result<T, E>>,
-) -> BoxStream<'a, Result<T, E>> {
-    // The stream is dropped with the error, before it is polled again.
-    futures::stream::unfold(Some(stream), |stream| async move {
-        let mut stream = stream?;
-        let item = stream.next().await?;
-        let rest = item.is_ok().then_some(stream);
-        Some((item, rest))
-    })
-    .fuse()
-    .boxed()
-}
-
-/// The task behind [`read_ahead`], aborted when its consumer goes away.
-struct Producer(Option<tokio::task::JoinHandle<()>>);
-
-impl Drop for Producer {
-    fn drop(&mut self) {
-        if let Some(task) = &self.0 {
-            task.abort();
-        }
-    }
-}
-
-/// The URL of `rel="next"` in an RFC 8288 `Link` header, if any.
-///
-/// Every `Link` header is read; each may hold several comma-separated
-/// links, whose `rel` may be quoted or not and may list several relation
-/// types. The target is returned as written (it may be relative; see
-/// [`Response::next_link`]).
-pub fn next_link(headers: &HeaderMap) -> Option<String> {
-    headers.get_all(LINK).iter().find_map(|value| {
-        let value = String::from_utf8_lossy(value.as_bytes());
-        parse_links(&value)
-            .into_iter()
-            .find(|link| link.rels.iter().any(|rel| rel.eq_ignore_ascii_case("next")))
-            .map(|link| link.target)
-    })
-}
-
-/// One link of a `Link` header.
-struct Link {
-    target: String,
-    rels: Vec<String>,
-}
-
-/// A cursor over a header value.
-struct Scanner<'a> {
-    rest: &'a str,
-}
-
-impl<'a> Scanner<'a> {
-    fn peek(&self) -> Option<char> {
-        self.rest.chars().next()
-    }
-
-    fn bump(&mut self) -> Option<char> {
-        let ch = self.peek()?;
-        self.rest = &self.rest[ch.len_utf8()..];
-        Some(ch)
-    }
-
-    fn take_while(&mut self, keep: impl Fn(char) -> bool) -> &'a str {
-        let end = self
-            .rest
-            .find(|c: char| !keep(c))
-            .unwrap_or(self.rest.len());
-        let (taken, rest) = self.rest.split_at(end);
-        self.rest = rest;
-        taken
-    }
-
-    fn skip_ws(&mut self) {
-        self.take_while(char::is_whitespace);
-    }
-
-    /// A quoted string (the opening quote is next), unescaped.
-    fn quoted(&mut self) -> String {
-        self.bump();
-        let mut out = String::new();
-        while let Some(ch) = self.bump() {
-            match ch {
-                '"' => break,
-                '\\' => {
-                    if let Some(escaped) = self.bump() {
-                        out.push(escaped);
-                    }
-                }
-                other => out.push(other),
-            }
-        }
-        out
-    }
-
-    /// Skips to the next top-level `,` or `;` (not consuming it), stepping
-    /// over quoted strings.
-    fn skip_junk(&mut self) {
-        while let Some(ch) = self.peek() {
-            match ch {
-                ',' | ';' => return,
-                '"' => {
-                    self.quoted();
-                }
-                _ => {
-                    self.bump();
-                }
-            }
-        }
-    }
-}
-
-fn parse_links(value: &str) -> Vec<Link> {
-    let mut links = Vec::new();
-    let mut s = Scanner { rest: value };
-    loop {
-        s.take_while(|c| c.is_whitespace() || c == ',');
-        match s.bump() {
-            None => break,
-            Some('<') => {}
-            Some(_) => {
-                // Not a link: skip to the next one.
-                while !matches!(s.peek(), None | Some(',')) {
-                    s.skip_junk();
-                    if s.peek() == Some(';') {
-                        s.bump();
-                    }
-                }
-                continue;
-            }
-        }
-        let target = s.take_while(|c| c != '>').trim().to_string();
-        if s.bump().is_none() {
-            break; // unterminated target
-        }
-        let mut rel: Option<String> = None;
-        loop {
-            s.skip_ws();
-            match s.peek() {
-                Some(';') => {
-                    s.bump();
-                }
-                None | Some(',') => break,
-                Some(_) => {
-                    s.skip_junk();
-                    continue;
-                }
-            }
-            s.skip_ws();
-            let name = s
-                .take_while(|c| !c.is_whitespace() && !matches!(c, '=' | ';' | ','))
-                .to_string();
-            s.skip_ws();
-            let param = if s.peek() == Some('=') {
-                s.bump();
-                s.skip_ws();
-                if s.peek() == Some('"') {
-                    s.quoted()
-                } else {
-                    s.take_while(|c| !c.is_whitespace() && !matches!(c, ';' | ','))
-                        .to_string()
-                }
-            } else {
-                String::new()
-            };
-            // Only the first `rel` counts (RFC 8288, 3.3).
-            if rel.is_none() && name.eq_ignore_ascii_case("rel") {
-                rel = Some(param);
-            }
-        }
-        links.push(Link {
-            target,
-            rels: rel
-                .unwrap_or_default()
-                .split_whitespace()
-                .map(str::to_string)
-                .collect(),
-        });
-    }
-    links
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -1559,22 +1398,6 @@ mod tests {
         ] {
             let ip: IpAddr = ip.parse().unwrap();
             assert!(AddressPolicy::public_only().permits(ip), "{ip}");
-        }
-    }
-
-    #[test]
-    fn backoff_doubles_and_is_capped() {
-        let policy = RetryPolicy {
-            max_attempts: 10,
-            base_delay: Duration::from_millis(100),
-            max_delay: Duration::from_secs(1),
-        };
-        for _ in 0..50 {
-            let first = policy.backoff(1);
-            assert!(first >= Duration::from_millis(100) && first <= Duration::from_millis(150));
-            let third = policy.backoff(3);
-            assert!(third >= Duration::from_millis(400) && third <= Duration::from_millis(600));
-            assert_eq!(policy.backoff(40), Duration::from_secs(1));
         }
     }
 

@@ -272,6 +272,21 @@ pub struct SyncRequest {
     pub filter: SyncFilter,
     /// Ignore the cursor and fetch everything.
     pub full: bool,
+    /// When the whole sync must stop (see [`SyncRequest::with_time_limit`]):
+    /// once it has passed, the page being fetched is abandoned, pages
+    /// already fetched are committed, and the run fails with
+    /// [`SyncError::DeadlineExceeded`]; the next run resumes after the last
+    /// committed page. `None`: no deadline.
+    pub deadline: Option<std::time::Instant>,
+}
+
+impl SyncRequest {
+    /// This request with a deadline `limit` from now, for every data type
+    /// it runs together.
+    pub fn with_time_limit(mut self, limit: std::time::Duration) -> Self {
+        self.deadline = std::time::Instant::now().checked_add(limit);
+        self
+    }
 }
 
 /// What a whole sync did, per data type.
@@ -293,6 +308,12 @@ impl SyncReport {
 
 /// A progress callback.
 pub type ProgressFn<'a> = &'a (dyn Fn(&SyncProgress) + Send + Sync);
+
+/// A fetched page with its skip reasons, or why it could not be had.
+type CheckedPage = Result<(RecordPage, Vec<Option<String>>), SyncError>;
+
+/// The sync's deadline passed before the next page arrived.
+struct Overdue;
 
 /// Tells `progress` (if any) where the run of `data_type` stands.
 fn report(
@@ -685,11 +706,24 @@ impl SyncEngine {
         // companies, which an earlier type stored, never the page being
         // committed. At most two pages are in memory; the checkpoint still
         // moves page by page.
-        let mut current = self.next_checked(connection, data_type, &mut stream).await;
+        let deadline = request.deadline;
+        let mut current = self
+            .next_in_time(deadline, connection, data_type, &mut stream)
+            .await;
         while let Some(checked) = current {
-            let (page, reasons) = checked?;
+            let (page, reasons) = match checked {
+                Ok(checked) => checked,
+                Err(Overdue) => {
+                    return Err(SyncError::DeadlineExceeded {
+                        data_type,
+                        pages: checkpoint.pages,
+                    })
+                }
+            }?;
+            // Only the fetch is bounded by the deadline: a commit, once
+            // begun, always ends, so nothing is lost or half written.
             let (following, committed) = futures::join!(
-                self.next_checked(connection, data_type, &mut stream),
+                self.next_in_time(deadline, connection, data_type, &mut stream),
                 self.commit(connection, data_type, page, reasons, checkpoint, lease, progress)
             );
             committed?;
@@ -698,13 +732,37 @@ impl SyncEngine {
         Ok(())
     }
 
+    /// [`Self::next_checked`], abandoned with `Err(Overdue)` when
+    /// `deadline` passes first.
+    async fn next_in_time(
+        &self,
+        deadline: Option<std::time::Instant>,
+        connection: &ConnectionId,
+        data_type: DataType,
+        stream: &mut PageStream<'_>,
+    ) -> Option<Result<CheckedPage, Overdue>> {
+        let next = self.next_checked(connection, data_type, stream);
+        match deadline {
+            None => next.await.map(Ok),
+            // Checked first: a source whose pages are always ready at once
+            // would otherwise never let the timer fire.
+            Some(at) if std::time::Instant::now() >= at => Some(Err(Overdue)),
+            Some(at) => {
+                match tokio::time::timeout_at(tokio::time::Instant::from_std(at), next).await {
+                    Ok(next) => next.map(Ok),
+                    Err(_) => Some(Err(Overdue)),
+                }
+            }
+        }
+    }
+
     /// The stream's next page with its skip checks, or the end.
     async fn next_checked(
         &self,
         connection: &ConnectionId,
         data_type: DataType,
         stream: &mut PageStream<'_>,
-    ) -> Option<Result<(RecordPage, Vec<Option<String>>), SyncError>> {
+    ) -> Option<CheckedPage> {
         let page = match stream.next().await? {
             Ok(page) => page,
             Err(source) => return Some(Err(SyncError::Connector { data_type, source })),

@@ -468,10 +468,12 @@ async fn a_slow_answer_is_a_timeout() {
     }
     assert_eq!(http.requests_sent(), 1);
 
-    // Timeouts are retried like connection errors.
+    // Timeouts are retried like connection errors (within the request's
+    // overall deadline, by default twice the timeout, here longer).
     let http = client_with(HttpConfig {
         timeout: Duration::from_millis(200),
         retry: retry(2),
+        deadline: Some(Duration::from_secs(10)),
         ..config()
     });
     let err = http.send(get(&server, "/slow")).await.unwrap_err();

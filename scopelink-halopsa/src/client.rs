@@ -3,9 +3,9 @@
 
 use crate::token::{Token, TokenCache};
 use crate::wire::{AuthInfo, ListReply};
-use futures::StreamExt;
 use scopelink_core::http::{
-    paginate, HttpClient, HttpConfig, Method, Page, RateLimit, Request, Response,
+    collect_pages, paginate_with, BodyLimits, HttpClient, HttpConfig, Method, Page, PageLimits,
+    RateLimit, Request, Response, ThrottlePolicy,
 };
 use scopelink_core::secret::ClientCredentials;
 use scopelink_core::{ConnectorError, HttpError};
@@ -33,8 +33,40 @@ pub const DEFAULT_RATE_LIMIT: RateLimit = RateLimit {
     per: Duration::from_secs(300),
 };
 
+/// How a 429 is waited out when [`HttpConfig::throttle`] is `None`: 5 s,
+/// doubling to at most 60 s a wait (5, 10, 20, 40, 60, 60, 60, 60 s), at
+/// most 6 minutes in all per request.
+///
+/// HaloPSA's limit is a rolling 5-minute window shared by the tenant's
+/// integrations, and its 429 carries no `Retry-After` (one is honoured if
+/// sent): the window frees up as the oldest requests age out of it, so
+/// seconds-long waits are needed, and a request refused for more than a
+/// whole window (315 s of waiting) means the tenant is saturated: it fails
+/// with the 429.
+pub const DEFAULT_THROTTLE: ThrottlePolicy = ThrottlePolicy {
+    retry: true,
+    first_wait: Duration::from_secs(5),
+    max_wait: Duration::from_secs(60),
+    max_total_wait: Duration::from_secs(360),
+    max_retries: 10,
+    quota_markers: &[],
+};
+
+/// Response body limits used when [`HttpConfig::body_limits`] is `None`:
+/// 16 MiB for a page (100 records, the largest page HaloPSA serves, are
+/// well under 1 MiB even with long notes), 64 KiB of an error body.
+pub(crate) const DEFAULT_BODY_LIMITS: BodyLimits = BodyLimits {
+    success: 16 * 1024 * 1024,
+    error: 64 * 1024,
+};
+
 /// The page size of list calls (HaloPSA's documented maximum).
 pub(crate) const PAGE_SIZE: u32 = 100;
+
+/// The bounds of a page walk when [`HttpConfig::pages`] is `None`: 50,000
+/// pages of 100, [`PageLimits::PLAUSIBLE_RECORDS`].
+pub(crate) const DEFAULT_PAGE_LIMITS: PageLimits =
+    PageLimits::for_records(PageLimits::PLAUSIBLE_RECORDS, PAGE_SIZE);
 
 /// Where the fix-it messages send the user for credentials.
 const API_SETTINGS: &str = "HaloPSA > Configuration > Integrations > HaloPSA API";
@@ -291,6 +323,9 @@ impl HaloConnector {
         if http.rate_limit.is_none() {
             http.rate_limit = Some(DEFAULT_RATE_LIMIT);
         }
+        http.throttle.get_or_insert(DEFAULT_THROTTLE);
+        http.body_limits.get_or_insert(DEFAULT_BODY_LIMITS);
+        http.pages.get_or_insert(DEFAULT_PAGE_LIMITS);
         let http = HttpClient::new(http)?;
         let base = normalize_host(&http, &settings.host)?;
         let opt_id = |field: &'static str, v: &Option<String>| {
@@ -742,7 +777,13 @@ impl HaloConnector {
         keys: &[&str],
         what: &str,
     ) -> Result<Vec<Value>, ConnectorError> {
-        let mut pages = paginate(None, |token: Option<String>| async move {
+        let limits = self
+            .inner
+            .http
+            .config()
+            .pages
+            .unwrap_or(DEFAULT_PAGE_LIMITS);
+        let pages = paginate_with(limits, None, |token: Option<String>| async move {
             let page_no = token.and_then(|t| t.parse().ok()).unwrap_or(1);
             let (items, next) = self.get_page(rel, query, keys, page_no, what).await?;
             Ok::<_, ConnectorError>(Page {
@@ -750,11 +791,7 @@ impl HaloConnector {
                 next: next.map(|n| n.to_string()),
             })
         });
-        let mut all = Vec::new();
-        while let Some(page) = pages.next().await {
-            all.extend(page?.items);
-        }
-        Ok(all)
+        collect_pages(pages, limits).await
     }
 }
 

@@ -50,13 +50,13 @@ mod push;
 mod token;
 mod wire;
 
-pub use client::{HaloConnector, HaloSettings, DEFAULT_RATE_LIMIT};
+pub use client::{HaloConnector, HaloSettings, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE};
 
 use convert::{ACTIVE, INACTIVE};
 use futures::StreamExt;
 use scopelink_core::connector::{Connector, CrmSource, PageStream, RecordPage, StreamRequest};
 use scopelink_core::filter::{FilterOption, FilterOptions, Preview, SyncFilter};
-use scopelink_core::http::{paginate, read_ahead, stop_after_error, Page};
+use scopelink_core::http::{paginate_with, read_ahead, stop_after_error, Page};
 use scopelink_core::model::{DataType, Record};
 use scopelink_core::{ConnectorError, FeatureCategory, Provider};
 use serde_json::Value;
@@ -376,7 +376,12 @@ impl CrmSource for HaloConnector {
         let start = request.resume_from.clone();
         let this = self.clone();
         let fetch_query = query.clone();
-        let raw = paginate(start, move |token| {
+        let limits = self
+            .http()
+            .config()
+            .pages
+            .unwrap_or(client::DEFAULT_PAGE_LIMITS);
+        let raw = paginate_with(limits, start, move |token| {
             let this = this.clone();
             let query = fetch_query.clone();
             async move { this.crm_page(&query, token).await }

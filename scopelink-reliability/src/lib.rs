@@ -1,11 +1,13 @@
 //! Reliability and security suite for scopelink.
 //!
 //! The tests live in `tests/`; this library holds what they share:
-//! a fault-injecting TCP proxy, helpers that compare a store with a
-//! simulator's data, and a tracing capture for the secrets-in-logs checks.
+//! a fault-injecting TCP proxy, a hostile HTTP server (endless and
+//! oversized bodies), helpers that compare a store with a simulator's data,
+//! and a tracing capture for the secrets-in-logs checks.
 #![forbid(unsafe_code)]
 
 pub mod compare;
 pub mod fault_proxy;
 pub mod gate;
+pub mod hostile_server;
 pub mod log_capture;

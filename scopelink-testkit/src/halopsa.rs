@@ -358,6 +358,8 @@ struct State {
     next_link_id: i64,
     clock: u64,
     log: Vec<SimRequest>,
+    /// HaloPSA's rate limit, when set ([`HaloSim::limit_rate`]).
+    rate_window: Option<crate::rate_window::RollingWindow>,
 }
 
 fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
@@ -383,6 +385,11 @@ type Out = (u16, Option<Value>);
 
 fn json_response(status: u16, body: Value) -> Out {
     (status, Some(body))
+}
+
+/// HaloPSA's 429 body (`fixtures/halopsa/error_429.json`).
+fn rate_limit_body() -> Value {
+    json!({"error": "Rate Limit Reached - 300 Requests per rolling 5 minute window"})
 }
 
 fn empty(status: u16) -> Out {
@@ -1058,6 +1065,11 @@ impl State {
                 }),
             );
         }
+        if let Some(window) = &mut self.rate_window {
+            if !window.admit(Instant::now()) {
+                return json_response(429, rate_limit_body());
+            }
+        }
         if !self.authorized(req) {
             return empty(401);
         }
@@ -1066,9 +1078,7 @@ impl State {
         }
         if let Some(status) = self.failures.pop_front() {
             let body = match status {
-                429 => {
-                    json!({"error": "Rate Limit Reached - 300 Requests per rolling 5 minute window"})
-                }
+                429 => rate_limit_body(),
                 _ => {
                     json!({"ClassName": "System.Exception", "Message": format!("Simulated HTTP {status}.")})
                 }
@@ -1298,6 +1308,7 @@ impl HaloSim {
             next_link_id: 9000,
             clock: 0,
             log: Vec::new(),
+            rate_window: None,
         }));
         Mock::given(any())
             .respond_with(Responder {
@@ -1345,6 +1356,16 @@ impl HaloSim {
     /// Token requests so far (successful or not).
     pub fn token_requests(&self) -> usize {
         self.state().token_requests
+    }
+
+    /// Enforces HaloPSA's rate limit on `/api/...` calls (`GET /api/authinfo`
+    /// and the token endpoint left out): at most `limit` calls in any rolling
+    /// `window` (HaloPSA hosted: about 300 per 5 minutes per instance);
+    /// calls past it get 429 with HaloPSA's body and no `Retry-After`. The
+    /// window frees up as admitted calls age out of it, one by one; refused
+    /// calls are not counted (an assumption: no public source says).
+    pub fn limit_rate(&self, limit: usize, window: Duration) {
+        self.state().rate_window = Some(crate::rate_window::RollingWindow::new(limit, window));
     }
 
     /// Answers the next `n` authenticated API calls with `status` (429

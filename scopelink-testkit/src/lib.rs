@@ -5,4 +5,5 @@
 
 pub mod connectwise;
 pub mod halopsa;
+pub mod rate_window;
 pub mod store_conformance;

@@ -25,10 +25,12 @@ pub const CRM: [DataType; 3] = [
 ];
 
 /// Loopback allowed; retries fast (1 ms backoff, 4 attempts); `timeout`
-/// per request; no client-side rate limit to speak of.
+/// per attempt, and an overall deadline past four whole attempts (so every
+/// attempt may time out); no client-side rate limit to speak of.
 pub fn http(timeout: Duration) -> HttpConfig {
     HttpConfig {
         timeout,
+        deadline: Some(timeout.saturating_mul(5)),
         retry: RetryPolicy {
             max_attempts: 4,
             base_delay: Duration::from_millis(1),
