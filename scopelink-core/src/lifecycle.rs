@@ -311,7 +311,10 @@ impl Connections {
         // Refuse before calling the provider: a paused connection's
         // credentials are not used.
         self.load(id).await?.check_testable()?;
-        let result = connector.test_connection().await.map_err(|e| e.to_string());
+        let result = match connector.test_connection().await {
+            Ok(()) => Ok(()),
+            Err(e) => Err(self.scrubbed_reason(id, &e.to_string()).await),
+        };
         // Applied to the connection as stored after the test: when it was
         // disabled meanwhile, the result is refused and the disable stays.
         self.transition(id, |c| {
@@ -431,9 +434,26 @@ impl Connections {
     /// Moves the connection to Connection Error (a sync or push found the
     /// credentials rejected). Emits [`ConnectionEvent::EnteredError`] when
     /// it enters that status.
+    ///
+    /// Every secret of the connection's stored credentials (and each form a
+    /// client sends them in) is removed from `reason` first, whatever
+    /// produced it, since the reason is stored, logged and shown.
     pub async fn mark_error(&self, id: &ConnectionId, reason: &str) -> Result<Connection, Error> {
-        self.transition(id, |c| Ok(c.mark_error(reason.to_string(), Utc::now())?))
+        let reason = self.scrubbed_reason(id, reason).await;
+        self.transition(id, |c| Ok(c.mark_error(reason.clone(), Utc::now())?))
             .await
+    }
+
+    /// `reason` with every credential of connection `id` replaced (see
+    /// [`crate::scrub::Scrubber::for_credentials`]). The HTTP layer already
+    /// scrubs what one request carried; this covers reasons assembled
+    /// elsewhere. When the credentials cannot be read, `reason` is kept as
+    /// it is (it was scrubbed where it came from).
+    async fn scrubbed_reason(&self, id: &ConnectionId, reason: &str) -> String {
+        match self.credentials(id).await {
+            Ok(credentials) => crate::scrub::Scrubber::for_credentials(&credentials).scrub(reason),
+            Err(_) => reason.to_string(),
+        }
     }
 
     /// Pushes `project` to the PSA of `connection`, as

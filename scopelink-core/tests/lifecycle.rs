@@ -619,3 +619,43 @@ async fn debug_output_never_shows_a_secret() {
     // The non-secret parts are still there, so the check is meaningful.
     assert!(format!("{new:?}").contains("pub-key-1"));
 }
+
+#[tokio::test]
+async fn reasons_never_keep_a_credential_the_provider_echoed() {
+    let env = Env::new();
+    let access = Access::full();
+    let c = env
+        .connections
+        .create(&access, new_connection(Provider::HubSpot, CRM))
+        .await
+        .unwrap();
+
+    // A test whose provider message echoes the key pair and the key alone.
+    let connector = FakeConnector::failing(&format!(
+        "401: bad login acme+pub-key-1:{SECRET} (key {SECRET})"
+    ));
+    let failed = env
+        .connections
+        .test(&access, &c.id, &connector)
+        .await
+        .unwrap();
+    let ConnectionStatus::ConnectionError { reason, .. } = failed.status else {
+        panic!("expected Connection Error, got {:?}", failed.status);
+    };
+    assert!(!reason.contains(SECRET), "{reason}");
+    assert!(reason.contains("401: bad login"), "{reason}");
+
+    // A reason assembled elsewhere (a sync or push) is scrubbed the same way.
+    let marked = env
+        .connections
+        .mark_error(&c.id, &format!("sync stopped: token {SECRET} refused"))
+        .await
+        .unwrap();
+    let ConnectionStatus::ConnectionError { reason, .. } = marked.status else {
+        panic!("expected Connection Error, got {:?}", marked.status);
+    };
+    assert!(!reason.contains(SECRET), "{reason}");
+    for entry in env.kinds(&c.id).await {
+        assert!(!format!("{entry:?}").contains(SECRET), "{entry:?}");
+    }
+}
