@@ -38,7 +38,7 @@ mod tests {
     #[test]
     fn oauth_pkce_rfc7636_appendix_b_vector() {
         assert_eq!(
-            challenge_s256("dBjftJeZ4CVP-1mB92K27uhbUJU1p1r7wW1gFWFOEjXk"),
+            challenge_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
             "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
         );
     }
