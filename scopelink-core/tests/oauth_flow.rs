@@ -18,7 +18,9 @@ use scopelink_core::{
     async_trait, Connection, ConnectionId, ConnectionStatus, Connections, Error, FeatureCategory,
     MemoryStore, NewConnection, Provider, Store,
 };
-use scopelink_testkit::oauth::{OAuthSim, OAuthSimConfig, TEST_RSA_PRIVATE_PEM, TEST_RSA_PUBLIC_PEM};
+use scopelink_testkit::oauth::{
+    OAuthSim, OAuthSimConfig, TEST_RSA_PRIVATE_PEM, TEST_RSA_PUBLIC_PEM,
+};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::{json, Map};
 use std::collections::{BTreeMap, BTreeSet};
@@ -103,8 +105,14 @@ async fn env(config: OAuthSimConfig) -> Env {
 
 fn salesforce_style() -> OAuthSimConfig {
     let mut extra = Map::new();
-    extra.insert("instance_url".into(), json!("https://acme.my.salesforce.com"));
-    extra.insert("id".into(), json!("https://login.salesforce.com/id/00Dxx/005xx"));
+    extra.insert(
+        "instance_url".into(),
+        json!("https://acme.my.salesforce.com"),
+    );
+    extra.insert(
+        "id".into(),
+        json!("https://login.salesforce.com/id/00Dxx/005xx"),
+    );
     extra.insert("signature".into(), json!("c2lnbmF0dXJl"));
     OAuthSimConfig {
         access_lifetime: None,
@@ -130,7 +138,11 @@ async fn browser(url: &Url) -> Url {
 }
 
 async fn connect(env: &Env) -> Connection {
-    let start = env.flow.start(&Access::full(), &env.id).await.expect("start");
+    let start = env
+        .flow
+        .start(&Access::full(), &env.id)
+        .await
+        .expect("start");
     let back = browser(&start.url).await;
     env.flow
         .complete(&Access::full(), &Callback::from_url(&back))
@@ -140,7 +152,10 @@ async fn connect(env: &Env) -> Connection {
 
 async fn tokens(env: &Env) -> OAuthTokens {
     let c = env.connections.get(&Access::full(), &env.id).await.unwrap();
-    match load_credentials(env.vault.as_ref(), &c.credential_ref).await.unwrap() {
+    match load_credentials(env.vault.as_ref(), &c.credential_ref)
+        .await
+        .unwrap()
+    {
         Credentials::OAuth(t) => t,
         _ => panic!("the vault must hold OAuth tokens"),
     }
@@ -168,7 +183,11 @@ fn session(env: &Env) -> OAuthSession {
 }
 
 async fn status(env: &Env) -> ConnectionStatus {
-    env.connections.get(&Access::full(), &env.id).await.unwrap().status
+    env.connections
+        .get(&Access::full(), &env.id)
+        .await
+        .unwrap()
+        .status
 }
 
 #[test]
@@ -185,8 +204,11 @@ fn oauth_authorize_url_per_provider_style() {
             .iter()
             .map(|(k, v)| (k.to_string(), v.to_string()))
             .collect();
-        c.authorize_url("STATE", &challenge_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"))
-            .to_string()
+        c.authorize_url(
+            "STATE",
+            &challenge_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+        )
+        .to_string()
     };
     let urls = BTreeMap::from([
         (
@@ -217,7 +239,11 @@ fn oauth_authorize_url_per_provider_style() {
             "hubspot",
             style(
                 "https://app.hubspot.com/oauth/authorize",
-                &["crm.objects.deals.read", "crm.objects.companies.read", "oauth"],
+                &[
+                    "crm.objects.deals.read",
+                    "crm.objects.companies.read",
+                    "oauth",
+                ],
                 &[],
             ),
         ),
@@ -225,7 +251,10 @@ fn oauth_authorize_url_per_provider_style() {
             "dynamics_entra_tenant",
             style(
                 "https://login.microsoftonline.com/contoso.onmicrosoft.com/oauth2/v2.0/authorize",
-                &["https://contoso.crm.dynamics.com/user_impersonation", "offline_access"],
+                &[
+                    "https://contoso.crm.dynamics.com/user_impersonation",
+                    "offline_access",
+                ],
                 &[("response_mode", "query")],
             ),
         ),
@@ -239,7 +268,11 @@ fn oauth_authorize_url_per_provider_style() {
         ),
         (
             "docusign_production",
-            style("https://account.docusign.com/oauth/auth", &["signature", "extended"], &[]),
+            style(
+                "https://account.docusign.com/oauth/auth",
+                &["signature", "extended"],
+                &[],
+            ),
         ),
     ]);
     for url in urls.values() {
@@ -247,7 +280,10 @@ fn oauth_authorize_url_per_provider_style() {
         let q: BTreeMap<_, _> = parsed.query_pairs().into_owned().collect();
         assert_eq!(q["response_type"], "code");
         assert_eq!(q["code_challenge_method"], "S256");
-        assert_eq!(q["code_challenge"], "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM");
+        assert_eq!(
+            q["code_challenge"],
+            "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+        );
         assert_eq!(q["state"], "STATE");
     }
     insta::assert_yaml_snapshot!(urls);
@@ -267,20 +303,29 @@ async fn oauth_pkce_end_to_end_connects_with_tokens_in_the_vault_only() {
         .expect("complete");
     assert_eq!(connected.status, ConnectionStatus::Connected);
     assert_eq!(
-        connected.settings.get("oauth.instance_url").map(String::as_str),
+        connected
+            .settings
+            .get("oauth.instance_url")
+            .map(String::as_str),
         Some("https://acme.my.salesforce.com")
     );
     assert!(!connected.settings.contains_key("oauth.signature"));
     // The server checked the verifier against the challenge it was sent.
     let form = env.sim.last_token_form().unwrap();
     assert_eq!(challenge_s256(&form["code_verifier"]), q["code_challenge"]);
-    assert_eq!(form["redirect_uri"], "https://app.example.com/oauth/callback");
+    assert_eq!(
+        form["redirect_uri"],
+        "https://app.example.com/oauth/callback"
+    );
     assert_eq!(env.sim.counts().code_exchanges, 1);
     let t = tokens(&env).await;
     assert!(t.access_token.expose_secret().starts_with("at-"));
     assert!(t.refresh_token.is_some());
     assert_eq!(t.expires_at, None, "Salesforce gives no expiry");
-    assert_eq!(t.instance_url.as_deref(), Some("https://acme.my.salesforce.com"));
+    assert_eq!(
+        t.instance_url.as_deref(),
+        Some("https://acme.my.salesforce.com")
+    );
     // Tokens are in the vault, never in the store; the app credentials are gone.
     let stored = serde_json::to_string(&env.store.connection(&env.id).await.unwrap()).unwrap();
     assert!(!stored.contains(t.access_token.expose_secret()));
@@ -296,8 +341,15 @@ async fn oauth_server_refuses_a_wrong_pkce_verifier() {
     let mut back = Callback::from_url(&browser(&first.url).await);
     back.state = second.state.clone();
     let err = env.flow.complete(&Access::full(), &back).await.unwrap_err();
-    assert!(matches!(err, Error::OAuth(OAuthError::InvalidGrant { .. })), "{err}");
-    assert_eq!(status(&env).await, ConnectionStatus::Untested, "nothing changed");
+    assert!(
+        matches!(err, Error::OAuth(OAuthError::InvalidGrant { .. })),
+        "{err}"
+    );
+    assert_eq!(
+        status(&env).await,
+        ConnectionStatus::Untested,
+        "nothing changed"
+    );
     assert!(matches!(
         env.connections.credentials(&env.id).await.unwrap(),
         Credentials::ClientCredentials(_)
@@ -312,7 +364,10 @@ async fn oauth_state_replay_is_refused_and_the_code_is_exchanged_once() {
     env.flow.complete(&Access::full(), &back).await.unwrap();
     let vault_before = env.vault.keys();
     let err = env.flow.complete(&Access::full(), &back).await.unwrap_err();
-    assert!(matches!(err, Error::OAuth(OAuthError::UnknownState)), "{err}");
+    assert!(
+        matches!(err, Error::OAuth(OAuthError::UnknownState)),
+        "{err}"
+    );
     assert_eq!(env.sim.counts().code_exchanges, 1, "no replayed code");
     assert_eq!(env.vault.keys(), vault_before);
 }
@@ -325,7 +380,11 @@ async fn oauth_unknown_and_expired_states_are_refused() {
         code: Some("code-x".to_string().into()),
         ..Callback::default()
     };
-    let err = env.flow.complete(&Access::full(), &unknown).await.unwrap_err();
+    let err = env
+        .flow
+        .complete(&Access::full(), &unknown)
+        .await
+        .unwrap_err();
     assert!(matches!(err, Error::OAuth(OAuthError::UnknownState)));
 
     let short = env.flow.clone().with_pending_lifetime(Duration::ZERO);
@@ -333,8 +392,15 @@ async fn oauth_unknown_and_expired_states_are_refused() {
     let back = Callback::from_url(&browser(&start.url).await);
     tokio::time::sleep(Duration::from_millis(20)).await;
     let err = short.complete(&Access::full(), &back).await.unwrap_err();
-    assert!(matches!(err, Error::OAuth(OAuthError::StateExpired { .. })), "{err}");
-    assert_eq!(env.sim.counts().code_exchanges, 0, "an expired state exchanges nothing");
+    assert!(
+        matches!(err, Error::OAuth(OAuthError::StateExpired { .. })),
+        "{err}"
+    );
+    assert_eq!(
+        env.sim.counts().code_exchanges,
+        0,
+        "an expired state exchanges nothing"
+    );
     assert_eq!(status(&env).await, ConnectionStatus::Untested);
 }
 
@@ -414,7 +480,11 @@ async fn oauth_single_flight_refresh_under_100_concurrent_calls() {
     assert_eq!(env.sim.counts().refreshes, 1, "exactly one refresh request");
     assert_eq!(seen.len(), 1, "every caller got the one new token");
     let t = tokens(&env).await;
-    assert_eq!(seen.first().unwrap(), t.access_token.expose_secret(), "vault updated");
+    assert_eq!(
+        seen.first().unwrap(),
+        t.access_token.expose_secret(),
+        "vault updated"
+    );
     assert!(t.expires_at.unwrap() > chrono::Utc::now() + chrono::Duration::minutes(50));
 }
 
@@ -443,11 +513,20 @@ async fn oauth_rotated_refresh_token_is_persisted_before_use() {
     let now = tokens(&env).await;
     let new = now.refresh_token.unwrap();
     assert_ne!(new.expose_secret(), old.expose_secret());
-    assert_eq!(env.sim.live_refresh_tokens(), vec![new.expose_secret().to_string()]);
-    assert_eq!(now.access_token.expose_secret(), token.secret.expose_secret());
+    assert_eq!(
+        env.sim.live_refresh_tokens(),
+        vec![new.expose_secret().to_string()]
+    );
+    assert_eq!(
+        now.access_token.expose_secret(),
+        token.secret.expose_secret()
+    );
     // A second session (another process) reads the rotated token and can refresh again.
     expire_in_vault(&env).await;
-    session(&env).access_token().await.expect("refresh with the rotated token");
+    session(&env)
+        .access_token()
+        .await
+        .expect("refresh with the rotated token");
     assert_eq!(env.sim.counts().refreshes, 2);
 }
 
@@ -464,14 +543,19 @@ async fn oauth_401_without_expiry_refreshes_once() {
         let url = Url::parse(&env.sim.userinfo_url()).unwrap();
         async move {
             info.send(
-                scopelink_core::http::Request::new(http::Method::GET, url)
-                    .secret_header("Authorization", &format!("Bearer {}", token.expose_secret()).into()),
+                scopelink_core::http::Request::new(http::Method::GET, url).secret_header(
+                    "Authorization",
+                    &format!("Bearer {}", token.expose_secret()).into(),
+                ),
             )
             .await
         }
     };
     let err = get(first.secret.clone()).await.unwrap_err();
-    assert!(err.to_string().contains("Session expired or invalid"), "{err}");
+    assert!(
+        err.to_string().contains("Session expired or invalid"),
+        "{err}"
+    );
     // Many requests see the same 401.
     for _ in 0..100 {
         session.rejected(&first);
@@ -479,7 +563,9 @@ async fn oauth_401_without_expiry_refreshes_once() {
     let second = session.access_token().await.unwrap();
     assert_ne!(second.secret.expose_secret(), first.secret.expose_secret());
     assert_eq!(env.sim.counts().refreshes, 1);
-    get(second.secret.clone()).await.expect("the new token works");
+    get(second.secret.clone())
+        .await
+        .expect("the new token works");
     assert_eq!(
         tokens(&env).await.instance_url.as_deref(),
         Some("https://acme.my.salesforce.com"),
@@ -496,7 +582,10 @@ async fn oauth_revoked_grant_moves_to_connection_error_and_reconnect_recovers() 
     env.sim.revoke_all();
     expire_in_vault(&env).await;
     let err = session(&env).access_token().await.unwrap_err();
-    assert!(matches!(err, Error::OAuth(OAuthError::InvalidGrant { .. })), "{err}");
+    assert!(
+        matches!(err, Error::OAuth(OAuthError::InvalidGrant { .. })),
+        "{err}"
+    );
     match status(&env).await {
         ConnectionStatus::ConnectionError { reason, .. } => {
             assert!(reason.contains("reconnect"), "{reason}");
@@ -538,8 +627,14 @@ impl AuthorizationExtras for UserInfo {
         let info: serde_json::Value = response.json()?;
         let account = &info["accounts"][0];
         Ok(BTreeMap::from([
-            ("docusign.account_id".into(), account["account_id"].as_str().unwrap_or_default().into()),
-            ("docusign.base_uri".into(), account["base_uri"].as_str().unwrap_or_default().into()),
+            (
+                "docusign.account_id".into(),
+                account["account_id"].as_str().unwrap_or_default().into(),
+            ),
+            (
+                "docusign.base_uri".into(),
+                account["base_uri"].as_str().unwrap_or_default().into(),
+            ),
         ]))
     }
 }
@@ -564,9 +659,15 @@ async fn oauth_provider_extras_are_recorded_with_basic_client_auth() {
         .await
         .unwrap();
     let form = env.sim.last_token_form().unwrap();
-    assert!(!form.contains_key("client_secret"), "the secret went in the Basic header");
+    assert!(
+        !form.contains_key("client_secret"),
+        "the secret went in the Basic header"
+    );
     assert_eq!(c.settings["docusign.base_uri"], "https://demo.docusign.net");
-    assert_eq!(c.settings["docusign.account_id"], "7d9b1c2e-0000-4000-8000-0000000000aa");
+    assert_eq!(
+        c.settings["docusign.account_id"],
+        "7d9b1c2e-0000-4000-8000-0000000000aa"
+    );
 }
 
 fn jwt_grant(sim_config: &OAuthSimConfig) -> JwtGrant {
@@ -602,15 +703,24 @@ fn oauth_jwt_claims_and_rs256_signature_verify_with_the_public_key() {
     assert_eq!(claims.exp - claims.iat, 3600);
     assert_eq!(claims.scope.as_deref(), Some("signature impersonation"));
     // A tampered assertion does not verify.
-    let mut parts: Vec<String> = assertion.expose_secret().split('.').map(String::from).collect();
+    let mut parts: Vec<String> = assertion
+        .expose_secret()
+        .split('.')
+        .map(String::from)
+        .collect();
     parts[1] = parts[1].chars().rev().collect();
     assert!(decode::<JwtClaims>(&parts.join("."), &key, &validation).is_err());
 }
 
 #[test]
 fn oauth_jwt_bad_key_is_a_typed_error_without_the_key() {
-    let err = JwtGrant::new("iss", "sub", "aud", "not-a-key-SECRET-TEXT".to_string().into())
-        .unwrap_err();
+    let err = JwtGrant::new(
+        "iss",
+        "sub",
+        "aud",
+        "not-a-key-SECRET-TEXT".to_string().into(),
+    )
+    .unwrap_err();
     assert!(matches!(err, OAuthError::Key { .. }));
     assert!(!format!("{err} {err:?}").contains("SECRET-TEXT"));
 }
@@ -642,13 +752,17 @@ async fn oauth_jwt_consent_required_then_connected() {
         other => panic!("expected ConsentRequired, got {other}"),
     }
     assert_eq!(status(&env).await, ConnectionStatus::Untested);
-    env.sim.grant_consent("5f1e5d2a-0000-4000-8000-000000000001");
+    env.sim
+        .grant_consent("5f1e5d2a-0000-4000-8000-000000000001");
     let c = flow
         .connect_with_jwt(&Access::full(), &env.id, &grant)
         .await
         .expect("connected");
     assert_eq!(c.status, ConnectionStatus::Connected);
-    assert!(tokens(&env).await.refresh_token.is_none(), "JWT grants get no refresh token");
+    assert!(
+        tokens(&env).await.refresh_token.is_none(),
+        "JWT grants get no refresh token"
+    );
     // Renewal re-signs an assertion.
     expire_in_vault(&env).await;
     let s = OAuthSession::new(

@@ -40,5 +40,8 @@ async fn oauth_pending_authorizations_sqlite_file_survive_reopen() {
         other.take_pending("cross-process").await.expect("take"),
         Some(pending)
     );
-    assert_eq!(other.take_pending("cross-process").await.expect("retake"), None);
+    assert_eq!(
+        other.take_pending("cross-process").await.expect("retake"),
+        None
+    );
 }

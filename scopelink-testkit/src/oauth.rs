@@ -162,7 +162,10 @@ impl State {
         } else if get("code_challenge").is_none_or(str::is_empty)
             || get("code_challenge_method") != Some("S256")
         {
-            Some(("invalid_request", "code_challenge with method S256 is required"))
+            Some((
+                "invalid_request",
+                "code_challenge with method S256 is required",
+            ))
         } else if std::mem::take(&mut self.deny_next) {
             Some(("access_denied", "The user denied the request"))
         } else {
@@ -268,8 +271,8 @@ impl State {
                     return oauth_error(400, "invalid_grant", "redirect_uri mismatch");
                 }
                 let verifier = form.get("code_verifier").cloned().unwrap_or_default();
-                let challenge =
-                    base64::engine::general_purpose::URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()));
+                let challenge = base64::engine::general_purpose::URL_SAFE_NO_PAD
+                    .encode(Sha256::digest(verifier.as_bytes()));
                 if verifier.len() < 43 || challenge != issued.challenge {
                     return oauth_error(400, "invalid_grant", "PKCE verification failed");
                 }
@@ -320,7 +323,10 @@ impl State {
             Ok(data) => data.claims,
             Err(_) => return oauth_error(400, "invalid_grant", "invalid assertion"),
         };
-        let sub = claims.get("sub").and_then(Value::as_str).unwrap_or_default();
+        let sub = claims
+            .get("sub")
+            .and_then(Value::as_str)
+            .unwrap_or_default();
         if !self.consented.contains(sub) {
             return oauth_error(400, "consent_required", "consent_required");
         }
@@ -384,7 +390,9 @@ impl Respond for Responder {
         let method = req.method.as_str();
         if method == "GET" && path == state.config.authorize_path {
             match state.authorize(&req.url) {
-                Ok(location) => ResponseTemplate::new(302).insert_header("location", location.as_str()),
+                Ok(location) => {
+                    ResponseTemplate::new(302).insert_header("location", location.as_str())
+                }
                 Err(text) => ResponseTemplate::new(400).set_body_string(text),
             }
         } else if method == "POST" && path == state.config.token_path {

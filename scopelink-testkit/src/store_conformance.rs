@@ -1517,7 +1517,11 @@ pub async fn check_pending_authorizations(
     store.put_pending(&a).await.expect("put a");
     store.put_pending(&b).await.expect("put b");
     assert!(
-        store.take_pending("state-unknown").await.expect("take").is_none(),
+        store
+            .take_pending("state-unknown")
+            .await
+            .expect("take")
+            .is_none(),
         "an unknown state must find nothing"
     );
     let got = store
@@ -1532,16 +1536,27 @@ pub async fn check_pending_authorizations(
         "the verifier must come back"
     );
     assert!(
-        store.take_pending("state-a").await.expect("retake").is_none(),
+        store
+            .take_pending("state-a")
+            .await
+            .expect("retake")
+            .is_none(),
         "a state must be taken at most once"
     );
-    store.put_pending(&pending("state-c", 5)).await.expect("put c");
+    store
+        .put_pending(&pending("state-c", 5))
+        .await
+        .expect("put c");
     assert_eq!(
         store.purge_expired_pending(at(15)).await.expect("purge"),
         1,
         "only the authorization that expired before the purge time goes"
     );
-    assert!(store.take_pending("state-c").await.expect("take c").is_none());
+    assert!(store
+        .take_pending("state-c")
+        .await
+        .expect("take c")
+        .is_none());
     assert_eq!(
         store.take_pending("state-b").await.expect("take b"),
         Some(b),

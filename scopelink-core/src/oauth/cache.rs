@@ -193,7 +193,8 @@ mod tests {
     #[tokio::test]
     async fn oauth_cache_invalidate_drops_only_the_named_generation() {
         let cache = TokenCache::default();
-        let fetch = |s: &'static str| move || async move { Ok::<_, ()>((SecretString::from(s), None)) };
+        let fetch =
+            |s: &'static str| move || async move { Ok::<_, ()>((SecretString::from(s), None)) };
         let first = cache.get(fetch("a")).await.unwrap();
         assert!(cache.invalidate(first.generation));
         let second = cache.get(fetch("b")).await.unwrap();
@@ -220,7 +221,9 @@ mod tests {
     async fn oauth_cache_expiring_tokens_are_renewed_and_unknown_lifetimes_kept() {
         let cache = TokenCache::default();
         let t1 = cache
-            .get(|| async { Ok::<_, ()>((SecretString::from("a"), Some(Duration::from_secs(120)))) })
+            .get(|| async {
+                Ok::<_, ()>((SecretString::from("a"), Some(Duration::from_secs(120))))
+            })
             .await
             .unwrap();
         tokio::time::advance(Duration::from_secs(59)).await;

@@ -74,7 +74,10 @@ impl Connections {
     }
 
     /// The OAuth tokens of `id`, if its credentials are OAuth tokens.
-    pub(crate) async fn oauth_tokens(&self, id: &ConnectionId) -> Result<Option<OAuthTokens>, Error> {
+    pub(crate) async fn oauth_tokens(
+        &self,
+        id: &ConnectionId,
+    ) -> Result<Option<OAuthTokens>, Error> {
         match self.credentials(id).await? {
             Credentials::OAuth(tokens) => Ok(Some(tokens)),
             _ => Ok(None),

@@ -45,7 +45,9 @@ pub enum OAuthError {
     },
     /// The grant (authorization code or refresh token) is no longer
     /// accepted: revoked, expired, or the user's password changed.
-    #[error("the provider no longer accepts this connection's authorization ({message}); reconnect it")]
+    #[error(
+        "the provider no longer accepts this connection's authorization ({message}); reconnect it"
+    )]
     InvalidGrant {
         /// The provider's message.
         message: String,

@@ -259,7 +259,11 @@ impl OAuthFlow {
     /// exchanged once; on success the tokens go to the vault, extras to
     /// the settings, and the connection becomes Connected. Any failure
     /// leaves the connection and vault as they were.
-    pub async fn complete(&self, access: &Access, callback: &Callback) -> Result<Connection, Error> {
+    pub async fn complete(
+        &self,
+        access: &Access,
+        callback: &Callback,
+    ) -> Result<Connection, Error> {
         access.require(Permission::Manage)?;
         let pending = self
             .pending
@@ -282,7 +286,10 @@ impl OAuthFlow {
             .into());
         }
         let code = callback.code.clone().ok_or(OAuthError::MissingCode)?;
-        self.connections.load(&pending.connection).await?.check_testable()?;
+        self.connections
+            .load(&pending.connection)
+            .await?
+            .check_testable()?;
         let response = request_token(
             &self.http,
             &self.client,

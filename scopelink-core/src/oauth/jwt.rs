@@ -111,8 +111,8 @@ impl JwtGrant {
             })?;
         let token = jsonwebtoken::encode(&Header::new(Algorithm::RS256), &self.claims(now), &key)
             .map_err(|e| OAuthError::Key {
-                reason: key_reason(&e),
-            })?;
+            reason: key_reason(&e),
+        })?;
         Ok(SecretString::from(token))
     }
 }

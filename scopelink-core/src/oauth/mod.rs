@@ -46,7 +46,9 @@ mod token;
 pub use cache::{refresh_after, Token, TokenCache, REFRESH_MARGIN};
 pub use client::{ClientAuth, OAuthClient};
 pub use error::OAuthError;
-pub use flow::{AuthorizationExtras, AuthorizationStart, Callback, OAuthFlow, PendingAuthorization};
+pub use flow::{
+    AuthorizationExtras, AuthorizationStart, Callback, OAuthFlow, PendingAuthorization,
+};
 pub use jwt::{JwtClaims, JwtGrant};
 pub use pkce::{challenge_s256, new_state, new_verifier};
 pub use session::{OAuthSession, Renewal};

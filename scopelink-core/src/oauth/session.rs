@@ -1,7 +1,9 @@
 //! A valid access token per request, for one connection.
 
 use super::flow::tokens_from;
-use super::{request_token, Grant, JwtGrant, OAuthClient, OAuthError, Token, TokenCache, REFRESH_MARGIN};
+use super::{
+    request_token, Grant, JwtGrant, OAuthClient, OAuthError, Token, TokenCache, REFRESH_MARGIN,
+};
 use crate::connection::ConnectionId;
 use crate::error::Error;
 use crate::http::HttpClient;

@@ -77,9 +77,11 @@ impl TokenResponse {
             serde_json::from_slice(body).map_err(|e| OAuthError::BadTokenResponse {
                 reason: format!("not JSON (line {}, column {})", e.line(), e.column()),
             })?;
-        let map = value.as_object().ok_or_else(|| OAuthError::BadTokenResponse {
-            reason: "not a JSON object".into(),
-        })?;
+        let map = value
+            .as_object()
+            .ok_or_else(|| OAuthError::BadTokenResponse {
+                reason: "not a JSON object".into(),
+            })?;
         let access_token = map
             .get("access_token")
             .and_then(Value::as_str)
