@@ -921,8 +921,13 @@ impl PendingAuthorizationStore for SqliteStore {
                 )
             })
             .await?;
-        body.map(|b| from_json(&b, "a pending authorization").map_err(StoreError::from))
-            .transpose()
+        // serde's message may quote the row's text (the verifier): say only
+        // which row failed.
+        body.map(|b| {
+            serde_json::from_str(&b)
+                .map_err(|_| StoreError::Backend("a pending authorization is not readable".into()))
+        })
+        .transpose()
     }
 
     async fn purge_expired_pending(
