@@ -645,6 +645,9 @@ pub enum Error {
     /// See [`SyncError`].
     #[error(transparent)]
     Sync(#[from] SyncError),
+    /// See [`crate::oauth::OAuthError`].
+    #[error(transparent)]
+    OAuth(#[from] crate::oauth::OAuthError),
     /// A project push needs a Connected connection.
     #[error("connection {connection} is {status}; it must be Connected to {action}")]
     NotConnected {

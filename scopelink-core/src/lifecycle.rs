@@ -62,8 +62,8 @@ pub struct NewConnection {
 /// The connection service. Cheap to clone.
 #[derive(Clone)]
 pub struct Connections {
-    store: Arc<dyn Store>,
-    vault: Arc<dyn Vault>,
+    pub(crate) store: Arc<dyn Store>,
+    pub(crate) vault: Arc<dyn Vault>,
     events: broadcast::Sender<ConnectionEvent>,
 }
 
@@ -77,7 +77,7 @@ impl std::fmt::Debug for Connections {
 /// compare-and-set race.
 const MAX_UPDATE_ATTEMPTS: u32 = 64;
 
-fn vault_key(id: &ConnectionId) -> CredentialRef {
+pub(crate) fn vault_key(id: &ConnectionId) -> CredentialRef {
     // A fresh key per credential set: reconnect writes the new set before it
     // deletes the old one, so a failure in between loses nothing.
     CredentialRef(format!("scopelink/{id}/{:016x}", fastrand::u64(..)))
@@ -104,14 +104,14 @@ impl Connections {
         self.events.subscribe()
     }
 
-    async fn load(&self, id: &ConnectionId) -> Result<Connection, Error> {
+    pub(crate) async fn load(&self, id: &ConnectionId) -> Result<Connection, Error> {
         self.store
             .connection(id)
             .await?
             .ok_or_else(|| StoreError::ConnectionNotFound(id.clone()).into())
     }
 
-    async fn log(&self, id: &ConnectionId, kind: ActivityKind) -> Result<(), Error> {
+    pub(crate) async fn log(&self, id: &ConnectionId, kind: ActivityKind) -> Result<(), Error> {
         Ok(self.store.append(ActivityEntry::now(id, kind)).await?)
     }
 
@@ -120,7 +120,7 @@ impl Connections {
     /// applied again to the newer copy (so a test racing a disable sees the
     /// disable and is refused, never overwrites it). Returns the copy as
     /// read, as saved, and what `change` returned.
-    async fn update<T>(
+    pub(crate) async fn update<T>(
         &self,
         id: &ConnectionId,
         mut change: impl FnMut(&mut Connection) -> Result<T, Error>,
@@ -158,7 +158,7 @@ impl Connections {
 
     /// Records a status change (activity + event) if the status of the
     /// saved `after` differs from `before`.
-    async fn status_changed(
+    pub(crate) async fn status_changed(
         &self,
         before: &ConnectionStatus,
         after: &Connection,

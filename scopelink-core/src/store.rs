@@ -24,6 +24,7 @@ use crate::mapping::{ItemRef, ProjectLinks};
 use crate::model::{DataType, Record};
 use crate::sync::{Checkpoint, RunEnd, RunLease, RunStatus, SyncState};
 use async_trait::async_trait;
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use std::collections::{BTreeMap, HashMap};
 use std::sync::Mutex;
@@ -240,6 +241,30 @@ pub trait LinkStore: Send + Sync {
     ) -> Result<(), StoreError>;
 }
 
+/// Authorizations started and not yet completed (OAuth authorization code
+/// with PKCE), kept in the host's store so the browser's callback may land
+/// on another process than the one that started it.
+///
+/// The state is the key. [`PendingAuthorizationStore::take_pending`] reads
+/// and removes in one step, so a state is used at most once even when two
+/// callbacks race.
+#[async_trait]
+pub trait PendingAuthorizationStore: Send + Sync {
+    /// Stores a pending authorization (replacing one with the same state).
+    async fn put_pending(
+        &self,
+        pending: &crate::oauth::PendingAuthorization,
+    ) -> Result<(), StoreError>;
+    /// Removes and returns the pending authorization of `state`, if any.
+    async fn take_pending(
+        &self,
+        state: &str,
+    ) -> Result<Option<crate::oauth::PendingAuthorization>, StoreError>;
+    /// Removes every pending authorization that expired before `now`;
+    /// returns how many.
+    async fn purge_expired_pending(&self, now: DateTime<Utc>) -> Result<usize, StoreError>;
+}
+
 /// Everything scopelink stores, in one object.
 pub trait Store: ConnectionStore + RecordStore + SyncStateStore + LinkStore + ActivityLog {}
 
@@ -283,6 +308,7 @@ struct Inner {
     sync: HashMap<(ConnectionId, DataType), SyncState>,
     links: HashMap<(ConnectionId, String), ProjectLinks>,
     activity: Vec<ActivityEntry>,
+    pending: HashMap<String, crate::oauth::PendingAuthorization>,
 }
 
 /// A store in process memory, for tests, examples and benchmarks.
@@ -607,5 +633,32 @@ impl ActivityLog for MemoryStore {
             .take(limit)
             .cloned()
             .collect())
+    }
+}
+
+#[async_trait]
+impl PendingAuthorizationStore for MemoryStore {
+    async fn put_pending(
+        &self,
+        pending: &crate::oauth::PendingAuthorization,
+    ) -> Result<(), StoreError> {
+        self.lock()?
+            .pending
+            .insert(pending.state.clone(), pending.clone());
+        Ok(())
+    }
+
+    async fn take_pending(
+        &self,
+        state: &str,
+    ) -> Result<Option<crate::oauth::PendingAuthorization>, StoreError> {
+        Ok(self.lock()?.pending.remove(state))
+    }
+
+    async fn purge_expired_pending(&self, now: DateTime<Utc>) -> Result<usize, StoreError> {
+        let mut inner = self.lock()?;
+        let before = inner.pending.len();
+        inner.pending.retain(|_, p| p.expires_at >= now);
+        Ok(before - inner.pending.len())
     }
 }

@@ -593,7 +593,13 @@ impl HaloConnector {
 
     /// A valid token: cached, or fetched once for every concurrent caller.
     pub(crate) async fn token(&self) -> Result<Token, ConnectorError> {
-        self.inner.tokens.get(|| self.fetch_token()).await
+        self.inner
+            .tokens
+            .get(|| async {
+                let (token, lifetime) = self.fetch_token().await?;
+                Ok((token, Some(lifetime)))
+            })
+            .await
     }
 
     // ----- API calls -----

@@ -82,6 +82,16 @@ pub(crate) const MIGRATIONS: &[&str] = &[
         ciphertext  BLOB NOT NULL
     ) STRICT;
     "#,
+    // 3: OAuth authorizations started and not yet completed.
+    r#"
+    CREATE TABLE pending_authorizations (
+        state          TEXT PRIMARY KEY NOT NULL,
+        connection_id  TEXT NOT NULL,
+        expires_at     TEXT NOT NULL,
+        body           TEXT NOT NULL
+    ) STRICT;
+    CREATE INDEX pending_by_expiry ON pending_authorizations (expires_at);
+    "#,
 ];
 
 /// The schema version this crate creates and understands.

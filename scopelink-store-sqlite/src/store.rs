@@ -9,8 +9,8 @@ use rusqlite::{params, Connection, OptionalExtension, Transaction};
 use scopelink_core::activity::{ActivityEntry, ActivityKind, ActivityLog};
 use scopelink_core::mapping::{ItemRef, ProjectLinks};
 use scopelink_core::store::{
-    check_writable, next_version, ConnectionStore, LinkStore, RecordStore, SyncStateStore,
-    UnreadableRow, UpsertOutcome,
+    check_writable, next_version, ConnectionStore, LinkStore, PendingAuthorizationStore,
+    RecordStore, SyncStateStore, UnreadableRow, UpsertOutcome,
 };
 use scopelink_core::sync::{Checkpoint, RunEnd, RunLease, RunStatus, SyncState};
 use scopelink_core::{Connection as ScopeConnection, ConnectionId, DataType, Record, StoreError};
@@ -867,6 +867,83 @@ impl ActivityLog for SqliteStore {
                     });
                 }
                 Ok(out)
+            })
+            .await
+    }
+}
+
+/// Pending OAuth authorizations: one row per state, read and deleted in
+/// one statement (`DELETE .. RETURNING`), so a state is used at most once
+/// even when two processes receive the same callback. The row holds the
+/// PKCE verifier for at most the authorization's lifetime (10 minutes by
+/// default); tokens never come here, they go to the vault.
+#[async_trait]
+impl PendingAuthorizationStore for SqliteStore {
+    async fn put_pending(
+        &self,
+        pending: &scopelink_core::oauth::PendingAuthorization,
+    ) -> Result<(), StoreError> {
+        let what = "saving a pending authorization";
+        let body = to_json(pending, what)?;
+        let state = pending.state.clone();
+        let connection = pending.connection.0.clone();
+        let expires = ts(pending.expires_at);
+        self.db
+            .call(what, move |conn| {
+                conn.prepare_cached(
+                    "INSERT OR REPLACE INTO pending_authorizations (state, connection_id, expires_at, body) VALUES (?1, ?2, ?3, ?4)",
+                )
+                .map_err(sql(what))?
+                .execute(params![state, connection, expires, body])
+                .map_err(sql(what))?;
+                Ok(())
+            })
+            .await
+    }
+
+    async fn take_pending(
+        &self,
+        state: &str,
+    ) -> Result<Option<scopelink_core::oauth::PendingAuthorization>, StoreError> {
+        let what = "taking a pending authorization";
+        let state = state.to_string();
+        let body: Option<String> = self
+            .db
+            .call(what, move |conn| {
+                Ok::<_, StoreError>(
+                    conn.prepare_cached(
+                        "DELETE FROM pending_authorizations WHERE state = ?1 RETURNING body",
+                    )
+                    .map_err(sql(what))?
+                    .query_row(params![state], |r| r.get(0))
+                    .optional()
+                    .map_err(sql(what))?,
+                )
+            })
+            .await?;
+        // serde's message may quote the row's text (the verifier): say only
+        // which row failed.
+        body.map(|b| {
+            serde_json::from_str(&b)
+                .map_err(|_| StoreError::Backend("a pending authorization is not readable".into()))
+        })
+        .transpose()
+    }
+
+    async fn purge_expired_pending(
+        &self,
+        now: chrono::DateTime<chrono::Utc>,
+    ) -> Result<usize, StoreError> {
+        let what = "purging expired pending authorizations";
+        let now = ts(now);
+        self.db
+            .call(what, move |conn| {
+                Ok::<_, StoreError>(
+                    conn.prepare_cached("DELETE FROM pending_authorizations WHERE expires_at < ?1")
+                        .map_err(sql(what))?
+                        .execute(params![now])
+                        .map_err(sql(what))?,
+                )
             })
             .await
     }

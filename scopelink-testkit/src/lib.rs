@@ -5,5 +5,6 @@
 
 pub mod connectwise;
 pub mod halopsa;
+pub mod oauth;
 pub mod rate_window;
 pub mod store_conformance;
