@@ -9,11 +9,11 @@
 use crate::access::{Access, Permission};
 use crate::activity::{ActivityEntry, ActivityKind};
 use crate::connection::{Connection, ConnectionId};
+use crate::connections::Connections;
 use crate::connector::RecordPage;
 use crate::connector::{CrmSource, PageStream, StreamRequest};
 use crate::error::{Error, StoreError, SyncError};
 use crate::filter::SyncFilter;
-use crate::lifecycle::Connections;
 use crate::model::{DataType, Record, MAX_FIELD_BYTES};
 use crate::store::{Store, UpsertOutcome};
 use crate::webhook::SeenEvents;
