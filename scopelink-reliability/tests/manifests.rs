@@ -158,6 +158,21 @@ fn published_crates_carry_what_crates_io_shows() {
         let manifest = Path::new(str_field(m, "manifest_path").expect("manifest_path"));
         let readme_path = manifest.parent().expect("crate dir").join(readme);
         assert!(readme_path.is_file(), "{name}: readme {readme} missing");
+        // Apache-2.0 asks for the license text to travel with the code:
+        // each published crate's directory holds it (a link to the root's).
+        let license = manifest.parent().expect("crate dir").join("LICENSE");
+        assert_eq!(
+            std::fs::read_to_string(&license).ok(),
+            std::fs::read_to_string(
+                manifest
+                    .parent()
+                    .and_then(Path::parent)
+                    .expect("root")
+                    .join("LICENSE")
+            )
+            .ok(),
+            "{name}: its directory must hold the workspace's LICENSE"
+        );
         for field in ["keywords", "categories"] {
             let list = m[field].as_array().map(Vec::len).unwrap_or(0);
             assert!(
