@@ -20,7 +20,7 @@ use scopelink_connectwise::wire;
 use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings, MAX_PAGE_SIZE};
 use scopelink_core::http::{AddressPolicy, HttpClient, HttpConfig, Method, Request};
 use scopelink_core::model::DataType;
-use scopelink_core::secret::{ConnectWiseKeys, Credentials, InMemoryVault};
+use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault};
 use scopelink_core::store::Store;
 use scopelink_core::sync::SyncProgress;
 use scopelink_core::{
@@ -256,8 +256,8 @@ fn settings(sim: &SimProcess) -> ConnectWiseSettings {
     }
 }
 
-fn keys(sim: &SimProcess) -> ConnectWiseKeys {
-    ConnectWiseKeys::new(
+fn keys(sim: &SimProcess) -> ApiKeyPair {
+    ApiKeyPair::new(
         &sim.get("company_id"),
         &sim.get("public_key"),
         &sim.get("private_key"),
@@ -278,7 +278,7 @@ async fn sync_into(
                 provider: Provider::ConnectWiseManage,
                 name: format!("ConnectWise (benchmark, {label})"),
                 categories: [FeatureCategory::Crm].into(),
-                credentials: Credentials::ConnectWise(keys(sim)),
+                credentials: Credentials::ApiKeyPair(keys(sim)),
                 settings: settings(sim).to_map(),
             },
         )

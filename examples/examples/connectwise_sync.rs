@@ -22,7 +22,7 @@ use scopelink_core::connector::{
 use scopelink_core::filter::{FilterOption, SyncFilter};
 use scopelink_core::http::{AddressPolicy, HttpConfig};
 use scopelink_core::model::{DataType, Record};
-use scopelink_core::secret::{ConnectWiseKeys, Credentials, InMemoryVault};
+use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault};
 use scopelink_core::store::RecordStore;
 use scopelink_core::sync::{SyncCounts, SyncProgress, SyncReport};
 use scopelink_core::webhook::WebhookRequest;
@@ -205,7 +205,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     FeatureCategory::Products,
                 ]
                 .into(),
-                credentials: Credentials::ConnectWise(ConnectWiseKeys::new(
+                credentials: Credentials::ApiKeyPair(ApiKeyPair::new(
                     &target.company,
                     &target.public_key,
                     &target.private_key,
@@ -221,7 +221,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The connector, built from what the host stored; the API base is
     // discovered through /login/companyinfo and kept in the settings.
-    let Credentials::ConnectWise(keys) = connections.credentials(&conn.id).await? else {
+    let Credentials::ApiKeyPair(keys) = connections.credentials(&conn.id).await? else {
         return Err("unexpected credential type".into());
     };
     let cw = ConnectWiseConnector::connect(

@@ -17,7 +17,7 @@ use scopelink_core::filter::SyncFilter;
 use scopelink_core::http::{AddressPolicy, HttpConfig};
 use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
 use scopelink_core::push::PushProgress;
-use scopelink_core::secret::{ClientCredentials, ConnectWiseKeys, Credentials};
+use scopelink_core::secret::{ApiKeyPair, ClientCredentials, Credentials};
 use scopelink_core::store::RecordStore;
 use scopelink_core::sync::{SyncProgress, SyncReport};
 use scopelink_core::{
@@ -178,7 +178,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                     FeatureCategory::Products,
                 ]
                 .into(),
-                credentials: Credentials::ConnectWise(ConnectWiseKeys::new(
+                credentials: Credentials::ApiKeyPair(ApiKeyPair::new(
                     cw_sim.company_id(),
                     cw_sim.public_key(),
                     cw_sim.private_key(),
@@ -187,7 +187,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         )
         .await?;
-    let Credentials::ConnectWise(keys) = connections.credentials(&cw_conn.id).await? else {
+    let Credentials::ApiKeyPair(keys) = connections.credentials(&cw_conn.id).await? else {
         return Err("unexpected credential type".into());
     };
     let cw = ConnectWiseConnector::connect(

@@ -13,7 +13,7 @@ use scopelink_core::http::{
     BodyLimits, HttpClient, HttpConfig, Method, Page, PageLimits, Request, Response,
 };
 use scopelink_core::model::DataType;
-use scopelink_core::secret::ConnectWiseKeys;
+use scopelink_core::secret::ApiKeyPair;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -381,7 +381,7 @@ impl ConnectWiseConnector {
     /// ConnectWise server, a refused address), `company_id` (unknown company).
     pub async fn connect(
         settings: ConnectWiseSettings,
-        keys: ConnectWiseKeys,
+        keys: ApiKeyPair,
         http: HttpConfig,
     ) -> Result<Self, ConnectorError> {
         let http = with_defaults(http);
@@ -404,7 +404,7 @@ impl ConnectWiseConnector {
     pub fn with_api_base(
         api_base: Url,
         settings: ConnectWiseSettings,
-        keys: ConnectWiseKeys,
+        keys: ApiKeyPair,
         http: HttpConfig,
     ) -> Result<Self, ConnectorError> {
         let http = with_defaults(http);
@@ -422,7 +422,7 @@ impl ConnectWiseConnector {
         mut api_base: Url,
         site: Option<ConnectWiseSite>,
         settings: ConnectWiseSettings,
-        keys: ConnectWiseKeys,
+        keys: ApiKeyPair,
     ) -> Result<Self, ConnectorError> {
         if let Ok(mut segments) = api_base.path_segments_mut() {
             segments.pop_if_empty();

@@ -15,13 +15,13 @@ use scopelink_core::connector::{
 use scopelink_core::filter::{FilterOption, SyncFilter};
 use scopelink_core::http::{AddressPolicy, HttpClient, Method, Request};
 use scopelink_core::model::DataType;
-use scopelink_core::secret::ConnectWiseKeys;
+use scopelink_core::secret::ApiKeyPair;
 use scopelink_core::HttpError;
 use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
 use url::Url;
 
 async fn connector(sim: &ConnectWiseSim) -> ConnectWiseConnector {
-    let keys = ConnectWiseKeys::new(sim.company_id(), sim.public_key(), sim.private_key());
+    let keys = ApiKeyPair::new(sim.company_id(), sim.public_key(), sim.private_key());
     let settings = ConnectWiseSettings {
         server_url: sim.server_url().to_string(),
         client_id: sim.client_id().to_string(),

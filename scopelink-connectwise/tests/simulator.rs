@@ -10,7 +10,7 @@ use scopelink_core::access::Access;
 use scopelink_core::connector::{Connector, PsaProjects};
 use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
 use scopelink_core::push::push_project;
-use scopelink_core::secret::{ConnectWiseKeys, Credentials, InMemoryVault};
+use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault};
 use scopelink_core::{Connections, FeatureCategory, MemoryStore, NewConnection, Provider};
 use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
 use std::sync::Arc;
@@ -18,7 +18,7 @@ use std::sync::Arc;
 #[tokio::test]
 async fn discovery_retries_and_a_resumed_push_against_the_simulator() {
     let sim = ConnectWiseSim::start(SimConfig::default()).await;
-    let keys = ConnectWiseKeys::new(sim.company_id(), sim.public_key(), sim.private_key());
+    let keys = ApiKeyPair::new(sim.company_id(), sim.public_key(), sim.private_key());
     let settings = ConnectWiseSettings {
         server_url: sim.server_url().to_string(),
         client_id: sim.client_id().to_string(),
@@ -56,7 +56,7 @@ async fn discovery_retries_and_a_resumed_push_against_the_simulator() {
                 provider: Provider::ConnectWiseManage,
                 name: "simulator".into(),
                 categories: [FeatureCategory::Crm, FeatureCategory::Psa].into(),
-                credentials: Credentials::ConnectWise(keys),
+                credentials: Credentials::ApiKeyPair(keys),
                 settings: settings.to_map(),
             },
         )

@@ -15,11 +15,11 @@
 pub mod access;
 pub mod activity;
 pub mod connection;
+pub mod connections;
 pub mod connector;
 pub mod error;
 pub mod filter;
 pub mod http;
-pub mod lifecycle;
 pub mod mapping;
 pub mod model;
 pub mod oauth;
@@ -36,12 +36,19 @@ pub use async_trait::async_trait;
 
 pub use access::{Access, Entitlements, Permission};
 pub use connection::{Connection, ConnectionId, ConnectionStatus};
+pub use connections::{ConnectionEvent, Connections, NewConnection};
 pub use error::{
     AccessError, ConnectorError, Error, HttpError, InputError, MappingError, StoreError, SyncError,
     TransitionError, VaultError, WebhookError,
 };
-pub use lifecycle::{ConnectionEvent, Connections, NewConnection};
+
 pub use model::{DataType, Record};
 pub use provider::{FeatureCategory, Provider};
 pub use store::{MemoryStore, Store};
 pub use sync::{SyncEngine, SyncRequest};
+
+/// The [`Connections`] service under its former module name.
+#[deprecated(note = "renamed to `scopelink_core::connections` (or use the crate-root re-exports)")]
+pub mod lifecycle {
+    pub use crate::connections::*;
+}

@@ -176,11 +176,11 @@ impl Scrubber {
         };
         let mut s = Self::new();
         match credentials {
-            Credentials::ConnectWise(k) => s.add_authorization(&basic(
+            Credentials::ApiKeyPair(k) => s.add_authorization(&basic(
                 &format!("{}+{}", k.company_id, k.public_key),
                 k.private_key.expose_secret(),
             )),
-            Credentials::Autotask(k) => {
+            Credentials::ApiUserSecret(k) => {
                 s.add_authorization(&basic(&k.username, k.secret.expose_secret()));
                 s.add(k.integration_code.expose_secret());
             }
@@ -290,8 +290,8 @@ mod tests {
 
     #[test]
     fn every_secret_field_of_stored_credentials() {
-        use crate::secret::{ClientCredentials, ConnectWiseKeys};
-        let cw = Scrubber::for_credentials(&Credentials::ConnectWise(ConnectWiseKeys::new(
+        use crate::secret::{ApiKeyPair, ClientCredentials};
+        let cw = Scrubber::for_credentials(&Credentials::ApiKeyPair(ApiKeyPair::new(
             "acme", "pub123", "Zq8#x",
         )));
         assert_eq!(

@@ -18,9 +18,11 @@ fn clean(value: &str) -> String {
     value.trim().to_string()
 }
 
-/// ConnectWise Manage API member keys.
+/// A public/private API key pair and the company (tenant) id it logs in
+/// to, sent as HTTP Basic auth `company+public:private` (ConnectWise
+/// Manage API member keys).
 #[derive(Debug, Clone)]
-pub struct ConnectWiseKeys {
+pub struct ApiKeyPair {
     /// The company id used at login (not secret).
     pub company_id: String,
     /// The API member's public key (not secret on its own).
@@ -29,7 +31,7 @@ pub struct ConnectWiseKeys {
     pub private_key: SecretString,
 }
 
-impl ConnectWiseKeys {
+impl ApiKeyPair {
     /// Builds keys, trimming whitespace pasted around each value.
     pub fn new(company_id: &str, public_key: &str, private_key: &str) -> Self {
         Self {
@@ -40,9 +42,10 @@ impl ConnectWiseKeys {
     }
 }
 
-/// Autotask API user credentials.
+/// An API user's name and secret, with the integration code that tracks
+/// the integration (Autotask API user credentials).
 #[derive(Debug, Clone)]
-pub struct AutotaskKeys {
+pub struct ApiUserSecret {
     /// The API user's user name.
     pub username: String,
     /// The API user's secret.
@@ -51,7 +54,7 @@ pub struct AutotaskKeys {
     pub integration_code: SecretString,
 }
 
-impl AutotaskKeys {
+impl ApiUserSecret {
     /// Builds keys, trimming whitespace pasted around each value.
     pub fn new(username: &str, secret: &str, integration_code: &str) -> Self {
         Self {
@@ -61,6 +64,14 @@ impl AutotaskKeys {
         }
     }
 }
+
+/// The former, provider-named name of [`ApiKeyPair`].
+#[deprecated(note = "renamed to `ApiKeyPair` (credential types are named by auth style)")]
+pub type ConnectWiseKeys = ApiKeyPair;
+
+/// The former, provider-named name of [`ApiUserSecret`].
+#[deprecated(note = "renamed to `ApiUserSecret` (credential types are named by auth style)")]
+pub type AutotaskKeys = ApiUserSecret;
 
 /// OAuth2 client credentials (HaloPSA and others).
 #[derive(Debug, Clone)]
@@ -112,10 +123,10 @@ pub struct ApiToken {
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub enum Credentials {
-    /// ConnectWise member keys.
-    ConnectWise(ConnectWiseKeys),
-    /// Autotask API user.
-    Autotask(AutotaskKeys),
+    /// A public/private key pair (ConnectWise member keys).
+    ApiKeyPair(ApiKeyPair),
+    /// An API user and its secret (Autotask).
+    ApiUserSecret(ApiUserSecret),
     /// OAuth2 client credentials.
     ClientCredentials(ClientCredentials),
     /// OAuth2 tokens.
@@ -129,12 +140,16 @@ pub enum Credentials {
 #[derive(Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
 enum Sealed {
-    ConnectWise {
+    // The tags are the stored format: they keep the names they were first
+    // written with, so vault entries sealed by earlier versions still open.
+    #[serde(rename = "connect_wise")]
+    ApiKeyPair {
         company_id: String,
         public_key: String,
         private_key: String,
     },
-    Autotask {
+    #[serde(rename = "autotask")]
+    ApiUserSecret {
         username: String,
         secret: String,
         integration_code: String,
@@ -162,12 +177,12 @@ impl Credentials {
     /// Serializes the credentials into one secret value for the vault.
     pub fn seal(&self) -> SecretString {
         let sealed = match self {
-            Credentials::ConnectWise(k) => Sealed::ConnectWise {
+            Credentials::ApiKeyPair(k) => Sealed::ApiKeyPair {
                 company_id: k.company_id.clone(),
                 public_key: k.public_key.clone(),
                 private_key: expose(&k.private_key),
             },
-            Credentials::Autotask(k) => Sealed::Autotask {
+            Credentials::ApiUserSecret(k) => Sealed::ApiUserSecret {
                 username: k.username.clone(),
                 secret: expose(&k.secret),
                 integration_code: expose(&k.integration_code),
@@ -199,20 +214,20 @@ impl Credentials {
                 reason: format!("not a sealed credential ({})", e.classify_name()),
             })?;
         Ok(match sealed {
-            Sealed::ConnectWise {
+            Sealed::ApiKeyPair {
                 company_id,
                 public_key,
                 private_key,
-            } => Credentials::ConnectWise(ConnectWiseKeys {
+            } => Credentials::ApiKeyPair(ApiKeyPair {
                 company_id,
                 public_key,
                 private_key: private_key.into(),
             }),
-            Sealed::Autotask {
+            Sealed::ApiUserSecret {
                 username,
                 secret,
                 integration_code,
-            } => Credentials::Autotask(AutotaskKeys {
+            } => Credentials::ApiUserSecret(ApiUserSecret {
                 username,
                 secret: secret.into(),
                 integration_code: integration_code.into(),
@@ -365,8 +380,8 @@ mod tests {
 
     fn all_credentials() -> Vec<Credentials> {
         vec![
-            Credentials::ConnectWise(ConnectWiseKeys::new("acme", "pub", SECRETS[0])),
-            Credentials::Autotask(AutotaskKeys::new("api@x", SECRETS[1], SECRETS[2])),
+            Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pub", SECRETS[0])),
+            Credentials::ApiUserSecret(ApiUserSecret::new("api@x", SECRETS[1], SECRETS[2])),
             Credentials::ClientCredentials(ClientCredentials::new("client", SECRETS[3])),
             Credentials::OAuth(OAuthTokens {
                 access_token: SECRETS[4].to_string().into(),
@@ -407,8 +422,32 @@ mod tests {
     }
 
     #[test]
+    fn entries_sealed_before_the_rename_still_open() {
+        let cw = SecretString::from(
+            r#"{"kind":"connect_wise","company_id":"acme","public_key":"pub","private_key":"priv"}"#,
+        );
+        match Credentials::unseal("old/cw", &cw).expect("old ConnectWise entry") {
+            Credentials::ApiKeyPair(k) => {
+                assert_eq!(k.company_id, "acme");
+                assert_eq!(k.private_key.expose_secret(), "priv");
+            }
+            other => panic!("expected an API key pair, got {other:?}"),
+        }
+        let at = SecretString::from(
+            r#"{"kind":"autotask","username":"api@x","secret":"s","integration_code":"c"}"#,
+        );
+        assert!(matches!(
+            Credentials::unseal("old/at", &at).expect("old Autotask entry"),
+            Credentials::ApiUserSecret(_)
+        ));
+        // And what is sealed today is written in that same format.
+        let sealed = Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pub", "priv")).seal();
+        assert!(sealed.expose_secret().contains(r#""kind":"connect_wise""#));
+    }
+
+    #[test]
     fn pasted_whitespace_is_trimmed() {
-        let keys = ConnectWiseKeys::new(" acme\n", "\tpub ", "  priv\r\n");
+        let keys = ApiKeyPair::new(" acme\n", "\tpub ", "  priv\r\n");
         assert_eq!(keys.company_id, "acme");
         assert_eq!(keys.public_key, "pub");
         assert_eq!(keys.private_key.expose_secret(), "priv");
@@ -430,7 +469,7 @@ mod tests {
         vault.put(&r.0, all_credentials()[0].seal()).await.unwrap();
         assert!(matches!(
             load_credentials(&vault, &r).await.unwrap(),
-            Credentials::ConnectWise(_)
+            Credentials::ApiKeyPair(_)
         ));
         vault.delete(&r.0).await.unwrap();
         assert!(matches!(

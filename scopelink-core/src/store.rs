@@ -22,7 +22,7 @@ use crate::connection::{Connection, ConnectionId};
 use crate::error::StoreError;
 use crate::mapping::{ItemRef, ProjectLinks};
 use crate::model::{DataType, Record};
-use crate::sync::{Checkpoint, RunEnd, RunLease, RunStatus, SyncState};
+use crate::sync::{Checkpoint, RunEnd, RunLease, SyncState};
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -516,28 +516,30 @@ impl SyncStateStore for MemoryStore {
     ) -> Result<Vec<UpsertOutcome>, StoreError> {
         // One lock held for the whole page: the checks, the page and its
         // checkpoint happen together.
-        let mut inner = self.lock()?;
+        let mut guard = self.lock()?;
+        let inner = &mut *guard;
         check_writable(connection, inner.connections.get(connection))?;
         let key = (connection.clone(), data_type);
-        match inner.sync.get(&key) {
-            Some(state) => state.check_lease(connection, data_type, lease)?,
-            None => SyncState::default().check_lease(connection, data_type, lease)?,
-        }
-        let types = inner.records.entry(connection.clone()).or_default();
-        let mut outcomes = Vec::with_capacity(records.len());
-        // A page holds records of its own type: look its map up once.
-        let mut current = data_type;
-        let mut map = types.entry(current).or_default();
-        for r in records {
-            if r.data_type() != current {
-                current = r.data_type();
-                map = types.entry(current).or_default();
+        // Worked on a copy, stored back only when the commit succeeds: a
+        // refused commit writes nothing, not even an empty state.
+        let mut state = inner.sync.get(&key).cloned().unwrap_or_default();
+        let records_of = &mut inner.records;
+        let outcomes = state.commit_page(connection, data_type, lease, checkpoint, || {
+            let types = records_of.entry(connection.clone()).or_default();
+            let mut outcomes = Vec::with_capacity(records.len());
+            // A page holds records of its own type: look its map up once.
+            let mut current = data_type;
+            let mut map = types.entry(current).or_default();
+            for r in records {
+                if r.data_type() != current {
+                    current = r.data_type();
+                    map = types.entry(current).or_default();
+                }
+                outcomes.push(upsert_into(map, r.external_id().to_string(), r));
             }
-            outcomes.push(upsert_into(map, r.external_id().to_string(), r));
-        }
-        let state = inner.sync.entry(key).or_default();
-        state.checkpoint = Some(checkpoint.with_outcomes(&outcomes));
-        state.renew(lease);
+            Ok(outcomes)
+        })?;
+        inner.sync.insert(key, state);
         Ok(outcomes)
     }
 
@@ -549,15 +551,11 @@ impl SyncStateStore for MemoryStore {
         end: RunEnd,
     ) -> Result<(), StoreError> {
         let mut inner = self.lock()?;
-        let Some(state) = inner.sync.get_mut(&(connection.clone(), data_type)) else {
-            return Err(StoreError::LeaseLost {
-                connection: connection.clone(),
-                data_type,
-            });
-        };
-        state.check_lease(connection, data_type, lease)?;
-        state.apply_end(end);
-        Ok(())
+        match inner.sync.get_mut(&(connection.clone(), data_type)) {
+            Some(state) => state.finish(connection, data_type, lease, end),
+            // No state: no run holds the mark; refused without writing.
+            None => SyncState::default().finish(connection, data_type, lease, end),
+        }
     }
 
     async fn force_reset(
@@ -570,7 +568,7 @@ impl SyncStateStore for MemoryStore {
             .sync
             .entry((connection.clone(), data_type))
             .or_default();
-        state.status = RunStatus::Idle;
+        state.force_reset();
         Ok(state.clone())
     }
 

@@ -9,11 +9,11 @@
 use crate::access::{Access, Permission};
 use crate::activity::{ActivityEntry, ActivityKind};
 use crate::connection::{Connection, ConnectionId};
+use crate::connections::Connections;
 use crate::connector::RecordPage;
 use crate::connector::{CrmSource, PageStream, StreamRequest};
 use crate::error::{Error, StoreError, SyncError};
 use crate::filter::SyncFilter;
-use crate::lifecycle::Connections;
 use crate::model::{DataType, Record, MAX_FIELD_BYTES};
 use crate::store::{Store, UpsertOutcome};
 use crate::webhook::SeenEvents;
@@ -230,7 +230,56 @@ impl SyncState {
         }
     }
 
-    /// Applies the end of a run (for store implementations).
+    /// Commits one page (for store implementations, in the same atomic step
+    /// as reading and writing the state): refused with
+    /// [`StoreError::LeaseLost`] before `write` runs when `lease`'s run no
+    /// longer holds the mark; else runs `write` (which upserts the page's
+    /// records and returns one outcome per record), stores `checkpoint`
+    /// with those outcomes counted and renews the lease. When `write`
+    /// fails the state is left as it was, and the store must drop whatever
+    /// `write` did (roll its transaction back).
+    pub fn commit_page(
+        &mut self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        lease: &RunLease,
+        checkpoint: &Checkpoint,
+        write: impl FnOnce() -> Result<Vec<UpsertOutcome>, StoreError>,
+    ) -> Result<Vec<UpsertOutcome>, StoreError> {
+        self.check_lease(connection, data_type, lease)?;
+        let outcomes = write()?;
+        self.checkpoint = Some(checkpoint.with_outcomes(&outcomes));
+        self.renew(lease);
+        Ok(outcomes)
+    }
+
+    /// Ends the run holding `lease` (for store implementations, in the
+    /// same atomic step as reading and writing the state): refused with
+    /// [`StoreError::LeaseLost`], changing nothing, when the run no longer
+    /// holds the mark; else applies `end` ([`SyncState::apply_end`]).
+    pub fn finish(
+        &mut self,
+        connection: &ConnectionId,
+        data_type: DataType,
+        lease: &RunLease,
+        end: RunEnd,
+    ) -> Result<(), StoreError> {
+        self.check_lease(connection, data_type, lease)?;
+        self.apply_end(end);
+        Ok(())
+    }
+
+    /// Clears the running mark whoever holds it (for store
+    /// implementations of [`crate::store::SyncStateStore::force_reset`]).
+    /// The checkpoint and cursor stay, so the next run resumes where the
+    /// stuck one stopped; the run that held the mark loses it and is
+    /// refused at its next commit.
+    pub fn force_reset(&mut self) {
+        self.status = RunStatus::Idle;
+    }
+
+    /// Applies the end of a run, without checking the lease (stores call
+    /// [`SyncState::finish`], which checks it first).
     pub fn apply_end(&mut self, end: RunEnd) {
         match end {
             RunEnd::Completed { cursor, at } => {

@@ -58,7 +58,7 @@ async fn create_stores_credentials_in_the_vault_and_test_connects() {
     assert_eq!(env.vault.keys(), vec![c.credential_ref.0.clone()]);
     assert!(matches!(
         env.connections.credentials(&c.id).await.unwrap(),
-        Credentials::ConnectWise(k) if k.public_key == "pub-key-1"
+        Credentials::ApiKeyPair(k) if k.public_key == "pub-key-1"
     ));
 
     let connector = FakeConnector::ok();
@@ -296,7 +296,7 @@ async fn reconnect_replaces_the_vault_entry_and_retests() {
     assert!(!env.vault.keys().contains(&old_key));
     assert!(matches!(
         env.connections.credentials(&c.id).await.unwrap(),
-        Credentials::ConnectWise(k) if k.public_key == "pub-key-2"
+        Credentials::ApiKeyPair(k) if k.public_key == "pub-key-2"
     ));
 
     let kinds = env.kinds(&c.id).await;

@@ -7,7 +7,7 @@ use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings};
 use scopelink_core::access::Access;
 use scopelink_core::connector::Connector;
 use scopelink_core::http::{AddressPolicy, HttpConfig, RetryPolicy};
-use scopelink_core::secret::{ConnectWiseKeys, Credentials, InMemoryVault};
+use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault};
 use scopelink_core::{
     ConnectionStatus, Connections, FeatureCategory, NewConnection, Provider, Store, SyncEngine,
     SyncRequest,
@@ -79,7 +79,7 @@ async fn echoed_credentials_never_reach_reasons_errors_or_the_store() {
             let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&db).await.unwrap());
             let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
             let engine = SyncEngine::new(connections.clone());
-            let keys = ConnectWiseKeys::new(COMPANY, public, private);
+            let keys = ApiKeyPair::new(COMPANY, public, private);
             let settings = ConnectWiseSettings {
                 server_url: server.uri(),
                 client_id: CLIENT_ID.into(),
@@ -92,7 +92,7 @@ async fn echoed_credentials_never_reach_reasons_errors_or_the_store() {
                         provider: Provider::ConnectWiseManage,
                         name: "echo".into(),
                         categories: [FeatureCategory::Crm].into(),
-                        credentials: Credentials::ConnectWise(keys.clone()),
+                        credentials: Credentials::ApiKeyPair(keys.clone()),
                         settings: settings.to_map(),
                     },
                 )

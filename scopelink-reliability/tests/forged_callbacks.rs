@@ -175,11 +175,7 @@ async fn a_key_url_answering_401_is_not_sent_credentials() {
             client_id: "3f1c2a7e-0b9d-4c56-8e21-6a4f9d0b7c13".into(),
             ..Default::default()
         },
-        scopelink_core::secret::ConnectWiseKeys::new(
-            "scopelinkdemo",
-            "pubkey0001",
-            "privkey-hunter2",
-        ),
+        scopelink_core::secret::ApiKeyPair::new("scopelinkdemo", "pubkey0001", "privkey-hunter2"),
         http(Duration::from_secs(10)),
     )
     .unwrap();
@@ -217,11 +213,7 @@ async fn callback_key_hosts_are_those_of_the_connections_region() {
             client_id: "3f1c2a7e-0b9d-4c56-8e21-6a4f9d0b7c13".into(),
             ..Default::default()
         },
-        scopelink_core::secret::ConnectWiseKeys::new(
-            "scopelinkdemo",
-            "pubkey0001",
-            "privkey-hunter2",
-        ),
+        scopelink_core::secret::ApiKeyPair::new("scopelinkdemo", "pubkey0001", "privkey-hunter2"),
         HttpConfig::default(),
     )
     .unwrap();
@@ -261,11 +253,7 @@ async fn callback_key_hosts_are_those_of_the_connections_region() {
             client_id: "3f1c2a7e-0b9d-4c56-8e21-6a4f9d0b7c13".into(),
             ..Default::default()
         },
-        scopelink_core::secret::ConnectWiseKeys::new(
-            "scopelinkdemo",
-            "pubkey0001",
-            "privkey-hunter2",
-        ),
+        scopelink_core::secret::ApiKeyPair::new("scopelinkdemo", "pubkey0001", "privkey-hunter2"),
         HttpConfig::default(),
     )
     .unwrap();

@@ -14,7 +14,7 @@ use scopelink_core::activity::{ActivityEntry, ActivityKind};
 use scopelink_core::connector::{Connector, CrmSource, WebhookReceiver};
 use scopelink_core::http::{AddressPolicy, HttpConfig, RateLimit, RetryPolicy};
 use scopelink_core::model::DataType;
-use scopelink_core::secret::{ClientCredentials, ConnectWiseKeys, Credentials, InMemoryVault};
+use scopelink_core::secret::{ApiKeyPair, ClientCredentials, Credentials, InMemoryVault};
 use scopelink_core::sync::SyncReport;
 use scopelink_core::webhook::WebhookRequest;
 use scopelink_core::{
@@ -162,8 +162,8 @@ fn cw_settings(server: &MockServer) -> ConnectWiseSettings {
     }
 }
 
-fn cw_keys() -> ConnectWiseKeys {
-    ConnectWiseKeys::new(COMPANY_ID, "pubKEY123", "Priv-SECRET-9f8e7d")
+fn cw_keys() -> ApiKeyPair {
+    ApiKeyPair::new(COMPANY_ID, "pubKEY123", "Priv-SECRET-9f8e7d")
 }
 
 fn cw(server: &MockServer) -> ConnectWiseConnector {
@@ -364,7 +364,7 @@ async fn cw_sync(
             .await;
     }
     let connector = cw(&server);
-    let credentials = Credentials::ConnectWise(cw_keys());
+    let credentials = Credentials::ApiKeyPair(cw_keys());
     sync_and_judge(
         &connector,
         Provider::ConnectWiseManage,
@@ -821,7 +821,7 @@ async fn connectwise_callback_payloads() {
     let conn = host
         .create(
             Provider::ConnectWiseManage,
-            Credentials::ConnectWise(cw_keys()),
+            Credentials::ApiKeyPair(cw_keys()),
         )
         .await;
     let counts = host
@@ -1239,7 +1239,7 @@ async fn connectwise_bad_keys_become_connection_error_with_the_provider_reason()
     let conn = host
         .create(
             Provider::ConnectWiseManage,
-            Credentials::ConnectWise(cw_keys()),
+            Credentials::ApiKeyPair(cw_keys()),
         )
         .await;
     let tested = host
@@ -1256,7 +1256,7 @@ async fn connectwise_bad_keys_become_connection_error_with_the_provider_reason()
     let conn = host
         .create(
             Provider::ConnectWiseManage,
-            Credentials::ConnectWise(cw_keys()),
+            Credentials::ApiKeyPair(cw_keys()),
         )
         .await;
     host.connections.mark_synced(&conn.id).await.unwrap();

@@ -12,7 +12,7 @@ mod fault_support;
 
 use fault_support::*;
 use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings};
-use scopelink_core::secret::ConnectWiseKeys;
+use scopelink_core::secret::ApiKeyPair;
 use scopelink_core::sync::{RunStatus, SyncProgress};
 use scopelink_core::{ConnectionId, DataType, MemoryStore, Store, StoreError, SyncError};
 use scopelink_reliability::compare::{assert_store_matches, cw_crm};
@@ -215,7 +215,7 @@ fn sync_child_process() {
             client_id: env("SL_CHILD_CLIENT_ID"),
             ..ConnectWiseSettings::default()
         };
-        let keys = ConnectWiseKeys::new(
+        let keys = ApiKeyPair::new(
             &env("SL_CHILD_COMPANY"),
             &env("SL_CHILD_PUBLIC"),
             &env("SL_CHILD_PRIVATE"),

@@ -18,7 +18,7 @@ use scopelink_core::mapping::PushOptions;
 use scopelink_core::model::{GovernanceItem, Phase, ProjectStatus, ScopingProject, Service};
 use scopelink_core::push::push_project;
 use scopelink_core::secret::{
-    ClientCredentials, ConnectWiseKeys, Credentials, InMemoryVault, OAuthTokens,
+    ApiKeyPair, ClientCredentials, Credentials, InMemoryVault, OAuthTokens,
 };
 use scopelink_core::webhook::WebhookRequest;
 use scopelink_core::{
@@ -201,7 +201,7 @@ async fn connectwise_sync_webhook_write_back_and_failures_leak_nothing() {
         board_id: Some("31".into()),
         ..ConnectWiseSettings::default()
     };
-    let keys = || ConnectWiseKeys::new(sim.company_id(), sim.public_key(), sim.private_key());
+    let keys = || ApiKeyPair::new(sim.company_id(), sim.public_key(), sim.private_key());
     let conn = create(
         &connections,
         Provider::ConnectWiseManage,
@@ -210,7 +210,7 @@ async fn connectwise_sync_webhook_write_back_and_failures_leak_nothing() {
             FeatureCategory::Psa,
             FeatureCategory::Products,
         ],
-        Credentials::ConnectWise(keys()),
+        Credentials::ApiKeyPair(keys()),
         settings.to_map(),
     )
     .await;
@@ -320,7 +320,7 @@ async fn connectwise_sync_webhook_write_back_and_failures_leak_nothing() {
     let wrong = ConnectWiseConnector::with_api_base(
         cw.api_base().clone(),
         settings.clone(),
-        ConnectWiseKeys::new(sim.company_id(), sim.public_key(), &wrong_private),
+        ApiKeyPair::new(sim.company_id(), sim.public_key(), &wrong_private),
         http(),
     )
     .unwrap();
@@ -372,7 +372,7 @@ async fn connectwise_sync_webhook_write_back_and_failures_leak_nothing() {
     // Sealed credentials (what a vault stores) are a secret themselves.
     secrets.check_debug(
         "sealed credentials",
-        &Credentials::ConnectWise(keys()).seal(),
+        &Credentials::ApiKeyPair(keys()).seal(),
     );
 
     // The capture saw the flow (so the checks above prove something).

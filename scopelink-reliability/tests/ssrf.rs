@@ -11,7 +11,7 @@ use scopelink_connectwise::{normalize_server_url, ConnectWiseConnector, ConnectW
 use scopelink_core::connector::{Connector, CrmSource, StreamRequest, WebhookReceiver};
 use scopelink_core::http::{validate_url, AddressPolicy, HttpConfig, RetryPolicy};
 use scopelink_core::model::DataType;
-use scopelink_core::secret::{ClientCredentials, ConnectWiseKeys};
+use scopelink_core::secret::{ApiKeyPair, ClientCredentials};
 use scopelink_core::webhook::WebhookRequest;
 use scopelink_core::{ConnectorError, HttpError, WebhookError};
 use scopelink_halopsa::{HaloConnector, HaloSettings};
@@ -126,8 +126,8 @@ fn cw_settings(server_url: &str) -> ConnectWiseSettings {
     }
 }
 
-fn cw_keys() -> ConnectWiseKeys {
-    ConnectWiseKeys::new("scopelinkdemo", "pubKEY123", "Priv-SECRET-9f8e7d")
+fn cw_keys() -> ApiKeyPair {
+    ApiKeyPair::new("scopelinkdemo", "pubKEY123", "Priv-SECRET-9f8e7d")
 }
 
 fn fast(policy: AddressPolicy) -> HttpConfig {

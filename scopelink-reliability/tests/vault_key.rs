@@ -6,7 +6,7 @@ mod fault_support;
 
 use fault_support::*;
 use scopelink_core::async_trait;
-use scopelink_core::secret::{ConnectWiseKeys, Credentials, InMemoryVault, Vault};
+use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault, Vault};
 use scopelink_core::{Connections, Error, MemoryStore, Store, VaultError};
 use scopelink_store_sqlite::{SqliteStore, SqliteVault, VaultKey};
 use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
@@ -23,7 +23,7 @@ fn key(bytes: [u8; 32]) -> VaultKey {
 }
 
 fn new_keys(sim: &ConnectWiseSim) -> Credentials {
-    Credentials::ConnectWise(ConnectWiseKeys::new(
+    Credentials::ApiKeyPair(ApiKeyPair::new(
         sim.company_id(),
         sim.public_key(),
         sim.private_key(),

@@ -12,7 +12,7 @@ use scopelink_core::store::{
     check_writable, next_version, ConnectionStore, LinkStore, PendingAuthorizationStore,
     RecordStore, SyncStateStore, UnreadableRow, UpsertOutcome,
 };
-use scopelink_core::sync::{Checkpoint, RunEnd, RunLease, RunStatus, SyncState};
+use scopelink_core::sync::{Checkpoint, RunEnd, RunLease, SyncState};
 use scopelink_core::{Connection as ScopeConnection, ConnectionId, DataType, Record, StoreError};
 use std::fmt::Display;
 use std::path::Path;
@@ -652,13 +652,14 @@ impl SyncStateStore for SqliteStore {
                 let tx = write_tx(conn, what)?;
                 check_connection_writable(&tx, &connection)?;
                 let mut state = read_state(&tx, &connection, data_type)?;
-                state.check_lease(&connection, data_type, &lease)?;
-                let outcomes = records
-                    .iter()
-                    .map(|r| upsert(&tx, &connection, r))
-                    .collect::<Result<Vec<_>, _>>()?;
-                state.checkpoint = Some(checkpoint.with_outcomes(&outcomes));
-                state.renew(&lease);
+                let outcomes =
+                    state.commit_page(&connection, data_type, &lease, &checkpoint, || {
+                        records
+                            .iter()
+                            .map(|r| upsert(&tx, &connection, r))
+                            .collect::<Result<Vec<_>, _>>()
+                            .map_err(StoreError::from)
+                    })?;
                 write_state(&tx, &connection, data_type, &state)?;
                 tx.commit().map_err(sql("committing a page"))?;
                 Ok(outcomes)
@@ -678,9 +679,7 @@ impl SyncStateStore for SqliteStore {
         self.db
             .call("finishing a run", move |conn| {
                 update_state(conn, "finish a run", &connection, data_type, |_, state| {
-                    state.check_lease(&connection, data_type, &lease)?;
-                    state.apply_end(end);
-                    Ok(())
+                    state.finish(&connection, data_type, &lease, end)
                 })
             })
             .await
@@ -706,7 +705,7 @@ impl SyncStateStore for SqliteStore {
                     }
                     Err(e) => return Err(e),
                 };
-                state.status = RunStatus::Idle;
+                state.force_reset();
                 write_state(&tx, &connection, data_type, &state)?;
                 tx.commit().map_err(sql(what))?;
                 Ok(state)

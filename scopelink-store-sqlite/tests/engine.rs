@@ -7,7 +7,7 @@ use scopelink_core::access::Access;
 use scopelink_core::activity::{ActivityKind, ActivityLog};
 use scopelink_core::connector::{CrmSource, PageStream, RecordPage, StreamRequest};
 use scopelink_core::filter::{FilterOptions, Preview, SyncFilter};
-use scopelink_core::secret::{ConnectWiseKeys, Credentials};
+use scopelink_core::secret::{ApiKeyPair, Credentials};
 use scopelink_core::store::{ConnectionStore, RecordStore, SyncStateStore};
 use scopelink_core::sync::{RunStatus, SyncCounts, SyncProgress};
 use scopelink_core::{
@@ -199,7 +199,7 @@ async fn create_connection(connections: &Connections) -> ConnectionId {
                 provider: Provider::ConnectWiseManage,
                 name: "Acme CW".into(),
                 categories: [FeatureCategory::Crm].into_iter().collect(),
-                credentials: Credentials::ConnectWise(ConnectWiseKeys::new(
+                credentials: Credentials::ApiKeyPair(ApiKeyPair::new(
                     "acme",
                     "pub",
                     "private-key-1",

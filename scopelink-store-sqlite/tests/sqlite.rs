@@ -606,7 +606,7 @@ async fn vault_ciphertexts_cannot_be_swapped_between_entries() {
 #[tokio::test]
 async fn the_vault_plugs_into_the_connection_service() {
     use scopelink_core::access::Access;
-    use scopelink_core::secret::{ConnectWiseKeys, Credentials};
+    use scopelink_core::secret::{ApiKeyPair, Credentials};
     use scopelink_core::{Connections, FeatureCategory, NewConnection, Provider};
 
     let store = SqliteStore::open_in_memory().await.unwrap();
@@ -619,14 +619,14 @@ async fn the_vault_plugs_into_the_connection_service() {
                 provider: Provider::ConnectWiseManage,
                 name: "Acme CW".into(),
                 categories: [FeatureCategory::Crm].into_iter().collect(),
-                credentials: Credentials::ConnectWise(ConnectWiseKeys::new("acme", "pub", SECRET)),
+                credentials: Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pub", SECRET)),
                 settings: Default::default(),
             },
         )
         .await
         .unwrap();
     match connections.credentials(&created.id).await.unwrap() {
-        Credentials::ConnectWise(k) => assert_eq!(k.private_key.expose_secret(), SECRET),
+        Credentials::ApiKeyPair(k) => assert_eq!(k.private_key.expose_secret(), SECRET),
         other => panic!("unexpected credentials {other:?}"),
     }
     assert_eq!(

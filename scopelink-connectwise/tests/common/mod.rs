@@ -5,7 +5,7 @@
 use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings};
 use scopelink_core::access::Access;
 use scopelink_core::http::{AddressPolicy, HttpConfig, RetryPolicy};
-use scopelink_core::secret::{ConnectWiseKeys, Credentials, InMemoryVault};
+use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault};
 use scopelink_core::{
     Connection, Connections, FeatureCategory, MemoryStore, NewConnection, Provider,
 };
@@ -43,8 +43,8 @@ pub fn json(text: &str) -> Value {
 }
 
 /// Keys with surrounding whitespace, as users paste them.
-pub fn keys() -> ConnectWiseKeys {
-    ConnectWiseKeys::new(
+pub fn keys() -> ApiKeyPair {
+    ApiKeyPair::new(
         &format!(" {COMPANY_ID}\n"),
         &format!("{PUBLIC_KEY} "),
         &format!("\t{PRIVATE_KEY}\r\n"),
@@ -160,7 +160,7 @@ impl Env {
                         FeatureCategory::Products,
                     ]
                     .into(),
-                    credentials: Credentials::ConnectWise(keys()),
+                    credentials: Credentials::ApiKeyPair(keys()),
                     settings: map,
                 },
             )

@@ -14,7 +14,7 @@ use scopelink_core::connector::{
 use scopelink_core::filter::{FilterOptions, Preview, SyncFilter};
 use scopelink_core::mapping::{PlannedMilestone, PlannedTask, PsaPlan};
 use scopelink_core::model::{Company, Contact, DataType, Opportunity, Record};
-use scopelink_core::secret::{ConnectWiseKeys, Credentials, InMemoryVault};
+use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault};
 use scopelink_core::{
     async_trait, Connection, ConnectionId, Connections, ConnectorError, FeatureCategory, HttpError,
     MemoryStore, NewConnection, Provider,
@@ -36,12 +36,12 @@ pub fn ts(minutes: i64) -> DateTime<Utc> {
 
 /// ConnectWise keys holding [`SECRET`].
 pub fn credentials() -> Credentials {
-    Credentials::ConnectWise(ConnectWiseKeys::new("acme", "pub-key-1", SECRET))
+    Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pub-key-1", SECRET))
 }
 
 /// ConnectWise keys holding [`OTHER_SECRET`].
 pub fn other_credentials() -> Credentials {
-    Credentials::ConnectWise(ConnectWiseKeys::new("acme", "pub-key-2", OTHER_SECRET))
+    Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pub-key-2", OTHER_SECRET))
 }
 
 /// A new-connection form for `provider` with `categories`.

@@ -5,7 +5,7 @@
 
 use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings};
 use scopelink_core::http::{AddressPolicy, HttpConfig, RateLimit, RetryPolicy};
-use scopelink_core::secret::{ClientCredentials, ConnectWiseKeys, Credentials, InMemoryVault};
+use scopelink_core::secret::{ApiKeyPair, ClientCredentials, Credentials, InMemoryVault};
 use scopelink_core::sync::{SyncCounts, SyncProgress};
 use scopelink_core::{
     Access, ConnectionId, Connections, DataType, FeatureCategory, NewConnection, Provider, Store,
@@ -46,8 +46,8 @@ pub fn http(timeout: Duration) -> HttpConfig {
 }
 
 /// The simulator's keys.
-pub fn cw_keys(sim: &ConnectWiseSim) -> ConnectWiseKeys {
-    ConnectWiseKeys::new(sim.company_id(), sim.public_key(), sim.private_key())
+pub fn cw_keys(sim: &ConnectWiseSim) -> ApiKeyPair {
+    ApiKeyPair::new(sim.company_id(), sim.public_key(), sim.private_key())
 }
 
 /// Settings for the simulator.
@@ -95,7 +95,7 @@ impl Host {
         Self::with(
             store,
             Provider::ConnectWiseManage,
-            Credentials::ConnectWise(cw_keys(sim)),
+            Credentials::ApiKeyPair(cw_keys(sim)),
             cw_settings(sim).to_map(),
         )
         .await
