@@ -4,8 +4,8 @@
 //! revocation → Connection Error → reconnect, and the JWT bearer grant.
 
 use scopelink_core::access::{Access, Entitlements, Permission};
+use scopelink_core::connections::ConnectionEvent;
 use scopelink_core::http::{AddressPolicy, HttpClient, HttpConfig};
-use scopelink_core::lifecycle::ConnectionEvent;
 use scopelink_core::oauth::{
     challenge_s256, AuthorizationExtras, Callback, ClientAuth, JwtClaims, JwtGrant, OAuthClient,
     OAuthError, OAuthFlow, OAuthSession, Renewal,

@@ -3,8 +3,8 @@
 
 use crate::activity::ActivityKind;
 use crate::connection::{Connection, ConnectionId};
+use crate::connections::{vault_key, Connections};
 use crate::error::{Error, TransitionError};
-use crate::lifecycle::{vault_key, Connections};
 use crate::secret::{load_credentials, Credentials, OAuthTokens};
 use chrono::Utc;
 use std::collections::BTreeMap;

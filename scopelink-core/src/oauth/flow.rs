@@ -6,9 +6,9 @@ use super::{
 };
 use crate::access::{Access, Permission};
 use crate::connection::{Connection, ConnectionId};
+use crate::connections::Connections;
 use crate::error::Error;
 use crate::http::HttpClient;
-use crate::lifecycle::Connections;
 use crate::secret::OAuthTokens;
 use crate::store::PendingAuthorizationStore;
 use async_trait::async_trait;

@@ -5,9 +5,9 @@ use super::{
     request_token, Grant, JwtGrant, OAuthClient, OAuthError, Token, TokenCache, REFRESH_MARGIN,
 };
 use crate::connection::ConnectionId;
+use crate::connections::Connections;
 use crate::error::Error;
 use crate::http::HttpClient;
-use crate::lifecycle::Connections;
 use chrono::Utc;
 use secrecy::{ExposeSecret, SecretString};
 use sha2::{Digest, Sha256};
