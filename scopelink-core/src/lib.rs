@@ -22,6 +22,7 @@ pub mod http;
 pub mod lifecycle;
 pub mod mapping;
 pub mod model;
+pub mod pages;
 pub mod provider;
 pub mod push;
 pub mod scrub;
