@@ -4,15 +4,14 @@
 use crate::convert::{convert_page, decode_items};
 use crate::site::ConnectWiseSite;
 use base64::Engine as _;
-use futures::stream::BoxStream;
-use futures::StreamExt;
 use scopelink_core::connector::{PageStream, RecordPage};
 use scopelink_core::error::{ConnectorError, HttpError};
 use scopelink_core::http::{
-    next_link, paginate_with, read_ahead, stop_after_error, validate_url, AddressPolicy,
-    BodyLimits, HttpClient, HttpConfig, Method, Page, PageLimits, Request, Response,
+    next_link, validate_url, AddressPolicy, BodyLimits, HttpClient, HttpConfig, Method, Page,
+    PageLimits, Request, Response,
 };
 use scopelink_core::model::DataType;
+use scopelink_core::pages::{collect_all, record_stream, same_origin, PageToken};
 use scopelink_core::secret::ApiKeyPair;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
@@ -601,12 +600,11 @@ impl ConnectWiseConnector {
         Self::decode(&response, what)
     }
 
-    /// Whether `url` is on the API's own origin and under its path.
+    /// Whether `url` is on the API's own origin (the core's one check, see
+    /// [`same_origin`]) and under its path.
     pub(crate) fn own_url(&self, url: &Url) -> bool {
         let base = &self.inner.api_base;
-        url.scheme() == base.scheme()
-            && authority(url) == authority(base)
-            && url.path().starts_with(base.path())
+        same_origin(base, url) && url.path().starts_with(base.path())
     }
 
     /// The URL of page `page` of a list.
@@ -636,25 +634,23 @@ impl ConnectWiseConnector {
         token: Option<String>,
         what: &str,
     ) -> Result<RawPage, ConnectorError> {
-        let (url, page) = match token.as_deref().map(str::trim) {
-            None | Some("") => (self.list_url(path, query, 1), 1),
-            Some(t) => match t.parse::<u32>() {
-                Ok(n) if n >= 1 => (self.list_url(path, query, n), n),
-                _ => {
-                    let url = Url::parse(t)
-                        .ok()
-                        .filter(|u| self.own_url(u))
-                        .ok_or_else(|| ConnectorError::Decode {
-                            what: "page token".into(),
-                            message: format!(
-                                "`{t}` is neither a page number nor a link on {}",
-                                self.inner.api_base
-                            ),
-                        })?;
-                    let page = page_param(&url).unwrap_or(1);
-                    (url, page)
-                }
-            },
+        let read = PageToken::read(token.as_deref(), &self.inner.api_base);
+        let (url, page) = match read {
+            Some(PageToken::Number(n)) => (self.list_url(path, query, n), n),
+            Some(PageToken::NextUrl(url)) if self.own_url(&url) => {
+                let page = page_param(&url).unwrap_or(1);
+                (url, page)
+            }
+            _ => {
+                return Err(ConnectorError::Decode {
+                    what: "page token".into(),
+                    message: format!(
+                        "`{}` is neither a page number nor a link on {}",
+                        token.as_deref().unwrap_or_default().trim(),
+                        self.inner.api_base
+                    ),
+                })
+            }
         };
         let current = url.clone();
         let response = self.send(self.request(Method::GET, url), what).await?;
@@ -692,61 +688,43 @@ impl ConnectWiseConnector {
         })
     }
 
-    /// Every page of a list, undecoded (see [`Self::fetch_raw_page`]).
-    fn raw_pages(
-        &self,
-        path: &'static str,
-        query: Vec<(String, String)>,
-        start: Option<String>,
-        what: String,
-    ) -> BoxStream<'static, Result<RawPage, ConnectorError>> {
-        let this = self.clone();
-        paginate_with(
-            page_limits(&self.inner.http, self.page_size),
-            start,
-            move |token| {
-                let this = this.clone();
-                let query = query.clone();
-                let what = what.clone();
-                async move { this.fetch_raw_page(path, &query, token, &what).await }
-            },
-        )
-    }
-
     /// Every item of a list, decoded as `T` (items that do not decode are
-    /// skipped with a warning).
+    /// skipped with a warning), gathered by the core's [`collect_all`].
     pub(crate) async fn get_all<T: DeserializeOwned + Send + 'static>(
         &self,
         path: &'static str,
         query: Vec<(String, String)>,
         what: &str,
     ) -> Result<Vec<T>, ConnectorError> {
-        let mut pages = self.raw_pages(path, query, None, what.to_string());
-        let mut out = Vec::new();
-        while let Some(page) = pages.next().await {
-            let body = page?.items;
-            let items = decode_items::<T>(&body).map_err(|e| ConnectorError::Decode {
-                what: what.to_string(),
-                message: e.to_string(),
-            })?;
-            for item in items {
-                match item {
-                    Ok(t) => out.push(t),
-                    Err((e, _)) => {
-                        tracing::warn!(%path, error = %e, "skipping an unreadable item")
-                    }
-                }
-            }
-            page_limits(&self.inner.http, self.page_size).check_collected(out.len())?;
-        }
-        Ok(out)
+        let query = &query;
+        collect_all(
+            page_limits(&self.inner.http, self.page_size),
+            move |token| async move { self.fetch_raw_page(path, query, token, what).await },
+            |body: Vec<u8>| {
+                let items = decode_items::<T>(&body).map_err(|e| ConnectorError::Decode {
+                    what: what.to_string(),
+                    message: e.to_string(),
+                })?;
+                Ok(items
+                    .into_iter()
+                    .filter_map(|item| match item {
+                        Ok(t) => Some(t),
+                        Err((e, _)) => {
+                            tracing::warn!(%path, error = %e, "skipping an unreadable item");
+                            None
+                        }
+                    })
+                    .collect())
+            },
+        )
+        .await
     }
 
-    /// Streams converted records of `data_type` from `path`, in two stages
-    /// on their own tasks (see [`read_ahead`]): one fetches pages, one page
-    /// ahead of the other, which decodes and converts them, one page ahead
-    /// of the consumer. The next request goes out while a page is decoded
-    /// and the one before it is stored.
+    /// Streams converted records of `data_type` from `path` on the core's
+    /// record-stream rails ([`record_stream`]): pages are fetched
+    /// undecoded on one task, one page ahead of another that decodes and
+    /// converts them, one page ahead of the consumer. The next request goes
+    /// out while a page is decoded and the one before it is stored.
     pub(crate) fn record_pages(
         &self,
         data_type: DataType,
@@ -755,32 +733,38 @@ impl ConnectWiseConnector {
         start: Option<String>,
     ) -> PageStream<'static> {
         let what = format!("reading {data_type}");
-        let raw = self.raw_pages(path, query, start, what.clone());
-        let pages = read_ahead(raw, 1).map(move |page| {
-            let page = page?;
-            let converted =
-                convert_page(data_type, &page.items).map_err(|e| ConnectorError::Decode {
-                    what: what.clone(),
-                    message: e.to_string(),
-                })?;
-            let mut records = Vec::with_capacity(converted.len());
-            let mut rejected = Vec::new();
-            for item in converted {
-                match item {
-                    Ok(r) => records.push(r),
-                    Err(e) => rejected.push(e),
+        let this = self.clone();
+        let fetch_what = what.clone();
+        record_stream(
+            page_limits(&self.inner.http, self.page_size),
+            start,
+            move |token| {
+                let this = this.clone();
+                let query = query.clone();
+                let what = fetch_what.clone();
+                async move { this.fetch_raw_page(path, &query, token, &what).await }
+            },
+            move |page: RawPage| {
+                let converted =
+                    convert_page(data_type, &page.items).map_err(|e| ConnectorError::Decode {
+                        what: what.clone(),
+                        message: e.to_string(),
+                    })?;
+                let mut records = Vec::with_capacity(converted.len());
+                let mut rejected = Vec::new();
+                for item in converted {
+                    match item {
+                        Ok(r) => records.push(r),
+                        Err(e) => rejected.push(e),
+                    }
                 }
-            }
-            Ok(RecordPage {
-                records,
-                rejected,
-                next: page.next,
-            })
-        });
-        // Nothing past a page that failed to decode is decoded; the fetching
-        // task is dropped with the stream.
-        let pages = stop_after_error(pages.boxed());
-        read_ahead(pages, 1)
+                Ok(RecordPage {
+                    records,
+                    rejected,
+                    next: page.next,
+                })
+            },
+        )
     }
 
     /// `test_connection`: `GET /system/info`, with failures that say what to fix.

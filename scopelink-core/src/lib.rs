@@ -23,6 +23,7 @@ pub mod http;
 pub mod mapping;
 pub mod model;
 pub mod oauth;
+pub mod pages;
 pub mod provider;
 pub mod push;
 pub mod scrub;

@@ -4,9 +4,10 @@
 use crate::token::{Token, TokenCache};
 use crate::wire::{AuthInfo, ListReply};
 use scopelink_core::http::{
-    collect_pages, paginate_with, BodyLimits, HttpClient, HttpConfig, Method, Page, PageLimits,
-    RateLimit, Request, Response, ThrottlePolicy,
+    BodyLimits, HttpClient, HttpConfig, Method, Page, PageLimits, RateLimit, Request, Response,
+    ThrottlePolicy,
 };
+use scopelink_core::pages::{collect_all, page_number};
 use scopelink_core::secret::ClientCredentials;
 use scopelink_core::{ConnectorError, HttpError};
 use secrecy::{ExposeSecret, SecretString};
@@ -789,15 +790,15 @@ impl HaloConnector {
             .config()
             .pages
             .unwrap_or(DEFAULT_PAGE_LIMITS);
-        let pages = paginate_with(limits, None, |token: Option<String>| async move {
-            let page_no = token.and_then(|t| t.parse().ok()).unwrap_or(1);
+        let fetch = |token: Option<String>| async move {
+            let page_no = page_number(token.as_deref()).unwrap_or(1);
             let (items, next) = self.get_page(rel, query, keys, page_no, what).await?;
             Ok::<_, ConnectorError>(Page {
                 items,
                 next: next.map(|n| n.to_string()),
             })
-        });
-        collect_pages(pages, limits).await
+        };
+        collect_all(limits, fetch, Ok).await
     }
 }
 

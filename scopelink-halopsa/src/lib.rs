@@ -56,8 +56,9 @@ use convert::{ACTIVE, INACTIVE};
 use futures::StreamExt;
 use scopelink_core::connector::{Connector, CrmSource, PageStream, RecordPage, StreamRequest};
 use scopelink_core::filter::{FilterOption, FilterOptions, Preview, SyncFilter};
-use scopelink_core::http::{paginate_with, read_ahead, stop_after_error, Page};
+use scopelink_core::http::Page;
 use scopelink_core::model::{DataType, Record};
+use scopelink_core::pages::{page_number, record_stream};
 use scopelink_core::{ConnectorError, FeatureCategory, Provider};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
@@ -164,10 +165,9 @@ impl HaloConnector {
         query: &CrmQuery,
         token: Option<String>,
     ) -> Result<Page<Value>, ConnectorError> {
-        let page_no = match token.as_deref().map(str::parse::<u32>) {
-            None => 1,
-            Some(Ok(n)) if n >= 1 => n,
-            Some(_) => {
+        let page_no = match page_number(token.as_deref()) {
+            Some(n) => n,
+            None => {
                 tracing::warn!(
                     ?token,
                     "unreadable HaloPSA page token; starting over at page 1"
@@ -365,9 +365,10 @@ impl CrmSource for HaloConnector {
     /// (the store reports unchanged ones); opportunities are read from
     /// `since` with `lastupdatefromdate`.
     ///
-    /// Pages are fetched on one task, one page ahead of another that
-    /// converts them, one page ahead of the consumer (see
-    /// [`scopelink_core::http::read_ahead`]).
+    /// Runs on the core's record-stream rails
+    /// ([`scopelink_core::pages::record_stream`]): pages are fetched on one
+    /// task, one page ahead of another that converts them, one page ahead
+    /// of the consumer.
     fn stream(&self, request: StreamRequest) -> PageStream<'_> {
         let query = match self.crm_query(&request) {
             Ok(q) => q,
@@ -381,13 +382,15 @@ impl CrmSource for HaloConnector {
             .config()
             .pages
             .unwrap_or(client::DEFAULT_PAGE_LIMITS);
-        let raw = paginate_with(limits, start, move |token| {
-            let this = this.clone();
-            let query = fetch_query.clone();
-            async move { this.crm_page(&query, token).await }
-        });
-        let pages = read_ahead(raw, 1).map(move |page| {
-            page.map(|page| {
+        record_stream(
+            limits,
+            start,
+            move |token| {
+                let this = this.clone();
+                let query = fetch_query.clone();
+                async move { this.crm_page(&query, token).await }
+            },
+            move |page: Page<Value>| {
                 let mut out = RecordPage {
                     next: page.next,
                     ..RecordPage::default()
@@ -399,10 +402,9 @@ impl CrmSource for HaloConnector {
                         Item::Filtered => {}
                     }
                 }
-                out
-            })
-        });
-        read_ahead(stop_after_error(pages.boxed()), 1)
+                Ok(out)
+            },
+        )
     }
 
     /// `GET /api/Client/{id}`, `/api/Users/{id}` or `/api/Opportunities/{id}`;

@@ -1,0 +1,277 @@
+//! Requests and responses: building a request (headers, query, JSON and
+//! form bodies) and reading a response, with `Debug` output that shows no
+//! credential.
+
+use super::address::display_url;
+use super::next_link;
+use crate::error::HttpError;
+use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
+use reqwest::Method;
+use secrecy::ExposeSecret;
+use serde::de::DeserializeOwned;
+use serde::Serialize;
+use std::fmt;
+use url::Url;
+
+/// Header names that carry credentials even when the connector did not mark
+/// them sensitive (matched case-insensitively as substrings).
+pub(crate) const CREDENTIAL_HEADER_HINTS: &[&str] = &[
+    "auth",
+    "token",
+    "secret",
+    "key",
+    "password",
+    "passwd",
+    "cookie",
+    "session",
+    "signature",
+    "credential",
+    "code",
+];
+
+fn looks_like_credential(name: &HeaderName) -> bool {
+    let name = name.as_str();
+    CREDENTIAL_HEADER_HINTS
+        .iter()
+        .any(|hint| name.contains(hint))
+}
+
+/// Debug output of headers that hides sensitive and credential-like values.
+struct RedactedHeaders<'a>(&'a HeaderMap);
+
+impl fmt::Debug for RedactedHeaders<'_> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let mut map = f.debug_map();
+        for (name, value) in self.0 {
+            if value.is_sensitive() || looks_like_credential(name) {
+                map.entry(&name.as_str(), &"<redacted>");
+            } else {
+                map.entry(&name.as_str(), &value);
+            }
+        }
+        map.finish()
+    }
+}
+
+/// A request to send.
+///
+/// Its `Debug` output shows neither header values that carry credentials,
+/// nor the query string, nor the body.
+#[derive(Clone)]
+pub struct Request {
+    /// Method.
+    pub method: Method,
+    /// Full URL (query included).
+    pub url: Url,
+    /// Headers. Mark credentials sensitive (see [`Request::secret_header`]).
+    pub headers: HeaderMap,
+    /// Body bytes.
+    pub body: Option<Vec<u8>>,
+    /// Retry even though the method is not idempotent (POST/PATCH).
+    pub retry_safe: bool,
+}
+
+impl fmt::Debug for Request {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Request")
+            .field("method", &self.method)
+            .field("url", &display_url(&self.url))
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field(
+                "body",
+                &self.body.as_ref().map(|b| format!("<{} bytes>", b.len())),
+            )
+            .field("retry_safe", &self.retry_safe)
+            .finish()
+    }
+}
+
+impl Request {
+    /// A request with no headers or body.
+    pub fn new(method: Method, url: Url) -> Self {
+        Self {
+            method,
+            url,
+            headers: HeaderMap::new(),
+            body: None,
+            retry_safe: false,
+        }
+    }
+
+    /// Adds a header, replacing any earlier value of that name. Invalid
+    /// names or values are dropped with a warning (they come from the
+    /// connector, not the user). Values of credential-like names
+    /// (`Authorization`, `*token*`, `*key*`, ...) are marked sensitive.
+    pub fn header(mut self, name: &str, value: &str) -> Self {
+        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+            tracing::warn!(header = name, "dropping a header with an invalid name");
+            return self;
+        };
+        match HeaderValue::from_str(value) {
+            Ok(mut value) => {
+                if looks_like_credential(&name) {
+                    value.set_sensitive(true);
+                }
+                self.headers.insert(name, value);
+            }
+            Err(_) => {
+                tracing::warn!(header = %name, "dropping a header with an invalid value");
+            }
+        }
+        self
+    }
+
+    /// Adds a header marked sensitive, so it never shows in Debug output.
+    pub fn secret_header(mut self, name: &str, value: &secrecy::SecretString) -> Self {
+        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
+            tracing::warn!(
+                header = name,
+                "dropping a secret header with an invalid name"
+            );
+            return self;
+        };
+        match HeaderValue::from_str(value.expose_secret()) {
+            Ok(mut value) => {
+                value.set_sensitive(true);
+                self.headers.insert(name, value);
+            }
+            Err(_) => {
+                tracing::warn!(header = %name, "dropping a secret header with an invalid value");
+            }
+        }
+        self
+    }
+
+    /// Appends query pairs.
+    pub fn query(mut self, pairs: &[(&str, &str)]) -> Self {
+        self.url.query_pairs_mut().extend_pairs(pairs);
+        self
+    }
+
+    /// Sets a JSON body and `Content-Type: application/json`.
+    ///
+    /// A value that cannot be serialized (a map with non-string keys, a
+    /// failing custom `Serialize`) is a bug in the connector: it is logged
+    /// as an error and the request keeps no body.
+    pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
+        match serde_json::to_vec(body) {
+            Ok(bytes) => {
+                self.headers
+                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                self.body = Some(bytes);
+            }
+            Err(e) => {
+                tracing::error!(error = %e, path = self.url.path(), "the JSON body could not be serialized");
+                self.body = None;
+            }
+        }
+        self
+    }
+
+    /// Sets a form-encoded body and its content type.
+    pub fn form(mut self, pairs: &[(&str, &str)]) -> Self {
+        let encoded = url::form_urlencoded::Serializer::new(String::new())
+            .extend_pairs(pairs)
+            .finish();
+        self.headers.insert(
+            CONTENT_TYPE,
+            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        );
+        self.body = Some(encoded.into_bytes());
+        self
+    }
+
+    /// Allows retrying a non-idempotent request.
+    pub fn retry_safe(mut self, safe: bool) -> Self {
+        self.retry_safe = safe;
+        self
+    }
+}
+
+/// A successful (2xx) response, body read in full.
+///
+/// Its `Debug` output shows the body's length, not its content.
+#[derive(Clone)]
+pub struct Response {
+    /// Status.
+    pub status: u16,
+    /// Headers.
+    pub headers: HeaderMap,
+    /// Body.
+    pub body: Vec<u8>,
+    /// The final URL (after redirects).
+    pub url: Url,
+    /// Attempts it took.
+    pub attempts: u32,
+    /// The request's method, for decode errors.
+    pub(super) method: Method,
+}
+
+impl fmt::Debug for Response {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Response")
+            .field("status", &self.status)
+            .field("url", &display_url(&self.url))
+            .field("headers", &RedactedHeaders(&self.headers))
+            .field("body", &format!("<{} bytes>", self.body.len()))
+            .field("attempts", &self.attempts)
+            .finish()
+    }
+}
+
+impl Response {
+    /// A header's value as text.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).and_then(|v| v.to_str().ok())
+    }
+
+    /// Decodes the body as JSON; failures are [`HttpError::Decode`] naming
+    /// the path.
+    pub fn json<T: DeserializeOwned>(&self) -> Result<T, HttpError> {
+        serde_json::from_slice(&self.body).map_err(|e| HttpError::Decode {
+            method: self.method.as_str().to_string(),
+            path: self.url.path().to_string(),
+            reason: redact_quoted(&e.to_string()),
+        })
+    }
+
+    /// The `rel="next"` link of the `Link` header (see [`next_link`]),
+    /// resolved against this response's URL.
+    pub fn next_link(&self) -> Option<Url> {
+        next_link(&self.headers).and_then(|target| self.url.join(&target).ok())
+    }
+}
+
+/// `text` with the content of every double-quoted span replaced: serde
+/// quotes offending values (`invalid type: string "..."`), which may be
+/// tokens.
+fn redact_quoted(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    let mut inside = false;
+    for ch in text.chars() {
+        if ch == '"' {
+            if inside {
+                out.push_str("…\"");
+            } else {
+                out.push('"');
+            }
+            inside = !inside;
+        } else if !inside {
+            out.push(ch);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn decode_errors_hide_quoted_values() {
+        assert_eq!(
+            redact_quoted(r#"invalid type: string "tok-123", expected u64 at line 1 column 9"#),
+            r#"invalid type: string "…", expected u64 at line 1 column 9"#
+        );
+    }
+}
