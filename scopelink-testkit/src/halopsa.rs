@@ -8,7 +8,7 @@
 //!   `grant_type`, `client_id`, `client_secret`, `scope`). `?tenant=` is
 //!   optional, as on a hosted instance's own host (public clients post
 //!   there without it); a tenant other than the instance's is refused, and
-//!   [`HaloSimConfig::tenant_required`] makes it mandatory.
+//!   [`HaloPsaSimConfig::tenant_required`] makes it mandatory.
 //!   `{"error":"invalid_client","error_description":..}` with 401 for bad
 //!   credentials or an inactive application.
 //! - `GET /api/authinfo` (no token needed): `auth_url`, and `tenant_id`
@@ -45,7 +45,7 @@
 //! milestones' `GET` rows carry `tickets` but no `tickets_list` (the
 //! schema's `MileStone` has only `tickets`), milestone dates may be empty,
 //! and replies may leave the milestones out
-//! ([`HaloSimConfig::echo_milestones`]).
+//! ([`HaloPsaSimConfig::echo_milestones`]).
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
@@ -103,7 +103,7 @@ const MILESTONE_FIELDS: [&str; 9] = [
 
 /// How the simulator starts.
 #[derive(Debug, Clone)]
-pub struct HaloSimConfig {
+pub struct HaloPsaSimConfig {
     /// The application's client id.
     pub client_id: String,
     /// The application's client secret.
@@ -150,7 +150,7 @@ pub struct HaloSimConfig {
     pub agent_me: Value,
 }
 
-impl Default for HaloSimConfig {
+impl Default for HaloPsaSimConfig {
     /// The fixtures: 5 clients, 3 users (one of an unknown client), 2
     /// opportunities, 4 statuses, 4 priority rows (3 distinct), ticket types
     /// 1 / 3 (project, milestones) / 26 (project task), credentials
@@ -202,7 +202,7 @@ impl Default for HaloSimConfig {
     }
 }
 
-impl HaloSimConfig {
+impl HaloPsaSimConfig {
     /// Adds `n` generated active clients (ids from 1000, top level 1
     /// "Customers"), e.g. to make lists span several pages.
     pub fn with_generated_clients(mut self, n: usize) -> Self {
@@ -337,7 +337,7 @@ impl SimProject {
 }
 
 struct State {
-    config: HaloSimConfig,
+    config: HaloPsaSimConfig,
     base: String,
     tokens: HashMap<String, Instant>,
     token_requests: usize,
@@ -1288,7 +1288,7 @@ impl std::fmt::Debug for HaloSim {
 
 impl HaloSim {
     /// Starts the simulator on a loopback port.
-    pub async fn start(config: HaloSimConfig) -> Self {
+    pub async fn start(config: HaloPsaSimConfig) -> Self {
         let server = MockServer::start().await;
         let state = Arc::new(Mutex::new(State {
             config,
@@ -1319,9 +1319,9 @@ impl HaloSim {
         Self { server, state }
     }
 
-    /// Starts the simulator with the fixtures ([`HaloSimConfig::default`]).
+    /// Starts the simulator with the fixtures ([`HaloPsaSimConfig::default`]).
     pub async fn start_default() -> Self {
-        Self::start(HaloSimConfig::default()).await
+        Self::start(HaloPsaSimConfig::default()).await
     }
 
     /// The base URL, `http://127.0.0.1:PORT` (the connector's host).
@@ -1393,7 +1393,7 @@ impl HaloSim {
     }
 
     /// Whether `milestones[].tickets_list` changes membership (see
-    /// [`HaloSimConfig::membership_writes`]).
+    /// [`HaloPsaSimConfig::membership_writes`]).
     pub fn set_membership_writes(&self, on: bool) {
         self.state().config.membership_writes = on;
     }

@@ -2,7 +2,7 @@
 
 /// What the simulator generates and which credentials it accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct SimConfig {
+pub struct ConnectWiseSimConfig {
     /// Companies (ids from 250).
     pub companies: usize,
     /// Contacts per company (ids from 1811, company by company).
@@ -35,7 +35,7 @@ pub struct SimConfig {
     pub cloud_site: Option<String>,
 }
 
-impl Default for SimConfig {
+impl Default for ConnectWiseSimConfig {
     fn default() -> Self {
         Self {
             companies: 12,
@@ -55,9 +55,9 @@ impl Default for SimConfig {
     }
 }
 
-impl SimConfig {
+impl ConnectWiseSimConfig {
     /// `companies` companies with `contacts_per_company` contacts each; the
-    /// other settings as in [`SimConfig::default`].
+    /// other settings as in [`ConnectWiseSimConfig::default`].
     pub fn new(companies: usize, contacts_per_company: usize) -> Self {
         Self {
             companies,
@@ -105,7 +105,7 @@ impl SimConfig {
         self
     }
 
-    /// The `api-` host of [`SimConfig::cloud_site`].
+    /// The `api-` host of [`ConnectWiseSimConfig::cloud_site`].
     pub(super) fn cloud_api_host(&self) -> Option<String> {
         let site = self.cloud_site.as_deref()?;
         let bare = site.strip_prefix("api-").unwrap_or(site);

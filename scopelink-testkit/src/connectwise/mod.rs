@@ -11,9 +11,9 @@
 //! - `GET /login/companyinfo/{companyId}` (no auth): the fields of the
 //!   Developer Guide's example (`CompanyName`, `Codebase`, `VersionCode`,
 //!   `VersionNumber`, `CompanyID`, `IsCloud`; no host), `Codebase` being
-//!   [`SimConfig::codebase`]. An unknown company gets `200` with the body
+//!   [`ConnectWiseSimConfig::codebase`]. An unknown company gets `200` with the body
 //!   `null`.
-//! - With [`SimConfig::with_cloud_site`], the simulator is that cloud site
+//! - With [`ConnectWiseSimConfig::with_cloud_site`], the simulator is that cloud site
 //!   (`na.myconnectwise.net`) and refuses API calls whose `Host` is not its
 //!   `api-` host, as ConnectWise does:
 //!   `{"code":"Security","message":"SSL is required.","errors":null}`.
@@ -71,8 +71,8 @@
 //!
 //! ```no_run
 //! # async fn demo() {
-//! use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
-//! let sim = ConnectWiseSim::start(SimConfig::new(300, 3).with_orphan_contacts(5)).await;
+//! use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
+//! let sim = ConnectWiseSim::start(ConnectWiseSimConfig::new(300, 3).with_orphan_contacts(5)).await;
 //! println!("{} {}", sim.server_url(), sim.company_id());
 //! sim.fail_next(1, 429); // the next request gets 429 with Retry-After: 0
 //! sim.touch_company(250, "Renamed Ltd");

@@ -148,7 +148,7 @@ pub(super) fn find<T>(v: &[T], id: u64, key: impl Fn(&T) -> u64) -> Option<usize
 }
 
 impl Data {
-    pub(super) fn generate(cfg: &SimConfig, api: String) -> Self {
+    pub(super) fn generate(cfg: &ConnectWiseSimConfig, api: String) -> Self {
         let n = cfg.companies as u64;
         let cpc = cfg.contacts_per_company as u64;
         let mut companies = Vec::with_capacity(cfg.companies);

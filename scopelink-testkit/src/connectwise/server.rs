@@ -77,7 +77,7 @@ pub(super) struct CallbackMetadata {
 pub struct ConnectWiseSim {
     pub(super) server: MockServer,
     pub(super) state: Arc<Mutex<State>>,
-    pub(super) config: SimConfig,
+    pub(super) config: ConnectWiseSimConfig,
     pub(super) base: String,
     pub(super) api_base: String,
 }
@@ -93,7 +93,7 @@ impl std::fmt::Debug for ConnectWiseSim {
 
 impl ConnectWiseSim {
     /// Generates the data and starts the server on `127.0.0.1`.
-    pub async fn start(config: SimConfig) -> ConnectWiseSim {
+    pub async fn start(config: ConnectWiseSimConfig) -> ConnectWiseSim {
         let mut config = config;
         let cb = config.codebase.trim_matches('/');
         config.codebase = if cb.is_empty() {
@@ -207,7 +207,7 @@ impl ConnectWiseSim {
     }
 
     /// The configuration it was started with.
-    pub fn config(&self) -> &SimConfig {
+    pub fn config(&self) -> &ConnectWiseSimConfig {
         &self.config
     }
 

@@ -34,7 +34,7 @@ pub struct FaultStats {
 }
 
 pub(super) struct State {
-    pub(super) cfg: SimConfig,
+    pub(super) cfg: ConnectWiseSimConfig,
     pub(super) base: String,
     pub(super) site: String,
     pub(super) data: Data,
