@@ -49,12 +49,14 @@
 
 use serde::Serialize;
 use serde_json::{json, Map, Value};
-use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::collections::{BTreeMap, HashMap};
 use std::fmt::Write as _;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
-use wiremock::matchers::any;
-use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+use wiremock::{MockServer, Request, ResponseTemplate};
+
+pub use crate::sim::SimRequest;
+use crate::sim::{lock, mount, SimLayer, Simulate};
 
 fn fixture(text: &str) -> Value {
     serde_json::from_str(text).unwrap_or(Value::Null)
@@ -224,49 +226,6 @@ impl HaloPsaSimConfig {
     }
 }
 
-/// One request the simulator received (never its `Authorization` header).
-#[derive(Debug, Clone, PartialEq, Serialize)]
-pub struct SimRequest {
-    /// Method, upper case.
-    pub method: String,
-    /// Path as sent.
-    pub path: String,
-    /// Query pairs, in order.
-    pub query: Vec<(String, String)>,
-    /// The JSON body, if it was JSON.
-    pub body: Option<Value>,
-    /// The form fields, if it was a form (the token request: holds the
-    /// client secret).
-    pub form: Vec<(String, String)>,
-    /// Whether a bearer token was sent.
-    pub bearer: bool,
-    /// The status answered.
-    pub status: u16,
-}
-
-impl SimRequest {
-    /// A query parameter's value.
-    pub fn query_value(&self, name: &str) -> Option<&str> {
-        self.query
-            .iter()
-            .find(|(k, _)| k.eq_ignore_ascii_case(name))
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// A form field's value.
-    pub fn form_value(&self, name: &str) -> Option<&str> {
-        self.form
-            .iter()
-            .find(|(k, _)| k == name)
-            .map(|(_, v)| v.as_str())
-    }
-
-    /// Whether this is a call to the API (not to the token endpoint).
-    pub fn is_api(&self) -> bool {
-        self.path.to_ascii_lowercase().starts_with("/api/")
-    }
-}
-
 /// A task (child ticket) in [`HaloSim::project_tree`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SimTask {
@@ -342,7 +301,6 @@ struct State {
     tokens: HashMap<String, Instant>,
     token_requests: usize,
     token_counter: u64,
-    failures: VecDeque<u16>,
     /// Ticket creations (via `/api/Tickets`) seen so far, and the one to fail.
     ticket_creates: usize,
     fail_ticket_create_at: Option<usize>,
@@ -357,13 +315,9 @@ struct State {
     next_milestone_id: i64,
     next_link_id: i64,
     clock: u64,
-    log: Vec<SimRequest>,
+    sim: SimLayer,
     /// HaloPSA's rate limit, when set ([`HaloSim::limit_rate`]).
-    rate_window: Option<crate::rate_window::RollingWindow>,
-}
-
-fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(|e| e.into_inner())
+    rate_window: Option<crate::sim::rate_window::RollingWindow>,
 }
 
 fn id_of(v: &Value) -> Option<i64> {
@@ -1076,7 +1030,7 @@ impl State {
         if self.forbidden.iter().any(|p| rest.starts_with(p.as_str())) {
             return json_response(403, json!({}));
         }
-        if let Some(status) = self.failures.pop_front() {
+        if let Some(status) = self.sim.faults.take() {
             let body = match status {
                 429 => rate_limit_body(),
                 _ => {
@@ -1228,47 +1182,19 @@ impl State {
     }
 }
 
-struct Responder {
-    state: Arc<Mutex<State>>,
-}
-
-impl Respond for Responder {
-    fn respond(&self, req: &Request) -> ResponseTemplate {
+impl Simulate for State {
+    fn answer(&mut self, req: &Request) -> (u16, ResponseTemplate) {
         let query = Query(req.url.query_pairs().into_owned().collect());
-        let mut state = lock(&self.state);
-        let (status, body) = state.route(req, &query);
-        let is_form = req
-            .headers
-            .get("content-type")
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.starts_with("application/x-www-form-urlencoded"));
-        state.log.push(SimRequest {
-            method: req.method.as_str().to_string(),
-            path: req.url.path().to_string(),
-            query: query.0,
-            body: if is_form {
-                None
-            } else {
-                serde_json::from_slice(&req.body).ok()
-            },
-            form: if is_form {
-                url::form_urlencoded::parse(&req.body)
-                    .into_owned()
-                    .collect()
-            } else {
-                Vec::new()
-            },
-            bearer: req
-                .headers
-                .get("authorization")
-                .and_then(|v| v.to_str().ok())
-                .is_some_and(|v| v.starts_with("Bearer ")),
-            status,
-        });
-        match body {
+        let (status, body) = self.route(req, &query);
+        let template = match body {
             Some(body) => ResponseTemplate::new(status).set_body_json(body),
             None => ResponseTemplate::new(status),
-        }
+        };
+        (status, template)
+    }
+
+    fn layer(&mut self) -> &mut SimLayer {
+        &mut self.sim
     }
 }
 
@@ -1296,7 +1222,6 @@ impl HaloSim {
             tokens: HashMap::new(),
             token_requests: 0,
             token_counter: 0,
-            failures: VecDeque::new(),
             ticket_creates: 0,
             fail_ticket_create_at: None,
             ticket_updates: 0,
@@ -1307,15 +1232,10 @@ impl HaloSim {
             next_milestone_id: 800,
             next_link_id: 9000,
             clock: 0,
-            log: Vec::new(),
+            sim: SimLayer::default(),
             rate_window: None,
         }));
-        Mock::given(any())
-            .respond_with(Responder {
-                state: state.clone(),
-            })
-            .mount(&server)
-            .await;
+        mount(&server, &state).await;
         Self { server, state }
     }
 
@@ -1335,13 +1255,15 @@ impl HaloSim {
 
     /// Every request so far, in order.
     pub fn requests(&self) -> Vec<SimRequest> {
-        self.state().log.clone()
+        self.state().sim.log.all().to_vec()
     }
 
     /// Requests to `/api/...` so far (the token endpoint left out).
     pub fn api_requests(&self) -> Vec<SimRequest> {
         self.state()
+            .sim
             .log
+            .all()
             .iter()
             .filter(|r| r.is_api())
             .cloned()
@@ -1350,7 +1272,7 @@ impl HaloSim {
 
     /// Forgets the request log.
     pub fn clear_requests(&self) {
-        self.state().log.clear();
+        self.state().sim.log.clear();
     }
 
     /// Token requests so far (successful or not).
@@ -1365,16 +1287,13 @@ impl HaloSim {
     /// window frees up as admitted calls age out of it, one by one; refused
     /// calls are not counted (an assumption: no public source says).
     pub fn limit_rate(&self, limit: usize, window: Duration) {
-        self.state().rate_window = Some(crate::rate_window::RollingWindow::new(limit, window));
+        self.state().rate_window = Some(crate::sim::rate_window::RollingWindow::new(limit, window));
     }
 
     /// Answers the next `n` authenticated API calls with `status` (429
     /// with HaloPSA's rate-limit body, others with an exception body).
     pub fn fail_next(&self, n: usize, status: u16) {
-        let mut s = self.state();
-        for _ in 0..n {
-            s.failures.push_back(status);
-        }
+        self.state().sim.faults.push(n as u64, status);
     }
 
     /// Fails the `k`-th ticket creation through `POST /api/Tickets` from now
@@ -1424,7 +1343,9 @@ impl HaloSim {
     /// API calls answered 401 so far (a missing, unknown or expired token).
     pub fn unauthorized_count(&self) -> usize {
         self.state()
+            .sim
             .log
+            .all()
             .iter()
             .filter(|r| r.is_api() && r.status == 401)
             .count()

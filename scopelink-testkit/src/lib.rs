@@ -5,5 +5,7 @@
 
 pub mod connectwise;
 pub mod halopsa;
-pub mod rate_window;
+pub mod sim;
 pub mod store_conformance;
+
+pub use sim::rate_window;

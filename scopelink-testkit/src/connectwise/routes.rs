@@ -57,16 +57,7 @@ impl State {
     pub(super) fn handle(&mut self, req: &Request) -> Reply {
         let method = req.method.as_str().to_string();
         let path = req.url.path().to_string();
-        let pq = match req.url.query() {
-            Some(q) => format!("{path}?{q}"),
-            None => path.clone(),
-        };
-        self.log.push((method.clone(), pq));
-        if let Some(status) = self.faults.take() {
-            self.stats.errors += 1;
-            if status == 429 {
-                self.stats.rate_limited += 1;
-            }
+        if let Some(status) = self.sim.faults.take() {
             return self.fault(status);
         }
         let lower = path.to_ascii_lowercase();

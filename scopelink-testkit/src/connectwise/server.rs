@@ -2,21 +2,12 @@
 
 use super::*;
 
-pub(super) struct Responder {
-    pub(super) state: Arc<Mutex<State>>,
-}
-
-pub(super) fn lock(state: &Mutex<State>) -> MutexGuard<'_, State> {
-    state.lock().unwrap_or_else(PoisonError::into_inner)
-}
-
-impl Respond for Responder {
-    fn respond(&self, request: &Request) -> ResponseTemplate {
-        let started = std::time::Instant::now();
-        let mut st = lock(&self.state);
+impl Simulate for State {
+    fn answer(&mut self, request: &Request) -> (u16, ResponseTemplate) {
+        let st = self;
         let latency = if st.slow_next > 0 {
             st.slow_next -= 1;
-            st.stats.slowed += 1;
+            st.sim.faults.note_slowed();
             Some(st.slow_latency)
         } else {
             st.latency
@@ -29,9 +20,8 @@ impl Respond for Responder {
                     "The simulator failed on this request (a bug in the simulator).",
                 )
             });
-        st.busy += started.elapsed();
-        drop(st);
-        let mut t = ResponseTemplate::new(reply.status)
+        let status = reply.status;
+        let mut t = ResponseTemplate::new(status)
             .insert_header("api-current-version", "2025.1")
             .insert_header("Cache-Control", "no-cache");
         for (k, v) in reply.headers {
@@ -43,7 +33,11 @@ impl Respond for Responder {
         if let Some(d) = latency {
             t = t.set_delay(d);
         }
-        t
+        (status, t)
+    }
+
+    fn layer(&mut self) -> &mut SimLayer {
+        &mut self.sim
     }
 }
 
@@ -127,15 +121,13 @@ impl ConnectWiseSim {
             callbacks: Vec::new(),
             forecast_items: Vec::new(),
             next_id: 0,
-            faults: Faults::default(),
+            sim: SimLayer::default(),
             retry_after: 0,
             latency: None,
             slow_next: 0,
             slow_latency: Duration::ZERO,
-            stats: FaultStats::default(),
             restricted: false,
             restricted_paths: Vec::new(),
-            log: Vec::new(),
             cache: Cache::default(),
             generation: 0,
             signing_key: format!("sl-sim-signing-key-{:010x}", seed & 0xff_ffff_ffff),
@@ -144,15 +136,9 @@ impl ConnectWiseSim {
                 mix(seed) & 0xffff_ffff_ffff
             ),
             messages: 0,
-            busy: Duration::ZERO,
         };
         let state = Arc::new(Mutex::new(state));
-        Mock::given(wiremock::matchers::any())
-            .respond_with(Responder {
-                state: state.clone(),
-            })
-            .mount(&server)
-            .await;
+        mount(&server, &state).await;
         ConnectWiseSim {
             server,
             state,
@@ -230,23 +216,18 @@ impl ConnectWiseSim {
     /// 503) carries `Retry-After` (0 seconds unless
     /// [`ConnectWiseSim::set_retry_after`] says otherwise).
     pub fn fail_next(&self, n: u32, status: u16) {
-        let mut st = self.st();
-        st.faults.next = n;
-        st.faults.next_status = status;
+        self.st().sim.faults.set_next(u64::from(n), status);
     }
 
     /// Every `k`-th request from now on fails with `status` (`k = 0` stops
     /// it).
     pub fn fail_every(&self, k: u64, status: u16) {
-        let mut st = self.st();
-        st.faults.every = k;
-        st.faults.every_status = status;
-        st.faults.counter = 0;
+        self.st().sim.faults.set_every(k, status);
     }
 
     /// Stops all injected failures.
     pub fn clear_faults(&self) {
-        self.st().faults = Faults::default();
+        self.st().sim.faults.clear();
     }
 
     /// The `Retry-After` seconds sent with injected 429 and 503 answers.
@@ -270,7 +251,7 @@ impl ConnectWiseSim {
 
     /// What fault injection did so far.
     pub fn fault_stats(&self) -> FaultStats {
-        self.st().stats
+        self.st().sim.faults.stats()
     }
 
     /// Restricted mode: every API call except `/system/info` gets `403`, as
@@ -288,24 +269,30 @@ impl ConnectWiseSim {
 
     /// Every request received so far: (method, path and query as sent).
     pub fn requests(&self) -> Vec<(String, String)> {
-        self.st().log.clone()
+        let st = self.st();
+        st.sim
+            .log
+            .all()
+            .iter()
+            .map(|r| (r.method.clone(), r.target()))
+            .collect()
     }
 
     /// How many requests were received so far.
     pub fn request_count(&self) -> usize {
-        self.st().log.len()
+        self.st().sim.log.len()
     }
 
     /// Forgets the request log.
     pub fn clear_requests(&self) {
-        self.st().log.clear();
+        self.st().sim.log.clear();
     }
 
     /// Time spent answering requests so far (routing, filtering and
     /// rendering; injected latency excluded), to tell the simulator's share
     /// of a benchmark from the client's.
     pub fn server_time(&self) -> Duration {
-        self.st().busy
+        self.st().sim.busy
     }
 
     // -- data ---------------------------------------------------------------

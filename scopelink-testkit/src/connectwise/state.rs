@@ -2,37 +2,6 @@
 
 use super::*;
 
-#[derive(Debug, Default, Clone, Copy)]
-pub(super) struct Faults {
-    pub(super) next: u32,
-    pub(super) next_status: u16,
-    pub(super) every: u64,
-    pub(super) every_status: u16,
-    pub(super) counter: u64,
-}
-
-impl Faults {
-    pub(super) fn take(&mut self) -> Option<u16> {
-        self.counter += 1;
-        if self.next > 0 {
-            self.next -= 1;
-            return Some(self.next_status);
-        }
-        (self.every > 0 && self.counter % self.every == 0).then_some(self.every_status)
-    }
-}
-
-/// What fault injection did so far (kept across [`ConnectWiseSim::clear_faults`]).
-#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
-pub struct FaultStats {
-    /// Injected error answers (from `fail_next` and `fail_every`).
-    pub errors: u64,
-    /// Injected 429 answers among them.
-    pub rate_limited: u64,
-    /// Answers delayed by [`ConnectWiseSim::slow_next`].
-    pub slowed: u64,
-}
-
 pub(super) struct State {
     pub(super) cfg: ConnectWiseSimConfig,
     pub(super) base: String,
@@ -46,21 +15,18 @@ pub(super) struct State {
     pub(super) callbacks: Vec<Value>,
     pub(super) forecast_items: Vec<Value>,
     pub(super) next_id: u64,
-    pub(super) faults: Faults,
+    pub(super) sim: SimLayer,
     pub(super) retry_after: u64,
     pub(super) latency: Option<Duration>,
     pub(super) slow_next: u32,
     pub(super) slow_latency: Duration,
-    pub(super) stats: FaultStats,
     pub(super) restricted: bool,
     pub(super) restricted_paths: Vec<String>,
-    pub(super) log: Vec<(String, String)>,
     pub(super) cache: Cache,
     pub(super) generation: u64,
     pub(super) signing_key: String,
     pub(super) key_id: String,
     pub(super) messages: u64,
-    pub(super) busy: Duration,
 }
 
 pub(super) fn info(lu: &str) -> Value {
