@@ -4,6 +4,7 @@
 #![warn(missing_docs)]
 
 pub mod connectwise;
+pub mod fake_crm;
 pub mod halopsa;
 pub mod sim;
 pub mod store_conformance;
