@@ -6,6 +6,7 @@
 pub mod connectwise;
 pub mod fake_crm;
 pub mod halopsa;
+pub mod host;
 pub mod sim;
 pub mod store_conformance;
 

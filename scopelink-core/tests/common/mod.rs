@@ -8,19 +8,17 @@ pub use scopelink_testkit::fake_crm::{Failure, FakeCrm};
 
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use scopelink_core::access::Access;
-use scopelink_core::activity::ActivityKind;
 use scopelink_core::connector::{Connector, PsaProjects, PushLookups, TaskTarget};
 use scopelink_core::mapping::{PlannedMilestone, PlannedTask, PsaPlan};
 use scopelink_core::model::{Company, Contact, Opportunity, Record};
-use scopelink_core::secret::{ConnectWiseKeys, Credentials, InMemoryVault};
+use scopelink_core::secret::{ConnectWiseKeys, Credentials};
 use scopelink_core::{
-    async_trait, Connection, ConnectionId, Connections, ConnectorError, FeatureCategory, HttpError,
-    MemoryStore, NewConnection, Provider,
+    async_trait, Connection, ConnectorError, FeatureCategory, HttpError, NewConnection, Provider,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// The private key used by [`credentials`]; it must never show up anywhere.
 pub const SECRET: &str = "sk-live-TOP-SECRET-0042";
@@ -54,34 +52,17 @@ pub fn new_connection(provider: Provider, categories: &[FeatureCategory]) -> New
 }
 
 /// A store, a vault and the connection service over them.
-pub struct Env {
-    /// The store.
-    pub store: Arc<MemoryStore>,
-    /// The vault.
-    pub vault: Arc<InMemoryVault>,
-    /// The service.
-    pub connections: Connections,
+pub use scopelink_testkit::host::MemoryEnv as Env;
+
+/// What the core tests add to [`Env`].
+#[allow(async_fn_in_trait)]
+pub trait EnvExt {
+    /// Creates a connection and tests it successfully: it is Connected.
+    async fn connected(&self, provider: Provider, categories: &[FeatureCategory]) -> Connection;
 }
 
-impl Env {
-    /// An empty environment.
-    pub fn new() -> Self {
-        let store = Arc::new(MemoryStore::new());
-        let vault = Arc::new(InMemoryVault::new());
-        let connections = Connections::new(store.clone(), vault.clone());
-        Self {
-            store,
-            vault,
-            connections,
-        }
-    }
-
-    /// Creates a connection and tests it successfully: it is Connected.
-    pub async fn connected(
-        &self,
-        provider: Provider,
-        categories: &[FeatureCategory],
-    ) -> Connection {
+impl EnvExt for Env {
+    async fn connected(&self, provider: Provider, categories: &[FeatureCategory]) -> Connection {
         let c = self
             .connections
             .create(&Access::full(), new_connection(provider, categories))
@@ -91,17 +72,6 @@ impl Env {
             .test(&Access::full(), &c.id, &FakeConnector::ok())
             .await
             .expect("test")
-    }
-
-    /// The activity kinds of a connection, oldest first.
-    pub async fn kinds(&self, id: &ConnectionId) -> Vec<ActivityKind> {
-        let mut entries = self
-            .connections
-            .activity(&Access::full(), Some(id), usize::MAX)
-            .await
-            .expect("activity");
-        entries.reverse();
-        entries.into_iter().map(|e| e.kind).collect()
     }
 }
 
