@@ -2,7 +2,7 @@
 
 mod common;
 
-use common::{connector, Host};
+use common::{connector, Host, HostExt};
 use futures::StreamExt;
 use scopelink_core::activity::ActivityKind;
 use scopelink_core::connector::{CrmSource, StreamRequest};

@@ -6,7 +6,7 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{connector, Host};
+use common::{connector, Host, HostExt};
 use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
 use scopelink_core::push::push_project;
 use scopelink_core::{ConnectorError, Error};

@@ -4,7 +4,7 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{connector, Host};
+use common::{connector, Host, HostExt};
 use rust_decimal::Decimal;
 use scopelink_core::mapping::{sample_project, ItemRef, PushOptions, TaskMode};
 use scopelink_core::model::{ProjectStatus, Service};
