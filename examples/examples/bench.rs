@@ -28,7 +28,7 @@ use scopelink_core::{
     SyncRequest,
 };
 use scopelink_store_sqlite::SqliteStore;
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
@@ -124,7 +124,7 @@ fn rate(n: u64, d: Duration) -> u64 {
 /// has received) on stdin until stdin closes.
 async fn serve_simulator(size: Size) -> Result<(), BoxError> {
     let sim = ConnectWiseSim::start(
-        SimConfig::new(size.companies, size.contacts_per_company)
+        ConnectWiseSimConfig::new(size.companies, size.contacts_per_company)
             .with_opportunities_total(size.opportunities)
             .with_configurations_per_company(0)
             .with_catalog_items(0),

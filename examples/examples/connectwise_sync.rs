@@ -30,7 +30,7 @@ use scopelink_core::{
     Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider, SyncEngine,
     SyncRequest,
 };
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
@@ -145,7 +145,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         Some(target) => (target, None),
         None => {
             let sim = ConnectWiseSim::start(
-                SimConfig::new(300, 3)
+                ConnectWiseSimConfig::new(300, 3)
                     .with_orphan_contacts(5)
                     .with_opportunities_per_company(1)
                     .with_configurations_per_company(1)

@@ -12,7 +12,7 @@ use scopelink_core::push::PushProgress;
 use scopelink_core::secret::{Credentials, InMemoryVault};
 use scopelink_core::{Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider};
 use scopelink_halopsa::{HaloConnector, HaloSettings};
-use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig, SimTask};
+use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim, SimTask};
 use std::sync::Arc;
 
 fn print_task(task: &SimTask, all: &[SimTask], depth: usize) {
@@ -57,7 +57,7 @@ fn pick(items: &[scopelink_core::connector::LookupItem], name: &str) -> Option<S
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let sim = HaloSim::start(HaloSimConfig::default()).await;
+    let sim = HaloSim::start(HaloPsaSimConfig::default()).await;
     println!("HaloPSA simulator on {}", sim.uri());
 
     // The host's side: a store, a vault and the connection service.

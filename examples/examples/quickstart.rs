@@ -26,8 +26,8 @@ use scopelink_core::{
 };
 use scopelink_halopsa::{HaloConnector, HaloSettings};
 use scopelink_store_sqlite::{SqliteStore, VaultKey};
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
-use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
+use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -140,13 +140,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // Providers: two simulators on loopback.
     let cw_sim = ConnectWiseSim::start(
-        SimConfig::new(2_000, 3)
+        ConnectWiseSimConfig::new(2_000, 3)
             .with_orphan_contacts(25)
             .with_opportunities_per_company(1)
             .with_catalog_items(40),
     )
     .await;
-    let halo_sim = HaloSim::start(HaloSimConfig::default().with_generated_clients(150)).await;
+    let halo_sim = HaloSim::start(HaloPsaSimConfig::default().with_generated_clients(150)).await;
     println!("ConnectWise simulator on {}", cw_sim.server_url());
     println!("HaloPSA simulator on     {}", halo_sim.uri());
 

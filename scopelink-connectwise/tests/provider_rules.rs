@@ -17,7 +17,7 @@ use scopelink_core::http::{AddressPolicy, HttpClient, Method, Request};
 use scopelink_core::model::DataType;
 use scopelink_core::secret::ApiKeyPair;
 use scopelink_core::HttpError;
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use url::Url;
 
 async fn connector(sim: &ConnectWiseSim) -> ConnectWiseConnector {
@@ -58,7 +58,8 @@ async fn cloud_sites_are_called_on_their_api_host() {
         ("staging", "connectwisedev.com"),
     ] {
         let login = format!("{region}.{domain}");
-        let sim = ConnectWiseSim::start(SimConfig::new(1, 0).with_cloud_site(&login)).await;
+        let sim =
+            ConnectWiseSim::start(ConnectWiseSimConfig::new(1, 0).with_cloud_site(&login)).await;
         for typed in [
             login.clone(),
             format!("https://api-{login}/v4_6_release/apis/3.0/"),
@@ -93,7 +94,7 @@ async fn cloud_sites_are_called_on_their_api_host() {
 /// names no host.
 #[tokio::test]
 async fn an_on_premise_site_is_called_as_typed() {
-    let sim = ConnectWiseSim::start(SimConfig::new(2, 0)).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::new(2, 0)).await;
     let cw = connector(&sim).await;
     assert_eq!(cw.api_base().as_str(), sim.api_base());
     let site = cw.site().expect("a site");
@@ -112,7 +113,7 @@ async fn an_on_premise_site_is_called_as_typed() {
 /// ConnectWise) accepts: `=` joined by `or`, never `in`.
 #[tokio::test]
 async fn a_company_type_filter_counts_and_streams_through_child_conditions() {
-    let sim = ConnectWiseSim::start(SimConfig::new(35, 0)).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::new(35, 0)).await;
     let cw = connector(&sim).await;
     let filter = SyncFilter {
         company_types: [
@@ -157,7 +158,7 @@ async fn a_company_type_filter_counts_and_streams_through_child_conditions() {
 /// fails if the connector posts one.
 #[tokio::test]
 async fn the_value_goes_through_a_whole_forecast() {
-    let sim = ConnectWiseSim::start(SimConfig::new(2, 1)).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::new(2, 1)).await;
     let cw = connector(&sim).await;
     let opp = sim.opportunities()[0].id;
     for (value, cents) in [(1_850_000, 18_500.0), (2_000_050, 20_000.5)] {

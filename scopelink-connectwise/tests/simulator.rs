@@ -12,12 +12,12 @@ use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
 use scopelink_core::push::push_project;
 use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault};
 use scopelink_core::{Connections, FeatureCategory, MemoryStore, NewConnection, Provider};
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use std::sync::Arc;
 
 #[tokio::test]
 async fn discovery_retries_and_a_resumed_push_against_the_simulator() {
-    let sim = ConnectWiseSim::start(SimConfig::default()).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::default()).await;
     let keys = ApiKeyPair::new(sim.company_id(), sim.public_key(), sim.private_key());
     let settings = ConnectWiseSettings {
         server_url: sim.server_url().to_string(),

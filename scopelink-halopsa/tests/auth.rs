@@ -7,7 +7,7 @@ use scopelink_core::connector::{Connector, PsaProjects};
 use scopelink_core::secret::ClientCredentials;
 use scopelink_core::ConnectorError;
 use scopelink_halopsa::{HaloConnector, HaloSettings, DEFAULT_RATE_LIMIT};
-use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig};
+use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
 use std::time::Duration;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
@@ -52,9 +52,9 @@ async fn token_request_is_a_client_credentials_form_with_the_tenant() {
 #[tokio::test]
 async fn tenant_is_discovered_through_authinfo_when_not_configured() {
     // A Halo whose auth server needs the tenant reports it in authinfo.
-    let sim = HaloSim::start(HaloSimConfig {
+    let sim = HaloSim::start(HaloPsaSimConfig {
         tenant_required: true,
-        ..HaloSimConfig::default()
+        ..HaloPsaSimConfig::default()
     })
     .await;
     let mut s = settings(&sim.uri());
@@ -99,9 +99,9 @@ async fn twenty_concurrent_lookups_share_one_token() {
 async fn token_is_reused_until_shortly_before_it_expires() {
     // A 2-second token is renewed at half its life (tokens that live under
     // two minutes), i.e. after 1 s.
-    let sim = HaloSim::start(HaloSimConfig {
+    let sim = HaloSim::start(HaloPsaSimConfig {
         expires_in: 2,
-        ..HaloSimConfig::default()
+        ..HaloPsaSimConfig::default()
     })
     .await;
     let halo = connector(&sim);
@@ -143,9 +143,9 @@ async fn a_401_refreshes_the_token_once_and_retries() {
 #[tokio::test]
 async fn a_second_401_is_an_authentication_error_not_a_loop() {
     // Tokens that expire at once: every API call is refused.
-    let sim = HaloSim::start(HaloSimConfig {
+    let sim = HaloSim::start(HaloPsaSimConfig {
         expires_in: 0,
-        ..HaloSimConfig::default()
+        ..HaloPsaSimConfig::default()
     })
     .await;
     let halo = connector(&sim);
@@ -272,7 +272,7 @@ async fn a_web_page_instead_of_the_api_is_an_invalid_host() {
 
 #[tokio::test]
 async fn a_disabled_agent_is_reported() {
-    let mut config = HaloSimConfig::default();
+    let mut config = HaloPsaSimConfig::default();
     config.agent_me["isdisabled"] = true.into();
     let sim = HaloSim::start(config).await;
     let err = connector(&sim).test_connection().await.unwrap_err();

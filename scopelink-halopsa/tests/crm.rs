@@ -2,14 +2,14 @@
 
 mod common;
 
-use common::{connector, Host};
+use common::{connector, Host, HostExt};
 use futures::StreamExt;
 use scopelink_core::activity::ActivityKind;
 use scopelink_core::connector::{CrmSource, StreamRequest};
 use scopelink_core::filter::{FilterOption, SyncFilter};
 use scopelink_core::model::{DataType, Record};
 use scopelink_core::{ConnectorError, SyncEngine, SyncRequest};
-use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig};
+use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
 use serde_json::json;
 
 #[tokio::test]
@@ -107,7 +107,7 @@ async fn sync_clients_users_and_opportunities() {
 
 #[tokio::test]
 async fn pages_resume_from_their_token() {
-    let sim = HaloSim::start(HaloSimConfig::default().with_generated_clients(150)).await;
+    let sim = HaloSim::start(HaloPsaSimConfig::default().with_generated_clients(150)).await;
     let halo = connector(&sim);
     let request = |resume_from: Option<String>| StreamRequest {
         data_type: DataType::Companies,

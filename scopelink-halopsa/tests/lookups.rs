@@ -4,7 +4,7 @@ mod common;
 
 use common::connector;
 use scopelink_core::connector::{Connector, LookupItem, PsaProjects};
-use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig};
+use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
 
 fn item(id: &str, name: &str) -> LookupItem {
     LookupItem {
@@ -72,7 +72,7 @@ async fn statuses_priorities_types_and_agents() {
 #[tokio::test]
 async fn clients_are_read_across_pages() {
     // 5 fixture clients + 150 generated: 154 active, two pages of 100.
-    let sim = HaloSim::start(HaloSimConfig::default().with_generated_clients(150)).await;
+    let sim = HaloSim::start(HaloPsaSimConfig::default().with_generated_clients(150)).await;
     let lookups = connector(&sim).push_lookups().await.expect("lookups");
     assert_eq!(lookups.companies.len(), 154);
     let mut ids: Vec<_> = lookups.companies.iter().map(|c| c.id.clone()).collect();

@@ -6,11 +6,11 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{connector, Host};
+use common::{connector, Host, HostExt};
 use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
 use scopelink_core::push::push_project;
 use scopelink_core::{ConnectorError, Error};
-use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig, SimProject};
+use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim, SimProject};
 use serde_json::Value;
 
 fn options() -> PushOptions {
@@ -133,9 +133,9 @@ async fn every_task_is_a_member_of_its_milestone_not_just_labelled_with_it() {
 
 #[tokio::test]
 async fn a_push_fails_clearly_when_halo_leaves_membership_unchanged_and_a_new_push_fixes_it() {
-    let sim = HaloSim::start(HaloSimConfig {
+    let sim = HaloSim::start(HaloPsaSimConfig {
         membership_writes: false,
-        ..HaloSimConfig::default()
+        ..HaloPsaSimConfig::default()
     })
     .await;
     let halo = connector(&sim);

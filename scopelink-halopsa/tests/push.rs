@@ -4,14 +4,14 @@
 mod common;
 
 use chrono::NaiveDate;
-use common::{connector, Host};
+use common::{connector, Host, HostExt};
 use rust_decimal::Decimal;
 use scopelink_core::mapping::{sample_project, ItemRef, PushOptions, TaskMode};
 use scopelink_core::model::{ProjectStatus, Service};
 use scopelink_core::push::{push_project, PushProgress};
 use scopelink_core::store::LinkStore;
 use scopelink_core::{Error, MappingError};
-use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig, MilestonePost, SimProject};
+use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim, MilestonePost, SimProject};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -310,7 +310,7 @@ async fn resubmit_sends_only_new_services() {
     assert!(links.contains(&ItemRef::Service("sv-4".into())));
 }
 
-async fn resume_after_failure(config: HaloSimConfig) {
+async fn resume_after_failure(config: HaloPsaSimConfig) {
     let sim = HaloSim::start(config).await;
     let halo = connector(&sim);
     let host = Host::new();
@@ -377,7 +377,7 @@ async fn resume_after_failure(config: HaloSimConfig) {
 
 #[tokio::test]
 async fn failure_halfway_then_push_again_completes_without_duplicates() {
-    resume_after_failure(HaloSimConfig::default()).await;
+    resume_after_failure(HaloPsaSimConfig::default()).await;
 }
 
 #[tokio::test]
@@ -387,10 +387,10 @@ async fn milestones_work_whether_posting_appends_or_replaces_and_with_or_without
         (MilestonePost::Append, true),
         (MilestonePost::Append, false),
     ] {
-        resume_after_failure(HaloSimConfig {
+        resume_after_failure(HaloPsaSimConfig {
             milestone_post: mode,
             echo_milestones: echo,
-            ..HaloSimConfig::default()
+            ..HaloPsaSimConfig::default()
         })
         .await;
     }

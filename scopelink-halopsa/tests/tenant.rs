@@ -7,7 +7,7 @@ use common::{connector_with, credentials, settings};
 use scopelink_core::connector::Connector;
 use scopelink_core::secret::ClientCredentials;
 use scopelink_core::ConnectorError;
-use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig};
+use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
 
 #[tokio::test]
 async fn a_hosted_instance_gets_no_tenant_when_none_is_configured_or_reported() {
@@ -84,9 +84,9 @@ async fn bad_credentials_still_read_as_invalid_client_with_the_description() {
 
 #[tokio::test]
 async fn a_required_tenant_reported_by_authinfo_is_sent() {
-    let sim = HaloSim::start(HaloSimConfig {
+    let sim = HaloSim::start(HaloPsaSimConfig {
         tenant_required: true,
-        ..HaloSimConfig::default()
+        ..HaloPsaSimConfig::default()
     })
     .await;
     let mut s = settings(&sim.uri());

@@ -12,7 +12,7 @@ use scopelink_core::http::{BodyLimits, HttpClient, HttpConfig, Method, Request, 
 use scopelink_core::{ConnectorError, DataType, HttpError, MemoryStore, Store, SyncError};
 use scopelink_halopsa::{HaloConnector, HaloSettings};
 use scopelink_reliability::hostile_server::{Answer, HostileServer};
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
@@ -171,7 +171,7 @@ async fn an_endless_error_body_is_read_only_as_far_as_its_message() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn connectwise_sync_against_an_endless_page_fails_typed_at_the_default_cap() {
-    let sim = ConnectWiseSim::start(SimConfig::default()).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::default()).await;
     let server = HostileServer::start(|_| Answer::endless(200, b"[".to_vec(), b' '))
         .await
         .unwrap();

@@ -19,7 +19,7 @@ use scopelink_core::store::{ConnectionStore, RecordStore};
 use scopelink_core::sync::RunStatus;
 use scopelink_core::{ConnectionId, DataType, Store, StoreError, SyncError, SyncRequest};
 use scopelink_store_sqlite::SqliteStore;
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use scopelink_testkit::store_conformance::company;
 use std::io::{Seek, SeekFrom, Write};
 use std::path::Path;
@@ -43,7 +43,7 @@ fn companies() -> SyncRequest {
 async fn one_unreadable_connection_row_hides_no_other_connection() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let sim = ConnectWiseSim::start(SimConfig::new(3, 0)).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::new(3, 0)).await;
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
     let good = Host::connectwise(store.clone(), &sim).await;
     let bad = Host::connectwise(store.clone(), &sim).await;
@@ -96,7 +96,7 @@ async fn one_unreadable_connection_row_hides_no_other_connection() {
 async fn force_reset_repairs_an_unreadable_sync_state() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let sim = ConnectWiseSim::start(SimConfig::new(90, 0)).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::new(90, 0)).await;
     let cw = cw_connector(&sim, sim.server_url(), 30, http(Duration::from_secs(5)));
     let store: Arc<dyn Store> = Arc::new(SqliteStore::open(&path).await.unwrap());
     let host = Host::connectwise(store, &sim).await;

@@ -16,7 +16,7 @@ use scopelink_core::sync::RunStatus;
 use scopelink_core::{ConnectorError, DataType, HttpError, MemoryStore, Store, SyncError};
 use scopelink_halopsa::{HaloConnector, HaloSettings};
 use scopelink_reliability::hostile_server::{Answer, HostileServer};
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use serde_json::{json, Value};
 use std::future::Future;
 use std::sync::Arc;
@@ -67,7 +67,7 @@ async fn cw_setup(
     Host,
     scopelink_connectwise::ConnectWiseConnector,
 ) {
-    let sim = ConnectWiseSim::start(SimConfig::default()).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::default()).await;
     let connector = cw_connector(&sim, &server.url(), 5, http);
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let host = Host::connectwise(store, &sim).await;
@@ -176,7 +176,7 @@ async fn connectwise_filter_discovery_against_endless_lists_stops_at_the_item_li
     })
     .await
     .unwrap();
-    let sim = ConnectWiseSim::start(SimConfig::default()).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::default()).await;
     // The connector's default page size (1,000) and the default limits.
     let connector = cw_connector(&sim, &server.url(), 1000, http(Duration::from_secs(30)));
     assert_eq!(connector.http().config().pages, None);
@@ -207,7 +207,7 @@ async fn connectwise_filter_discovery_stops_on_repeated_option_pages() {
     })
     .await
     .unwrap();
-    let sim = ConnectWiseSim::start(SimConfig::default()).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::default()).await;
     let connector = cw_connector(&sim, &server.url(), 1000, http(Duration::from_secs(30)));
     let err = bounded("filter discovery", connector.filter_options())
         .await

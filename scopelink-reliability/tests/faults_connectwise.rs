@@ -14,15 +14,15 @@ use scopelink_core::sync::{RunStatus, SyncProgress, SyncReport};
 use scopelink_core::{DataType, MemoryStore, SyncError};
 use scopelink_reliability::compare::{assert_store_matches, cw_crm};
 use scopelink_reliability::fault_proxy::{Fault, FaultProxy};
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 /// 800 companies, 1600 contacts, 800 opportunities: 3200 records, 32 pages
 /// of 100.
-fn sim_config() -> SimConfig {
-    SimConfig::new(800, 2).with_opportunities_per_company(1)
+fn sim_config() -> ConnectWiseSimConfig {
+    ConnectWiseSimConfig::new(800, 2).with_opportunities_per_company(1)
 }
 
 const PAGE: u32 = 100;

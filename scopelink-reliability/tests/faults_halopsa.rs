@@ -9,7 +9,7 @@ use scopelink_core::sync::SyncProgress;
 use scopelink_core::{DataType, MemoryStore};
 use scopelink_halopsa::{HaloConnector, HaloSettings};
 use scopelink_reliability::compare::{assert_store_matches, halo_crm};
-use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig};
+use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +32,7 @@ fn connector(sim: &HaloSim) -> HaloConnector {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_expiring_mid_sync_is_refreshed_once_each_time() {
     // 2500 generated clients and the 5 of the fixtures: 26 pages of 100.
-    let sim = HaloSim::start(HaloSimConfig::default().with_generated_clients(2_500)).await;
+    let sim = HaloSim::start(HaloPsaSimConfig::default().with_generated_clients(2_500)).await;
     let halo = connector(&sim);
     let host = Host::halopsa(Arc::new(MemoryStore::new()), &sim.uri()).await;
 

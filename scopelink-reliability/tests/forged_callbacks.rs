@@ -14,7 +14,7 @@ use scopelink_core::connector::WebhookReceiver;
 use scopelink_core::http::HttpConfig;
 use scopelink_core::webhook::WebhookRequest;
 use scopelink_core::WebhookError;
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use serde_json::json;
 use std::time::Duration;
 use url::Url;
@@ -41,7 +41,7 @@ fn forged(company: &str, key_url: &str, n: usize) -> WebhookRequest {
 }
 
 async fn sim_and_connector() -> (ConnectWiseSim, ConnectWiseConnector) {
-    let sim = ConnectWiseSim::start(SimConfig::new(2, 0)).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::new(2, 0)).await;
     let cw = cw_connector(&sim, sim.server_url(), 100, http(Duration::from_secs(10)));
     sim.clear_requests();
     (sim, cw)

@@ -16,7 +16,7 @@ use scopelink_core::http::{HttpConfig, ThrottlePolicy};
 use scopelink_core::{ConnectorError, DataType, HttpError, MemoryStore, SyncError};
 use scopelink_halopsa::{HaloConnector, HaloSettings, DEFAULT_THROTTLE};
 use scopelink_reliability::compare::{assert_store_matches, halo_crm};
-use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig};
+use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -84,7 +84,7 @@ fn the_connector_applies_the_default_throttle_unless_the_host_sets_one() {
 /// The simulator with 505 clients (6 pages of 100), 3 users and 2
 /// opportunities, at most 4 API calls in any 2 seconds.
 async fn limited_sim() -> HaloSim {
-    let sim = HaloSim::start(HaloSimConfig::default().with_generated_clients(500)).await;
+    let sim = HaloSim::start(HaloPsaSimConfig::default().with_generated_clients(500)).await;
     sim.limit_rate(4, Duration::from_secs(2));
     sim
 }

@@ -24,7 +24,7 @@ use scopelink_core::{
 };
 use scopelink_reliability::gate::{Gate, GatedConnector, GatedSource};
 use scopelink_store_sqlite::SqliteStore;
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -50,7 +50,7 @@ async fn sqlite(dir: &tempfile::TempDir) -> Arc<dyn Store> {
 }
 
 async fn setup(store: Arc<dyn Store>) -> (ConnectWiseSim, Host) {
-    let sim = ConnectWiseSim::start(SimConfig::new(COMPANIES, 0)).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::new(COMPANIES, 0)).await;
     let host = Host::connectwise(store, &sim).await;
     (sim, host)
 }

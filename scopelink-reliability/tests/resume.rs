@@ -17,7 +17,7 @@ use scopelink_core::sync::{RunStatus, SyncProgress};
 use scopelink_core::{ConnectionId, DataType, MemoryStore, Store, StoreError, SyncError};
 use scopelink_reliability::compare::{assert_store_matches, cw_crm};
 use scopelink_store_sqlite::SqliteStore;
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use std::io::BufRead;
 use std::path::Path;
 use std::process::{Command, Stdio};
@@ -26,8 +26,8 @@ use std::sync::Arc;
 use std::time::Duration;
 
 /// 800 companies, 1600 contacts, 800 opportunities: 32 pages of 100.
-fn sim_config() -> SimConfig {
-    SimConfig::new(800, 2).with_opportunities_per_company(1)
+fn sim_config() -> ConnectWiseSimConfig {
+    ConnectWiseSimConfig::new(800, 2).with_opportunities_per_company(1)
 }
 
 const PAGE: u32 = 100;

@@ -27,8 +27,8 @@ use scopelink_core::{
 };
 use scopelink_halopsa::{HaloConnector, HaloSettings};
 use scopelink_reliability::log_capture::LogCapture;
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
-use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
+use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
 use secrecy::SecretString;
 use serde_json::json;
 use std::fmt::Debug;
@@ -166,7 +166,7 @@ async fn create(
 async fn connectwise_sync_webhook_write_back_and_failures_leak_nothing() {
     let log = capture();
     let sim = ConnectWiseSim::start(
-        SimConfig::new(30, 2)
+        ConnectWiseSimConfig::new(30, 2)
             .with_opportunities_per_company(1)
             .with_catalog_items(5),
     )
@@ -420,8 +420,8 @@ fn project() -> ScopingProject {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn halopsa_token_push_sync_and_failures_leak_nothing() {
     let log = capture();
-    let sim = HaloSim::start(HaloSimConfig::default()).await;
-    let client_secret = HaloSimConfig::default().client_secret;
+    let sim = HaloSim::start(HaloPsaSimConfig::default()).await;
+    let client_secret = HaloPsaSimConfig::default().client_secret;
     let wrong_secret = "wrong-halo-secret-88aa".to_string();
     let secrets = Secrets(vec![
         ("client secret", client_secret.clone()),

@@ -20,7 +20,7 @@ use scopelink_core::sync::{RunStatus, SyncProgress};
 use scopelink_core::{DataType, MemoryStore, Store, StoreError, SyncError, SyncRequest};
 use scopelink_reliability::gate::{Gate, GatedSource};
 use scopelink_store_sqlite::SqliteStore;
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,7 +48,7 @@ async fn sqlite(dir: &tempfile::TempDir) -> Arc<dyn Store> {
 /// A host whose engine uses a 60 s lease, and an engine over the same
 /// connections whose clock runs `ahead` of the real one.
 async fn setup(store: Arc<dyn Store>) -> (ConnectWiseSim, Host) {
-    let sim = ConnectWiseSim::start(SimConfig::new(COMPANIES, 0)).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::new(COMPANIES, 0)).await;
     let mut host = Host::connectwise(store, &sim).await;
     host.engine = host.engine.clone().with_lease_duration(LEASE);
     (sim, host)

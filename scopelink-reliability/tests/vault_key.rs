@@ -9,7 +9,7 @@ use scopelink_core::async_trait;
 use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault, Vault};
 use scopelink_core::{Connections, Error, MemoryStore, Store, VaultError};
 use scopelink_store_sqlite::{SqliteStore, SqliteVault, VaultKey};
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use secrecy::SecretString;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -101,7 +101,7 @@ async fn a_vault_written_before_the_key_check_is_checked_against_its_entries() {
 async fn a_reconnect_under_the_wrong_key_keeps_the_good_entry() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("store.db");
-    let sim = ConnectWiseSim::start(SimConfig::new(1, 0)).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::new(1, 0)).await;
     let cw = cw_connector(&sim, sim.server_url(), 10, http(Duration::from_secs(5)));
     let store = SqliteStore::open(&path).await.unwrap();
     let vault = Arc::new(store.open_vault(key(RIGHT)).await.unwrap());
@@ -169,7 +169,7 @@ impl Vault for UnreadableWrites {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_reconnect_whose_new_entry_cannot_be_read_back_keeps_the_old_one() {
-    let sim = ConnectWiseSim::start(SimConfig::new(1, 0)).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::new(1, 0)).await;
     let cw = cw_connector(&sim, sim.server_url(), 10, http(Duration::from_secs(5)));
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let vault = Arc::new(UnreadableWrites::default());

@@ -15,7 +15,7 @@ use scopelink_core::model::Record;
 use scopelink_core::store::MemoryStore;
 use scopelink_core::webhook::{WebhookEvent, WebhookRequest};
 use scopelink_core::{DataType, Store, SyncEngine};
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -37,7 +37,7 @@ struct World {
 
 /// A simulator with 3 companies, synced into a memory store.
 async fn world() -> World {
-    let sim = ConnectWiseSim::start(SimConfig::new(3, 0)).await;
+    let sim = ConnectWiseSim::start(ConnectWiseSimConfig::new(3, 0)).await;
     let store: Arc<dyn Store> = Arc::new(MemoryStore::new());
     let host = Host::connectwise(store, &sim).await;
     let cw = cw_connector(&sim, sim.server_url(), 100, http(Duration::from_secs(10)));

@@ -2,95 +2,37 @@
 //! incremental one, a failed run that resumes after a reopen, and a process
 //! killed mid-sync that resumes after a force-reset.
 
-use futures::StreamExt;
 use scopelink_core::access::Access;
 use scopelink_core::activity::{ActivityKind, ActivityLog};
-use scopelink_core::connector::{CrmSource, PageStream, RecordPage, StreamRequest};
-use scopelink_core::filter::{FilterOptions, Preview, SyncFilter};
 use scopelink_core::secret::{ApiKeyPair, Credentials};
 use scopelink_core::store::{ConnectionStore, RecordStore, SyncStateStore};
 use scopelink_core::sync::{RunStatus, SyncCounts, SyncProgress};
 use scopelink_core::{
-    async_trait, ConnectionId, ConnectionStatus, Connections, ConnectorError, DataType,
-    FeatureCategory, NewConnection, Provider, Record, Store, StoreError, SyncEngine, SyncError,
-    SyncRequest,
+    ConnectionId, ConnectionStatus, Connections, DataType, FeatureCategory, NewConnection,
+    Provider, Record, Store, StoreError, SyncEngine, SyncError, SyncRequest,
 };
 use scopelink_store_sqlite::{SqliteStore, VaultKey};
+use scopelink_testkit::fake_crm::{Failure, FakeCrm};
 use scopelink_testkit::store_conformance::{at, company, contact};
-use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 use std::sync::{Arc, Mutex};
-use std::task::Poll;
 use std::time::Duration;
-
-/// What the fake source does at one page.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Trouble {
-    /// The page request fails (once).
-    Fail,
-    /// The page never arrives: the process "dies" waiting for it.
-    Hang,
-}
 
 /// A tiny CRM: 3 companies and 4 contacts (one of which belongs to no
 /// company), in pages of 2; page tokens are page indexes; `since` keeps
 /// records updated at or after it.
-struct FakeCrm {
-    records: Mutex<BTreeMap<DataType, Vec<Record>>>,
-    trouble: Mutex<Option<(DataType, usize, Trouble)>>,
-    requests: Mutex<Vec<StreamRequest>>,
-    /// Signalled when the engine waits on a hanging page.
-    hung: Arc<tokio::sync::Notify>,
-}
-
-impl FakeCrm {
-    fn new() -> Self {
-        let records = BTreeMap::from([
-            (
-                DataType::Companies,
-                vec![
-                    company("c1", "Acme", 1),
-                    company("c2", "Globex", 2),
-                    company("c3", "Initech", 3),
-                ],
-            ),
-            (
-                DataType::Contacts,
-                vec![
-                    contact("p1", "c1", 4),
-                    contact("p2", "c2", 5),
-                    contact("p3", "c3", 6),
-                    orphan("p4", 7),
-                ],
-            ),
-        ]);
-        Self {
-            records: Mutex::new(records),
-            trouble: Mutex::new(None),
-            requests: Mutex::new(Vec::new()),
-            hung: Arc::new(tokio::sync::Notify::new()),
-        }
-    }
-
-    fn put(&self, record: Record) {
-        let mut all = self.records.lock().unwrap();
-        let list = all.entry(record.data_type()).or_default();
-        match list
-            .iter_mut()
-            .find(|r| r.external_id() == record.external_id())
-        {
-            Some(r) => *r = record,
-            None => list.push(record),
-        }
-    }
-
-    fn trouble_at(&self, data_type: DataType, page: usize, trouble: Trouble) {
-        *self.trouble.lock().unwrap() = Some((data_type, page, trouble));
-    }
-
-    fn requests(&self) -> Vec<StreamRequest> {
-        self.requests.lock().unwrap().clone()
-    }
+fn tiny_crm() -> FakeCrm {
+    let crm = FakeCrm::new(2).with_data_types([DataType::Companies, DataType::Contacts]);
+    crm.put_all([
+        company("c1", "Acme", 1),
+        company("c2", "Globex", 2),
+        company("c3", "Initech", 3),
+        contact("p1", "c1", 4),
+        contact("p2", "c2", 5),
+        contact("p3", "c3", 6),
+        orphan("p4", 7),
+    ]);
+    crm
 }
 
 fn orphan(id: &str, minute: i64) -> Record {
@@ -99,85 +41,6 @@ fn orphan(id: &str, minute: i64) -> Record {
     };
     c.company_external_id = None;
     Record::Contact(c)
-}
-
-#[async_trait]
-impl CrmSource for FakeCrm {
-    fn data_types(&self) -> BTreeSet<DataType> {
-        [DataType::Companies, DataType::Contacts].into()
-    }
-
-    async fn filter_options(&self) -> Result<FilterOptions, ConnectorError> {
-        Ok(FilterOptions::default())
-    }
-
-    async fn preview(&self, _filter: &SyncFilter) -> Result<Preview, ConnectorError> {
-        Ok(Preview { companies: 3 })
-    }
-
-    fn stream(&self, request: StreamRequest) -> PageStream<'_> {
-        self.requests.lock().unwrap().push(request.clone());
-        let mut records: Vec<Record> = self
-            .records
-            .lock()
-            .unwrap()
-            .get(&request.data_type)
-            .cloned()
-            .unwrap_or_default()
-            .into_iter()
-            .filter(|r| match (request.since, r.updated_at()) {
-                (Some(since), Some(at)) => at >= since,
-                _ => true,
-            })
-            .collect();
-        records.sort_by_key(|r| (r.updated_at(), r.external_id().to_string()));
-        let pages: Vec<Vec<Record>> = records.chunks(2).map(<[Record]>::to_vec).collect();
-        let start: usize = request
-            .resume_from
-            .as_deref()
-            .map(|t| t.parse().expect("a page token this source issued"))
-            .unwrap_or(0);
-        let trouble = *self.trouble.lock().unwrap();
-        let mut out = Vec::new();
-        for index in start..pages.len() {
-            match trouble {
-                Some((t, p, Trouble::Fail)) if t == request.data_type && p == index => {
-                    *self.trouble.lock().unwrap() = None;
-                    out.push(Err(ConnectorError::Decode {
-                        what: format!("{} page {index}", request.data_type),
-                        message: "simulated failure".into(),
-                    }));
-                    break;
-                }
-                Some((t, p, Trouble::Hang)) if t == request.data_type && p == index => {
-                    *self.trouble.lock().unwrap() = None;
-                    let hung = Arc::clone(&self.hung);
-                    // Every page before this one is served (and so
-                    // committed) before the engine polls for this one.
-                    return futures::stream::iter(out)
-                        .chain(futures::stream::poll_fn(move |_| {
-                            hung.notify_one();
-                            Poll::Pending
-                        }))
-                        .boxed();
-                }
-                _ => out.push(Ok(RecordPage {
-                    records: pages[index].clone(),
-                    rejected: vec![],
-                    next: (index + 1 < pages.len()).then(|| (index + 1).to_string()),
-                })),
-            }
-        }
-        futures::stream::iter(out).boxed()
-    }
-
-    async fn fetch(
-        &self,
-        _data_type: DataType,
-        _external_id: &str,
-    ) -> Result<Option<Record>, ConnectorError> {
-        Ok(None)
-    }
 }
 
 const VAULT_KEY: [u8; 32] = [9; 32];
@@ -233,7 +96,7 @@ async fn full_then_incremental_sync_into_sqlite() {
     let dir = tempfile::tempdir().unwrap();
     let (store, connections, engine) = engine_on(&dir.path().join("sync.db")).await;
     let id = create_connection(&connections).await;
-    let crm = FakeCrm::new();
+    let crm = tiny_crm();
     let progress: Mutex<Vec<SyncProgress>> = Mutex::new(Vec::new());
     let on_progress = |p: &SyncProgress| progress.lock().unwrap().push(p.clone());
 
@@ -336,8 +199,8 @@ async fn full_then_incremental_sync_into_sqlite() {
 async fn a_failed_run_resumes_from_its_checkpoint_after_a_reopen() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("resume.db");
-    let crm = FakeCrm::new();
-    crm.trouble_at(DataType::Contacts, 1, Trouble::Fail);
+    let crm = tiny_crm();
+    crm.fail_once_at(DataType::Contacts, 1, Failure::Decode);
     let id = {
         let (store, connections, engine) = engine_on(&path).await;
         let id = create_connection(&connections).await;
@@ -396,8 +259,8 @@ async fn a_failed_run_resumes_from_its_checkpoint_after_a_reopen() {
 async fn a_killed_sync_resumes_after_force_reset_without_loss_or_duplicates() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("killed.db");
-    let crm = FakeCrm::new();
-    crm.trouble_at(DataType::Contacts, 1, Trouble::Hang);
+    let crm = tiny_crm();
+    crm.hang_at(DataType::Contacts, 1);
     let id = {
         let (store, connections, engine) = engine_on(&path).await;
         let id = create_connection(&connections).await;
@@ -412,7 +275,7 @@ async fn a_killed_sync_resumes_after_force_reset_without_loss_or_duplicates() {
             tokio::select! {
                 r = &mut run => panic!("the run must hang on the second contacts page, got {r:?}"),
                 _ = async {
-                    crm.hung.notified().await;
+                    crm.hung().await;
                     while store.count_records(&id, DataType::Contacts).await.unwrap() < 2 {
                         tokio::time::sleep(Duration::from_millis(5)).await;
                     }

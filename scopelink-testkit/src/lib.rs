@@ -4,7 +4,11 @@
 #![warn(missing_docs)]
 
 pub mod connectwise;
+pub mod fake_crm;
 pub mod halopsa;
+pub mod host;
 pub mod oauth;
-pub mod rate_window;
+pub mod sim;
 pub mod store_conformance;
+
+pub use sim::rate_window;

@@ -6,7 +6,7 @@
 //! `currencyCode`. Sources: `fixtures/connectwise/README.md`.
 
 use reqwest::StatusCode;
-use scopelink_testkit::connectwise::{ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use serde_json::{json, Value};
 
 struct Api {
@@ -15,7 +15,7 @@ struct Api {
 }
 
 impl Api {
-    async fn start(config: SimConfig) -> Self {
+    async fn start(config: ConnectWiseSimConfig) -> Self {
         Self {
             sim: ConnectWiseSim::start(config).await,
             http: reqwest::Client::new(),
@@ -82,7 +82,7 @@ fn enc(s: &str) -> String {
 
 #[tokio::test]
 async fn company_info_answers_as_the_developer_guide_shows_it() {
-    let api = Api::start(SimConfig::default()).await;
+    let api = Api::start(ConnectWiseSimConfig::default()).await;
     let info: Value = api
         .http
         .get(format!(
@@ -127,7 +127,7 @@ async fn company_info_answers_as_the_developer_guide_shows_it() {
 async fn a_cloud_site_refuses_calls_off_its_api_host() {
     let port = |api: &Api| api.sim.server_url().rsplit(':').next().unwrap().to_string();
     for configured in ["na.myconnectwise.net", "api-na.myconnectwise.net"] {
-        let api = Api::start(SimConfig::default().with_cloud_site(configured)).await;
+        let api = Api::start(ConnectWiseSimConfig::default().with_cloud_site(configured)).await;
         let p = port(&api);
         for wrong in [
             "na.myconnectwise.net".to_string(),
@@ -169,7 +169,7 @@ async fn a_cloud_site_refuses_calls_off_its_api_host() {
         assert_eq!(info.status(), 200);
     }
     // Without a cloud site the simulator cannot tell, and answers.
-    let api = Api::start(SimConfig::default()).await;
+    let api = Api::start(ConnectWiseSimConfig::default()).await;
     let (status, _) = api
         .call(
             reqwest::Method::GET,
@@ -183,7 +183,7 @@ async fn a_cloud_site_refuses_calls_off_its_api_host() {
 
 #[tokio::test]
 async fn child_conditions_refuse_in_and_take_or() {
-    let api = Api::start(SimConfig::new(40, 0)).await;
+    let api = Api::start(ConnectWiseSimConfig::new(40, 0)).await;
     let (status, body) = api
         .get(&format!(
             "/company/companies?childConditions={}",
@@ -226,7 +226,7 @@ async fn child_conditions_refuse_in_and_take_or() {
 
 #[tokio::test]
 async fn conditions_reach_any_field_of_a_record() {
-    let api = Api::start(SimConfig::new(24, 2).with_opportunities_per_company(2)).await;
+    let api = Api::start(ConnectWiseSimConfig::new(24, 2).with_opportunities_per_company(2)).await;
 
     // Companies: zip, country/id, phoneNumber.
     let (_, all) = api.get("/company/companies?pageSize=1000").await;
@@ -356,7 +356,7 @@ async fn conditions_reach_any_field_of_a_record() {
 
 #[tokio::test]
 async fn the_forecast_is_a_whole_forecast_listed_on_get() {
-    let api = Api::start(SimConfig::default()).await;
+    let api = Api::start(ConnectWiseSimConfig::default()).await;
     let opp = api.sim.opportunities()[0].id;
     let path = format!("/sales/opportunities/{opp}/forecast");
     let (status, listed) = api.get(&path).await;
@@ -428,7 +428,7 @@ async fn the_forecast_is_a_whole_forecast_listed_on_get() {
 
 #[tokio::test]
 async fn currency_references_carry_currency_code() {
-    let api = Api::start(SimConfig::default()).await;
+    let api = Api::start(ConnectWiseSimConfig::default()).await;
     let (_, opps) = api.get("/sales/opportunities?pageSize=5").await;
     for o in opps.as_array().unwrap() {
         assert_eq!(o["currency"]["currencyCode"], "USD", "{o}");

@@ -3,7 +3,7 @@
 
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
-use scopelink_testkit::connectwise::{sign_callback, ConnectWiseSim, SimConfig};
+use scopelink_testkit::connectwise::{sign_callback, ConnectWiseSim, ConnectWiseSimConfig};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 
@@ -13,7 +13,7 @@ struct Api {
 }
 
 impl Api {
-    async fn start(config: SimConfig) -> Self {
+    async fn start(config: ConnectWiseSimConfig) -> Self {
         Self {
             sim: ConnectWiseSim::start(config).await,
             http: reqwest::Client::new(),
@@ -120,7 +120,7 @@ fn enc(s: &str) -> String {
 
 #[tokio::test]
 async fn auth_is_required_and_checked() {
-    let api = Api::start(SimConfig::default()).await;
+    let api = Api::start(ConnectWiseSimConfig::default()).await;
     let url = api.url("/system/info");
     let none = api.http.get(&url).send().await.unwrap();
     assert_eq!(none.status(), 401);
@@ -220,7 +220,7 @@ fn base64_basic(raw: &str) -> String {
 
 #[tokio::test]
 async fn pages_and_link_headers_follow_connectwise() {
-    let api = Api::start(SimConfig::new(12, 1)).await;
+    let api = Api::start(ConnectWiseSimConfig::new(12, 1)).await;
     let (status, h, page) = api.get("/company/companies?pageSize=5&page=1").await;
     assert_eq!(status, 200);
     assert_eq!(page.as_array().unwrap().len(), 5);
@@ -257,7 +257,7 @@ async fn pages_and_link_headers_follow_connectwise() {
     assert_eq!(ids, (250..262).collect::<Vec<_>>());
 
     // Default 25, max 1000 (larger is clamped), bad values are 400.
-    let api = Api::start(SimConfig::new(1200, 0)).await;
+    let api = Api::start(ConnectWiseSimConfig::new(1200, 0)).await;
     let (_, _, page) = api.get("/company/companies").await;
     assert_eq!(page.as_array().unwrap().len(), 25);
     let (_, h, page) = api.get("/company/companies?pageSize=5000").await;
@@ -308,7 +308,7 @@ async fn pages_and_link_headers_follow_connectwise() {
 
 #[tokio::test]
 async fn conditions_filter_lists_and_counts() {
-    let api = Api::start(SimConfig::new(420, 1)).await;
+    let api = Api::start(ConnectWiseSimConfig::new(420, 1)).await;
     let all = api.sim.companies();
     assert_eq!(all.len(), 420);
     let cutoff = all[200].last_updated;
@@ -439,7 +439,7 @@ async fn conditions_filter_lists_and_counts() {
 
 #[tokio::test]
 async fn contacts_follow_companies_and_orphans_point_nowhere() {
-    let api = Api::start(SimConfig::new(10, 3).with_orphan_contacts(4)).await;
+    let api = Api::start(ConnectWiseSimConfig::new(10, 3).with_orphan_contacts(4)).await;
     let contacts = api.sim.contacts();
     assert_eq!(contacts.len(), 34);
     let orphans: Vec<_> = contacts.iter().filter(|c| !c.company_exists).collect();
@@ -463,7 +463,7 @@ async fn contacts_follow_companies_and_orphans_point_nowhere() {
 #[tokio::test]
 async fn records_have_the_fixture_shapes() {
     let api = Api::start(
-        SimConfig::new(10, 2)
+        ConnectWiseSimConfig::new(10, 2)
             .with_opportunities_per_company(5)
             .with_configurations_per_company(1)
             .with_catalog_items(3),
@@ -528,7 +528,7 @@ async fn records_have_the_fixture_shapes() {
 
 #[tokio::test]
 async fn opportunity_patch_applies_and_rejects() {
-    let api = Api::start(SimConfig::new(3, 2)).await;
+    let api = Api::start(ConnectWiseSimConfig::new(3, 2)).await;
     let before = api.sim.opportunity(5012).unwrap();
     let body = fixture("opportunity_patch_request.json");
     // The fixture's contact 1811 exists in the simulator too.
@@ -623,7 +623,7 @@ async fn opportunity_patch_applies_and_rejects() {
 
 #[tokio::test]
 async fn faults_are_injected() {
-    let api = Api::start(SimConfig::default()).await;
+    let api = Api::start(ConnectWiseSimConfig::default()).await;
     api.sim.fail_next(2, 429);
     for _ in 0..2 {
         let r = api
@@ -669,7 +669,7 @@ async fn faults_are_injected() {
 
 #[tokio::test]
 async fn mutations_show_up_in_incremental_queries() {
-    let api = Api::start(SimConfig::new(50, 1)).await;
+    let api = Api::start(ConnectWiseSimConfig::new(50, 1)).await;
     let newest = api
         .sim
         .companies()
@@ -710,7 +710,7 @@ async fn signed_callbacks_verify_against_the_key_url() {
         headers["x-content-signature"]
     );
 
-    let api = Api::start(SimConfig::new(5, 1)).await;
+    let api = Api::start(ConnectWiseSimConfig::new(5, 1)).await;
     api.sim.touch_company(251, "Blue Fin Logistics, Inc.");
     let (headers, body) = api.sim.callback_request("updated", "company", 251);
     let payload: Value = serde_json::from_slice(&body).unwrap();
@@ -757,7 +757,7 @@ async fn signed_callbacks_verify_against_the_key_url() {
 
 #[tokio::test]
 async fn callbacks_and_projects_are_stored() {
-    let api = Api::start(SimConfig::new(5, 1)).await;
+    let api = Api::start(ConnectWiseSimConfig::new(5, 1)).await;
     let (status, created) = api
         .send(
             reqwest::Method::POST,
@@ -920,7 +920,7 @@ async fn callbacks_and_projects_are_stored() {
 
 #[tokio::test]
 async fn large_data_renders_lazily() {
-    let api = Api::start(SimConfig::new(20_000, 3).with_orphan_contacts(10)).await;
+    let api = Api::start(ConnectWiseSimConfig::new(20_000, 3).with_orphan_contacts(10)).await;
     assert_eq!(api.sim.contact_count(), 60_010);
     let (_, h, page) = api.get("/company/contacts?pageSize=1000&page=61").await;
     assert_eq!(page.as_array().unwrap().len(), 10);
@@ -936,11 +936,13 @@ async fn large_data_renders_lazily() {
 
 #[tokio::test]
 async fn a_total_of_opportunities_is_spread_over_the_companies() {
-    let sim = ConnectWiseSim::start(SimConfig::new(10, 0).with_opportunities_total(4)).await;
+    let sim =
+        ConnectWiseSim::start(ConnectWiseSimConfig::new(10, 0).with_opportunities_total(4)).await;
     assert_eq!(sim.opportunity_count(), 4);
     let companies: BTreeSet<u64> = sim.opportunities().iter().map(|o| o.company_id).collect();
     // 4 over 10 companies: the 1st, 3rd, 6th and 8th (ids from 250).
     assert_eq!(companies, BTreeSet::from([250, 252, 255, 257]));
-    let none = ConnectWiseSim::start(SimConfig::new(0, 0).with_opportunities_total(4)).await;
+    let none =
+        ConnectWiseSim::start(ConnectWiseSimConfig::new(0, 0).with_opportunities_total(4)).await;
     assert_eq!(none.opportunity_count(), 0);
 }

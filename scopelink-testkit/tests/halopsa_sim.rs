@@ -1,7 +1,7 @@
 //! The HaloPSA simulator, driven with plain HTTP.
 
 use reqwest::{Client, StatusCode};
-use scopelink_testkit::halopsa::{HaloSim, HaloSimConfig, MilestonePost};
+use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim, MilestonePost};
 use serde_json::{json, Value};
 
 struct Api {
@@ -11,7 +11,7 @@ struct Api {
 }
 
 impl Api {
-    async fn start(config: HaloSimConfig) -> Self {
+    async fn start(config: HaloPsaSimConfig) -> Self {
         let sim = HaloSim::start(config).await;
         let http = Client::new();
         let token = token(&http, &sim, "sim-secret").await;
@@ -161,9 +161,9 @@ async fn hosted_instance_issues_tokens_without_a_tenant() {
 
 #[tokio::test]
 async fn a_required_tenant_is_refused_when_missing_and_reported_by_authinfo() {
-    let sim = HaloSim::start(HaloSimConfig {
+    let sim = HaloSim::start(HaloPsaSimConfig {
         tenant_required: true,
-        ..HaloSimConfig::default()
+        ..HaloPsaSimConfig::default()
     })
     .await;
     let http = Client::new();
@@ -184,7 +184,7 @@ async fn a_required_tenant_is_refused_when_missing_and_reported_by_authinfo() {
 
 #[tokio::test]
 async fn api_calls_need_a_live_bearer_token() {
-    let api = Api::start(HaloSimConfig::default()).await;
+    let api = Api::start(HaloPsaSimConfig::default()).await;
     let unauth = api
         .http
         .get(format!("{}/api/Status", api.sim.uri()))
@@ -226,7 +226,7 @@ async fn api_calls_need_a_live_bearer_token() {
 
 #[tokio::test]
 async fn lists_page_and_filter_like_halo() {
-    let api = Api::start(HaloSimConfig::default()).await;
+    let api = Api::start(HaloPsaSimConfig::default()).await;
     // Inactive clients only on request.
     let (_, all) = api.get("/api/Client").await;
     assert_eq!(all["record_count"], 4);
@@ -270,7 +270,7 @@ async fn lists_page_and_filter_like_halo() {
 
 #[tokio::test]
 async fn projects_milestones_and_tasks() {
-    let api = Api::start(HaloSimConfig::default()).await;
+    let api = Api::start(HaloPsaSimConfig::default()).await;
     let request: Value = serde_json::from_str(include_str!(
         "../../fixtures/halopsa/ticket_create_request_project.json"
     ))
@@ -388,9 +388,9 @@ async fn projects_milestones_and_tasks() {
 }
 
 async fn post_milestones(mode: MilestonePost) -> Vec<String> {
-    let api = Api::start(HaloSimConfig {
+    let api = Api::start(HaloPsaSimConfig {
         milestone_post: mode,
-        ..HaloSimConfig::default()
+        ..HaloPsaSimConfig::default()
     })
     .await;
     let (_, project) = api
@@ -420,7 +420,7 @@ async fn post_milestones(mode: MilestonePost) -> Vec<String> {
 
 #[tokio::test]
 async fn posting_milestones_replaces_the_list_and_blanks_what_is_left_off() {
-    let api = Api::start(HaloSimConfig::default()).await;
+    let api = Api::start(HaloPsaSimConfig::default()).await;
     let (_, project) = api
         .post(
             "/api/Projects",
@@ -480,9 +480,9 @@ async fn posting_milestones_replaces_the_list_and_blanks_what_is_left_off() {
 
 #[tokio::test]
 async fn membership_writes_can_be_ignored_like_a_tickets_milestone_id() {
-    let api = Api::start(HaloSimConfig {
+    let api = Api::start(HaloPsaSimConfig {
         membership_writes: false,
-        ..HaloSimConfig::default()
+        ..HaloPsaSimConfig::default()
     })
     .await;
     let (_, project) = api
@@ -527,7 +527,7 @@ async fn posting_milestones_replaces_or_appends() {
 
 #[tokio::test]
 async fn faults_can_be_injected() {
-    let api = Api::start(HaloSimConfig::default()).await;
+    let api = Api::start(HaloPsaSimConfig::default()).await;
     api.sim.fail_next(2, 429);
     let (status, body) = api.get("/api/Status").await;
     assert_eq!(status, StatusCode::TOO_MANY_REQUESTS);
@@ -548,7 +548,7 @@ async fn faults_can_be_injected() {
         StatusCode::FORBIDDEN
     );
 
-    let api = Api::start(HaloSimConfig::default()).await;
+    let api = Api::start(HaloPsaSimConfig::default()).await;
     api.sim.fail_on_ticket_create(2);
     assert_eq!(
         api.post("/api/Tickets", task.clone()).await.0,

@@ -5,13 +5,10 @@
 use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings};
 use scopelink_core::access::Access;
 use scopelink_core::http::{AddressPolicy, HttpConfig, RetryPolicy};
-use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault};
-use scopelink_core::{
-    Connection, Connections, FeatureCategory, MemoryStore, NewConnection, Provider,
-};
+use scopelink_core::secret::{ApiKeyPair, Credentials};
+use scopelink_core::{Connection, FeatureCategory, NewConnection, Provider};
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
 use wiremock::matchers::{header, method, path};
@@ -127,22 +124,18 @@ pub async fn bodies(server: &MockServer, method_name: &str) -> Vec<(String, Valu
 }
 
 /// A store, a vault and the connection service.
-pub struct Env {
-    pub store: Arc<MemoryStore>,
-    pub connections: Connections,
-}
+pub use scopelink_testkit::host::MemoryEnv as Env;
 
-impl Env {
-    pub fn new() -> Self {
-        let store = Arc::new(MemoryStore::new());
-        let vault = Arc::new(InMemoryVault::new());
-        let connections = Connections::new(store.clone(), vault);
-        Self { store, connections }
-    }
-
+/// The ConnectWise connections of a test [`Env`].
+#[allow(async_fn_in_trait)]
+pub trait EnvExt {
     /// A ConnectWise connection with every category, its settings holding
     /// the mock server's address and API base.
-    pub async fn connection(&self, server: &MockServer) -> Connection {
+    async fn connection(&self, server: &MockServer) -> Connection;
+}
+
+impl EnvExt for Env {
+    async fn connection(&self, server: &MockServer) -> Connection {
         let mut map: BTreeMap<String, String> = settings(server).to_map();
         map.insert(
             scopelink_connectwise::API_BASE_SETTING.into(),

@@ -3,26 +3,22 @@
 //! injectable failures, and a PSA that records every creation.
 #![allow(dead_code)]
 
+#[allow(unused_imports)]
+pub use scopelink_testkit::fake_crm::{Failure, FakeCrm};
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
-use futures::StreamExt;
 use scopelink_core::access::Access;
-use scopelink_core::activity::ActivityKind;
-use scopelink_core::connector::{
-    Connector, CrmSource, PageStream, PsaProjects, PushLookups, RecordPage, StreamRequest,
-    TaskTarget,
-};
-use scopelink_core::filter::{FilterOptions, Preview, SyncFilter};
+use scopelink_core::connector::{Connector, PsaProjects, PushLookups, TaskTarget};
 use scopelink_core::mapping::{PlannedMilestone, PlannedTask, PsaPlan};
-use scopelink_core::model::{Company, Contact, DataType, Opportunity, Record};
-use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault};
+use scopelink_core::model::{Company, Contact, Opportunity, Record};
+use scopelink_core::secret::{ApiKeyPair, Credentials};
 use scopelink_core::{
-    async_trait, Connection, ConnectionId, Connections, ConnectorError, FeatureCategory, HttpError,
-    MemoryStore, NewConnection, Provider,
+    async_trait, Connection, ConnectorError, FeatureCategory, HttpError, NewConnection, Provider,
 };
 use serde::Serialize;
 use std::collections::{BTreeMap, BTreeSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::Mutex;
 
 /// The private key used by [`credentials`]; it must never show up anywhere.
 pub const SECRET: &str = "sk-live-TOP-SECRET-0042";
@@ -56,34 +52,17 @@ pub fn new_connection(provider: Provider, categories: &[FeatureCategory]) -> New
 }
 
 /// A store, a vault and the connection service over them.
-pub struct Env {
-    /// The store.
-    pub store: Arc<MemoryStore>,
-    /// The vault.
-    pub vault: Arc<InMemoryVault>,
-    /// The service.
-    pub connections: Connections,
+pub use scopelink_testkit::host::MemoryEnv as Env;
+
+/// What the core tests add to [`Env`].
+#[allow(async_fn_in_trait)]
+pub trait EnvExt {
+    /// Creates a connection and tests it successfully: it is Connected.
+    async fn connected(&self, provider: Provider, categories: &[FeatureCategory]) -> Connection;
 }
 
-impl Env {
-    /// An empty environment.
-    pub fn new() -> Self {
-        let store = Arc::new(MemoryStore::new());
-        let vault = Arc::new(InMemoryVault::new());
-        let connections = Connections::new(store.clone(), vault.clone());
-        Self {
-            store,
-            vault,
-            connections,
-        }
-    }
-
-    /// Creates a connection and tests it successfully: it is Connected.
-    pub async fn connected(
-        &self,
-        provider: Provider,
-        categories: &[FeatureCategory],
-    ) -> Connection {
+impl EnvExt for Env {
+    async fn connected(&self, provider: Provider, categories: &[FeatureCategory]) -> Connection {
         let c = self
             .connections
             .create(&Access::full(), new_connection(provider, categories))
@@ -93,17 +72,6 @@ impl Env {
             .test(&Access::full(), &c.id, &FakeConnector::ok())
             .await
             .expect("test")
-    }
-
-    /// The activity kinds of a connection, oldest first.
-    pub async fn kinds(&self, id: &ConnectionId) -> Vec<ActivityKind> {
-        let mut entries = self
-            .connections
-            .activity(&Access::full(), Some(id), usize::MAX)
-            .await
-            .expect("activity");
-        entries.reverse();
-        entries.into_iter().map(|e| e.kind).collect()
     }
 }
 
@@ -195,210 +163,6 @@ pub fn opportunity(id: &str, company: Option<&str>, minute: i64) -> Record {
         updated_at: Some(ts(minute)),
         ..Opportunity::default()
     })
-}
-
-/// How [`FakeCrm`] fails.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Failure {
-    /// HTTP 503 from the provider.
-    Unavailable,
-    /// The provider rejected the credentials.
-    Auth,
-    /// HTTP 401 from the provider.
-    Unauthorized,
-}
-
-impl Failure {
-    fn error(self) -> ConnectorError {
-        match self {
-            Failure::Unavailable => ConnectorError::Http(HttpError::Status {
-                method: "GET".into(),
-                path: "/companies".into(),
-                status: 503,
-                message: "service unavailable".into(),
-                retry_after: None,
-            }),
-            Failure::Auth => ConnectorError::Authentication {
-                message: "the API key was revoked".into(),
-            },
-            Failure::Unauthorized => ConnectorError::Http(HttpError::Status {
-                method: "GET".into(),
-                path: "/companies".into(),
-                status: 401,
-                message: "invalid token".into(),
-                retry_after: None,
-            }),
-        }
-    }
-}
-
-#[derive(Default)]
-struct CrmState {
-    records: BTreeMap<DataType, Vec<Record>>,
-    /// (data type, page index, failure): fail once when that page is asked for.
-    fail: Option<(DataType, usize, Failure)>,
-    requests: Vec<StreamRequest>,
-    served: Vec<(DataType, usize)>,
-    failed: Vec<(DataType, usize)>,
-    fetches: Vec<(DataType, String)>,
-}
-
-/// A CRM source over in-memory records. Pages hold `page_size` records,
-/// ordered by (updated_at, id); page tokens are page indexes; `since` keeps
-/// records updated at or after it.
-pub struct FakeCrm {
-    page_size: usize,
-    state: Mutex<CrmState>,
-}
-
-impl FakeCrm {
-    /// An empty source.
-    pub fn new(page_size: usize) -> Self {
-        Self {
-            page_size,
-            state: Mutex::new(CrmState::default()),
-        }
-    }
-
-    /// Adds or replaces a record (by type and id).
-    pub fn put(&self, record: Record) {
-        let mut s = self.state.lock().unwrap();
-        let list = s.records.entry(record.data_type()).or_default();
-        match list
-            .iter_mut()
-            .find(|r| r.external_id() == record.external_id())
-        {
-            Some(existing) => *existing = record,
-            None => list.push(record),
-        }
-    }
-
-    /// Removes a record (the provider deleted it); returns whether it
-    /// existed.
-    pub fn remove(&self, data_type: DataType, external_id: &str) -> bool {
-        let mut s = self.state.lock().unwrap();
-        let list = s.records.entry(data_type).or_default();
-        let before = list.len();
-        list.retain(|r| r.external_id() != external_id);
-        list.len() != before
-    }
-
-    /// Adds or replaces several records.
-    pub fn put_all(&self, records: impl IntoIterator<Item = Record>) {
-        for r in records {
-            self.put(r);
-        }
-    }
-
-    /// The next request for page `page` of `data_type` fails once.
-    pub fn fail_once_at(&self, data_type: DataType, page: usize, failure: Failure) {
-        self.state.lock().unwrap().fail = Some((data_type, page, failure));
-    }
-
-    /// Every stream request, in order.
-    pub fn requests(&self) -> Vec<StreamRequest> {
-        self.state.lock().unwrap().requests.clone()
-    }
-
-    /// Every page served successfully, in order.
-    pub fn served(&self) -> Vec<(DataType, usize)> {
-        self.state.lock().unwrap().served.clone()
-    }
-
-    /// Every page request that was failed on purpose.
-    pub fn failed(&self) -> Vec<(DataType, usize)> {
-        self.state.lock().unwrap().failed.clone()
-    }
-
-    /// Every `fetch` call.
-    pub fn fetches(&self) -> Vec<(DataType, String)> {
-        self.state.lock().unwrap().fetches.clone()
-    }
-
-    fn page(
-        &self,
-        data_type: DataType,
-        index: usize,
-        pages: &[Vec<Record>],
-    ) -> Result<RecordPage, ConnectorError> {
-        let mut s = self.state.lock().unwrap();
-        if let Some((t, p, failure)) = s.fail {
-            if t == data_type && p == index {
-                s.fail = None;
-                s.failed.push((data_type, index));
-                return Err(failure.error());
-            }
-        }
-        s.served.push((data_type, index));
-        Ok(RecordPage {
-            records: pages[index].clone(),
-            rejected: vec![],
-            next: (index + 1 < pages.len()).then(|| (index + 1).to_string()),
-        })
-    }
-}
-
-#[async_trait]
-impl CrmSource for FakeCrm {
-    fn data_types(&self) -> BTreeSet<DataType> {
-        [
-            DataType::Companies,
-            DataType::Contacts,
-            DataType::Opportunities,
-        ]
-        .into_iter()
-        .collect()
-    }
-
-    async fn filter_options(&self) -> Result<FilterOptions, ConnectorError> {
-        Ok(FilterOptions::default())
-    }
-
-    async fn preview(&self, _filter: &SyncFilter) -> Result<Preview, ConnectorError> {
-        Err(ConnectorError::Unsupported {
-            what: "preview".into(),
-        })
-    }
-
-    fn stream(&self, request: StreamRequest) -> PageStream<'_> {
-        let data_type = request.data_type;
-        let mut records: Vec<Record> = {
-            let mut s = self.state.lock().unwrap();
-            s.requests.push(request.clone());
-            s.records.get(&data_type).cloned().unwrap_or_default()
-        };
-        if let Some(since) = request.since {
-            records.retain(|r| r.updated_at().is_some_and(|at| at >= since));
-        }
-        records.sort_by(|a, b| {
-            (a.updated_at(), a.external_id()).cmp(&(b.updated_at(), b.external_id()))
-        });
-        let pages: Vec<Vec<Record>> = records
-            .chunks(self.page_size)
-            .map(<[Record]>::to_vec)
-            .collect();
-        let start = request
-            .resume_from
-            .as_deref()
-            .map(|t| t.parse::<usize>().expect("page token is a page index"))
-            .unwrap_or(0);
-        futures::stream::iter(start..pages.len())
-            .map(move |i| self.page(data_type, i, &pages))
-            .boxed()
-    }
-
-    async fn fetch(
-        &self,
-        data_type: DataType,
-        external_id: &str,
-    ) -> Result<Option<Record>, ConnectorError> {
-        let mut s = self.state.lock().unwrap();
-        s.fetches.push((data_type, external_id.to_string()));
-        Ok(s.records
-            .get(&data_type)
-            .and_then(|l| l.iter().find(|r| r.external_id() == external_id))
-            .cloned())
-    }
 }
 
 /// One creation made through [`FakePsa`].

@@ -3,13 +3,10 @@
 #![allow(dead_code)]
 
 use scopelink_core::http::{AddressPolicy, HttpConfig, RateLimit, RetryPolicy};
-use scopelink_core::secret::{ClientCredentials, Credentials, InMemoryVault};
-use scopelink_core::{
-    Access, Connection, Connections, FeatureCategory, MemoryStore, NewConnection, Provider,
-};
+use scopelink_core::secret::{ClientCredentials, Credentials};
+use scopelink_core::{Connection, FeatureCategory, NewConnection, Provider};
 use scopelink_halopsa::{HaloConnector, HaloSettings};
 use scopelink_testkit::halopsa::HaloSim;
-use std::sync::Arc;
 use std::time::Duration;
 
 /// Loopback allowed, fast retries, no practical rate limit.
@@ -52,25 +49,19 @@ pub fn connector_with(settings: HaloSettings, credentials: ClientCredentials) ->
 }
 
 /// A connection service over a memory store, and the store.
-pub struct Host {
-    pub store: Arc<MemoryStore>,
-    pub connections: Connections,
-    pub access: Access,
+pub use scopelink_testkit::host::MemoryEnv as Host;
+
+/// The HaloPSA connections of a test [`Host`].
+#[allow(async_fn_in_trait)]
+pub trait HostExt {
+    /// A HaloPSA connection (CRM + PSA), not tested yet.
+    async fn create(&self, host: &str) -> Connection;
+    /// A HaloPSA connection, tested with `connector` (Connected).
+    async fn connected(&self, host: &str, connector: &HaloConnector) -> Connection;
 }
 
-impl Host {
-    pub fn new() -> Self {
-        let store = Arc::new(MemoryStore::new());
-        let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
-        Self {
-            store,
-            connections,
-            access: Access::full(),
-        }
-    }
-
-    /// A HaloPSA connection (CRM + PSA), not tested yet.
-    pub async fn create(&self, host: &str) -> Connection {
+impl HostExt for Host {
+    async fn create(&self, host: &str) -> Connection {
         self.connections
             .create(
                 &self.access,
@@ -86,8 +77,7 @@ impl Host {
             .expect("create connection")
     }
 
-    /// A HaloPSA connection, tested with `connector` (Connected).
-    pub async fn connected(&self, host: &str, connector: &HaloConnector) -> Connection {
+    async fn connected(&self, host: &str, connector: &HaloConnector) -> Connection {
         let c = self.create(host).await;
         let c = self
             .connections
