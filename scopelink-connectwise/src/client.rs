@@ -1,7 +1,7 @@
 //! Settings, authentication, API base discovery, the HTTP calls and the
 //! mapping of HTTP failures to errors that say what to fix.
 
-use crate::convert::{convert_page, decode_items};
+use crate::convert::convert_page;
 use crate::site::ConnectWiseSite;
 use base64::Engine as _;
 use futures::stream::BoxStream;
@@ -14,6 +14,7 @@ use scopelink_core::http::{
 };
 use scopelink_core::model::DataType;
 use scopelink_core::secret::ConnectWiseKeys;
+use scopelink_core::wire::decode_array;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
@@ -725,15 +726,15 @@ impl ConnectWiseConnector {
         let mut out = Vec::new();
         while let Some(page) = pages.next().await {
             let body = page?.items;
-            let items = decode_items::<T>(&body).map_err(|e| ConnectorError::Decode {
+            let items = decode_array::<T>(&body, what).map_err(|e| ConnectorError::Decode {
                 what: what.to_string(),
                 message: e.to_string(),
             })?;
             for item in items {
                 match item {
                     Ok(t) => out.push(t),
-                    Err((e, _)) => {
-                        tracing::warn!(%path, error = %e, "skipping an unreadable item")
+                    Err(e) => {
+                        tracing::warn!(%path, error = %e.reason, "skipping an unreadable item")
                     }
                 }
             }

@@ -213,9 +213,9 @@ impl CrmSource for ConnectWiseConnector {
         }
         convert::convert(data_type, value)
             .map(Some)
-            .map_err(|(_, reason)| ConnectorError::Decode {
+            .map_err(|rejected| ConnectorError::Decode {
                 what: format!("{data_type} {id}"),
-                message: reason,
+                message: rejected.reason,
             })
     }
 }

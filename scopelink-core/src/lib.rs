@@ -29,6 +29,7 @@ pub mod secret;
 pub mod store;
 pub mod sync;
 pub mod webhook;
+pub mod wire;
 
 /// Re-exported so hosts and connectors implement the async traits with the same macro.
 pub use async_trait::async_trait;
@@ -44,3 +45,4 @@ pub use model::{DataType, Record};
 pub use provider::{FeatureCategory, Provider};
 pub use store::{MemoryStore, Store};
 pub use sync::{SyncEngine, SyncRequest};
+pub use wire::Rejected;

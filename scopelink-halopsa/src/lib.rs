@@ -58,14 +58,14 @@ use scopelink_core::connector::{Connector, CrmSource, PageStream, RecordPage, St
 use scopelink_core::filter::{FilterOption, FilterOptions, Preview, SyncFilter};
 use scopelink_core::http::{paginate_with, read_ahead, stop_after_error, Page};
 use scopelink_core::model::{DataType, Record};
-use scopelink_core::{ConnectorError, FeatureCategory, Provider};
+use scopelink_core::{ConnectorError, FeatureCategory, Provider, Rejected};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One item of a CRM page.
 enum Item {
     Record(Box<Record>),
-    Rejected(Option<String>, String),
+    Rejected(Rejected),
     /// Left out by the company filter.
     Filtered,
 }
@@ -246,7 +246,7 @@ fn convert_item(query: &CrmQuery, v: Value) -> Item {
     match converted {
         Ok(Some(r)) => Item::Record(Box::new(r)),
         Ok(None) => Item::Filtered,
-        Err((id, reason)) => Item::Rejected(id, reason),
+        Err(rejected) => Item::Rejected(rejected),
     }
 }
 
@@ -395,7 +395,7 @@ impl CrmSource for HaloConnector {
                 for item in page.items {
                     match convert_item(&query, item) {
                         Item::Record(r) => out.records.push(*r),
-                        Item::Rejected(id, reason) => out.rejected.push((id, reason)),
+                        Item::Rejected(rejected) => out.rejected.push(rejected),
                         Item::Filtered => {}
                     }
                 }
@@ -432,9 +432,9 @@ impl CrmSource for HaloConnector {
         let Some(body) = self.get_one(&format!("{rel}/{id}"), what).await? else {
             return Ok(None);
         };
-        let bad = |(_, reason): convert::Rejected| ConnectorError::Decode {
+        let bad = |rejected: Rejected| ConnectorError::Decode {
             what: what.to_string(),
-            message: reason,
+            message: rejected.reason,
         };
         Ok(Some(match data_type {
             DataType::Companies => Record::Company(convert::company(body).map_err(bad)?.company),
