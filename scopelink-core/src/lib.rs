@@ -14,9 +14,11 @@
 
 pub mod access;
 pub mod activity;
+pub mod base_url;
 pub mod connection;
 pub mod connector;
 pub mod error;
+pub mod error_hints;
 pub mod filter;
 pub mod http;
 pub mod lifecycle;
