@@ -6,8 +6,10 @@ use crate::site::ConnectWiseSite;
 use base64::Engine as _;
 use futures::stream::BoxStream;
 use futures::StreamExt;
+use scopelink_core::base_url::{BaseUrlRules, PathRule};
 use scopelink_core::connector::{PageStream, RecordPage};
 use scopelink_core::error::{ConnectorError, HttpError};
+use scopelink_core::error_hints::ErrorHints;
 use scopelink_core::http::{
     next_link, paginate_with, read_ahead, stop_after_error, validate_url, AddressPolicy,
     BodyLimits, HttpClient, HttpConfig, Method, Page, PageLimits, Request, Response,
@@ -120,43 +122,33 @@ fn config_error(field: &'static str, message: impl Into<String>) -> ConnectorErr
     }
 }
 
+/// The server address field: the base is the site's root.
+pub(crate) const ADDRESS: BaseUrlRules = BaseUrlRules {
+    field: "server_url",
+    address: "only the server address",
+    example: "na.myconnectwise.net",
+    path: PathRule::Root,
+};
+
+/// What a ConnectWise user checks when a call fails.
+pub(crate) const HINTS: ErrorHints<'static> = ErrorHints {
+    provider: "ConnectWise",
+    credentials: "the API keys",
+    fix_credentials: "check the public and private keys and the company id",
+    fix_permission:
+        "the API member's security role lacks this permission: grant it in System > Security Roles",
+    address: &ADDRESS,
+};
+
 /// Normalizes a user-typed server address to `scheme://host[:port]/`.
 ///
 /// A missing scheme means `https://`; any path, query or fragment (a pasted
 /// `/v4_6_release/apis/3.0/` API path, a `/login` page) is dropped. The
 /// result is checked with the core's [`validate_url`] under `policy` (https
-/// only, no private addresses unless the policy allows them).
+/// only, no private addresses unless the policy allows them); see
+/// [`BaseUrlRules::normalize`].
 pub fn normalize_server_url(input: &str, policy: AddressPolicy) -> Result<Url, ConnectorError> {
-    let trimmed = input.trim();
-    if trimmed.is_empty() {
-        return Err(config_error(
-            "server_url",
-            "enter the ConnectWise server address, such as na.myconnectwise.net",
-        ));
-    }
-    let with_scheme = if trimmed.contains("://") {
-        trimmed.to_string()
-    } else {
-        format!("https://{trimmed}")
-    };
-    let mut url = validate_url(&with_scheme, policy).map_err(|e| {
-        config_error(
-            "server_url",
-            format!("{e}; enter only the server address, such as na.myconnectwise.net"),
-        )
-    })?;
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(config_error(
-            "server_url",
-            format!(
-                "`{trimmed}` has no host; enter the server address, such as na.myconnectwise.net"
-            ),
-        ));
-    }
-    url.set_path("/");
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
+    ADDRESS.normalize(input, policy)
 }
 
 /// `host[:port]` of a URL, for comparisons.
@@ -218,7 +210,7 @@ async fn discover_api_base(
                 "{host} refused the ConnectWise company-info request (HTTP {status}: {message}); check the server address"
             ),
         ),
-        other => unreachable_error(&host, other),
+        other => HINTS.unreachable(&host, other),
     })?;
     let body = String::from_utf8_lossy(&response.body);
     let body = body.trim();
@@ -228,17 +220,14 @@ async fn discover_api_base(
     let info: crate::wire::CompanyInfo = match serde_json::from_str(body) {
         Ok(info) => info,
         Err(_) if body.starts_with('<') => {
-            return Err(config_error(
-                "server_url",
-                format!(
-                    "{host} answered with a web page instead of ConnectWise company information; enter only the server address, such as na.myconnectwise.net"
-                ),
-            ))
+            return Err(HINTS.web_page(&host, "the company-info request"))
         }
         Err(e) => {
             return Err(config_error(
                 "server_url",
-                format!("{host} did not answer like a ConnectWise server ({e}); check the server address"),
+                format!(
+                "{host} did not answer like a ConnectWise server ({e}); check the server address"
+            ),
             ))
         }
     };
@@ -265,69 +254,6 @@ fn unknown_company(company_id: &str) -> ConnectorError {
             "ConnectWise does not know the company id `{company_id}`; enter the company id you log in to ConnectWise with (not the company name)"
         ),
     )
-}
-
-/// A transport failure (no HTTP answer) as a server address problem.
-fn unreachable_error(host: &str, err: HttpError) -> ConnectorError {
-    const FIX: &str = "check the server address, such as na.myconnectwise.net, and the network";
-    match err {
-        HttpError::Connect { reason, .. } => config_error(
-            "server_url",
-            format!("could not reach {host}: {reason}; {FIX}"),
-        ),
-        HttpError::Timeout { timeout, .. } => config_error(
-            "server_url",
-            format!("{host} did not answer within {timeout:?}; {FIX}"),
-        ),
-        HttpError::Transport { reason, .. } => config_error(
-            "server_url",
-            format!("the exchange with {host} failed: {reason}; {FIX}"),
-        ),
-        HttpError::InvalidUrl { .. }
-        | HttpError::InsecureScheme { .. }
-        | HttpError::ForbiddenAddress { .. } => config_error("server_url", err.to_string()),
-        other => ConnectorError::Http(other),
-    }
-}
-
-/// Maps an HTTP failure of the API to a typed error that keeps the
-/// provider's message and says what to fix. `what` names the operation.
-pub(crate) fn map_http(err: HttpError, what: &str) -> ConnectorError {
-    match err {
-        HttpError::Status {
-            status: 401,
-            message,
-            ..
-        } => ConnectorError::Authentication {
-            message: format!(
-                "ConnectWise rejected the API keys while {what} ({message}); check the public and private keys and the company id"
-            ),
-        },
-        HttpError::Status {
-            status: 403,
-            message,
-            ..
-        } => ConnectorError::PermissionDenied {
-            message: format!(
-                "ConnectWise refused {what} ({message}); the API member's security role lacks this permission: grant it in System > Security Roles"
-            ),
-        },
-        HttpError::Status {
-            status: 404,
-            message,
-            ..
-        } => ConnectorError::NotFound {
-            what: format!("{what}: {message}"),
-        },
-        HttpError::Status {
-            status: 400 | 409 | 422,
-            message,
-            ..
-        } => ConnectorError::Rejected {
-            message: format!("{what}: {message}"),
-        },
-        other => ConnectorError::Http(other),
-    }
 }
 
 /// A page as it came: `items` holds the response body's bytes, undecoded.
@@ -564,7 +490,7 @@ impl ConnectWiseConnector {
             .http
             .send(request)
             .await
-            .map_err(|e| map_http(e, what))
+            .map_err(|e| HINTS.map(e, what))
     }
 
     /// Decodes a response body.
@@ -811,8 +737,8 @@ impl ConnectWiseConnector {
                         "ConnectWise refused to read system information ({message}); the API member's security role lacks permission: give it a security role with access to System (System > Security Roles)"
                     ),
                 },
-                e @ HttpError::Status { .. } => map_http(e, "reading system information"),
-                other => unreachable_error(&host, other),
+                e @ HttpError::Status { .. } => HINTS.map(e, "reading system information"),
+                other => HINTS.unreachable(&host, other),
             })?;
         Self::decode(&response, "system information").map_err(|_| {
             config_error(
