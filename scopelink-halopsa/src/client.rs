@@ -3,6 +3,8 @@
 
 use crate::token::{Token, TokenCache};
 use crate::wire::{AuthInfo, ListReply};
+use scopelink_core::base_url::{BaseUrlRules, PathRule};
+use scopelink_core::error_hints::{is_web_page, readable_message, ErrorHints};
 use scopelink_core::http::{
     collect_pages, paginate_with, BodyLimits, HttpClient, HttpConfig, Method, Page, PageLimits,
     RateLimit, Request, Response, ThrottlePolicy,
@@ -207,91 +209,42 @@ fn invalid_host(message: String) -> ConnectorError {
     }
 }
 
-/// Turns what the user typed into the base URL: scheme added when missing,
-/// query, fragment, trailing slashes and a pasted `/api` or `/auth` dropped.
+/// The web address field: the instance may live under a path, and a pasted
+/// `/api` or `/auth` endpoint is dropped.
+const ADDRESS: BaseUrlRules = BaseUrlRules {
+    field: "host",
+    address: "your HaloPSA web address",
+    example: "yourcompany.halopsa.com",
+    path: PathRule::Prefix {
+        strip: &["/api", "/auth"],
+    },
+};
+
+/// Turns what the user typed into the base URL ([`BaseUrlRules::normalize`]
+/// under the client's address policy), without a trailing slash.
 fn normalize_host(http: &HttpClient, input: &str) -> Result<String, ConnectorError> {
-    let trimmed = input.trim();
-    if trimmed.is_empty() {
-        return Err(invalid_host(
-            "enter your HaloPSA web address, e.g. yourcompany.halopsa.com".into(),
-        ));
-    }
-    let with_scheme = if trimmed.contains("://") {
-        trimmed.to_string()
-    } else {
-        format!("https://{trimmed}")
-    };
-    let url = http.validate_url(&with_scheme).map_err(|e| {
-        invalid_host(format!(
-            "{e}; enter your HaloPSA web address, e.g. yourcompany.halopsa.com"
-        ))
-    })?;
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid_host(format!(
-            "`{trimmed}` has no host name; enter your HaloPSA web address, e.g. yourcompany.halopsa.com"
-        )));
-    }
-    let mut path = url.path().trim_end_matches('/').to_string();
-    for suffix in ["/api", "/auth"] {
-        if path.len() >= suffix.len()
-            && path[path.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-        {
-            path.truncate(path.len() - suffix.len());
-            break;
-        }
-    }
-    Ok(format!("{}{}", url.origin().ascii_serialization(), path))
+    let url = ADDRESS.normalize(input, http.config().addresses)?;
+    Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
-/// Whether a body is a web page rather than the API's JSON.
-fn looks_like_html(resp: &Response) -> bool {
-    let ct = resp.header("content-type").unwrap_or_default();
-    if ct.to_ascii_lowercase().contains("html") {
-        return true;
-    }
-    let start = resp
-        .body
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(resp.body.len());
-    resp.body.get(start) == Some(&b'<')
+/// HaloPSA's fixes for refused calls, which name the agent the API
+/// application logs in as.
+struct HaloHints {
+    fix_credentials: String,
+    fix_permission: String,
 }
 
-/// A provider message made readable: JSON strings unquoted, error objects
-/// reduced to their message, field maps listed. Truncated to 500 chars.
-pub(crate) fn provider_message(raw: &str) -> String {
-    let t = raw.trim();
-    let text = match serde_json::from_str::<Value>(t) {
-        Ok(Value::String(s)) => s,
-        Ok(Value::Object(map)) => {
-            let named = [
-                "error_description",
-                "errorMessage",
-                "Message",
-                "message",
-                "error",
-            ]
-            .iter()
-            .find_map(|k| map.get(*k).and_then(Value::as_str).map(str::to_string));
-            named.unwrap_or_else(|| {
-                let parts: Vec<String> = map
-                    .iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| format!("{k}: {s}")))
-                    .collect();
-                if parts.is_empty() {
-                    t.to_string()
-                } else {
-                    parts.join("; ")
-                }
-            })
+impl HaloHints {
+    /// The hints for the core mapping.
+    fn get(&self) -> ErrorHints<'_> {
+        ErrorHints {
+            provider: "HaloPSA",
+            credentials: "the access token",
+            fix_credentials: &self.fix_credentials,
+            fix_permission: &self.fix_permission,
+            address: &ADDRESS,
         }
-        _ => t.to_string(),
-    };
-    let mut text = text.trim().to_string();
-    if text.chars().count() > 500 {
-        text = text.chars().take(500).collect::<String>() + "...";
     }
-    text
 }
 
 /// The OAuth error code in a token endpoint's message, if any.
@@ -435,7 +388,7 @@ impl HaloConnector {
             .header("Accept", "application/json");
         let found = match self.inner.http.send(req).await {
             Ok(resp) => {
-                let info: AuthInfo = if looks_like_html(&resp) {
+                let info: AuthInfo = if is_web_page(&resp) {
                     AuthInfo::default()
                 } else {
                     serde_json::from_slice(&resp.body).unwrap_or_default()
@@ -468,9 +421,7 @@ impl HaloConnector {
                 | HttpError::InvalidUrl { .. }
                 | HttpError::InsecureScheme { .. }
                 | HttpError::ForbiddenAddress { .. } => {
-                    return Err(invalid_host(format!(
-                        "{e}; check the HaloPSA web address (e.g. yourcompany.halopsa.com)"
-                    )))
+                    return Err(self.hints().get().unreachable(&self.inner.base, e))
                 }
                 // Transient: use the default this time, ask again next time.
                 _ => return Ok(fallback),
@@ -509,7 +460,7 @@ impl HaloConnector {
                     ),
                     _ => format!(
                         "HaloPSA refused the token request ({}): check the client ID and secret in {API_SETTINGS} > Applications{tenant_hint}, and that the application is active",
-                        provider_message(message)
+                        readable_message(message)
                     ),
                 };
                 ConnectorError::Authentication { message }
@@ -524,9 +475,9 @@ impl HaloConnector {
             HttpError::Connect { .. }
             | HttpError::InvalidUrl { .. }
             | HttpError::InsecureScheme { .. }
-            | HttpError::ForbiddenAddress { .. } => invalid_host(format!(
-                "{e}; check the HaloPSA web address (e.g. yourcompany.halopsa.com)"
-            )),
+            | HttpError::ForbiddenAddress { .. } => {
+                self.hints().get().unreachable(&self.inner.base, e)
+            }
             _ => ConnectorError::Http(e),
         }
     }
@@ -537,12 +488,12 @@ impl HaloConnector {
         let message = match &endpoint.tenant {
             Some(tenant) => format!(
                 "HaloPSA does not accept the tenant `{tenant}` ({}): check the tenant name shown under {API_SETTINGS} > API Details, or leave it empty for a tenant on its own web address (yourcompany.halopsa.com), which needs none",
-                provider_message(message)
+                readable_message(message)
             ),
             None => format!(
                 "HaloPSA needs the tenant name for {} ({}): enter the tenant shown under {API_SETTINGS} > API Details",
                 self.inner.base,
-                provider_message(message)
+                readable_message(message)
             ),
         };
         ConnectorError::InvalidConfig {
@@ -580,7 +531,7 @@ impl HaloConnector {
                 self.inner.base
             ))
         };
-        if looks_like_html(&resp) {
+        if is_web_page(&resp) {
             return Err(not_halo());
         }
         let (secret, lifetime) = crate::decode::token_reply(&resp.body).ok_or_else(not_halo)?;
@@ -598,33 +549,22 @@ impl HaloConnector {
 
     // ----- API calls -----
 
+    /// What a HaloPSA user checks when a call fails.
+    fn hints(&self) -> HaloHints {
+        let agent = self.agent_label();
+        HaloHints {
+            fix_credentials: format!(
+                "a fresh token was refused too; check that the API application is active and {agent} is enabled ({API_SETTINGS} > Applications)"
+            ),
+            fix_permission: format!(
+                "{agent} or the API application lacks the permission; grant it on the application's Permissions tab ({API_SETTINGS} > Applications) and on the agent's roles"
+            ),
+        }
+    }
+
     /// Maps a failed API call to the error the user can act on.
     pub(crate) fn api_error(&self, e: HttpError, what: &str) -> ConnectorError {
-        match &e {
-            HttpError::Status { status: 401, .. } => ConnectorError::Authentication {
-                message: format!(
-                    "HaloPSA rejected the access token while {what}, even after a fresh token was obtained; check that the API application is active and {} is enabled ({API_SETTINGS} > Applications)",
-                    self.agent_label()
-                ),
-            },
-            HttpError::Status { status: 403, .. } => ConnectorError::PermissionDenied {
-                message: format!(
-                    "HaloPSA refused {what} (HTTP 403): {} or the API application lacks the permission; grant it on the application's Permissions tab ({API_SETTINGS} > Applications) and on the agent's roles",
-                    self.agent_label()
-                ),
-            },
-            HttpError::Status { status: 404, .. } => ConnectorError::NotFound {
-                what: what.to_string(),
-            },
-            HttpError::Status {
-                status: 400 | 409 | 422,
-                message,
-                ..
-            } => ConnectorError::Rejected {
-                message: format!("{what}: {}", provider_message(message)),
-            },
-            _ => ConnectorError::Http(e),
-        }
+        self.hints().get().map(e, what)
     }
 
     /// Sends an API call with the bearer token. A 401 drops the token and
@@ -664,11 +604,8 @@ impl HaloConnector {
 
     /// Decodes an API reply as JSON; a web page means the host is wrong.
     pub(crate) fn json(&self, resp: &Response, what: &str) -> Result<Value, ConnectorError> {
-        if looks_like_html(resp) {
-            return Err(invalid_host(format!(
-                "{} answered {what} with a web page instead of HaloPSA API data; check the HaloPSA web address (e.g. yourcompany.halopsa.com)",
-                self.inner.base
-            )));
+        if is_web_page(resp) {
+            return Err(self.hints().get().web_page(&self.inner.base, what));
         }
         serde_json::from_slice(&resp.body).map_err(|e| ConnectorError::Decode {
             what: what.to_string(),
@@ -847,22 +784,22 @@ mod tests {
     #[test]
     fn provider_messages_are_made_readable() {
         assert_eq!(
-            provider_message(include_str!("../../fixtures/halopsa/error_400.json")),
+            readable_message(include_str!("../../fixtures/halopsa/error_400.json")),
             "Please select a Customer before saving this Ticket."
         );
         assert_eq!(
-            provider_message(include_str!(
+            readable_message(include_str!(
                 "../../fixtures/halopsa/error_400_validation.json"
             )),
             "[0].tickettype_id: The ticket type 999 does not exist."
         );
         assert_eq!(
-            provider_message(include_str!("../../fixtures/halopsa/error_429.json")),
+            readable_message(include_str!("../../fixtures/halopsa/error_429.json")),
             "Rate Limit Reached - 300 Requests per rolling 5 minute window"
         );
-        assert_eq!(provider_message(" plain text "), "plain text");
-        assert_eq!(provider_message("{}"), "{}");
-        assert!(provider_message(&"x".repeat(2000)).len() < 600);
+        assert_eq!(readable_message(" plain text "), "plain text");
+        assert_eq!(readable_message("{}"), "{}");
+        assert!(readable_message(&"x".repeat(2000)).len() < 600);
     }
 
     #[test]
