@@ -2,6 +2,7 @@
 //! mapping of HTTP failures to errors that say what to fix.
 
 use crate::convert::convert_page;
+use crate::settings::ConnectWiseSettings;
 use crate::site::ConnectWiseSite;
 use base64::Engine as _;
 use futures::stream::BoxStream;
@@ -19,8 +20,7 @@ use scopelink_core::secret::ConnectWiseKeys;
 use scopelink_core::wire::decode_array;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
 use url::Url;
@@ -51,68 +51,6 @@ fn page_limits(http: &HttpClient, page_size: u32) -> PageLimits {
         PageLimits::PLAUSIBLE_RECORDS,
         page_size,
     ))
-}
-
-/// The key under which a host stores the discovered API base in a
-/// connection's settings, to build later connectors with
-/// [`ConnectWiseConnector::with_api_base`].
-pub const API_BASE_SETTING: &str = "api_base";
-
-/// Non-secret settings of a ConnectWise connection.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConnectWiseSettings {
-    /// The server address as the user typed it: `https://na.myconnectwise.net`,
-    /// `na.myconnectwise.net`, the API form `api-na.myconnectwise.net`, an
-    /// on-premise host, or a pasted API path such as
-    /// `https://api-na.myconnectwise.net/v4_6_release/apis/3.0/`; it is
-    /// normalized to scheme and host by [`normalize_server_url`], and the
-    /// login and API hosts are derived from it by [`ConnectWiseSite`].
-    pub server_url: String,
-    /// The integrator `clientId` (a GUID from developer.connectwise.com),
-    /// supplied by the host application and sent on every call.
-    pub client_id: String,
-    /// The API version pinned in the `Accept` header (`YYYY.N`); default
-    /// [`DEFAULT_API_VERSION`].
-    pub api_version: Option<String>,
-    /// The project board new projects go on (a service board with
-    /// `projectFlag`); needed to push projects.
-    pub board_id: Option<String>,
-    /// The billing method of new projects (`ActualRates`, `FixedFee`,
-    /// `NotToExceed`, `OverrideRate`); default `ActualRates`.
-    pub billing_method: Option<String>,
-}
-
-impl ConnectWiseSettings {
-    /// Reads settings from a connection's settings map (keys `server_url`,
-    /// `client_id`, `api_version`, `board_id`, `billing_method`).
-    pub fn from_map(map: &BTreeMap<String, String>) -> Self {
-        let get = |k: &str| map.get(k).map(|v| v.trim().to_string());
-        let opt = |k: &str| get(k).filter(|v| !v.is_empty());
-        Self {
-            server_url: get("server_url").unwrap_or_default(),
-            client_id: get("client_id").unwrap_or_default(),
-            api_version: opt("api_version"),
-            board_id: opt("board_id"),
-            billing_method: opt("billing_method"),
-        }
-    }
-
-    /// Writes the settings into a map (the inverse of [`Self::from_map`]).
-    pub fn to_map(&self) -> BTreeMap<String, String> {
-        let mut map = BTreeMap::new();
-        map.insert("server_url".into(), self.server_url.clone());
-        map.insert("client_id".into(), self.client_id.clone());
-        for (k, v) in [
-            ("api_version", &self.api_version),
-            ("board_id", &self.board_id),
-            ("billing_method", &self.billing_method),
-        ] {
-            if let Some(v) = v {
-                map.insert(k.into(), v.clone());
-            }
-        }
-        map
-    }
 }
 
 fn config_error(field: &'static str, message: impl Into<String>) -> ConnectorError {
@@ -327,7 +265,7 @@ impl ConnectWiseConnector {
     }
 
     /// Builds with a cached API base (stored on the connection's settings
-    /// under [`API_BASE_SETTING`]) — no discovery request.
+    /// under [`API_BASE_SETTING`](crate::API_BASE_SETTING)) — no discovery request.
     pub fn with_api_base(
         api_base: Url,
         settings: ConnectWiseSettings,
@@ -421,7 +359,7 @@ impl ConnectWiseConnector {
     }
 
     /// The API base (`https://api-na.myconnectwise.net/v2025_1/apis/3.0`);
-    /// store it under [`API_BASE_SETTING`] to skip discovery next time.
+    /// store it under [`API_BASE_SETTING`](crate::API_BASE_SETTING) to skip discovery next time.
     pub fn api_base(&self) -> &Url {
         &self.inner.api_base
     }

@@ -28,6 +28,7 @@ pub mod provider;
 pub mod push;
 pub mod scrub;
 pub mod secret;
+pub mod settings;
 pub mod store;
 pub mod sync;
 pub mod webhook;

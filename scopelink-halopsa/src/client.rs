@@ -1,6 +1,7 @@
 //! Settings, host normalization, the OAuth2 client-credentials token, the
 //! HTTP calls and the mapping of HaloPSA's failures to typed errors.
 
+use crate::settings::HaloSettings;
 use crate::token::{Token, TokenCache};
 use crate::wire::{AuthInfo, ListReply};
 use scopelink_core::base_url::{BaseUrlRules, PathRule};
@@ -13,7 +14,6 @@ use scopelink_core::secret::ClientCredentials;
 use scopelink_core::{ConnectorError, HttpError};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
@@ -72,80 +72,6 @@ pub(crate) const DEFAULT_PAGE_LIMITS: PageLimits =
 
 /// Where the fix-it messages send the user for credentials.
 const API_SETTINGS: &str = "HaloPSA > Configuration > Integrations > HaloPSA API";
-
-/// A connection's non-secret HaloPSA settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HaloSettings {
-    /// The HaloPSA web address, e.g. `companyxyz.halopsa.com`, with or
-    /// without `https://` (a pasted `/api` or `/auth` suffix is dropped).
-    /// Normalized to `https://host`; plain `http` only where the client's
-    /// [`scopelink_core::http::AddressPolicy`] allows it (loopback tests).
-    pub host: String,
-    /// The tenant name, sent as `?tenant=` on the token request, for Halo
-    /// setups whose auth server needs it (shown in HaloPSA under
-    /// Configuration > Integrations > HaloPSA API > API Details). Usually
-    /// `None`: a tenant on its own web address (`yourcompany.halopsa.com`)
-    /// needs none. When `None`, the connector asks `GET /api/authinfo` once
-    /// and sends the `tenant_id` it reports, if any; a tenant HaloPSA
-    /// refuses is an [`ConnectorError::InvalidConfig`] on `tenant`.
-    pub tenant: Option<String>,
-    /// The ticket type id of projects (a type with milestones enabled).
-    /// Needed to push projects.
-    pub project_ticket_type_id: Option<String>,
-    /// The ticket type id of project tasks; the project type is used when
-    /// `None`.
-    pub task_ticket_type_id: Option<String>,
-}
-
-impl HaloSettings {
-    /// Setting keys in a connection's settings map.
-    pub const HOST: &'static str = "host";
-    /// See [`HaloSettings::tenant`].
-    pub const TENANT: &'static str = "tenant";
-    /// See [`HaloSettings::project_ticket_type_id`].
-    pub const PROJECT_TICKET_TYPE_ID: &'static str = "project_ticket_type_id";
-    /// See [`HaloSettings::task_ticket_type_id`].
-    pub const TASK_TICKET_TYPE_ID: &'static str = "task_ticket_type_id";
-
-    /// Settings for `host` with nothing else set.
-    pub fn new(host: impl Into<String>) -> Self {
-        Self {
-            host: host.into(),
-            ..Self::default()
-        }
-    }
-
-    /// Reads settings from a connection's settings map (the keys above).
-    pub fn from_map(map: &BTreeMap<String, String>) -> Self {
-        let get = |k: &str| {
-            map.get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        Self {
-            host: get(Self::HOST).unwrap_or_default(),
-            tenant: get(Self::TENANT),
-            project_ticket_type_id: get(Self::PROJECT_TICKET_TYPE_ID),
-            task_ticket_type_id: get(Self::TASK_TICKET_TYPE_ID),
-        }
-    }
-
-    /// Writes settings into a connection's settings map.
-    pub fn to_map(&self) -> BTreeMap<String, String> {
-        let mut map = BTreeMap::new();
-        map.insert(Self::HOST.to_string(), self.host.clone());
-        for (k, v) in [
-            (Self::TENANT, &self.tenant),
-            (Self::PROJECT_TICKET_TYPE_ID, &self.project_ticket_type_id),
-            (Self::TASK_TICKET_TYPE_ID, &self.task_ticket_type_id),
-        ] {
-            if let Some(v) = v {
-                map.insert(k.to_string(), v.clone());
-            }
-        }
-        map
-    }
-}
 
 /// Where tokens come from.
 #[derive(Debug, Clone)]
@@ -810,7 +736,7 @@ mod tests {
             project_ticket_type_id: Some("3".into()),
             task_ticket_type_id: None,
         };
-        assert_eq!(HaloSettings::from_map(&s.to_map()), s);
+        assert_eq!(HaloSettings::from_map(&s.to_map()).unwrap(), s);
     }
 
     #[test]

@@ -47,10 +47,12 @@ mod convert;
 pub mod decode;
 mod membership;
 mod push;
+mod settings;
 mod token;
 mod wire;
 
-pub use client::{HaloConnector, HaloSettings, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE};
+pub use client::{HaloConnector, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE};
+pub use settings::HaloSettings;
 
 use convert::{ACTIVE, INACTIVE};
 use futures::StreamExt;
