@@ -19,6 +19,12 @@
 //! Anything else (`12.5`, `"12a"`, `"1e300"`, `true`, `[12]`, `null`) is not
 //! an id. Connectors may refuse further values (e.g. non-positive ids).
 //!
+//! A float id is read as the JSON parser reads the float: exactly up to 15
+//! significant digits (`423558677024821.0`); a longer one (such as
+//! `4235586770248218.0`) may be rounded to a neighbouring fraction by
+//! `serde_json`'s default parser and then reads as no id. Integer ids are
+//! always exact.
+//!
 //! # Rejected records
 //!
 //! A list page is decoded item by item ([`decode_array`], [`decode_record`]),
