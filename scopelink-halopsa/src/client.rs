@@ -118,7 +118,7 @@ impl std::fmt::Debug for HaloConnector {
 
 /// Parses a HaloPSA id typed into a setting or chosen on a form.
 pub(crate) fn parse_id(field: &'static str, value: &str) -> Result<i64, ConnectorError> {
-    crate::wire::value_id(&Value::String(value.to_string()))
+    scopelink_core::wire::text_id(value)
         .filter(|id| *id > 0)
         .ok_or_else(|| ConnectorError::InvalidConfig {
             field,

@@ -343,7 +343,7 @@ impl CrmSource for HaloConnector {
         } else {
             let mut ids = BTreeSet::new();
             for t in &filter.company_types {
-                if wire::value_id(&Value::String(t.id.clone())).is_some() {
+                if scopelink_core::wire::text_id(&t.id).is_some() {
                     ids.insert(t.id.trim().to_string());
                 } else {
                     return Err(ConnectorError::InvalidConfig {
@@ -414,8 +414,7 @@ impl CrmSource for HaloConnector {
         data_type: DataType,
         external_id: &str,
     ) -> Result<Option<Record>, ConnectorError> {
-        let Some(id) = wire::value_id(&Value::String(external_id.to_string())).filter(|i| *i > 0)
-        else {
+        let Some(id) = scopelink_core::wire::text_id(external_id).filter(|i| *i > 0) else {
             return Ok(None);
         };
         let (rel, what) = match data_type {
