@@ -3,7 +3,7 @@
 //! A [`Connection`](crate::Connection) keeps its non-secret settings as
 //! text keys and values. Each connector declares its settings as a serde
 //! type (`<Provider>Settings`: its field names are the keys) and reads and
-//! writes it through [`read`] and [`write`], so no connector hand-writes
+//! writes it through [`read()`] and [`write()`], so no connector hand-writes
 //! key lookups.
 //!
 //! Fields are text (`String`, `Option<String>`): the map holds text, and a
