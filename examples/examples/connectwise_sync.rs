@@ -225,7 +225,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("unexpected credential type".into());
     };
     let cw = ConnectWiseConnector::connect(
-        ConnectWiseSettings::from_map(&conn.settings),
+        ConnectWiseSettings::from_map(&conn.settings)?,
         keys,
         HttpConfig {
             addresses: target.addresses,

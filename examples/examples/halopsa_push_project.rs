@@ -93,7 +93,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("unexpected credential type".into());
     };
     let halo = HaloConnector::new(
-        HaloSettings::from_map(&conn.settings),
+        HaloSettings::from_map(&conn.settings)?,
         credentials,
         HttpConfig {
             // The simulator runs on plain http on loopback.

@@ -191,7 +191,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("unexpected credential type".into());
     };
     let cw = ConnectWiseConnector::connect(
-        ConnectWiseSettings::from_map(&cw_conn.settings),
+        ConnectWiseSettings::from_map(&cw_conn.settings)?,
         keys,
         local_http(),
     )
@@ -230,7 +230,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         return Err("unexpected credential type".into());
     };
     let halo = HaloConnector::new(
-        HaloSettings::from_map(&halo_conn.settings),
+        HaloSettings::from_map(&halo_conn.settings)?,
         credentials,
         local_http(),
     )?;

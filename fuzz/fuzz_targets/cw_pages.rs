@@ -27,7 +27,7 @@ fuzz_target!(|data: &[u8]| {
                     assert_eq!(record.data_type(), t);
                     assert!(!record.external_id().is_empty());
                 }
-                Err((_, reason)) => assert!(!reason.is_empty()),
+                Err(rejected) => assert!(!rejected.reason.is_empty()),
             }
         }
     }

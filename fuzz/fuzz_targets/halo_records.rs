@@ -16,8 +16,8 @@ fuzz_target!(|data: &[u8]| {
                 assert_eq!(r.data_type(), t);
                 assert!(r.external_id().parse::<i64>().is_ok_and(|id| id > 0));
             }
-            for (_, reason) in rejected {
-                assert!(!reason.is_empty());
+            for r in rejected {
+                assert!(!r.reason.is_empty());
             }
         }
     }

@@ -1,11 +1,14 @@
 //! Settings, authentication, API base discovery, the HTTP calls and the
 //! mapping of HTTP failures to errors that say what to fix.
 
-use crate::convert::{convert_page, decode_items};
+use crate::convert::convert_page;
+use crate::settings::ConnectWiseSettings;
 use crate::site::ConnectWiseSite;
 use base64::Engine as _;
+use scopelink_core::base_url::{BaseUrlRules, PathRule};
 use scopelink_core::connector::{PageStream, RecordPage};
 use scopelink_core::error::{ConnectorError, HttpError};
+use scopelink_core::error_hints::ErrorHints;
 use scopelink_core::http::{
     next_link, validate_url, AddressPolicy, BodyLimits, HttpClient, HttpConfig, Method, Page,
     PageLimits, Request, Response,
@@ -13,10 +16,10 @@ use scopelink_core::http::{
 use scopelink_core::model::DataType;
 use scopelink_core::pages::{collect_all, record_stream, same_origin, PageToken};
 use scopelink_core::secret::ApiKeyPair;
+use scopelink_core::wire::decode_array;
 use secrecy::{ExposeSecret, SecretString};
 use serde::de::DeserializeOwned;
-use serde::{Deserialize, Serialize};
-use std::collections::BTreeMap;
+use serde::Serialize;
 use std::fmt;
 use std::sync::Arc;
 use url::Url;
@@ -49,68 +52,6 @@ fn page_limits(http: &HttpClient, page_size: u32) -> PageLimits {
     ))
 }
 
-/// The key under which a host stores the discovered API base in a
-/// connection's settings, to build later connectors with
-/// [`ConnectWiseConnector::with_api_base`].
-pub const API_BASE_SETTING: &str = "api_base";
-
-/// Non-secret settings of a ConnectWise connection.
-#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
-pub struct ConnectWiseSettings {
-    /// The server address as the user typed it: `https://na.myconnectwise.net`,
-    /// `na.myconnectwise.net`, the API form `api-na.myconnectwise.net`, an
-    /// on-premise host, or a pasted API path such as
-    /// `https://api-na.myconnectwise.net/v4_6_release/apis/3.0/`; it is
-    /// normalized to scheme and host by [`normalize_server_url`], and the
-    /// login and API hosts are derived from it by [`ConnectWiseSite`].
-    pub server_url: String,
-    /// The integrator `clientId` (a GUID from developer.connectwise.com),
-    /// supplied by the host application and sent on every call.
-    pub client_id: String,
-    /// The API version pinned in the `Accept` header (`YYYY.N`); default
-    /// [`DEFAULT_API_VERSION`].
-    pub api_version: Option<String>,
-    /// The project board new projects go on (a service board with
-    /// `projectFlag`); needed to push projects.
-    pub board_id: Option<String>,
-    /// The billing method of new projects (`ActualRates`, `FixedFee`,
-    /// `NotToExceed`, `OverrideRate`); default `ActualRates`.
-    pub billing_method: Option<String>,
-}
-
-impl ConnectWiseSettings {
-    /// Reads settings from a connection's settings map (keys `server_url`,
-    /// `client_id`, `api_version`, `board_id`, `billing_method`).
-    pub fn from_map(map: &BTreeMap<String, String>) -> Self {
-        let get = |k: &str| map.get(k).map(|v| v.trim().to_string());
-        let opt = |k: &str| get(k).filter(|v| !v.is_empty());
-        Self {
-            server_url: get("server_url").unwrap_or_default(),
-            client_id: get("client_id").unwrap_or_default(),
-            api_version: opt("api_version"),
-            board_id: opt("board_id"),
-            billing_method: opt("billing_method"),
-        }
-    }
-
-    /// Writes the settings into a map (the inverse of [`Self::from_map`]).
-    pub fn to_map(&self) -> BTreeMap<String, String> {
-        let mut map = BTreeMap::new();
-        map.insert("server_url".into(), self.server_url.clone());
-        map.insert("client_id".into(), self.client_id.clone());
-        for (k, v) in [
-            ("api_version", &self.api_version),
-            ("board_id", &self.board_id),
-            ("billing_method", &self.billing_method),
-        ] {
-            if let Some(v) = v {
-                map.insert(k.into(), v.clone());
-            }
-        }
-        map
-    }
-}
-
 fn config_error(field: &'static str, message: impl Into<String>) -> ConnectorError {
     ConnectorError::InvalidConfig {
         field,
@@ -118,43 +59,33 @@ fn config_error(field: &'static str, message: impl Into<String>) -> ConnectorErr
     }
 }
 
+/// The server address field: the base is the site's root.
+pub(crate) const ADDRESS: BaseUrlRules = BaseUrlRules {
+    field: "server_url",
+    address: "only the server address",
+    example: "na.myconnectwise.net",
+    path: PathRule::Root,
+};
+
+/// What a ConnectWise user checks when a call fails.
+pub(crate) const HINTS: ErrorHints<'static> = ErrorHints {
+    provider: "ConnectWise",
+    credentials: "the API keys",
+    fix_credentials: "check the public and private keys and the company id",
+    fix_permission:
+        "the API member's security role lacks this permission: grant it in System > Security Roles",
+    address: &ADDRESS,
+};
+
 /// Normalizes a user-typed server address to `scheme://host[:port]/`.
 ///
 /// A missing scheme means `https://`; any path, query or fragment (a pasted
 /// `/v4_6_release/apis/3.0/` API path, a `/login` page) is dropped. The
 /// result is checked with the core's [`validate_url`] under `policy` (https
-/// only, no private addresses unless the policy allows them).
+/// only, no private addresses unless the policy allows them); see
+/// [`BaseUrlRules::normalize`].
 pub fn normalize_server_url(input: &str, policy: AddressPolicy) -> Result<Url, ConnectorError> {
-    let trimmed = input.trim();
-    if trimmed.is_empty() {
-        return Err(config_error(
-            "server_url",
-            "enter the ConnectWise server address, such as na.myconnectwise.net",
-        ));
-    }
-    let with_scheme = if trimmed.contains("://") {
-        trimmed.to_string()
-    } else {
-        format!("https://{trimmed}")
-    };
-    let mut url = validate_url(&with_scheme, policy).map_err(|e| {
-        config_error(
-            "server_url",
-            format!("{e}; enter only the server address, such as na.myconnectwise.net"),
-        )
-    })?;
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(config_error(
-            "server_url",
-            format!(
-                "`{trimmed}` has no host; enter the server address, such as na.myconnectwise.net"
-            ),
-        ));
-    }
-    url.set_path("/");
-    url.set_query(None);
-    url.set_fragment(None);
-    Ok(url)
+    ADDRESS.normalize(input, policy)
 }
 
 /// `host[:port]` of a URL, for comparisons.
@@ -216,7 +147,7 @@ async fn discover_api_base(
                 "{host} refused the ConnectWise company-info request (HTTP {status}: {message}); check the server address"
             ),
         ),
-        other => unreachable_error(&host, other),
+        other => HINTS.unreachable(&host, other),
     })?;
     let body = String::from_utf8_lossy(&response.body);
     let body = body.trim();
@@ -226,17 +157,14 @@ async fn discover_api_base(
     let info: crate::wire::CompanyInfo = match serde_json::from_str(body) {
         Ok(info) => info,
         Err(_) if body.starts_with('<') => {
-            return Err(config_error(
-                "server_url",
-                format!(
-                    "{host} answered with a web page instead of ConnectWise company information; enter only the server address, such as na.myconnectwise.net"
-                ),
-            ))
+            return Err(HINTS.web_page(&host, "the company-info request"))
         }
         Err(e) => {
             return Err(config_error(
                 "server_url",
-                format!("{host} did not answer like a ConnectWise server ({e}); check the server address"),
+                format!(
+                "{host} did not answer like a ConnectWise server ({e}); check the server address"
+            ),
             ))
         }
     };
@@ -263,69 +191,6 @@ fn unknown_company(company_id: &str) -> ConnectorError {
             "ConnectWise does not know the company id `{company_id}`; enter the company id you log in to ConnectWise with (not the company name)"
         ),
     )
-}
-
-/// A transport failure (no HTTP answer) as a server address problem.
-fn unreachable_error(host: &str, err: HttpError) -> ConnectorError {
-    const FIX: &str = "check the server address, such as na.myconnectwise.net, and the network";
-    match err {
-        HttpError::Connect { reason, .. } => config_error(
-            "server_url",
-            format!("could not reach {host}: {reason}; {FIX}"),
-        ),
-        HttpError::Timeout { timeout, .. } => config_error(
-            "server_url",
-            format!("{host} did not answer within {timeout:?}; {FIX}"),
-        ),
-        HttpError::Transport { reason, .. } => config_error(
-            "server_url",
-            format!("the exchange with {host} failed: {reason}; {FIX}"),
-        ),
-        HttpError::InvalidUrl { .. }
-        | HttpError::InsecureScheme { .. }
-        | HttpError::ForbiddenAddress { .. } => config_error("server_url", err.to_string()),
-        other => ConnectorError::Http(other),
-    }
-}
-
-/// Maps an HTTP failure of the API to a typed error that keeps the
-/// provider's message and says what to fix. `what` names the operation.
-pub(crate) fn map_http(err: HttpError, what: &str) -> ConnectorError {
-    match err {
-        HttpError::Status {
-            status: 401,
-            message,
-            ..
-        } => ConnectorError::Authentication {
-            message: format!(
-                "ConnectWise rejected the API keys while {what} ({message}); check the public and private keys and the company id"
-            ),
-        },
-        HttpError::Status {
-            status: 403,
-            message,
-            ..
-        } => ConnectorError::PermissionDenied {
-            message: format!(
-                "ConnectWise refused {what} ({message}); the API member's security role lacks this permission: grant it in System > Security Roles"
-            ),
-        },
-        HttpError::Status {
-            status: 404,
-            message,
-            ..
-        } => ConnectorError::NotFound {
-            what: format!("{what}: {message}"),
-        },
-        HttpError::Status {
-            status: 400 | 409 | 422,
-            message,
-            ..
-        } => ConnectorError::Rejected {
-            message: format!("{what}: {message}"),
-        },
-        other => ConnectorError::Http(other),
-    }
 }
 
 /// A page as it came: `items` holds the response body's bytes, undecoded.
@@ -399,7 +264,7 @@ impl ConnectWiseConnector {
     }
 
     /// Builds with a cached API base (stored on the connection's settings
-    /// under [`API_BASE_SETTING`]) — no discovery request.
+    /// under [`API_BASE_SETTING`](crate::API_BASE_SETTING)) — no discovery request.
     pub fn with_api_base(
         api_base: Url,
         settings: ConnectWiseSettings,
@@ -493,7 +358,7 @@ impl ConnectWiseConnector {
     }
 
     /// The API base (`https://api-na.myconnectwise.net/v2025_1/apis/3.0`);
-    /// store it under [`API_BASE_SETTING`] to skip discovery next time.
+    /// store it under [`API_BASE_SETTING`](crate::API_BASE_SETTING) to skip discovery next time.
     pub fn api_base(&self) -> &Url {
         &self.inner.api_base
     }
@@ -562,7 +427,7 @@ impl ConnectWiseConnector {
             .http
             .send(request)
             .await
-            .map_err(|e| map_http(e, what))
+            .map_err(|e| HINTS.map(e, what))
     }
 
     /// Decodes a response body.
@@ -701,7 +566,7 @@ impl ConnectWiseConnector {
             page_limits(&self.inner.http, self.page_size),
             move |token| async move { self.fetch_raw_page(path, query, token, what).await },
             |body: Vec<u8>| {
-                let items = decode_items::<T>(&body).map_err(|e| ConnectorError::Decode {
+                let items = decode_array::<T>(&body, what).map_err(|e| ConnectorError::Decode {
                     what: what.to_string(),
                     message: e.to_string(),
                 })?;
@@ -709,8 +574,8 @@ impl ConnectWiseConnector {
                     .into_iter()
                     .filter_map(|item| match item {
                         Ok(t) => Some(t),
-                        Err((e, _)) => {
-                            tracing::warn!(%path, error = %e, "skipping an unreadable item");
+                        Err(e) => {
+                            tracing::warn!(%path, error = %e.reason, "skipping an unreadable item");
                             None
                         }
                     })
@@ -794,8 +659,8 @@ impl ConnectWiseConnector {
                         "ConnectWise refused to read system information ({message}); the API member's security role lacks permission: give it a security role with access to System (System > Security Roles)"
                     ),
                 },
-                e @ HttpError::Status { .. } => map_http(e, "reading system information"),
-                other => unreachable_error(&host, other),
+                e @ HttpError::Status { .. } => HINTS.map(e, "reading system information"),
+                other => HINTS.unreachable(&host, other),
             })?;
         Self::decode(&response, "system information").map_err(|_| {
             config_error(

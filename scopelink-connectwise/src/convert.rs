@@ -5,26 +5,17 @@
 //! failing its page. Nothing here panics on bad input.
 
 use crate::wire::{self, non_blank, Reference};
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use scopelink_core::model::{
     Address, CatalogItem, Company, Configuration, Contact, DataType, Opportunity, Record,
 };
+pub use scopelink_core::wire::parse_timestamp;
+use scopelink_core::wire::{decode_array, decode_record, non_blank as text, record_id, Rejected};
 
-/// A converted record or the reason it was rejected.
-pub type Converted = Result<Record, (Option<String>, String)>;
-
-/// Parses a ConnectWise timestamp (`2025-02-11T14:05:33Z`; an offset or no
-/// zone at all is accepted, the latter read as UTC).
-pub fn parse_timestamp(s: &str) -> Option<DateTime<Utc>> {
-    let s = s.trim();
-    if let Ok(t) = DateTime::parse_from_rfc3339(s) {
-        return Some(t.with_timezone(&Utc));
-    }
-    NaiveDateTime::parse_from_str(s, "%Y-%m-%dT%H:%M:%S%.f")
-        .ok()
-        .map(|n| n.and_utc())
-}
+/// A converted record or why it was rejected (its id when known, and the
+/// reason).
+pub type Converted = Result<Record, Rejected>;
 
 /// Parses a ConnectWise date field (`2025-04-30T00:00:00Z`) as the calendar
 /// date it names, without shifting it through a time zone.
@@ -39,20 +30,6 @@ fn updated_at(info: &Option<wire::Info>) -> Option<DateTime<Utc>> {
         .last_updated
         .as_deref()
         .and_then(parse_timestamp)
-}
-
-/// `s` trimmed, `None` when blank; the string is moved, not copied, when it
-/// needs no trimming.
-fn text(s: Option<String>) -> Option<String> {
-    let s = s?;
-    let trimmed = s.trim();
-    if trimmed.is_empty() {
-        None
-    } else if trimmed.len() == s.len() {
-        Some(s)
-    } else {
-        Some(trimmed.to_string())
-    }
 }
 
 /// A reference's name, moved out of it.
@@ -77,20 +54,6 @@ pub fn probability_percent(r: &Option<Reference>) -> Option<Decimal> {
     (d >= Decimal::ZERO && d <= Decimal::ONE_HUNDRED).then_some(d.normalize())
 }
 
-/// The id of a record that did not decode, read on its own so the
-/// rejection can name it.
-fn probe_id(json: &str) -> Option<String> {
-    #[derive(serde::Deserialize)]
-    struct Probe {
-        #[serde(default, deserialize_with = "wire::lenient_id")]
-        id: Option<i64>,
-    }
-    serde_json::from_str::<Probe>(json)
-        .ok()?
-        .id
-        .map(|i| i.to_string())
-}
-
 /// Converts one JSON record of `data_type`.
 pub fn convert(data_type: DataType, value: serde_json::Value) -> Converted {
     convert_json(data_type, &value.to_string())
@@ -105,8 +68,8 @@ pub fn convert_json(data_type: DataType, json: &str) -> Converted {
         DataType::Opportunities => opportunity(json),
         DataType::Configurations => configuration(json),
         DataType::CatalogItems => catalog_item(json),
-        other => Err((
-            probe_id(json),
+        other => Err(Rejected::new(
+            record_id(json),
             format!("{other} records are not read from ConnectWise"),
         )),
     }
@@ -172,52 +135,26 @@ impl WireRecord for wire::CatalogItem {
     }
 }
 
-/// One item of a list page: decoded, or the reason it did not decode with
-/// its JSON text.
-pub type Item<'a, T> = Result<T, (serde_json::Error, &'a str)>;
-
-/// Decodes a list page's items as `T`. The whole page is decoded in one
-/// pass when every item reads; when one does not, the page is read again
-/// item by item, so each bad item becomes an `Err` with its JSON text (and
-/// the others still decode). Fails only when the body is not a JSON array.
-pub fn decode_items<T: serde::de::DeserializeOwned>(
-    body: &[u8],
-) -> Result<Vec<Item<'_, T>>, serde_json::Error> {
-    if let Ok(items) = serde_json::from_slice::<Vec<T>>(body) {
-        return Ok(items.into_iter().map(Ok).collect());
-    }
-    let raw: Vec<&serde_json::value::RawValue> = serde_json::from_slice(body)?;
-    Ok(raw
-        .into_iter()
-        .map(|r| serde_json::from_str::<T>(r.get()).map_err(|e| (e, r.get())))
-        .collect())
-}
-
-/// One decoded (or undecodable) item → a record or the reason it was
-/// rejected, naming the item's id when it has one.
-fn convert_item<T: WireRecord>(item: Item<'_, T>) -> Converted {
-    match item {
-        Ok(t) => match t.id() {
-            Some(i) => t.into_record(i.to_string()),
-            None => Err((None, format!("the {} record has no id", T::WHAT))),
-        },
-        Err((e, json)) => match probe_id(json) {
-            None => Err((None, format!("the {} record has no id", T::WHAT))),
-            Some(id) => Err((
-                Some(id),
-                format!("the {} record could not be read: {e}", T::WHAT),
-            )),
-        },
+/// A decoded item (or why it did not decode) → a record or the reason it
+/// was rejected, naming the item's id when it has one.
+fn convert_item<T: WireRecord>(item: Result<T, Rejected>) -> Converted {
+    let t = item?;
+    match t.id() {
+        Some(i) => t.into_record(i.to_string()),
+        None => Err(Rejected::new(
+            None,
+            format!("the {} record has no id", T::WHAT),
+        )),
     }
 }
 
 /// One record from its JSON text, decoded straight into its wire type.
 fn from_json<T: WireRecord>(json: &str) -> Converted {
-    convert_item(serde_json::from_str::<T>(json).map_err(|e| (e, json)))
+    convert_item(decode_record::<T>(json, T::WHAT))
 }
 
 fn page_of<T: WireRecord>(body: &[u8]) -> Result<Vec<Converted>, serde_json::Error> {
-    Ok(decode_items::<T>(body)?
+    Ok(decode_array::<T>(body, T::WHAT)?
         .into_iter()
         .map(convert_item)
         .collect())
@@ -251,7 +188,7 @@ pub fn company(json: &str) -> Converted {
 fn company_from(c: wire::Company, id: String) -> Converted {
     let identifier = text(c.identifier);
     let Some(name) = text(c.name).or_else(|| identifier.clone()) else {
-        return Err((Some(id), "the company has no name".into()));
+        return Err(Rejected::new(Some(id), "the company has no name"));
     };
     let lines: Vec<String> = [c.address_line1, c.address_line2]
         .into_iter()
@@ -329,7 +266,7 @@ pub fn opportunity(json: &str) -> Converted {
 
 fn opportunity_from(o: wire::Opportunity, id: String) -> Converted {
     let Some(name) = text(o.name) else {
-        return Err((Some(id), "the opportunity has no name".into()));
+        return Err(Rejected::new(Some(id), "the opportunity has no name"));
     };
     Ok(Record::Opportunity(Opportunity {
         external_id: id,
@@ -352,7 +289,7 @@ pub fn configuration(json: &str) -> Converted {
 
 fn configuration_from(c: wire::Configuration, id: String) -> Converted {
     let Some(name) = non_blank(c.name.as_deref()) else {
-        return Err((Some(id), "the configuration has no name".into()));
+        return Err(Rejected::new(Some(id), "the configuration has no name"));
     };
     Ok(Record::Configuration(Configuration {
         external_id: id,
@@ -372,7 +309,10 @@ pub fn catalog_item(json: &str) -> Converted {
 
 fn catalog_item_from(p: wire::CatalogItem, id: String) -> Converted {
     let Some(identifier) = non_blank(p.identifier.as_deref()) else {
-        return Err((Some(id), "the catalog item has no identifier".into()));
+        return Err(Rejected::new(
+            Some(id),
+            "the catalog item has no identifier",
+        ));
     };
     Ok(Record::CatalogItem(CatalogItem {
         external_id: id,
@@ -395,14 +335,14 @@ mod tests {
     fn records_without_ids_or_names_are_rejected_not_panics() {
         assert_eq!(
             company(&json!({"name": "x"}).to_string()),
-            Err((None, "the company record has no id".into()))
+            Err(Rejected::new(None, "the company record has no id"))
         );
         assert_eq!(
             company(&json!({"id": 3}).to_string()),
-            Err((Some("3".into()), "the company has no name".into()))
+            Err(Rejected::new(Some("3".into()), "the company has no name"))
         );
         let bad = contact(&json!({"id": 4, "firstName": 12}).to_string());
-        assert!(matches!(bad, Err((Some(ref id), _)) if id == "4"));
+        assert_eq!(bad.unwrap_err().id.as_deref(), Some("4"));
         assert!(convert(DataType::Contacts, json!(null)).is_err());
         assert!(convert(DataType::Contacts, json!([1, 2])).is_err());
     }

@@ -29,6 +29,7 @@ pub mod client;
 pub mod conditions;
 pub mod convert;
 pub mod push;
+pub mod settings;
 pub mod site;
 pub mod webhook;
 pub mod wire;
@@ -37,11 +38,9 @@ pub mod writeback;
 pub use callback_key::{
     KEY_FETCHES_PER_WINDOW, KEY_FETCH_WINDOW, KEY_REFRESH_AFTER, SIGNING_KEY_TTL,
 };
-pub use client::{
-    normalize_server_url, ConnectWiseConnector, ConnectWiseSettings, API_BASE_SETTING,
-    DEFAULT_API_VERSION, MAX_PAGE_SIZE,
-};
+pub use client::{normalize_server_url, ConnectWiseConnector, DEFAULT_API_VERSION, MAX_PAGE_SIZE};
 pub use conditions::{build_child_conditions, build_conditions};
+pub use settings::{ConnectWiseSettings, API_BASE_SETTING};
 pub use site::ConnectWiseSite;
 pub use webhook::{verify_signature, SIGNATURE_HEADER};
 pub use writeback::{PatchOperation, FORECAST_DESCRIPTION};
@@ -213,9 +212,9 @@ impl CrmSource for ConnectWiseConnector {
         }
         convert::convert(data_type, value)
             .map(Some)
-            .map_err(|(_, reason)| ConnectorError::Decode {
+            .map_err(|rejected| ConnectorError::Decode {
                 what: format!("{data_type} {id}"),
-                message: reason,
+                message: rejected.reason,
             })
     }
 }

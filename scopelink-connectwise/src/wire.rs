@@ -2,66 +2,14 @@
 //!
 //! Every field is optional and unknown fields are ignored: ConnectWise adds
 //! fields between versions, leaves many out, and sends `null` freely. Ids are
-//! read leniently (a number, or a string of digits).
+//! read leniently, by the one rule of [`scopelink_core::wire`].
 
 use rust_decimal::Decimal;
-use serde::{Deserialize, Deserializer, Serialize};
+use serde::{Deserialize, Serialize};
 
-/// Reads an id given as a number or as a string of digits; anything else
-/// (or `null`) is `None`.
-pub fn lenient_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    let v = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(v.as_ref().and_then(value_id))
-}
-
-/// An id from a JSON value (number or string of digits).
-pub fn value_id(v: &serde_json::Value) -> Option<i64> {
-    match v {
-        // A float is an id only when it is whole and within i64 (2^63 itself
-        // is not: `as` would saturate it, and every larger number with it, to
-        // i64::MAX, so distinct ids would collide).
-        serde_json::Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                // -2^63 and 2^63, both exact in f64.
-                .filter(|f| f.fract() == 0.0 && *f >= i64::MIN as f64 && *f < -(i64::MIN as f64))
-                .map(|f| f as i64)
-        }),
-        serde_json::Value::String(s) => s.trim().parse().ok(),
-        _ => None,
-    }
-}
-
-/// Reads a bool given as a JSON bool or as `"True"`/`"False"` text.
-pub fn lenient_bool<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    let v = Option::<serde_json::Value>::deserialize(d)?;
-    Ok(match v {
-        Some(serde_json::Value::Bool(b)) => Some(b),
-        Some(serde_json::Value::String(s)) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Some(true),
-            "false" | "0" | "no" => Some(false),
-            _ => None,
-        },
-        Some(serde_json::Value::Number(n)) => n.as_i64().map(|i| i != 0),
-        _ => None,
-    })
-}
-
-/// Reads a number given as a JSON number or numeric text; anything else is
-/// `None` rather than an error.
-pub fn lenient_decimal<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Decimal>, D::Error> {
-    let v = Option::<serde_json::Value>::deserialize(d)?;
-    let d = match v {
-        Some(serde_json::Value::Number(n)) => n
-            .to_string()
-            .parse::<Decimal>()
-            .ok()
-            .or_else(|| n.as_f64().and_then(|f| Decimal::try_from(f).ok())),
-        Some(serde_json::Value::String(s)) => s.trim().parse().ok(),
-        _ => None,
-    };
-    // `95.0` and `95` are the same amount; keep one form.
-    Ok(d.map(|d| d.normalize()))
-}
+/// The shared lenient readers (ids by the one rule of
+/// [`scopelink_core::wire`]), used in this module's serde attributes.
+pub use scopelink_core::wire::{lenient_bool, lenient_decimal, lenient_id, value_id};
 
 /// A reference to another record: `{id, name, identifier?, _info}`.
 #[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]

@@ -517,7 +517,10 @@ async fn a_filtered_company_sync_sends_conditions_and_child_conditions() {
     // The record without an id is rejected with a reason, not a panic.
     assert_eq!(
         page.rejected,
-        vec![(None, "the company record has no id".to_string())]
+        vec![scopelink_core::Rejected::new(
+            None,
+            "the company record has no id"
+        )]
     );
 }
 

@@ -33,9 +33,10 @@ pub struct RecordPage {
     /// The records, as converted from the provider's payload, all of the
     /// requested data type.
     pub records: Vec<Record>,
-    /// Records of the page that could not be converted: (provider id if
-    /// known, reason). The engine counts and logs them as skipped.
-    pub rejected: Vec<(Option<String>, String)>,
+    /// Records of the page that could not be converted, each with its
+    /// provider id if known and the reason. The engine counts and logs them
+    /// as skipped.
+    pub rejected: Vec<crate::wire::Rejected>,
     /// Where the next page starts; `None` on the last page. The engine
     /// checkpoints it, so it must be enough to resume from.
     pub next: Option<String>,

@@ -14,10 +14,12 @@
 
 pub mod access;
 pub mod activity;
+pub mod base_url;
 pub mod connection;
 pub mod connections;
 pub mod connector;
 pub mod error;
+pub mod error_hints;
 pub mod filter;
 pub mod http;
 pub mod mapping;
@@ -28,9 +30,11 @@ pub mod provider;
 pub mod push;
 pub mod scrub;
 pub mod secret;
+pub mod settings;
 pub mod store;
 pub mod sync;
 pub mod webhook;
+pub mod wire;
 
 /// Re-exported so hosts and connectors implement the async traits with the same macro.
 pub use async_trait::async_trait;
@@ -53,3 +57,4 @@ pub use sync::{SyncEngine, SyncRequest};
 pub mod lifecycle {
     pub use crate::connections::*;
 }
+pub use wire::Rejected;

@@ -203,7 +203,10 @@ mod tests {
                     rejected: page
                         .items
                         .iter()
-                        .map(|i| (Some(i.to_string()), "seen".to_string()))
+                        .map(|i| crate::wire::Rejected {
+                            id: Some(i.to_string()),
+                            reason: "seen".to_string(),
+                        })
                         .collect(),
                     next: page.next,
                 })
@@ -215,7 +218,7 @@ mod tests {
             seen.push((
                 page.rejected
                     .iter()
-                    .map(|r| r.0.clone().unwrap())
+                    .map(|r| r.id.clone().unwrap())
                     .collect::<Vec<_>>(),
                 page.next,
             ));

@@ -844,8 +844,9 @@ impl SyncEngine {
         next.pages += 1;
         let mut keep = Vec::with_capacity(page.records.len());
         let mut skipped = Vec::new();
-        for (id, reason) in page.rejected {
-            skipped.push((id.unwrap_or_else(|| "(no id)".into()), reason));
+        for rejected in page.rejected {
+            let id = rejected.id.unwrap_or_else(|| "(no id)".into());
+            skipped.push((id, rejected.reason));
         }
         for (record, reason) in page.records.into_iter().zip(reasons) {
             if let Some(at) = record.updated_at() {

@@ -1,8 +1,11 @@
 //! Settings, host normalization, the OAuth2 client-credentials token, the
 //! HTTP calls and the mapping of HaloPSA's failures to typed errors.
 
+use crate::settings::HaloSettings;
 use crate::token::{Token, TokenCache};
 use crate::wire::{AuthInfo, ListReply};
+use scopelink_core::base_url::{BaseUrlRules, PathRule};
+use scopelink_core::error_hints::{is_web_page, readable_message, ErrorHints};
 use scopelink_core::http::{
     BodyLimits, HttpClient, HttpConfig, Method, Page, PageLimits, RateLimit, Request, Response,
     ThrottlePolicy,
@@ -12,7 +15,6 @@ use scopelink_core::secret::ClientCredentials;
 use scopelink_core::{ConnectorError, HttpError};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
-use std::collections::BTreeMap;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
@@ -72,80 +74,6 @@ pub(crate) const DEFAULT_PAGE_LIMITS: PageLimits =
 /// Where the fix-it messages send the user for credentials.
 const API_SETTINGS: &str = "HaloPSA > Configuration > Integrations > HaloPSA API";
 
-/// A connection's non-secret HaloPSA settings.
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct HaloSettings {
-    /// The HaloPSA web address, e.g. `companyxyz.halopsa.com`, with or
-    /// without `https://` (a pasted `/api` or `/auth` suffix is dropped).
-    /// Normalized to `https://host`; plain `http` only where the client's
-    /// [`scopelink_core::http::AddressPolicy`] allows it (loopback tests).
-    pub host: String,
-    /// The tenant name, sent as `?tenant=` on the token request, for Halo
-    /// setups whose auth server needs it (shown in HaloPSA under
-    /// Configuration > Integrations > HaloPSA API > API Details). Usually
-    /// `None`: a tenant on its own web address (`yourcompany.halopsa.com`)
-    /// needs none. When `None`, the connector asks `GET /api/authinfo` once
-    /// and sends the `tenant_id` it reports, if any; a tenant HaloPSA
-    /// refuses is an [`ConnectorError::InvalidConfig`] on `tenant`.
-    pub tenant: Option<String>,
-    /// The ticket type id of projects (a type with milestones enabled).
-    /// Needed to push projects.
-    pub project_ticket_type_id: Option<String>,
-    /// The ticket type id of project tasks; the project type is used when
-    /// `None`.
-    pub task_ticket_type_id: Option<String>,
-}
-
-impl HaloSettings {
-    /// Setting keys in a connection's settings map.
-    pub const HOST: &'static str = "host";
-    /// See [`HaloSettings::tenant`].
-    pub const TENANT: &'static str = "tenant";
-    /// See [`HaloSettings::project_ticket_type_id`].
-    pub const PROJECT_TICKET_TYPE_ID: &'static str = "project_ticket_type_id";
-    /// See [`HaloSettings::task_ticket_type_id`].
-    pub const TASK_TICKET_TYPE_ID: &'static str = "task_ticket_type_id";
-
-    /// Settings for `host` with nothing else set.
-    pub fn new(host: impl Into<String>) -> Self {
-        Self {
-            host: host.into(),
-            ..Self::default()
-        }
-    }
-
-    /// Reads settings from a connection's settings map (the keys above).
-    pub fn from_map(map: &BTreeMap<String, String>) -> Self {
-        let get = |k: &str| {
-            map.get(k)
-                .map(|v| v.trim().to_string())
-                .filter(|v| !v.is_empty())
-        };
-        Self {
-            host: get(Self::HOST).unwrap_or_default(),
-            tenant: get(Self::TENANT),
-            project_ticket_type_id: get(Self::PROJECT_TICKET_TYPE_ID),
-            task_ticket_type_id: get(Self::TASK_TICKET_TYPE_ID),
-        }
-    }
-
-    /// Writes settings into a connection's settings map.
-    pub fn to_map(&self) -> BTreeMap<String, String> {
-        let mut map = BTreeMap::new();
-        map.insert(Self::HOST.to_string(), self.host.clone());
-        for (k, v) in [
-            (Self::TENANT, &self.tenant),
-            (Self::PROJECT_TICKET_TYPE_ID, &self.project_ticket_type_id),
-            (Self::TASK_TICKET_TYPE_ID, &self.task_ticket_type_id),
-        ] {
-            if let Some(v) = v {
-                map.insert(k.to_string(), v.clone());
-            }
-        }
-        map
-    }
-}
-
 /// Where tokens come from.
 #[derive(Debug, Clone)]
 struct TokenEndpoint {
@@ -191,7 +119,7 @@ impl std::fmt::Debug for HaloConnector {
 
 /// Parses a HaloPSA id typed into a setting or chosen on a form.
 pub(crate) fn parse_id(field: &'static str, value: &str) -> Result<i64, ConnectorError> {
-    crate::wire::value_id(&Value::String(value.to_string()))
+    scopelink_core::wire::text_id(value)
         .filter(|id| *id > 0)
         .ok_or_else(|| ConnectorError::InvalidConfig {
             field,
@@ -208,91 +136,42 @@ fn invalid_host(message: String) -> ConnectorError {
     }
 }
 
-/// Turns what the user typed into the base URL: scheme added when missing,
-/// query, fragment, trailing slashes and a pasted `/api` or `/auth` dropped.
+/// The web address field: the instance may live under a path, and a pasted
+/// `/api` or `/auth` endpoint is dropped.
+const ADDRESS: BaseUrlRules = BaseUrlRules {
+    field: "host",
+    address: "your HaloPSA web address",
+    example: "yourcompany.halopsa.com",
+    path: PathRule::Prefix {
+        strip: &["/api", "/auth"],
+    },
+};
+
+/// Turns what the user typed into the base URL ([`BaseUrlRules::normalize`]
+/// under the client's address policy), without a trailing slash.
 fn normalize_host(http: &HttpClient, input: &str) -> Result<String, ConnectorError> {
-    let trimmed = input.trim();
-    if trimmed.is_empty() {
-        return Err(invalid_host(
-            "enter your HaloPSA web address, e.g. yourcompany.halopsa.com".into(),
-        ));
-    }
-    let with_scheme = if trimmed.contains("://") {
-        trimmed.to_string()
-    } else {
-        format!("https://{trimmed}")
-    };
-    let url = http.validate_url(&with_scheme).map_err(|e| {
-        invalid_host(format!(
-            "{e}; enter your HaloPSA web address, e.g. yourcompany.halopsa.com"
-        ))
-    })?;
-    if url.host_str().is_none_or(str::is_empty) {
-        return Err(invalid_host(format!(
-            "`{trimmed}` has no host name; enter your HaloPSA web address, e.g. yourcompany.halopsa.com"
-        )));
-    }
-    let mut path = url.path().trim_end_matches('/').to_string();
-    for suffix in ["/api", "/auth"] {
-        if path.len() >= suffix.len()
-            && path[path.len() - suffix.len()..].eq_ignore_ascii_case(suffix)
-        {
-            path.truncate(path.len() - suffix.len());
-            break;
-        }
-    }
-    Ok(format!("{}{}", url.origin().ascii_serialization(), path))
+    let url = ADDRESS.normalize(input, http.config().addresses)?;
+    Ok(url.as_str().trim_end_matches('/').to_string())
 }
 
-/// Whether a body is a web page rather than the API's JSON.
-fn looks_like_html(resp: &Response) -> bool {
-    let ct = resp.header("content-type").unwrap_or_default();
-    if ct.to_ascii_lowercase().contains("html") {
-        return true;
-    }
-    let start = resp
-        .body
-        .iter()
-        .position(|b| !b.is_ascii_whitespace())
-        .unwrap_or(resp.body.len());
-    resp.body.get(start) == Some(&b'<')
+/// HaloPSA's fixes for refused calls, which name the agent the API
+/// application logs in as.
+struct HaloHints {
+    fix_credentials: String,
+    fix_permission: String,
 }
 
-/// A provider message made readable: JSON strings unquoted, error objects
-/// reduced to their message, field maps listed. Truncated to 500 chars.
-pub(crate) fn provider_message(raw: &str) -> String {
-    let t = raw.trim();
-    let text = match serde_json::from_str::<Value>(t) {
-        Ok(Value::String(s)) => s,
-        Ok(Value::Object(map)) => {
-            let named = [
-                "error_description",
-                "errorMessage",
-                "Message",
-                "message",
-                "error",
-            ]
-            .iter()
-            .find_map(|k| map.get(*k).and_then(Value::as_str).map(str::to_string));
-            named.unwrap_or_else(|| {
-                let parts: Vec<String> = map
-                    .iter()
-                    .filter_map(|(k, v)| v.as_str().map(|s| format!("{k}: {s}")))
-                    .collect();
-                if parts.is_empty() {
-                    t.to_string()
-                } else {
-                    parts.join("; ")
-                }
-            })
+impl HaloHints {
+    /// The hints for the core mapping.
+    fn get(&self) -> ErrorHints<'_> {
+        ErrorHints {
+            provider: "HaloPSA",
+            credentials: "the access token",
+            fix_credentials: &self.fix_credentials,
+            fix_permission: &self.fix_permission,
+            address: &ADDRESS,
         }
-        _ => t.to_string(),
-    };
-    let mut text = text.trim().to_string();
-    if text.chars().count() > 500 {
-        text = text.chars().take(500).collect::<String>() + "...";
     }
-    text
 }
 
 /// The OAuth error code in a token endpoint's message, if any.
@@ -436,7 +315,7 @@ impl HaloConnector {
             .header("Accept", "application/json");
         let found = match self.inner.http.send(req).await {
             Ok(resp) => {
-                let info: AuthInfo = if looks_like_html(&resp) {
+                let info: AuthInfo = if is_web_page(&resp) {
                     AuthInfo::default()
                 } else {
                     serde_json::from_slice(&resp.body).unwrap_or_default()
@@ -469,9 +348,7 @@ impl HaloConnector {
                 | HttpError::InvalidUrl { .. }
                 | HttpError::InsecureScheme { .. }
                 | HttpError::ForbiddenAddress { .. } => {
-                    return Err(invalid_host(format!(
-                        "{e}; check the HaloPSA web address (e.g. yourcompany.halopsa.com)"
-                    )))
+                    return Err(self.hints().get().unreachable(&self.inner.base, e))
                 }
                 // Transient: use the default this time, ask again next time.
                 _ => return Ok(fallback),
@@ -510,7 +387,7 @@ impl HaloConnector {
                     ),
                     _ => format!(
                         "HaloPSA refused the token request ({}): check the client ID and secret in {API_SETTINGS} > Applications{tenant_hint}, and that the application is active",
-                        provider_message(message)
+                        readable_message(message)
                     ),
                 };
                 ConnectorError::Authentication { message }
@@ -525,9 +402,9 @@ impl HaloConnector {
             HttpError::Connect { .. }
             | HttpError::InvalidUrl { .. }
             | HttpError::InsecureScheme { .. }
-            | HttpError::ForbiddenAddress { .. } => invalid_host(format!(
-                "{e}; check the HaloPSA web address (e.g. yourcompany.halopsa.com)"
-            )),
+            | HttpError::ForbiddenAddress { .. } => {
+                self.hints().get().unreachable(&self.inner.base, e)
+            }
             _ => ConnectorError::Http(e),
         }
     }
@@ -538,12 +415,12 @@ impl HaloConnector {
         let message = match &endpoint.tenant {
             Some(tenant) => format!(
                 "HaloPSA does not accept the tenant `{tenant}` ({}): check the tenant name shown under {API_SETTINGS} > API Details, or leave it empty for a tenant on its own web address (yourcompany.halopsa.com), which needs none",
-                provider_message(message)
+                readable_message(message)
             ),
             None => format!(
                 "HaloPSA needs the tenant name for {} ({}): enter the tenant shown under {API_SETTINGS} > API Details",
                 self.inner.base,
-                provider_message(message)
+                readable_message(message)
             ),
         };
         ConnectorError::InvalidConfig {
@@ -581,7 +458,7 @@ impl HaloConnector {
                 self.inner.base
             ))
         };
-        if looks_like_html(&resp) {
+        if is_web_page(&resp) {
             return Err(not_halo());
         }
         let (secret, lifetime) = crate::decode::token_reply(&resp.body).ok_or_else(not_halo)?;
@@ -605,33 +482,22 @@ impl HaloConnector {
 
     // ----- API calls -----
 
+    /// What a HaloPSA user checks when a call fails.
+    fn hints(&self) -> HaloHints {
+        let agent = self.agent_label();
+        HaloHints {
+            fix_credentials: format!(
+                "a fresh token was refused too; check that the API application is active and {agent} is enabled ({API_SETTINGS} > Applications)"
+            ),
+            fix_permission: format!(
+                "{agent} or the API application lacks the permission; grant it on the application's Permissions tab ({API_SETTINGS} > Applications) and on the agent's roles"
+            ),
+        }
+    }
+
     /// Maps a failed API call to the error the user can act on.
     pub(crate) fn api_error(&self, e: HttpError, what: &str) -> ConnectorError {
-        match &e {
-            HttpError::Status { status: 401, .. } => ConnectorError::Authentication {
-                message: format!(
-                    "HaloPSA rejected the access token while {what}, even after a fresh token was obtained; check that the API application is active and {} is enabled ({API_SETTINGS} > Applications)",
-                    self.agent_label()
-                ),
-            },
-            HttpError::Status { status: 403, .. } => ConnectorError::PermissionDenied {
-                message: format!(
-                    "HaloPSA refused {what} (HTTP 403): {} or the API application lacks the permission; grant it on the application's Permissions tab ({API_SETTINGS} > Applications) and on the agent's roles",
-                    self.agent_label()
-                ),
-            },
-            HttpError::Status { status: 404, .. } => ConnectorError::NotFound {
-                what: what.to_string(),
-            },
-            HttpError::Status {
-                status: 400 | 409 | 422,
-                message,
-                ..
-            } => ConnectorError::Rejected {
-                message: format!("{what}: {}", provider_message(message)),
-            },
-            _ => ConnectorError::Http(e),
-        }
+        self.hints().get().map(e, what)
     }
 
     /// Sends an API call with the bearer token. A 401 drops the token and
@@ -671,11 +537,8 @@ impl HaloConnector {
 
     /// Decodes an API reply as JSON; a web page means the host is wrong.
     pub(crate) fn json(&self, resp: &Response, what: &str) -> Result<Value, ConnectorError> {
-        if looks_like_html(resp) {
-            return Err(invalid_host(format!(
-                "{} answered {what} with a web page instead of HaloPSA API data; check the HaloPSA web address (e.g. yourcompany.halopsa.com)",
-                self.inner.base
-            )));
+        if is_web_page(resp) {
+            return Err(self.hints().get().web_page(&self.inner.base, what));
         }
         serde_json::from_slice(&resp.body).map_err(|e| ConnectorError::Decode {
             what: what.to_string(),
@@ -854,22 +717,22 @@ mod tests {
     #[test]
     fn provider_messages_are_made_readable() {
         assert_eq!(
-            provider_message(include_str!("../../fixtures/halopsa/error_400.json")),
+            readable_message(include_str!("../../fixtures/halopsa/error_400.json")),
             "Please select a Customer before saving this Ticket."
         );
         assert_eq!(
-            provider_message(include_str!(
+            readable_message(include_str!(
                 "../../fixtures/halopsa/error_400_validation.json"
             )),
             "[0].tickettype_id: The ticket type 999 does not exist."
         );
         assert_eq!(
-            provider_message(include_str!("../../fixtures/halopsa/error_429.json")),
+            readable_message(include_str!("../../fixtures/halopsa/error_429.json")),
             "Rate Limit Reached - 300 Requests per rolling 5 minute window"
         );
-        assert_eq!(provider_message(" plain text "), "plain text");
-        assert_eq!(provider_message("{}"), "{}");
-        assert!(provider_message(&"x".repeat(2000)).len() < 600);
+        assert_eq!(readable_message(" plain text "), "plain text");
+        assert_eq!(readable_message("{}"), "{}");
+        assert!(readable_message(&"x".repeat(2000)).len() < 600);
     }
 
     #[test]
@@ -880,7 +743,7 @@ mod tests {
             project_ticket_type_id: Some("3".into()),
             task_ticket_type_id: None,
         };
-        assert_eq!(HaloSettings::from_map(&s.to_map()), s);
+        assert_eq!(HaloSettings::from_map(&s.to_map()).unwrap(), s);
     }
 
     #[test]

@@ -1,15 +1,13 @@
 //! HaloPSA records → scopelink's canonical records.
 
 use crate::wire;
-use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
+use chrono::{DateTime, NaiveDate, Utc};
 use rust_decimal::Decimal;
 use scopelink_core::filter::SyncFilter;
 use scopelink_core::model::{Company, Contact, Opportunity};
+use scopelink_core::wire::{decode_value, non_blank as text, parse_timestamp, Rejected};
 use serde_json::Value;
 use std::str::FromStr;
-
-/// A record that could not be converted: (provider id if known, reason).
-pub(crate) type Rejected = (Option<String>, String);
 
 /// The status names offered for clients (HaloPSA clients are active or
 /// inactive; there is no richer status).
@@ -17,37 +15,22 @@ pub(crate) const ACTIVE: &str = "Active";
 /// See [`ACTIVE`].
 pub(crate) const INACTIVE: &str = "Inactive";
 
-fn text(v: Option<String>) -> Option<String> {
-    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
-}
-
 fn positive(id: Option<i64>) -> Option<String> {
     id.filter(|i| *i > 0).map(|i| i.to_string())
 }
 
 /// Parses a HaloPSA date-time. HaloPSA writes them without a zone
-/// (`2025-01-20T16:05:11`, sometimes with fractions); they are read as UTC.
-/// HaloPSA's "no date" sentinel (year 1900 or earlier) reads as `None`.
+/// (`2025-01-20T16:05:11`, sometimes with fractions); they are read as UTC
+/// ([`parse_timestamp`]), and a bare date as its midnight. HaloPSA's "no
+/// date" sentinel (year 1900 or earlier) reads as `None`.
 pub(crate) fn datetime(s: Option<&str>) -> Option<DateTime<Utc>> {
     let s = s?.trim();
-    if s.is_empty() {
-        return None;
-    }
-    let parsed = DateTime::parse_from_rfc3339(s)
-        .map(|d| d.with_timezone(&Utc))
-        .ok()
-        .or_else(|| {
-            ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%d %H:%M:%S%.f"]
-                .iter()
-                .find_map(|f| NaiveDateTime::parse_from_str(s, f).ok())
-                .map(|n| n.and_utc())
-        })
-        .or_else(|| {
-            NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d")
-                .ok()
-                .and_then(|d| d.and_hms_opt(0, 0, 0))
-                .map(|n| n.and_utc())
-        })?;
+    let parsed = parse_timestamp(s).or_else(|| {
+        NaiveDate::parse_from_str(s.get(..10)?, "%Y-%m-%d")
+            .ok()
+            .and_then(|d| d.and_hms_opt(0, 0, 0))
+            .map(|n| n.and_utc())
+    })?;
     use chrono::Datelike;
     (parsed.year() > 1900).then_some(parsed)
 }
@@ -67,14 +50,6 @@ fn decimal(f: f64) -> Option<Decimal> {
         .then(|| Decimal::from_str(&f.to_string()).ok())
         .flatten()
         .map(|d| d.normalize())
-}
-
-fn parse<T: serde::de::DeserializeOwned>(item: Value, what: &str) -> Result<T, Rejected> {
-    let id = item
-        .get("id")
-        .and_then(wire::value_id)
-        .map(|i| i.to_string());
-    serde_json::from_value(item).map_err(|e| (id, format!("the {what} could not be read: {e}")))
 }
 
 /// A client read from HaloPSA, with what the filter needs.
@@ -98,9 +73,10 @@ impl ClientRecord {
 /// A client (`Area_List`) → a company. Clients carry no modification time,
 /// so `updated_at` is `None` (every sync reads them all).
 pub(crate) fn company(item: Value) -> Result<ClientRecord, Rejected> {
-    let c: wire::Client = parse(item, "client")?;
-    let id = positive(c.id).ok_or((None, "the client has no id".to_string()))?;
-    let name = text(c.name).ok_or((Some(id.clone()), "the client has no name".to_string()))?;
+    let c: wire::Client = decode_value(item, "client")?;
+    let id = positive(c.id).ok_or_else(|| Rejected::new(None, "the client has no id"))?;
+    let name =
+        text(c.name).ok_or_else(|| Rejected::new(Some(id.clone()), "the client has no name"))?;
     Ok(ClientRecord {
         company: Company {
             external_id: id,
@@ -128,8 +104,8 @@ pub(crate) fn company(item: Value) -> Result<ClientRecord, Rejected> {
 
 /// A user (end-user contact) → a contact of its client.
 pub(crate) fn contact(item: Value) -> Result<Contact, Rejected> {
-    let u: wire::User = parse(item, "user")?;
-    let id = positive(u.id).ok_or((None, "the user has no id".to_string()))?;
+    let u: wire::User = decode_value(item, "user")?;
+    let id = positive(u.id).ok_or_else(|| Rejected::new(None, "the user has no id"))?;
     let (mut first, mut last) = (text(u.firstname), text(u.surname));
     if first.is_none() && last.is_none() {
         if let Some(name) = text(u.name) {
@@ -157,8 +133,8 @@ pub(crate) fn contact(item: Value) -> Result<Contact, Rejected> {
 /// An opportunity (`Faults`) → an opportunity. The probability is read as a
 /// fraction when it is at most 1 (`0.4` → 40 %), as a percentage otherwise.
 pub(crate) fn opportunity(item: Value) -> Result<Opportunity, Rejected> {
-    let o: wire::Opportunity = parse(item, "opportunity")?;
-    let id = positive(o.id).ok_or((None, "the opportunity has no id".to_string()))?;
+    let o: wire::Opportunity = decode_value(item, "opportunity")?;
+    let id = positive(o.id).ok_or_else(|| Rejected::new(None, "the opportunity has no id"))?;
     let probability = o.oppconversionprobability.and_then(|p| {
         let d = decimal(p)?;
         let pct = if d <= Decimal::ONE {
@@ -248,8 +224,8 @@ mod tests {
         let err = company(serde_json::json!({"id": 5, "name": "  "}))
             .err()
             .unwrap();
-        assert_eq!(err.0.as_deref(), Some("5"));
-        assert!(err.1.contains("no name"));
+        assert_eq!(err.id.as_deref(), Some("5"));
+        assert!(err.reason.contains("no name"));
         assert!(company(serde_json::json!({"name": "x"})).is_err());
         assert!(company(serde_json::json!("not an object")).is_err());
     }

@@ -8,7 +8,7 @@ use crate::convert;
 use crate::token::DEFAULT_LIFETIME;
 use crate::wire::{ListReply, TokenResponse};
 use scopelink_core::model::{DataType, Record};
-use scopelink_core::ConnectorError;
+use scopelink_core::{ConnectorError, Rejected};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use std::time::Duration;
@@ -16,13 +16,12 @@ use std::time::Duration;
 /// The records of a HaloPSA list reply (a bare array, or a wrapper such as
 /// `{"record_count": 2, "clients": [...]}`) for `data_type` (companies from
 /// clients, contacts from users, opportunities from tickets). Items that do
-/// not convert come back as rejected (provider id if known, reason); a body
+/// not convert come back as [`Rejected`] (provider id if known, reason); a body
 /// that is not a list at all is a [`ConnectorError::Decode`].
-#[allow(clippy::type_complexity)]
 pub fn records(
     data_type: DataType,
     body: &[u8],
-) -> Result<(Vec<Record>, Vec<(Option<String>, String)>), ConnectorError> {
+) -> Result<(Vec<Record>, Vec<Rejected>), ConnectorError> {
     let keys: &[&str] = match data_type {
         DataType::Companies => &["clients"],
         DataType::Contacts => &["users"],

@@ -47,10 +47,12 @@ mod convert;
 pub mod decode;
 mod membership;
 mod push;
+mod settings;
 mod token;
 mod wire;
 
-pub use client::{HaloConnector, HaloSettings, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE};
+pub use client::{HaloConnector, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE};
+pub use settings::HaloSettings;
 
 use convert::{ACTIVE, INACTIVE};
 use futures::StreamExt;
@@ -59,14 +61,14 @@ use scopelink_core::filter::{FilterOption, FilterOptions, Preview, SyncFilter};
 use scopelink_core::http::Page;
 use scopelink_core::model::{DataType, Record};
 use scopelink_core::pages::{page_number, record_stream};
-use scopelink_core::{ConnectorError, FeatureCategory, Provider};
+use scopelink_core::{ConnectorError, FeatureCategory, Provider, Rejected};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 
 /// One item of a CRM page.
 enum Item {
     Record(Box<Record>),
-    Rejected(Option<String>, String),
+    Rejected(Rejected),
     /// Left out by the company filter.
     Filtered,
 }
@@ -246,7 +248,7 @@ fn convert_item(query: &CrmQuery, v: Value) -> Item {
     match converted {
         Ok(Some(r)) => Item::Record(Box::new(r)),
         Ok(None) => Item::Filtered,
-        Err((id, reason)) => Item::Rejected(id, reason),
+        Err(rejected) => Item::Rejected(rejected),
     }
 }
 
@@ -341,7 +343,7 @@ impl CrmSource for HaloConnector {
         } else {
             let mut ids = BTreeSet::new();
             for t in &filter.company_types {
-                if wire::value_id(&Value::String(t.id.clone())).is_some() {
+                if scopelink_core::wire::text_id(&t.id).is_some() {
                     ids.insert(t.id.trim().to_string());
                 } else {
                     return Err(ConnectorError::InvalidConfig {
@@ -398,7 +400,7 @@ impl CrmSource for HaloConnector {
                 for item in page.items {
                     match convert_item(&query, item) {
                         Item::Record(r) => out.records.push(*r),
-                        Item::Rejected(id, reason) => out.rejected.push((id, reason)),
+                        Item::Rejected(rejected) => out.rejected.push(rejected),
                         Item::Filtered => {}
                     }
                 }
@@ -414,8 +416,7 @@ impl CrmSource for HaloConnector {
         data_type: DataType,
         external_id: &str,
     ) -> Result<Option<Record>, ConnectorError> {
-        let Some(id) = wire::value_id(&Value::String(external_id.to_string())).filter(|i| *i > 0)
-        else {
+        let Some(id) = scopelink_core::wire::text_id(external_id).filter(|i| *i > 0) else {
             return Ok(None);
         };
         let (rel, what) = match data_type {
@@ -434,9 +435,9 @@ impl CrmSource for HaloConnector {
         let Some(body) = self.get_one(&format!("{rel}/{id}"), what).await? else {
             return Ok(None);
         };
-        let bad = |(_, reason): convert::Rejected| ConnectorError::Decode {
+        let bad = |rejected: Rejected| ConnectorError::Decode {
             what: what.to_string(),
-            message: reason,
+            message: rejected.reason,
         };
         Ok(Some(match data_type {
             DataType::Companies => Record::Company(convert::company(body).map_err(bad)?.company),

@@ -6,73 +6,14 @@
 //! than failing the whole record; the converters decide what is required.
 
 use secrecy::SecretString;
-use serde::{Deserialize, Deserializer};
+use serde::Deserialize;
 use serde_json::Value;
 
-/// Reads any JSON value as `Option<Value>` (never fails).
-fn any<'de, D: Deserializer<'de>>(d: D) -> Result<Option<Value>, D::Error> {
-    Ok(Option::<Value>::deserialize(d)?.filter(|v| !v.is_null()))
-}
-
-/// A whole number from an integer, a decimal with no fraction, or a string of
-/// digits (`12`, `12.0`, `"12"`).
-pub(crate) fn value_id(v: &Value) -> Option<i64> {
-    match v {
-        Value::Number(n) => n.as_i64().or_else(|| {
-            n.as_f64()
-                .filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15)
-                .map(|f| f as i64)
-        }),
-        Value::String(s) => {
-            let s = s.trim();
-            s.parse::<i64>().ok().or_else(|| {
-                s.parse::<f64>()
-                    .ok()
-                    .filter(|f| f.is_finite() && f.fract() == 0.0 && f.abs() < 9.0e15)
-                    .map(|f| f as i64)
-            })
-        }
-        _ => None,
-    }
-}
-
-/// Lenient whole number (ids).
-pub(crate) fn de_id<'de, D: Deserializer<'de>>(d: D) -> Result<Option<i64>, D::Error> {
-    Ok(any(d)?.as_ref().and_then(value_id))
-}
-
-/// Lenient decimal number (amounts, hours, probabilities).
-pub(crate) fn de_f64<'de, D: Deserializer<'de>>(d: D) -> Result<Option<f64>, D::Error> {
-    Ok(any(d)?.and_then(|v| match v {
-        Value::Number(n) => n.as_f64(),
-        Value::String(s) => s.trim().parse::<f64>().ok(),
-        _ => None,
-    }))
-}
-
-/// Lenient text: strings as they are, numbers and booleans as text.
-pub(crate) fn de_text<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
-    Ok(any(d)?.and_then(|v| match v {
-        Value::String(s) => Some(s),
-        Value::Number(n) => Some(n.to_string()),
-        Value::Bool(b) => Some(b.to_string()),
-        _ => None,
-    }))
-}
-
-/// Lenient flag: booleans, 0/1, "true"/"false".
-pub(crate) fn de_flag<'de, D: Deserializer<'de>>(d: D) -> Result<Option<bool>, D::Error> {
-    Ok(any(d)?.and_then(|v| match v {
-        Value::Bool(b) => Some(b),
-        Value::Number(n) => n.as_f64().map(|f| f != 0.0),
-        Value::String(s) => match s.trim().to_ascii_lowercase().as_str() {
-            "true" | "1" | "yes" => Some(true),
-            "false" | "0" | "no" => Some(false),
-            _ => None,
-        },
-        _ => None,
-    }))
-}
+/// The shared lenient readers (ids by the one rule of
+/// [`scopelink_core::wire`]), used in this module's serde attributes.
+pub(crate) use scopelink_core::wire::{
+    lenient_bool, lenient_f64, lenient_id, lenient_text, value_id,
+};
 
 /// `POST /auth/token` success.
 #[derive(Debug, Deserialize)]
@@ -81,103 +22,103 @@ pub(crate) struct TokenResponse {
     #[serde(default)]
     pub access_token: Option<SecretString>,
     /// Lifetime in seconds (read, never assumed).
-    #[serde(default, deserialize_with = "de_f64")]
+    #[serde(default, deserialize_with = "lenient_f64")]
     pub expires_in: Option<f64>,
 }
 
 /// `GET /api/authinfo` (only these two fields are known to exist).
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct AuthInfo {
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub auth_url: Option<String>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub tenant_id: Option<String>,
 }
 
 /// An agent (`GET /api/Agent/me`, `GET /api/Agent`).
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Agent {
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "de_flag")]
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub isdisabled: Option<bool>,
 }
 
 /// A client (`Area_List`).
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Client {
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub toplevel_id: Option<i64>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub toplevel_name: Option<String>,
-    #[serde(default, deserialize_with = "de_flag")]
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub inactive: Option<bool>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub website: Option<String>,
     /// The client's main phone number (clients have no `phonenumber`;
     /// that is a user field).
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub main_phonenumber: Option<String>,
 }
 
 /// A user, i.e. a client contact (`Users_List`).
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct User {
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub firstname: Option<String>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub surname: Option<String>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub title: Option<String>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub emailaddress: Option<String>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub phonenumber: Option<String>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub mobilenumber: Option<String>,
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub client_id: Option<i64>,
 }
 
 /// An opportunity (a `Faults` ticket in the opportunities domain).
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Opportunity {
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub summary: Option<String>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub status_name: Option<String>,
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub client_id: Option<i64>,
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub user_id: Option<i64>,
-    #[serde(default, deserialize_with = "de_f64")]
+    #[serde(default, deserialize_with = "lenient_f64")]
     pub oppvalue: Option<f64>,
-    #[serde(default, deserialize_with = "de_f64")]
+    #[serde(default, deserialize_with = "lenient_f64")]
     pub oppconversionprobability: Option<f64>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub targetdate: Option<String>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub last_update: Option<String>,
 }
 
 /// A ticket status (`GET /api/Status`).
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Status {
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub name: Option<String>,
 }
 
@@ -185,22 +126,22 @@ pub(crate) struct Status {
 /// refer to `priorityid`, which repeats once per SLA.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Priority {
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub priorityid: Option<i64>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "de_flag")]
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub ishidden: Option<bool>,
 }
 
 /// A ticket type (`RequestType`).
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct TicketType {
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "de_flag")]
+    #[serde(default, deserialize_with = "lenient_bool")]
     pub inactive: Option<bool>,
 }
 
@@ -208,7 +149,7 @@ pub(crate) struct TicketType {
 /// connector reads back.
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Ticket {
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<i64>,
     /// Milestones, kept raw so an update can send them back unchanged.
     #[serde(default)]
@@ -218,11 +159,11 @@ pub(crate) struct Ticket {
 /// A milestone of a project (`MileStone`).
 #[derive(Debug, Default, Deserialize)]
 pub(crate) struct Milestone {
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub id: Option<i64>,
-    #[serde(default, deserialize_with = "de_text")]
+    #[serde(default, deserialize_with = "lenient_text")]
     pub name: Option<String>,
-    #[serde(default, deserialize_with = "de_id")]
+    #[serde(default, deserialize_with = "lenient_id")]
     pub sequence: Option<i64>,
 }
 

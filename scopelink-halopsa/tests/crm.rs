@@ -258,6 +258,6 @@ async fn malformed_records_are_rejected_not_fatal() {
     let page = pages[0].as_ref().unwrap();
     assert_eq!(page.records.len(), 5);
     assert_eq!(page.rejected.len(), 2);
-    assert_eq!(page.rejected[0].0.as_deref(), Some("77"));
-    assert_eq!(page.rejected[1].0, None);
+    assert_eq!(page.rejected[0].id.as_deref(), Some("77"));
+    assert_eq!(page.rejected[1].id, None);
 }

@@ -21,6 +21,7 @@ use scopelink_core::model::DataType;
 use scopelink_core::webhook::{
     check_timestamp, constant_time_eq, hmac, verify_hmac, HmacAlgorithm, SignatureEncoding,
 };
+use scopelink_core::Rejected;
 use scopelink_core::WebhookError;
 use serde_json::value::RawValue;
 use serde_json::{Map, Value};
@@ -170,7 +171,7 @@ fn cw_page(data_type: DataType, body: &[u8]) -> usize {
                 assert!(!record.external_id().is_empty());
                 ok += 1;
             }
-            Err((id, reason)) => {
+            Err(Rejected { id, reason }) => {
                 assert!(!reason.is_empty());
                 if let Some(id) = id {
                     assert!(!id.is_empty());
@@ -228,8 +229,8 @@ fn halo_records(data_type: DataType, body: &[u8]) {
             assert_eq!(r.data_type(), data_type);
             assert!(r.external_id().parse::<i64>().is_ok_and(|id| id > 0));
         }
-        for (_, reason) in &rejected {
-            assert!(!reason.is_empty());
+        for r in &rejected {
+            assert!(!r.reason.is_empty());
         }
     }
 }
@@ -326,7 +327,7 @@ proptest! {
         // Either the record converts with its id, or it is rejected with its id.
         match convert_json(DataType::Companies, items[0].get()) {
             Ok(r) => prop_assert_eq!(r.external_id(), id.to_string()),
-            Err((rid, _)) => prop_assert_eq!(rid, Some(id.to_string())),
+            Err(Rejected { id: rid, .. }) => prop_assert_eq!(rid, Some(id.to_string())),
         }
     }
 }

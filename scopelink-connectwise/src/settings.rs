@@ -1,0 +1,51 @@
+//! The settings of a ConnectWise connection, read from and written to the
+//! connection's settings map through the core's [`scopelink_core::settings`].
+
+use scopelink_core::error::ConnectorError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// The key under which a host stores the discovered API base in a
+/// connection's settings, to build later connectors with
+/// [`ConnectWiseConnector::with_api_base`](crate::ConnectWiseConnector::with_api_base).
+pub const API_BASE_SETTING: &str = "api_base";
+
+/// Non-secret settings of a ConnectWise connection.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct ConnectWiseSettings {
+    /// The server address as the user typed it: `https://na.myconnectwise.net`,
+    /// `na.myconnectwise.net`, the API form `api-na.myconnectwise.net`, an
+    /// on-premise host, or a pasted API path such as
+    /// `https://api-na.myconnectwise.net/v4_6_release/apis/3.0/`; it is
+    /// normalized to scheme and host by [`normalize_server_url`](crate::normalize_server_url), and the
+    /// login and API hosts are derived from it by [`ConnectWiseSite`](crate::ConnectWiseSite).
+    pub server_url: String,
+    /// The integrator `clientId` (a GUID from developer.connectwise.com),
+    /// supplied by the host application and sent on every call.
+    pub client_id: String,
+    /// The API version pinned in the `Accept` header (`YYYY.N`); default
+    /// [`DEFAULT_API_VERSION`](crate::DEFAULT_API_VERSION).
+    pub api_version: Option<String>,
+    /// The project board new projects go on (a service board with
+    /// `projectFlag`); needed to push projects.
+    pub board_id: Option<String>,
+    /// The billing method of new projects (`ActualRates`, `FixedFee`,
+    /// `NotToExceed`, `OverrideRate`); default `ActualRates`.
+    pub billing_method: Option<String>,
+}
+
+impl ConnectWiseSettings {
+    /// Reads settings from a connection's settings map (keys `server_url`,
+    /// `client_id`, `api_version`, `board_id`, `billing_method`; values
+    /// trimmed, blank ones absent, other keys such as [`API_BASE_SETTING`]
+    /// ignored).
+    pub fn from_map(map: &BTreeMap<String, String>) -> Result<Self, ConnectorError> {
+        scopelink_core::settings::read(map)
+    }
+
+    /// Writes the settings into a map (the inverse of [`Self::from_map`]).
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        scopelink_core::settings::write(self)
+    }
+}

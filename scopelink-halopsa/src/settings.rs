@@ -1,0 +1,61 @@
+//! The settings of a HaloPSA connection, read from and written to the
+//! connection's settings map through the core's [`scopelink_core::settings`].
+
+use scopelink_core::ConnectorError;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A connection's non-secret HaloPSA settings.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(default)]
+pub struct HaloSettings {
+    /// The HaloPSA web address, e.g. `companyxyz.halopsa.com`, with or
+    /// without `https://` (a pasted `/api` or `/auth` suffix is dropped).
+    /// Normalized to `https://host`; plain `http` only where the client's
+    /// [`scopelink_core::http::AddressPolicy`] allows it (loopback tests).
+    pub host: String,
+    /// The tenant name, sent as `?tenant=` on the token request, for Halo
+    /// setups whose auth server needs it (shown in HaloPSA under
+    /// Configuration > Integrations > HaloPSA API > API Details). Usually
+    /// `None`: a tenant on its own web address (`yourcompany.halopsa.com`)
+    /// needs none. When `None`, the connector asks `GET /api/authinfo` once
+    /// and sends the `tenant_id` it reports, if any; a tenant HaloPSA
+    /// refuses is an [`ConnectorError::InvalidConfig`] on `tenant`.
+    pub tenant: Option<String>,
+    /// The ticket type id of projects (a type with milestones enabled).
+    /// Needed to push projects.
+    pub project_ticket_type_id: Option<String>,
+    /// The ticket type id of project tasks; the project type is used when
+    /// `None`.
+    pub task_ticket_type_id: Option<String>,
+}
+
+impl HaloSettings {
+    /// Setting keys in a connection's settings map.
+    pub const HOST: &'static str = "host";
+    /// See [`HaloSettings::tenant`].
+    pub const TENANT: &'static str = "tenant";
+    /// See [`HaloSettings::project_ticket_type_id`].
+    pub const PROJECT_TICKET_TYPE_ID: &'static str = "project_ticket_type_id";
+    /// See [`HaloSettings::task_ticket_type_id`].
+    pub const TASK_TICKET_TYPE_ID: &'static str = "task_ticket_type_id";
+
+    /// Settings for `host` with nothing else set.
+    pub fn new(host: impl Into<String>) -> Self {
+        Self {
+            host: host.into(),
+            ..Self::default()
+        }
+    }
+
+    /// Reads settings from a connection's settings map (the keys above;
+    /// values trimmed, blank ones absent, other keys ignored).
+    pub fn from_map(map: &BTreeMap<String, String>) -> Result<Self, ConnectorError> {
+        scopelink_core::settings::read(map)
+    }
+
+    /// Writes settings into a connection's settings map.
+    pub fn to_map(&self) -> BTreeMap<String, String> {
+        scopelink_core::settings::write(self)
+    }
+}
