@@ -1,7 +1,7 @@
 //! Settings, host normalization, the OAuth2 client-credentials token, the
 //! HTTP calls and the mapping of HaloPSA's failures to typed errors.
 
-use crate::settings::HaloSettings;
+use crate::settings::HaloPsaSettings;
 use crate::token::{Token, TokenCache};
 use crate::wire::{AuthInfo, ListReply};
 use scopelink_core::base_url::{BaseUrlRules, PathRule};
@@ -101,13 +101,13 @@ struct Inner {
 /// (projects with milestones and tasks). Cheap to clone; clones share the
 /// HTTP client, rate limiter and token.
 #[derive(Clone)]
-pub struct HaloConnector {
+pub struct HaloPsaConnector {
     inner: Arc<Inner>,
 }
 
-impl std::fmt::Debug for HaloConnector {
+impl std::fmt::Debug for HaloPsaConnector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HaloConnector")
+        f.debug_struct("HaloPsaConnector")
             .field("base", &self.inner.base)
             .field("tenant", &self.inner.tenant)
             .field("client_id", &self.inner.client_id)
@@ -188,7 +188,7 @@ fn oauth_code(message: &str) -> Option<&'static str> {
     .find(|code| message.contains(code))
 }
 
-impl HaloConnector {
+impl HaloPsaConnector {
     /// A connector for `settings`, authenticating with `credentials`.
     ///
     /// [`DEFAULT_RATE_LIMIT`] applies when `http.rate_limit` is `None`.
@@ -196,7 +196,7 @@ impl HaloConnector {
     /// usable address (see [`scopelink_core::http::validate_url`]) or a
     /// ticket type id is not a number, and when the client id is empty.
     pub fn new(
-        settings: HaloSettings,
+        settings: HaloPsaSettings,
         credentials: ClientCredentials,
         mut http: HttpConfig,
     ) -> Result<Self, ConnectorError> {
@@ -503,7 +503,7 @@ impl HaloConnector {
     /// Sends an API call with the bearer token. A 401 drops the token and
     /// retries once with a new one (the request was refused before it was
     /// processed, so this is safe even for POST).
-    pub(crate) async fn send_api(
+    pub(crate) async fn send(
         &self,
         method: Method,
         rel: &str,
@@ -553,7 +553,7 @@ impl HaloConnector {
         query: &[(&str, &str)],
         what: &str,
     ) -> Result<Value, ConnectorError> {
-        let resp = self.send_api(Method::GET, rel, query, None, what).await?;
+        let resp = self.send(Method::GET, rel, query, None, what).await?;
         self.json(&resp, what)
     }
 
@@ -587,9 +587,7 @@ impl HaloConnector {
         body: &Value,
         what: &str,
     ) -> Result<Value, ConnectorError> {
-        let resp = self
-            .send_api(Method::POST, rel, &[], Some(body), what)
-            .await?;
+        let resp = self.send(Method::POST, rel, &[], Some(body), what).await?;
         if resp.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
@@ -640,7 +638,7 @@ impl HaloConnector {
     }
 
     /// Every item of a paged list.
-    pub(crate) async fn get_all_pages(
+    pub(crate) async fn get_all(
         &self,
         rel: &str,
         query: &[(String, String)],
@@ -737,13 +735,13 @@ mod tests {
 
     #[test]
     fn settings_round_trip_through_a_map() {
-        let s = HaloSettings {
+        let s = HaloPsaSettings {
             host: "acme.halopsa.com".into(),
             tenant: Some("acme".into()),
             project_ticket_type_id: Some("3".into()),
             task_ticket_type_id: None,
         };
-        assert_eq!(HaloSettings::from_map(&s.to_map()).unwrap(), s);
+        assert_eq!(HaloPsaSettings::from_map(&s.to_map()).unwrap(), s);
     }
 
     #[test]

@@ -27,11 +27,11 @@
 //! use scopelink_core::connector::Connector;
 //! use scopelink_core::http::HttpConfig;
 //! use scopelink_core::secret::ClientCredentials;
-//! use scopelink_halopsa::{HaloConnector, HaloSettings};
+//! use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
 //!
-//! let mut settings = HaloSettings::new("companyxyz.halopsa.com");
+//! let mut settings = HaloPsaSettings::new("companyxyz.halopsa.com");
 //! settings.project_ticket_type_id = Some("3".into());
-//! let halo = HaloConnector::new(
+//! let halo = HaloPsaConnector::new(
 //!     settings,
 //!     ClientCredentials::new("client-id", "client-secret"),
 //!     HttpConfig::default(),
@@ -51,8 +51,16 @@ mod settings;
 mod token;
 mod wire;
 
-pub use client::{HaloConnector, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE};
-pub use settings::HaloSettings;
+pub use client::{HaloPsaConnector, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE};
+pub use settings::HaloPsaSettings;
+
+/// The connector's former name.
+#[deprecated(note = "renamed to `HaloPsaConnector` (one `<Provider>Connector` naming scheme)")]
+pub type HaloConnector = HaloPsaConnector;
+
+/// The settings' former name.
+#[deprecated(note = "renamed to `HaloPsaSettings` (one `<Provider>Settings` naming scheme)")]
+pub type HaloSettings = HaloPsaSettings;
 
 use convert::{ACTIVE, INACTIVE};
 use futures::StreamExt;
@@ -120,7 +128,7 @@ fn status_options() -> Vec<FilterOption> {
     ]
 }
 
-impl HaloConnector {
+impl HaloPsaConnector {
     fn crm_query(&self, request: &StreamRequest) -> Result<CrmQuery, ConnectorError> {
         check_filter(&request.filter)?;
         let (rel, keys, what, params): (_, &'static [&'static str], _, _) = match request.data_type
@@ -218,7 +226,7 @@ impl HaloConnector {
     async fn all_clients(&self) -> Result<Vec<convert::ClientRecord>, ConnectorError> {
         let params = vec![("includeinactive".to_string(), "true".to_string())];
         let raw = self
-            .get_all_pages(
+            .get_all(
                 "Client",
                 &params,
                 &["clients"],
@@ -253,7 +261,7 @@ fn convert_item(query: &CrmQuery, v: Value) -> Item {
 }
 
 #[scopelink_core::async_trait]
-impl Connector for HaloConnector {
+impl Connector for HaloPsaConnector {
     fn provider(&self) -> Provider {
         Provider::HaloPsa
     }
@@ -302,7 +310,7 @@ impl Connector for HaloConnector {
 }
 
 #[scopelink_core::async_trait]
-impl CrmSource for HaloConnector {
+impl CrmSource for HaloPsaConnector {
     fn data_types(&self) -> BTreeSet<DataType> {
         [
             DataType::Companies,
