@@ -12,9 +12,10 @@ use scopelink_core::http::{
 };
 use scopelink_core::pages::{collect_all, page_number};
 use scopelink_core::secret::ClientCredentials;
-use scopelink_core::{ConnectorError, HttpError};
+use scopelink_core::{ConnectorError, FeatureCategory, HttpError, Provider};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
@@ -682,6 +683,57 @@ pub(crate) fn next_page(
             (seen < total).then_some(page_no + 1)
         }
         None => (got == page_size as usize).then_some(page_no + 1),
+    }
+}
+
+// ----- the Connector capability -----
+
+#[scopelink_core::async_trait]
+impl scopelink_core::connector::Connector for HaloPsaConnector {
+    fn provider(&self) -> Provider {
+        Provider::HaloPsa
+    }
+
+    fn capabilities(&self) -> BTreeSet<FeatureCategory> {
+        [FeatureCategory::Crm, FeatureCategory::Psa].into()
+    }
+
+    /// Obtains a token and reads `GET /api/Agent/me`, the agent the API
+    /// application logs in as. Failures say what to fix: the host
+    /// ([`ConnectorError::InvalidConfig`] `host`), the client id / secret or
+    /// an inactive application ([`ConnectorError::Authentication`]), or a
+    /// missing permission ([`ConnectorError::PermissionDenied`]).
+    async fn test_connection(&self) -> Result<(), ConnectorError> {
+        let what = "reading the API agent (GET /api/Agent/me)";
+        let body = match self.get_json("Agent/me", &[], what).await {
+            Ok(body) => body,
+            Err(ConnectorError::NotFound { .. }) => {
+                return Err(ConnectorError::InvalidConfig {
+                    field: "host",
+                    message: format!(
+                        "{} issued a token but has no /api/Agent/me; check that the address is your HaloPSA web address",
+                        self.base_url()
+                    ),
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        let agent: crate::wire::Agent =
+            serde_json::from_value(body).map_err(|e| ConnectorError::Decode {
+                what: what.into(),
+                message: e.to_string(),
+            })?;
+        let name = agent.name.clone().filter(|n| !n.trim().is_empty());
+        self.remember_agent(name.clone());
+        if agent.isdisabled.unwrap_or(false) {
+            return Err(ConnectorError::Authentication {
+                message: format!(
+                    "the agent `{}` that the HaloPSA API application logs in as is disabled; enable it, or choose another agent for the application in HaloPSA > Configuration > Integrations > HaloPSA API",
+                    name.unwrap_or_else(|| "?".into())
+                ),
+            });
+        }
+        Ok(())
     }
 }
 
