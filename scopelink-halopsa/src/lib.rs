@@ -49,7 +49,7 @@
 //! |---|---|
 //! | `lib.rs` | these docs, `mod` lines and re-exports; nothing else |
 //! | `settings.rs` | [`HaloPsaSettings`], the connection's settings as a serde type |
-//! | `client.rs` | [`HaloPsaConnector`]: auth (token requests), HTTP calls through the core client (`send`, `get_json`, `get_all`, …), error hints, and the `Connector` impl (`test_connection`) |
+//! | `client.rs` | [`HaloPsaConnector`]: the bearer token on every call, HTTP calls through the core client (`send`, `get_json`, `get_all`, …), error hints, and the `Connector` impl (`test_connection`) |
 //! | `wire.rs` | serde types of HaloPSA's JSON, tolerant of unknown and null fields |
 //! | `convert.rs` | wire → core model records |
 //! | `crm.rs` | the `CrmSource` impl: filter options, preview, record streams, fetch |
@@ -58,7 +58,8 @@
 //! Extra private modules, each named for what it holds: `decode.rs` (whole
 //! replies decoded: list pages and token replies), `membership.rs`
 //! (milestone membership and the milestone list posted back), `token.rs`
-//! (the token cache types). All modules are private; the fuzz targets and
+//! (token endpoint discovery, token requests and their errors, on the
+//! core's token cache). All modules are private; the fuzz targets and
 //! property tests reach the decoders through one `#[doc(hidden)] pub mod
 //! fuzz`, which is not part of the supported API.
 #![forbid(unsafe_code)]
