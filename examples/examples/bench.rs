@@ -16,7 +16,7 @@
 //! (plain `HttpClient` GETs decoded into the connector's wire types, no
 //! conversion, no store) to compare the two times.
 
-use scopelink_connectwise::wire;
+use scopelink_connectwise::fuzz::wire;
 use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings, MAX_PAGE_SIZE};
 use scopelink_core::http::{AddressPolicy, HttpClient, HttpConfig, Method, Request};
 use scopelink_core::model::DataType;

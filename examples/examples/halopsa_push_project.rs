@@ -11,8 +11,8 @@ use scopelink_core::model::{Service, SubService};
 use scopelink_core::push::PushProgress;
 use scopelink_core::secret::{Credentials, InMemoryVault};
 use scopelink_core::{Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider};
-use scopelink_halopsa::{HaloConnector, HaloSettings};
-use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim, SimTask};
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
+use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig, SimTask};
 use std::sync::Arc;
 
 fn print_task(task: &SimTask, all: &[SimTask], depth: usize) {
@@ -32,7 +32,7 @@ fn print_task(task: &SimTask, all: &[SimTask], depth: usize) {
     }
 }
 
-fn print_tree(sim: &HaloSim) {
+fn print_tree(sim: &HaloPsaSim) {
     for project in sim.project_tree() {
         println!(
             "  project #{} {} (client {})",
@@ -57,14 +57,14 @@ fn pick(items: &[scopelink_core::connector::LookupItem], name: &str) -> Option<S
 
 #[tokio::main]
 async fn main() -> Result<(), Box<dyn std::error::Error>> {
-    let sim = HaloSim::start(HaloPsaSimConfig::default()).await;
+    let sim = HaloPsaSim::start(HaloPsaSimConfig::default()).await;
     println!("HaloPSA simulator on {}", sim.uri());
 
     // The host's side: a store, a vault and the connection service.
     let store = Arc::new(MemoryStore::new());
     let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
     let admin = Access::full();
-    let settings = HaloSettings {
+    let settings = HaloPsaSettings {
         host: sim.uri(),
         // Left empty: the connector reads it from /api/authinfo.
         tenant: None,
@@ -92,8 +92,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     else {
         return Err("unexpected credential type".into());
     };
-    let halo = HaloConnector::new(
-        HaloSettings::from_map(&conn.settings)?,
+    let halo = HaloPsaConnector::new(
+        HaloPsaSettings::from_map(&conn.settings)?,
         credentials,
         HttpConfig {
             // The simulator runs on plain http on loopback.

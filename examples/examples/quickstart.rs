@@ -24,10 +24,10 @@ use scopelink_core::{
     Access, ConnectionId, Connections, DataType, FeatureCategory, NewConnection, Provider,
     SyncEngine, SyncRequest,
 };
-use scopelink_halopsa::{HaloConnector, HaloSettings};
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
 use scopelink_store_sqlite::{SqliteStore, VaultKey};
 use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
-use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
+use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig};
 use std::collections::HashMap;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
@@ -146,7 +146,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .with_catalog_items(40),
     )
     .await;
-    let halo_sim = HaloSim::start(HaloPsaSimConfig::default().with_generated_clients(150)).await;
+    let halo_sim = HaloPsaSim::start(HaloPsaSimConfig::default().with_generated_clients(150)).await;
     println!("ConnectWise simulator on {}", cw_sim.server_url());
     println!("HaloPSA simulator on     {}", halo_sim.uri());
 
@@ -203,7 +203,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("{}: {}", cw_conn.name, cw_conn.status);
 
     // HaloPSA: CRM and PSA.
-    let halo_settings = HaloSettings {
+    let halo_settings = HaloPsaSettings {
         host: halo_sim.uri(),
         tenant: None,
         project_ticket_type_id: Some("3".into()),
@@ -229,8 +229,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     else {
         return Err("unexpected credential type".into());
     };
-    let halo = HaloConnector::new(
-        HaloSettings::from_map(&halo_conn.settings)?,
+    let halo = HaloPsaConnector::new(
+        HaloPsaSettings::from_map(&halo_conn.settings)?,
         credentials,
         local_http(),
     )?;

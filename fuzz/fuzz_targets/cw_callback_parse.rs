@@ -3,7 +3,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scopelink_connectwise::webhook::{events_from_payload, parse_payload};
+use scopelink_connectwise::fuzz::{events_from_payload, parse_payload};
 
 fuzz_target!(|data: &[u8]| {
     if let Ok(payload) = parse_payload(data) {

@@ -4,7 +4,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scopelink_connectwise::convert::convert_json;
+use scopelink_connectwise::fuzz::convert_json;
 use scopelink_core::model::DataType;
 use serde_json::value::RawValue;
 

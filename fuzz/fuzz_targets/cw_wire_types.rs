@@ -2,7 +2,7 @@
 #![no_main]
 
 use libfuzzer_sys::fuzz_target;
-use scopelink_connectwise::wire;
+use scopelink_connectwise::fuzz::wire;
 
 fuzz_target!(|data: &[u8]| {
     let _ = serde_json::from_slice::<wire::Company>(data);

@@ -3,7 +3,7 @@
 
 use libfuzzer_sys::fuzz_target;
 use scopelink_core::model::DataType;
-use scopelink_halopsa::decode::records;
+use scopelink_halopsa::fuzz::records;
 
 fuzz_target!(|data: &[u8]| {
     for t in [

@@ -689,6 +689,33 @@ pub(crate) fn data_type_path(data_type: DataType) -> Option<&'static str> {
     })
 }
 
+// ----- the Connector capability -----
+
+#[async_trait::async_trait]
+impl scopelink_core::connector::Connector for ConnectWiseConnector {
+    fn provider(&self) -> scopelink_core::provider::Provider {
+        scopelink_core::provider::Provider::ConnectWiseManage
+    }
+
+    fn capabilities(
+        &self,
+    ) -> std::collections::BTreeSet<scopelink_core::provider::FeatureCategory> {
+        [
+            scopelink_core::provider::FeatureCategory::Crm,
+            scopelink_core::provider::FeatureCategory::Psa,
+            scopelink_core::provider::FeatureCategory::Products,
+        ]
+        .into()
+    }
+
+    /// `GET /system/info`. Failures say what to fix: `server_url`
+    /// (unreachable, not the ConnectWise API), bad keys (401), a security
+    /// role lacking permission (403).
+    async fn test_connection(&self) -> Result<(), ConnectorError> {
+        self.system_info().await.map(|_| ())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -21,209 +21,69 @@
 //! Every HTTP call goes through the core's [`HttpClient`]: its address
 //! policy, retries, rate limit and error mapping apply, and no credential is
 //! ever logged or shown in `Debug`.
+//!
+//! ## Crate shape
+//!
+//! Every provider crate has the same files, so a reader who knows one knows
+//! all; the next provider copies this list:
+//!
+//! | File | Holds |
+//! |---|---|
+//! | `lib.rs` | these docs, `mod` lines and re-exports; nothing else |
+//! | `settings.rs` | [`ConnectWiseSettings`], the connection's settings as a serde type |
+//! | `client.rs` | [`ConnectWiseConnector`]: auth headers, HTTP calls through the core client (`send`, `get_json`, `get_all`, …), error hints, and the `Connector` impl (`test_connection`) |
+//! | `wire.rs` | serde types of ConnectWise's JSON, tolerant of unknown and null fields |
+//! | `convert.rs` | wire → core model records |
+//! | `crm.rs` | the `CrmSource` impl: filter options, preview, record streams, fetch |
+//! | `push.rs` | the `PsaProjects` impl: push-form lookups, projects, phases, tickets |
+//! | `writeback.rs` | the `OpportunityWriteBack` impl: one JSON Patch per opportunity |
+//! | `webhook.rs` | callback registration, verification and parsing, and the `WebhookReceiver` impl |
+//!
+//! Extra private modules, each named for what it holds: `site.rs` (login
+//! host, API host and cloud region of a site), `callback_key.rs` (trusted
+//! signing-key URLs and the key cache), `conditions.rs` (the `conditions`
+//! query grammar). All modules are private; the fuzz targets, property
+//! tests and the wire benchmark reach the decoders and wire types through
+//! one `#[doc(hidden)] pub mod fuzz`, which is not part of the supported
+//! API.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
-pub mod callback_key;
-pub mod client;
-pub mod conditions;
-pub mod convert;
-pub mod push;
-pub mod settings;
-pub mod site;
-pub mod webhook;
-pub mod wire;
-pub mod writeback;
+mod callback_key;
+mod client;
+mod conditions;
+mod convert;
+mod crm;
+mod push;
+mod settings;
+mod site;
+mod webhook;
+mod wire;
+mod writeback;
 
 pub use callback_key::{
     KEY_FETCHES_PER_WINDOW, KEY_FETCH_WINDOW, KEY_REFRESH_AFTER, SIGNING_KEY_TTL,
 };
 pub use client::{normalize_server_url, ConnectWiseConnector, DEFAULT_API_VERSION, MAX_PAGE_SIZE};
 pub use conditions::{build_child_conditions, build_conditions};
-pub use settings::{ConnectWiseSettings, API_BASE_SETTING};
-pub use site::ConnectWiseSite;
-pub use webhook::{verify_signature, SIGNATURE_HEADER};
-pub use writeback::{PatchOperation, FORECAST_DESCRIPTION};
-
-use async_trait::async_trait;
-use client::data_type_path;
-use futures::StreamExt;
-use scopelink_core::connector::{Connector, CrmSource, PageStream, StreamRequest, WebhookReceiver};
-use scopelink_core::error::{ConnectorError, WebhookError};
-use scopelink_core::filter::{FilterOption, FilterOptions, Preview, SyncFilter};
+pub use push::{BILLING_METHODS, DEFAULT_PROJECT_DAYS, MAX_NAME_CHARS};
 #[doc(no_inline)]
 pub use scopelink_core::http::HttpClient;
-use scopelink_core::model::{DataType, Record};
-use scopelink_core::provider::{FeatureCategory, Provider};
-use scopelink_core::webhook::{WebhookEvent, WebhookRequest};
-use std::collections::BTreeSet;
+pub use settings::{ConnectWiseSettings, API_BASE_SETTING};
+pub use site::{ConnectWiseSite, CLOUD_DOMAINS, ON_PREMISE_CODEBASE};
+pub use webhook::{verify_signature, PAYLOAD_VERSION, SIGNATURE_HEADER};
+pub use writeback::{PatchOperation, FORECAST_DESCRIPTION};
 
-fn options(items: Vec<wire::IdName>) -> Vec<FilterOption> {
-    items
-        .into_iter()
-        .filter_map(|i| {
-            Some(FilterOption::new(
-                i.id?.to_string(),
-                wire::non_blank(i.name.as_deref())?,
-            ))
-        })
-        .collect()
-}
+/// What the fuzz targets (`fuzz/fuzz_targets/cw_*.rs`), the property tests
+/// (`scopelink-reliability/tests/proptest_decoders.rs`) and the wire
+/// benchmark feed hostile or raw bytes to. Not part of the supported API.
+#[doc(hidden)]
+pub mod fuzz {
+    pub use crate::convert::convert_json;
+    pub use crate::webhook::{events_from_payload, parse_payload};
 
-fn by_id() -> Vec<(String, String)> {
-    vec![("orderBy".into(), "id asc".into())]
-}
-
-/// The query of a company count or stream for `filter` and `since`.
-fn company_query(
-    filter: &SyncFilter,
-    since: Option<chrono::DateTime<chrono::Utc>>,
-) -> Vec<(String, String)> {
-    let mut query = Vec::new();
-    let conditions = build_conditions(filter, since);
-    if !conditions.is_empty() {
-        query.push(("conditions".to_string(), conditions));
-    }
-    let child = build_child_conditions(filter);
-    if !child.is_empty() {
-        query.push(("childConditions".to_string(), child));
-    }
-    query
-}
-
-#[async_trait]
-impl Connector for ConnectWiseConnector {
-    fn provider(&self) -> Provider {
-        Provider::ConnectWiseManage
-    }
-
-    fn capabilities(&self) -> BTreeSet<FeatureCategory> {
-        [
-            FeatureCategory::Crm,
-            FeatureCategory::Psa,
-            FeatureCategory::Products,
-        ]
-        .into()
-    }
-
-    /// `GET /system/info`. Failures say what to fix: `server_url`
-    /// (unreachable, not the ConnectWise API), bad keys (401), a security
-    /// role lacking permission (403).
-    async fn test_connection(&self) -> Result<(), ConnectorError> {
-        self.system_info().await.map(|_| ())
-    }
-}
-
-#[async_trait]
-impl CrmSource for ConnectWiseConnector {
-    fn data_types(&self) -> BTreeSet<DataType> {
-        DataType::SYNC_ORDER.into_iter().collect()
-    }
-
-    /// Company types, company statuses, territories (`/system/locations`)
-    /// and markets (`/company/marketDescriptions`), with their ids.
-    async fn filter_options(&self) -> Result<FilterOptions, ConnectorError> {
-        let (types, statuses, territories, markets) = futures::try_join!(
-            self.get_all::<wire::IdName>(
-                "company/companies/types",
-                by_id(),
-                "listing company types"
-            ),
-            self.get_all::<wire::IdName>(
-                "company/companies/statuses",
-                by_id(),
-                "listing company statuses"
-            ),
-            self.get_all::<wire::IdName>("system/locations", by_id(), "listing territories"),
-            self.get_all::<wire::IdName>("company/marketDescriptions", by_id(), "listing markets"),
-        )?;
-        Ok(FilterOptions {
-            company_types: options(types),
-            statuses: options(statuses),
-            territories: options(territories),
-            markets: options(markets),
-        })
-    }
-
-    /// `GET /company/companies/count` with the filter's conditions.
-    async fn preview(&self, filter: &SyncFilter) -> Result<Preview, ConnectorError> {
-        let mut url = self.endpoint(&["company", "companies", "count"]);
-        {
-            let query = company_query(filter, None);
-            if !query.is_empty() {
-                let mut q = url.query_pairs_mut();
-                for (k, v) in &query {
-                    q.append_pair(k, v);
-                }
-            }
-        }
-        let count: wire::Count = self.get_json(url, "counting companies").await?;
-        let companies = count.count.ok_or_else(|| ConnectorError::Decode {
-            what: "company count".into(),
-            message: "the answer has no count".into(),
-        })?;
-        Ok(Preview { companies })
-    }
-
-    /// Companies are filtered server-side; contacts, opportunities and
-    /// configurations stream whole (the engine skips records of companies it
-    /// does not hold); every type is restricted to `lastUpdated >= since`
-    /// on incremental runs.
-    fn stream(&self, request: StreamRequest) -> PageStream<'_> {
-        let Some(path) = data_type_path(request.data_type) else {
-            let what = format!("syncing {} from ConnectWise", request.data_type);
-            return futures::stream::once(async move { Err(ConnectorError::Unsupported { what }) })
-                .boxed();
-        };
-        let mut query = by_id();
-        if request.data_type == DataType::Companies {
-            query.extend(company_query(&request.filter, request.since));
-        } else if let Some(since) = request.since {
-            query.push(("conditions".into(), conditions::since_condition(since)));
-        }
-        self.record_pages(request.data_type, path, query, request.resume_from)
-    }
-
-    /// `GET /{path}/{id}`; `None` when ConnectWise has no such record.
-    async fn fetch(
-        &self,
-        data_type: DataType,
-        external_id: &str,
-    ) -> Result<Option<Record>, ConnectorError> {
-        let path = data_type_path(data_type).ok_or_else(|| ConnectorError::Unsupported {
-            what: format!("fetching {data_type} from ConnectWise"),
-        })?;
-        let Some(id) = push::parse_id(external_id) else {
-            return Ok(None);
-        };
-        let value: serde_json::Value = match self
-            .get_json(
-                self.record_url(path, &id.to_string()),
-                &format!("reading {data_type} {id}"),
-            )
-            .await
-        {
-            Ok(v) => v,
-            Err(ConnectorError::NotFound { .. }) => return Ok(None),
-            Err(e) => return Err(e),
-        };
-        if value.is_null() {
-            return Ok(None);
-        }
-        convert::convert(data_type, value)
-            .map(Some)
-            .map_err(|rejected| ConnectorError::Decode {
-                what: format!("{data_type} {id}"),
-                message: rejected.reason,
-            })
-    }
-}
-
-#[async_trait]
-impl WebhookReceiver for ConnectWiseConnector {
-    /// Verifies `x-content-signature` with the key at `Metadata.key_url`
-    /// (only on the connection's own host) and parses the callback.
-    async fn receive(&self, request: &WebhookRequest) -> Result<Vec<WebhookEvent>, WebhookError> {
-        self.receive_callback(request).await
+    /// The serde types of ConnectWise's JSON.
+    pub mod wire {
+        pub use crate::wire::*;
     }
 }

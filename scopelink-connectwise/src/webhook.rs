@@ -433,6 +433,20 @@ impl ConnectWiseConnector {
     }
 }
 
+// ----- the WebhookReceiver capability -----
+
+#[async_trait::async_trait]
+impl scopelink_core::connector::WebhookReceiver for ConnectWiseConnector {
+    /// Verifies `x-content-signature` with the key at `Metadata.key_url`
+    /// (only on the connection's own host) and parses the callback.
+    async fn receive(
+        &self,
+        request: &scopelink_core::webhook::WebhookRequest,
+    ) -> Result<Vec<scopelink_core::webhook::WebhookEvent>, WebhookError> {
+        self.receive_callback(request).await
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

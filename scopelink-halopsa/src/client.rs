@@ -1,20 +1,21 @@
 //! Settings, host normalization, the OAuth2 client-credentials token, the
 //! HTTP calls and the mapping of HaloPSA's failures to typed errors.
 
-use crate::settings::HaloSettings;
-use crate::token::{Token, TokenCache};
-use crate::wire::{AuthInfo, ListReply};
+use crate::settings::HaloPsaSettings;
+use crate::token::{TokenCache, TokenEndpoint};
+use crate::wire::ListReply;
 use scopelink_core::base_url::{BaseUrlRules, PathRule};
-use scopelink_core::error_hints::{is_web_page, readable_message, ErrorHints};
+use scopelink_core::error_hints::{is_web_page, ErrorHints};
 use scopelink_core::http::{
     BodyLimits, HttpClient, HttpConfig, Method, Page, PageLimits, RateLimit, Request, Response,
     ThrottlePolicy,
 };
 use scopelink_core::pages::{collect_all, page_number};
 use scopelink_core::secret::ClientCredentials;
-use scopelink_core::{ConnectorError, HttpError};
+use scopelink_core::{ConnectorError, FeatureCategory, HttpError, Provider};
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
+use std::collections::BTreeSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 use url::Url;
@@ -72,42 +73,35 @@ pub(crate) const DEFAULT_PAGE_LIMITS: PageLimits =
     PageLimits::for_records(PageLimits::PLAUSIBLE_RECORDS, PAGE_SIZE);
 
 /// Where the fix-it messages send the user for credentials.
-const API_SETTINGS: &str = "HaloPSA > Configuration > Integrations > HaloPSA API";
+pub(crate) const API_SETTINGS: &str = "HaloPSA > Configuration > Integrations > HaloPSA API";
 
-/// Where tokens come from.
-#[derive(Debug, Clone)]
-struct TokenEndpoint {
-    url: Url,
-    tenant: Option<String>,
-}
-
-struct Inner {
-    http: HttpClient,
+pub(crate) struct Inner {
+    pub(crate) http: HttpClient,
     /// `https://host` (plus any path prefix), no trailing slash.
-    base: String,
-    tenant: Option<String>,
-    project_type: Option<i64>,
-    task_type: Option<i64>,
-    client_id: String,
-    client_secret: SecretString,
-    tokens: TokenCache,
+    pub(crate) base: String,
+    pub(crate) tenant: Option<String>,
+    pub(crate) project_type: Option<i64>,
+    pub(crate) task_type: Option<i64>,
+    pub(crate) client_id: String,
+    pub(crate) client_secret: SecretString,
+    pub(crate) tokens: TokenCache,
     /// The token endpoint found through `GET /api/authinfo`.
-    discovered: Mutex<Option<TokenEndpoint>>,
+    pub(crate) discovered: Mutex<Option<TokenEndpoint>>,
     /// The name of the agent the application logs in as, once known.
-    agent: Mutex<Option<String>>,
+    pub(crate) agent: Mutex<Option<String>>,
 }
 
 /// The HaloPSA connector: CRM (clients, users, opportunities) and PSA
 /// (projects with milestones and tasks). Cheap to clone; clones share the
 /// HTTP client, rate limiter and token.
 #[derive(Clone)]
-pub struct HaloConnector {
-    inner: Arc<Inner>,
+pub struct HaloPsaConnector {
+    pub(crate) inner: Arc<Inner>,
 }
 
-impl std::fmt::Debug for HaloConnector {
+impl std::fmt::Debug for HaloPsaConnector {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HaloConnector")
+        f.debug_struct("HaloPsaConnector")
             .field("base", &self.inner.base)
             .field("tenant", &self.inner.tenant)
             .field("client_id", &self.inner.client_id)
@@ -129,7 +123,7 @@ pub(crate) fn parse_id(field: &'static str, value: &str) -> Result<i64, Connecto
         })
 }
 
-fn invalid_host(message: String) -> ConnectorError {
+pub(crate) fn invalid_host(message: String) -> ConnectorError {
     ConnectorError::InvalidConfig {
         field: "host",
         message,
@@ -156,14 +150,14 @@ fn normalize_host(http: &HttpClient, input: &str) -> Result<String, ConnectorErr
 
 /// HaloPSA's fixes for refused calls, which name the agent the API
 /// application logs in as.
-struct HaloHints {
+pub(crate) struct HaloHints {
     fix_credentials: String,
     fix_permission: String,
 }
 
 impl HaloHints {
     /// The hints for the core mapping.
-    fn get(&self) -> ErrorHints<'_> {
+    pub(crate) fn get(&self) -> ErrorHints<'_> {
         ErrorHints {
             provider: "HaloPSA",
             credentials: "the access token",
@@ -175,7 +169,7 @@ impl HaloHints {
 }
 
 /// The OAuth error code in a token endpoint's message, if any.
-fn oauth_code(message: &str) -> Option<&'static str> {
+pub(crate) fn oauth_code(message: &str) -> Option<&'static str> {
     [
         "invalid_client",
         "unauthorized_client",
@@ -188,7 +182,7 @@ fn oauth_code(message: &str) -> Option<&'static str> {
     .find(|code| message.contains(code))
 }
 
-impl HaloConnector {
+impl HaloPsaConnector {
     /// A connector for `settings`, authenticating with `credentials`.
     ///
     /// [`DEFAULT_RATE_LIMIT`] applies when `http.rate_limit` is `None`.
@@ -196,7 +190,7 @@ impl HaloConnector {
     /// usable address (see [`scopelink_core::http::validate_url`]) or a
     /// ticket type id is not a number, and when the client id is empty.
     pub fn new(
-        settings: HaloSettings,
+        settings: HaloPsaSettings,
         credentials: ClientCredentials,
         mut http: HttpConfig,
     ) -> Result<Self, ConnectorError> {
@@ -273,7 +267,7 @@ impl HaloConnector {
         Url::parse(&joined).map_err(|e| invalid_host(format!("`{joined}` is not a valid URL: {e}")))
     }
 
-    fn lock<'a, T>(m: &'a Mutex<T>) -> std::sync::MutexGuard<'a, T> {
+    pub(crate) fn lock<'a, T>(m: &'a Mutex<T>) -> std::sync::MutexGuard<'a, T> {
         m.lock().unwrap_or_else(|e| e.into_inner())
     }
 
@@ -288,202 +282,10 @@ impl HaloConnector {
         }
     }
 
-    // ----- tokens -----
-
-    fn default_endpoint(&self) -> Result<Url, ConnectorError> {
-        self.url("auth/token")
-    }
-
-    /// The token URL and tenant: from the settings, or discovered once
-    /// through `GET /api/authinfo` (its `auth_url` is used only when it is on
-    /// the same origin as the host, so the secret never goes elsewhere).
-    async fn token_endpoint(&self) -> Result<TokenEndpoint, ConnectorError> {
-        if let Some(tenant) = &self.inner.tenant {
-            return Ok(TokenEndpoint {
-                url: self.default_endpoint()?,
-                tenant: Some(tenant.clone()),
-            });
-        }
-        if let Some(found) = Self::lock(&self.inner.discovered).clone() {
-            return Ok(found);
-        }
-        let fallback = TokenEndpoint {
-            url: self.default_endpoint()?,
-            tenant: None,
-        };
-        let req = Request::new(Method::GET, self.url("api/authinfo")?)
-            .header("Accept", "application/json");
-        let found = match self.inner.http.send(req).await {
-            Ok(resp) => {
-                let info: AuthInfo = if is_web_page(&resp) {
-                    AuthInfo::default()
-                } else {
-                    serde_json::from_slice(&resp.body).unwrap_or_default()
-                };
-                let own = Url::parse(&self.inner.base).ok().map(|u| u.origin());
-                let url = info
-                    .auth_url
-                    .as_deref()
-                    .and_then(|a| Url::parse(a.trim()).ok())
-                    .filter(|a| Some(a.origin()) == own)
-                    .and_then(|a| {
-                        Url::parse(&format!("{}/token", a.as_str().trim_end_matches('/'))).ok()
-                    });
-                if info.auth_url.is_some() && url.is_none() {
-                    tracing::warn!(
-                        "ignoring the auth_url from /api/authinfo: it is not on the HaloPSA host"
-                    );
-                }
-                TokenEndpoint {
-                    url: url.unwrap_or(fallback.url),
-                    tenant: info
-                        .tenant_id
-                        .map(|t| t.trim().to_string())
-                        .filter(|t| !t.is_empty()),
-                }
-            }
-            Err(e) => match e {
-                HttpError::Status { status, .. } if status < 500 && status != 429 => fallback,
-                HttpError::Connect { .. }
-                | HttpError::InvalidUrl { .. }
-                | HttpError::InsecureScheme { .. }
-                | HttpError::ForbiddenAddress { .. } => {
-                    return Err(self.hints().get().unreachable(&self.inner.base, e))
-                }
-                // Transient: use the default this time, ask again next time.
-                _ => return Ok(fallback),
-            },
-        };
-        *Self::lock(&self.inner.discovered) = Some(found.clone());
-        Ok(found)
-    }
-
-    fn token_error(&self, e: HttpError, endpoint: &TokenEndpoint) -> ConnectorError {
-        match &e {
-            HttpError::Status {
-                status: 400 | 401,
-                message,
-                ..
-            } => {
-                if oauth_code(message) == Some("invalid_request")
-                    && message.to_ascii_lowercase().contains("tenant")
-                {
-                    return self.tenant_error(endpoint, message);
-                }
-                let tenant_hint = if endpoint.tenant.is_some() {
-                    ", and the tenant name (shown under API Details)"
-                } else {
-                    ""
-                };
-                let message = match oauth_code(message) {
-                    Some("invalid_client") => format!(
-                        "HaloPSA rejected the client ID or secret (invalid_client): check the client ID and secret in {API_SETTINGS} > Applications{tenant_hint}; an inactive or deleted application is refused the same way, so also check that it is active"
-                    ),
-                    Some("unauthorized_client") => format!(
-                        "HaloPSA does not let this application use client credentials (unauthorized_client): in {API_SETTINGS} > Applications, make sure the application is active and its authentication method is Client ID and Secret (Services)"
-                    ),
-                    Some("invalid_scope") => format!(
-                        "the API application is not granted the `all` scope (invalid_scope): tick it under the application's Permissions in {API_SETTINGS} > Applications"
-                    ),
-                    _ => format!(
-                        "HaloPSA refused the token request ({}): check the client ID and secret in {API_SETTINGS} > Applications{tenant_hint}, and that the application is active",
-                        readable_message(message)
-                    ),
-                };
-                ConnectorError::Authentication { message }
-            }
-            HttpError::Status {
-                status: 404 | 405, ..
-            } => invalid_host(format!(
-                "{} has no HaloPSA token endpoint (HTTP {}); check the HaloPSA web address (e.g. yourcompany.halopsa.com)",
-                self.inner.base,
-                e.status().unwrap_or_default()
-            )),
-            HttpError::Connect { .. }
-            | HttpError::InvalidUrl { .. }
-            | HttpError::InsecureScheme { .. }
-            | HttpError::ForbiddenAddress { .. } => {
-                self.hints().get().unreachable(&self.inner.base, e)
-            }
-            _ => ConnectorError::Http(e),
-        }
-    }
-
-    /// HaloPSA refused the token request over the tenant: the one sent is
-    /// not this instance's, or this instance needs one and none was sent.
-    fn tenant_error(&self, endpoint: &TokenEndpoint, message: &str) -> ConnectorError {
-        let message = match &endpoint.tenant {
-            Some(tenant) => format!(
-                "HaloPSA does not accept the tenant `{tenant}` ({}): check the tenant name shown under {API_SETTINGS} > API Details, or leave it empty for a tenant on its own web address (yourcompany.halopsa.com), which needs none",
-                readable_message(message)
-            ),
-            None => format!(
-                "HaloPSA needs the tenant name for {} ({}): enter the tenant shown under {API_SETTINGS} > API Details",
-                self.inner.base,
-                readable_message(message)
-            ),
-        };
-        ConnectorError::InvalidConfig {
-            field: "tenant",
-            message,
-        }
-    }
-
-    /// Requests a new token (client credentials, scope `all`).
-    async fn fetch_token(&self) -> Result<(SecretString, Duration), ConnectorError> {
-        let endpoint = self.token_endpoint().await?;
-        let mut req = Request::new(Method::POST, endpoint.url.clone());
-        if let Some(tenant) = &endpoint.tenant {
-            req = req.query(&[("tenant", tenant.as_str())]);
-        }
-        let req = req
-            .header("Accept", "application/json")
-            .form(&[
-                ("grant_type", "client_credentials"),
-                ("client_id", self.inner.client_id.as_str()),
-                ("client_secret", self.inner.client_secret.expose_secret()),
-                ("scope", "all"),
-            ])
-            // Asking for a token twice does no harm.
-            .retry_safe(true);
-        let resp = self
-            .inner
-            .http
-            .send(req)
-            .await
-            .map_err(|e| self.token_error(e, &endpoint))?;
-        let not_halo = || {
-            invalid_host(format!(
-                "{} answered the token request, but not as a HaloPSA auth server; check the HaloPSA web address (e.g. yourcompany.halopsa.com)",
-                self.inner.base
-            ))
-        };
-        if is_web_page(&resp) {
-            return Err(not_halo());
-        }
-        let (secret, lifetime) = crate::decode::token_reply(&resp.body).ok_or_else(not_halo)?;
-        tracing::debug!(
-            lifetime_s = lifetime.as_secs(),
-            "obtained a HaloPSA access token"
-        );
-        Ok((secret, lifetime))
-    }
-
-    /// A valid token: cached, or fetched once for every concurrent caller.
-    pub(crate) async fn token(&self) -> Result<Token, ConnectorError> {
-        self.inner
-            .tokens
-            .get(|| async {
-                let (token, lifetime) = self.fetch_token().await?;
-                Ok((token, Some(lifetime)))
-            })
-            .await
-    }
-
     // ----- API calls -----
 
     /// What a HaloPSA user checks when a call fails.
-    fn hints(&self) -> HaloHints {
+    pub(crate) fn hints(&self) -> HaloHints {
         let agent = self.agent_label();
         HaloHints {
             fix_credentials: format!(
@@ -503,7 +305,7 @@ impl HaloConnector {
     /// Sends an API call with the bearer token. A 401 drops the token and
     /// retries once with a new one (the request was refused before it was
     /// processed, so this is safe even for POST).
-    pub(crate) async fn send_api(
+    pub(crate) async fn send(
         &self,
         method: Method,
         rel: &str,
@@ -553,7 +355,7 @@ impl HaloConnector {
         query: &[(&str, &str)],
         what: &str,
     ) -> Result<Value, ConnectorError> {
-        let resp = self.send_api(Method::GET, rel, query, None, what).await?;
+        let resp = self.send(Method::GET, rel, query, None, what).await?;
         self.json(&resp, what)
     }
 
@@ -587,9 +389,7 @@ impl HaloConnector {
         body: &Value,
         what: &str,
     ) -> Result<Value, ConnectorError> {
-        let resp = self
-            .send_api(Method::POST, rel, &[], Some(body), what)
-            .await?;
+        let resp = self.send(Method::POST, rel, &[], Some(body), what).await?;
         if resp.body.iter().all(u8::is_ascii_whitespace) {
             return Ok(Value::Null);
         }
@@ -640,7 +440,7 @@ impl HaloConnector {
     }
 
     /// Every item of a paged list.
-    pub(crate) async fn get_all_pages(
+    pub(crate) async fn get_all(
         &self,
         rel: &str,
         query: &[(String, String)],
@@ -687,9 +487,61 @@ pub(crate) fn next_page(
     }
 }
 
+// ----- the Connector capability -----
+
+#[scopelink_core::async_trait]
+impl scopelink_core::connector::Connector for HaloPsaConnector {
+    fn provider(&self) -> Provider {
+        Provider::HaloPsa
+    }
+
+    fn capabilities(&self) -> BTreeSet<FeatureCategory> {
+        [FeatureCategory::Crm, FeatureCategory::Psa].into()
+    }
+
+    /// Obtains a token and reads `GET /api/Agent/me`, the agent the API
+    /// application logs in as. Failures say what to fix: the host
+    /// ([`ConnectorError::InvalidConfig`] `host`), the client id / secret or
+    /// an inactive application ([`ConnectorError::Authentication`]), or a
+    /// missing permission ([`ConnectorError::PermissionDenied`]).
+    async fn test_connection(&self) -> Result<(), ConnectorError> {
+        let what = "reading the API agent (GET /api/Agent/me)";
+        let body = match self.get_json("Agent/me", &[], what).await {
+            Ok(body) => body,
+            Err(ConnectorError::NotFound { .. }) => {
+                return Err(ConnectorError::InvalidConfig {
+                    field: "host",
+                    message: format!(
+                        "{} issued a token but has no /api/Agent/me; check that the address is your HaloPSA web address",
+                        self.base_url()
+                    ),
+                })
+            }
+            Err(e) => return Err(e),
+        };
+        let agent: crate::wire::Agent =
+            serde_json::from_value(body).map_err(|e| ConnectorError::Decode {
+                what: what.into(),
+                message: e.to_string(),
+            })?;
+        let name = agent.name.clone().filter(|n| !n.trim().is_empty());
+        self.remember_agent(name.clone());
+        if agent.isdisabled.unwrap_or(false) {
+            return Err(ConnectorError::Authentication {
+                message: format!(
+                    "the agent `{}` that the HaloPSA API application logs in as is disabled; enable it, or choose another agent for the application in HaloPSA > Configuration > Integrations > HaloPSA API",
+                    name.unwrap_or_else(|| "?".into())
+                ),
+            });
+        }
+        Ok(())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use scopelink_core::error_hints::readable_message;
     use scopelink_core::http::AddressPolicy;
 
     fn client(policy: AddressPolicy) -> HttpClient {
@@ -737,13 +589,13 @@ mod tests {
 
     #[test]
     fn settings_round_trip_through_a_map() {
-        let s = HaloSettings {
+        let s = HaloPsaSettings {
             host: "acme.halopsa.com".into(),
             tenant: Some("acme".into()),
             project_ticket_type_id: Some("3".into()),
             task_ticket_type_id: None,
         };
-        assert_eq!(HaloSettings::from_map(&s.to_map()).unwrap(), s);
+        assert_eq!(HaloPsaSettings::from_map(&s.to_map()).unwrap(), s);
     }
 
     #[test]

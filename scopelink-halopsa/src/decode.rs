@@ -1,8 +1,9 @@
-//! The decoders of HaloPSA replies, public so the reliability suite's
-//! property tests and fuzz targets can feed them arbitrary bytes. The
-//! connector uses the same code: token replies go through
-//! [`token_reply`]; list pages are read by [`records`] with the same list
-//! reader and record conversions the connector's streams use.
+//! The decoders of HaloPSA replies, reached through the crate's hidden
+//! `fuzz` module so the reliability suite's property tests and fuzz targets
+//! can feed them arbitrary bytes. The connector uses the same code: token
+//! replies go through [`token_reply`]; list pages are read by [`records`]
+//! with the same list reader and record conversions the connector's
+//! streams use.
 
 use crate::convert;
 use crate::token::DEFAULT_LIFETIME;

@@ -8,7 +8,7 @@
 //! once every task exists ([`PsaProjects::place_tasks`], see
 //! [`crate::membership`]): a ticket's own `milestone_id` is read-only.
 
-use crate::client::{parse_id, HaloConnector};
+use crate::client::{parse_id, HaloPsaConnector};
 use crate::convert::halo_date;
 use crate::membership::{self, members, rows_for_post};
 use crate::wire::{self, created_ticket, Milestone, Priority, Status, TicketType};
@@ -51,10 +51,10 @@ fn decode(what: &str, message: impl Into<String>) -> ConnectorError {
     }
 }
 
-impl HaloConnector {
+impl HaloPsaConnector {
     async fn lookup_clients(&self) -> Result<Vec<LookupItem>, ConnectorError> {
         let all = self
-            .get_all_pages(
+            .get_all(
                 "Client",
                 &[],
                 &["clients"],
@@ -196,7 +196,7 @@ fn find_new_milestone(
 }
 
 #[scopelink_core::async_trait]
-impl PsaProjects for HaloConnector {
+impl PsaProjects for HaloPsaConnector {
     /// Clients (active ones), ticket statuses, priorities (by `priorityid`,
     /// once each), and in `extra`: `ticket_types` and, when the application
     /// may list them, `agents`.

@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 /// A connection's non-secret HaloPSA settings.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
-pub struct HaloSettings {
+pub struct HaloPsaSettings {
     /// The HaloPSA web address, e.g. `companyxyz.halopsa.com`, with or
     /// without `https://` (a pasted `/api` or `/auth` suffix is dropped).
     /// Normalized to `https://host`; plain `http` only where the client's
@@ -30,14 +30,14 @@ pub struct HaloSettings {
     pub task_ticket_type_id: Option<String>,
 }
 
-impl HaloSettings {
+impl HaloPsaSettings {
     /// Setting keys in a connection's settings map.
     pub const HOST: &'static str = "host";
-    /// See [`HaloSettings::tenant`].
+    /// See [`HaloPsaSettings::tenant`].
     pub const TENANT: &'static str = "tenant";
-    /// See [`HaloSettings::project_ticket_type_id`].
+    /// See [`HaloPsaSettings::project_ticket_type_id`].
     pub const PROJECT_TICKET_TYPE_ID: &'static str = "project_ticket_type_id";
-    /// See [`HaloSettings::task_ticket_type_id`].
+    /// See [`HaloPsaSettings::task_ticket_type_id`].
     pub const TASK_TICKET_TYPE_ID: &'static str = "task_ticket_type_id";
 
     /// Settings for `host` with nothing else set.

@@ -6,15 +6,15 @@ use common::{connector, connector_with, credentials, http, settings};
 use scopelink_core::connector::{Connector, PsaProjects};
 use scopelink_core::secret::ClientCredentials;
 use scopelink_core::ConnectorError;
-use scopelink_halopsa::{HaloConnector, HaloSettings, DEFAULT_RATE_LIMIT};
-use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings, DEFAULT_RATE_LIMIT};
+use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig};
 use std::time::Duration;
 use wiremock::matchers::any;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 #[tokio::test]
 async fn token_request_is_a_client_credentials_form_with_the_tenant() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     halo.test_connection().await.expect("test connection");
 
@@ -52,7 +52,7 @@ async fn token_request_is_a_client_credentials_form_with_the_tenant() {
 #[tokio::test]
 async fn tenant_is_discovered_through_authinfo_when_not_configured() {
     // A Halo whose auth server needs the tenant reports it in authinfo.
-    let sim = HaloSim::start(HaloPsaSimConfig {
+    let sim = HaloPsaSim::start(HaloPsaSimConfig {
         tenant_required: true,
         ..HaloPsaSimConfig::default()
     })
@@ -80,7 +80,7 @@ async fn tenant_is_discovered_through_authinfo_when_not_configured() {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn twenty_concurrent_lookups_share_one_token() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let calls = (0..20).map(|_| {
         let halo = halo.clone();
@@ -99,7 +99,7 @@ async fn twenty_concurrent_lookups_share_one_token() {
 async fn token_is_reused_until_shortly_before_it_expires() {
     // A 2-second token is renewed at half its life (tokens that live under
     // two minutes), i.e. after 1 s.
-    let sim = HaloSim::start(HaloPsaSimConfig {
+    let sim = HaloPsaSim::start(HaloPsaSimConfig {
         expires_in: 2,
         ..HaloPsaSimConfig::default()
     })
@@ -116,7 +116,7 @@ async fn token_is_reused_until_shortly_before_it_expires() {
 
 #[tokio::test]
 async fn a_401_refreshes_the_token_once_and_retries() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     halo.test_connection().await.unwrap();
     sim.expire_tokens();
@@ -143,7 +143,7 @@ async fn a_401_refreshes_the_token_once_and_retries() {
 #[tokio::test]
 async fn a_second_401_is_an_authentication_error_not_a_loop() {
     // Tokens that expire at once: every API call is refused.
-    let sim = HaloSim::start(HaloPsaSimConfig {
+    let sim = HaloPsaSim::start(HaloPsaSimConfig {
         expires_in: 0,
         ..HaloPsaSimConfig::default()
     })
@@ -161,7 +161,7 @@ async fn a_second_401_is_an_authentication_error_not_a_loop() {
 
 #[tokio::test]
 async fn bad_client_secret_is_an_authentication_error_with_a_fix() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector_with(
         settings(&sim.uri()),
         ClientCredentials::new("sim-client", "wrong-secret"),
@@ -184,7 +184,7 @@ async fn bad_client_secret_is_an_authentication_error_with_a_fix() {
 
 #[tokio::test]
 async fn inactive_application_is_an_authentication_error_that_says_so() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     sim.set_application_active(false);
     let err = connector(&sim).test_connection().await.unwrap_err();
     let ConnectorError::Authentication { message } = &err else {
@@ -195,7 +195,7 @@ async fn inactive_application_is_an_authentication_error_that_says_so() {
 
 #[tokio::test]
 async fn missing_permission_is_permission_denied_naming_the_agent() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     sim.forbid("agent/me");
     let err = halo.test_connection().await.unwrap_err();
@@ -206,7 +206,7 @@ async fn missing_permission_is_permission_denied_naming_the_agent() {
     assert!(message.contains("Permissions"), "{message}");
 
     // Once the agent is known, later refusals name it.
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     halo.test_connection().await.unwrap();
     sim.forbid("status");
@@ -274,7 +274,7 @@ async fn a_web_page_instead_of_the_api_is_an_invalid_host() {
 async fn a_disabled_agent_is_reported() {
     let mut config = HaloPsaSimConfig::default();
     config.agent_me["isdisabled"] = true.into();
-    let sim = HaloSim::start(config).await;
+    let sim = HaloPsaSim::start(config).await;
     let err = connector(&sim).test_connection().await.unwrap_err();
     let ConnectorError::Authentication { message } = &err else {
         panic!("expected Authentication, got {err:?}");
@@ -285,8 +285,8 @@ async fn a_disabled_agent_is_reported() {
 
 #[test]
 fn settings_are_checked_and_normalized() {
-    let ok = HaloConnector::new(
-        HaloSettings::new("companyxyz.halopsa.com/api/"),
+    let ok = HaloPsaConnector::new(
+        HaloPsaSettings::new("companyxyz.halopsa.com/api/"),
         credentials(),
         Default::default(),
     )
@@ -295,12 +295,12 @@ fn settings_are_checked_and_normalized() {
     // The documented budget applies when the host sets none.
     assert_eq!(ok.http().config().rate_limit, Some(DEFAULT_RATE_LIMIT));
     // The host's own budget is kept.
-    let own =
-        HaloConnector::new(HaloSettings::new("x.halopsa.com"), credentials(), http()).unwrap();
+    let own = HaloPsaConnector::new(HaloPsaSettings::new("x.halopsa.com"), credentials(), http())
+        .unwrap();
     assert_ne!(own.http().config().rate_limit, Some(DEFAULT_RATE_LIMIT));
 
-    let err = HaloConnector::new(
-        HaloSettings::new("http://127.0.0.1:8080"),
+    let err = HaloPsaConnector::new(
+        HaloPsaSettings::new("http://127.0.0.1:8080"),
         credentials(),
         Default::default(),
     )
@@ -309,10 +309,10 @@ fn settings_are_checked_and_normalized() {
         err,
         ConnectorError::InvalidConfig { field: "host", .. }
     ));
-    let mut s = HaloSettings::new("x.halopsa.com");
+    let mut s = HaloPsaSettings::new("x.halopsa.com");
     s.project_ticket_type_id = Some("Project".into());
     assert!(matches!(
-        HaloConnector::new(s, credentials(), Default::default()),
+        HaloPsaConnector::new(s, credentials(), Default::default()),
         Err(ConnectorError::InvalidConfig {
             field: "project_ticket_type_id",
             ..
@@ -320,7 +320,7 @@ fn settings_are_checked_and_normalized() {
     ));
     let debug = format!(
         "{:?}",
-        HaloConnector::new(
+        HaloPsaConnector::new(
             settings("http://127.0.0.1:9"),
             ClientCredentials::new("id", "very-secret-value"),
             common::http()

@@ -9,12 +9,12 @@ use scopelink_core::connector::{CrmSource, StreamRequest};
 use scopelink_core::filter::{FilterOption, SyncFilter};
 use scopelink_core::model::{DataType, Record};
 use scopelink_core::{ConnectorError, SyncEngine, SyncRequest};
-use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
+use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig};
 use serde_json::json;
 
 #[tokio::test]
 async fn sync_clients_users_and_opportunities() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let host = Host::new();
     let conn = host.connected(&sim.uri(), &halo).await;
@@ -107,7 +107,7 @@ async fn sync_clients_users_and_opportunities() {
 
 #[tokio::test]
 async fn pages_resume_from_their_token() {
-    let sim = HaloSim::start(HaloPsaSimConfig::default().with_generated_clients(150)).await;
+    let sim = HaloPsaSim::start(HaloPsaSimConfig::default().with_generated_clients(150)).await;
     let halo = connector(&sim);
     let request = |resume_from: Option<String>| StreamRequest {
         data_type: DataType::Companies,
@@ -131,7 +131,7 @@ async fn pages_resume_from_their_token() {
 
 #[tokio::test]
 async fn filters_are_top_levels_and_active_inactive() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let options = halo.filter_options().await.expect("options");
     assert_eq!(
@@ -214,7 +214,7 @@ async fn filters_are_top_levels_and_active_inactive() {
 
 #[tokio::test]
 async fn fetch_one_record_or_none() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let Some(Record::Company(c)) = halo.fetch(DataType::Companies, "15").await.unwrap() else {
         panic!("expected a company");
@@ -242,7 +242,7 @@ async fn fetch_one_record_or_none() {
 
 #[tokio::test]
 async fn malformed_records_are_rejected_not_fatal() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     sim.add_client(json!({"id": 77, "name": null, "inactive": false}));
     sim.add_client(json!({"name": "No id"}));
     let halo = connector(&sim);

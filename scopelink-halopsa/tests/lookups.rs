@@ -4,7 +4,7 @@ mod common;
 
 use common::connector;
 use scopelink_core::connector::{Connector, LookupItem, PsaProjects};
-use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
+use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig};
 
 fn item(id: &str, name: &str) -> LookupItem {
     LookupItem {
@@ -15,7 +15,7 @@ fn item(id: &str, name: &str) -> LookupItem {
 
 #[tokio::test]
 async fn statuses_priorities_types_and_agents() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let lookups = connector(&sim).push_lookups().await.expect("lookups");
     assert_eq!(
         lookups.statuses,
@@ -72,7 +72,7 @@ async fn statuses_priorities_types_and_agents() {
 #[tokio::test]
 async fn clients_are_read_across_pages() {
     // 5 fixture clients + 150 generated: 154 active, two pages of 100.
-    let sim = HaloSim::start(HaloPsaSimConfig::default().with_generated_clients(150)).await;
+    let sim = HaloPsaSim::start(HaloPsaSimConfig::default().with_generated_clients(150)).await;
     let lookups = connector(&sim).push_lookups().await.expect("lookups");
     assert_eq!(lookups.companies.len(), 154);
     let mut ids: Vec<_> = lookups.companies.iter().map(|c| c.id.clone()).collect();
@@ -104,7 +104,7 @@ async fn clients_are_read_across_pages() {
 
 #[tokio::test]
 async fn a_forbidden_agent_list_is_left_out_not_fatal() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     sim.forbid("agent");
     let lookups = connector(&sim).push_lookups().await.expect("lookups");
     assert!(!lookups.extra.contains_key("agents"));
@@ -113,7 +113,7 @@ async fn a_forbidden_agent_list_is_left_out_not_fatal() {
 
 #[tokio::test]
 async fn rate_limited_lookups_are_retried_by_the_runtime() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     halo.test_connection().await.unwrap();
     sim.fail_next(1, 429);

@@ -10,7 +10,7 @@ use common::{connector, Host, HostExt};
 use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
 use scopelink_core::push::push_project;
 use scopelink_core::{ConnectorError, Error};
-use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim, SimProject};
+use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig, SimProject};
 use serde_json::Value;
 
 fn options() -> PushOptions {
@@ -66,7 +66,7 @@ fn expected() -> Vec<(String, Vec<String>)> {
     .collect()
 }
 
-fn only_project(sim: &HaloSim) -> SimProject {
+fn only_project(sim: &HaloPsaSim) -> SimProject {
     let mut tree = sim.project_tree();
     assert_eq!(tree.len(), 1, "one project");
     tree.remove(0)
@@ -74,7 +74,7 @@ fn only_project(sim: &HaloSim) -> SimProject {
 
 #[tokio::test]
 async fn every_task_is_a_member_of_its_milestone_not_just_labelled_with_it() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let host = Host::new();
     let conn = host.connected(&sim.uri(), &halo).await;
@@ -133,7 +133,7 @@ async fn every_task_is_a_member_of_its_milestone_not_just_labelled_with_it() {
 
 #[tokio::test]
 async fn a_push_fails_clearly_when_halo_leaves_membership_unchanged_and_a_new_push_fixes_it() {
-    let sim = HaloSim::start(HaloPsaSimConfig {
+    let sim = HaloPsaSim::start(HaloPsaSimConfig {
         membership_writes: false,
         ..HaloPsaSimConfig::default()
     })
@@ -183,7 +183,7 @@ async fn a_push_fails_clearly_when_halo_leaves_membership_unchanged_and_a_new_pu
 
 #[tokio::test]
 async fn a_membership_write_that_fails_is_completed_by_the_next_push_without_duplicates() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let host = Host::new();
     let conn = host.connected(&sim.uri(), &halo).await;
@@ -222,7 +222,7 @@ async fn a_membership_write_that_fails_is_completed_by_the_next_push_without_dup
 
 #[tokio::test]
 async fn a_resumed_push_places_the_tasks_of_the_failed_one_too() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let host = Host::new();
     let conn = host.connected(&sim.uri(), &halo).await;
@@ -259,7 +259,7 @@ async fn a_resumed_push_places_the_tasks_of_the_failed_one_too() {
 
 #[tokio::test]
 async fn a_milestone_deleted_in_halo_is_a_clear_error_and_the_list_is_not_rewritten() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let host = Host::new();
     let conn = host.connected(&sim.uri(), &halo).await;

@@ -11,7 +11,7 @@ use scopelink_core::model::{ProjectStatus, Service};
 use scopelink_core::push::{push_project, PushProgress};
 use scopelink_core::store::LinkStore;
 use scopelink_core::{Error, MappingError};
-use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim, MilestonePost, SimProject};
+use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig, MilestonePost, SimProject};
 use serde_json::{json, Value};
 use std::collections::BTreeSet;
 use std::sync::Mutex;
@@ -30,7 +30,7 @@ fn options(mode: TaskMode, subs: bool, governance: bool) -> PushOptions {
 }
 
 /// The API requests the simulator saw, as (method, path, query, body).
-fn requests(sim: &HaloSim) -> Vec<Value> {
+fn requests(sim: &HaloPsaSim) -> Vec<Value> {
     sim.api_requests()
         .into_iter()
         .map(|r| {
@@ -44,7 +44,7 @@ fn requests(sim: &HaloSim) -> Vec<Value> {
         .collect()
 }
 
-fn assert_no_secrets(sim: &HaloSim, text: &str) {
+fn assert_no_secrets(sim: &HaloPsaSim, text: &str) {
     assert!(!text.contains("sim-secret"), "client secret leaked");
     assert!(!text.contains("sim-token"), "access token leaked");
     assert!(sim.api_requests().iter().all(|r| r.form.is_empty()));
@@ -79,7 +79,7 @@ fn owned(outline: &[(&str, &[&str])]) -> Vec<(String, Vec<String>)> {
 }
 
 async fn push_snapshot(name: &str, mode: TaskMode, subs: bool, governance: bool) -> SimProject {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let host = Host::new();
     let conn = host.connected(&sim.uri(), &halo).await;
@@ -244,7 +244,7 @@ async fn push_services_and_sub_services() {
 
 #[tokio::test]
 async fn resubmit_sends_only_new_services() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let host = Host::new();
     let conn = host.connected(&sim.uri(), &halo).await;
@@ -311,7 +311,7 @@ async fn resubmit_sends_only_new_services() {
 }
 
 async fn resume_after_failure(config: HaloPsaSimConfig) {
-    let sim = HaloSim::start(config).await;
+    let sim = HaloPsaSim::start(config).await;
     let halo = connector(&sim);
     let host = Host::new();
     let conn = host.connected(&sim.uri(), &halo).await;
@@ -398,7 +398,7 @@ async fn milestones_work_whether_posting_appends_or_replaces_and_with_or_without
 
 #[tokio::test]
 async fn a_failed_post_is_not_retried_and_the_next_push_creates_it_once() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let host = Host::new();
     let conn = host.connected(&sim.uri(), &halo).await;
@@ -442,7 +442,7 @@ async fn a_failed_post_is_not_retried_and_the_next_push_creates_it_once() {
 
 #[tokio::test]
 async fn unapproved_projects_are_refused_before_any_call() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let host = Host::new();
     let conn = host.connected(&sim.uri(), &halo).await;
@@ -468,7 +468,7 @@ async fn unapproved_projects_are_refused_before_any_call() {
 
 #[tokio::test]
 async fn connections_that_are_not_connected_are_refused() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let host = Host::new();
     // Created but never tested: Untested.
@@ -489,7 +489,7 @@ async fn connections_that_are_not_connected_are_refused() {
 
 #[tokio::test]
 async fn a_missing_project_ticket_type_is_a_setting_to_fix() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let mut settings = common::settings(&sim.uri());
     settings.project_ticket_type_id = None;
     let halo = common::connector_with(settings, common::credentials());
@@ -520,7 +520,7 @@ async fn a_missing_project_ticket_type_is_a_setting_to_fix() {
 
 #[tokio::test]
 async fn a_rejected_ticket_keeps_halos_message() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector(&sim);
     let host = Host::new();
     let conn = host.connected(&sim.uri(), &halo).await;

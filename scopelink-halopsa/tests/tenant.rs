@@ -7,13 +7,13 @@ use common::{connector_with, credentials, settings};
 use scopelink_core::connector::Connector;
 use scopelink_core::secret::ClientCredentials;
 use scopelink_core::ConnectorError;
-use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
+use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig};
 
 #[tokio::test]
 async fn a_hosted_instance_gets_no_tenant_when_none_is_configured_or_reported() {
     // Like live hosted Halo: the instance's own /auth/token, no tenant in
     // authinfo, a token request without `?tenant=`.
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let mut s = settings(&sim.uri());
     s.tenant = None;
     let halo = connector_with(s, credentials());
@@ -30,7 +30,7 @@ async fn a_hosted_instance_gets_no_tenant_when_none_is_configured_or_reported() 
 
 #[tokio::test]
 async fn a_configured_tenant_is_sent_and_accepted() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let halo = connector_with(settings(&sim.uri()), credentials());
     halo.test_connection().await.expect("test connection");
     let token = &sim.requests()[0];
@@ -40,7 +40,7 @@ async fn a_configured_tenant_is_sent_and_accepted() {
 
 #[tokio::test]
 async fn a_tenant_halo_does_not_know_is_a_tenant_setting_error() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let mut s = settings(&sim.uri());
     s.tenant = Some("acme-typo".into());
     let err = connector_with(s, credentials())
@@ -63,7 +63,7 @@ async fn a_tenant_halo_does_not_know_is_a_tenant_setting_error() {
 
 #[tokio::test]
 async fn bad_credentials_still_read_as_invalid_client_with_the_description() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let mut s = settings(&sim.uri());
     s.tenant = None;
     let err = connector_with(s, ClientCredentials::new("sim-client", "wrong-secret"))
@@ -84,7 +84,7 @@ async fn bad_credentials_still_read_as_invalid_client_with_the_description() {
 
 #[tokio::test]
 async fn a_required_tenant_reported_by_authinfo_is_sent() {
-    let sim = HaloSim::start(HaloPsaSimConfig {
+    let sim = HaloPsaSim::start(HaloPsaSimConfig {
         tenant_required: true,
         ..HaloPsaSimConfig::default()
     })

@@ -30,7 +30,7 @@ use scopelink_core::model::{DataType, Record};
 use scopelink_core::store::RecordStore;
 use scopelink_core::ConnectionId;
 use scopelink_testkit::connectwise::ConnectWiseSim;
-use scopelink_testkit::halopsa::HaloSim;
+use scopelink_testkit::halopsa::HaloPsaSim;
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fmt;
@@ -441,7 +441,7 @@ fn value_text(v: &Value, key: &str) -> Option<String> {
 
 /// The HaloPSA simulator's clients (every one is synced, inactive ones
 /// included): id and name.
-pub fn halo_companies(sim: &HaloSim) -> Vec<Expected> {
+pub fn halo_companies(sim: &HaloPsaSim) -> Vec<Expected> {
     sim.clients()
         .iter()
         .filter_map(|c| {
@@ -457,7 +457,7 @@ pub fn halo_companies(sim: &HaloSim) -> Vec<Expected> {
 
 /// The HaloPSA simulator's users a sync stores (those of a known client):
 /// id and company.
-pub fn halo_contacts(sim: &HaloSim) -> Vec<Expected> {
+pub fn halo_contacts(sim: &HaloPsaSim) -> Vec<Expected> {
     let clients: BTreeSet<String> = sim
         .clients()
         .iter()
@@ -475,7 +475,7 @@ pub fn halo_contacts(sim: &HaloSim) -> Vec<Expected> {
 
 /// The HaloPSA simulator's opportunities of a known client: id, name
 /// (`summary`) and company.
-pub fn halo_opportunities(sim: &HaloSim) -> Vec<Expected> {
+pub fn halo_opportunities(sim: &HaloPsaSim) -> Vec<Expected> {
     let clients: BTreeSet<String> = sim
         .clients()
         .iter()
@@ -496,7 +496,7 @@ pub fn halo_opportunities(sim: &HaloSim) -> Vec<Expected> {
 }
 
 /// The HaloPSA CRM sets a full sync stores.
-pub fn halo_crm(sim: &HaloSim) -> Vec<(DataType, Vec<Expected>)> {
+pub fn halo_crm(sim: &HaloPsaSim) -> Vec<(DataType, Vec<Expected>)> {
     vec![
         (DataType::Companies, halo_companies(sim)),
         (DataType::Contacts, halo_contacts(sim)),

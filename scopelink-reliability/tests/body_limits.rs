@@ -10,7 +10,7 @@ mod fault_support;
 use fault_support::*;
 use scopelink_core::http::{BodyLimits, HttpClient, HttpConfig, Method, Request, RetryPolicy};
 use scopelink_core::{ConnectorError, DataType, HttpError, MemoryStore, Store, SyncError};
-use scopelink_halopsa::{HaloConnector, HaloSettings};
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
 use scopelink_reliability::hostile_server::{Answer, HostileServer};
 use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use std::sync::Arc;
@@ -220,13 +220,13 @@ async fn halopsa_sync_against_an_endless_page_fails_typed_at_the_default_cap() {
     })
     .await
     .unwrap();
-    let settings = HaloSettings {
+    let settings = HaloPsaSettings {
         host: server.url(),
         tenant: Some("acmemsp".into()),
         project_ticket_type_id: None,
         task_ticket_type_id: None,
     };
-    let halo = HaloConnector::new(
+    let halo = HaloPsaConnector::new(
         settings,
         scopelink_core::secret::ClientCredentials::new("sim-client", "sim-secret"),
         http(Duration::from_secs(30)),

@@ -14,7 +14,7 @@ use scopelink_core::connector::CrmSource;
 use scopelink_core::http::{HttpConfig, PageLimits};
 use scopelink_core::sync::RunStatus;
 use scopelink_core::{ConnectorError, DataType, HttpError, MemoryStore, Store, SyncError};
-use scopelink_halopsa::{HaloConnector, HaloSettings};
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
 use scopelink_reliability::hostile_server::{Answer, HostileServer};
 use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use serde_json::{json, Value};
@@ -252,14 +252,14 @@ fn halo_clients(first: u64) -> Value {
     )
 }
 
-fn halo_connector(server: &HostileServer, http: HttpConfig) -> HaloConnector {
-    let settings = HaloSettings {
+fn halo_connector(server: &HostileServer, http: HttpConfig) -> HaloPsaConnector {
+    let settings = HaloPsaSettings {
         host: server.url(),
         tenant: Some("acmemsp".into()),
         project_ticket_type_id: None,
         task_ticket_type_id: None,
     };
-    HaloConnector::new(
+    HaloPsaConnector::new(
         settings,
         scopelink_core::secret::ClientCredentials::new("sim-client", "sim-secret"),
         http,
@@ -269,8 +269,8 @@ fn halo_connector(server: &HostileServer, http: HttpConfig) -> HaloConnector {
 
 #[test]
 fn halopsa_walks_are_bounded_at_five_million_records_by_default() {
-    let halo = HaloConnector::new(
-        HaloSettings {
+    let halo = HaloPsaConnector::new(
+        HaloPsaSettings {
             host: "https://acme.halopsa.com".into(),
             tenant: Some("acme".into()),
             project_ticket_type_id: None,

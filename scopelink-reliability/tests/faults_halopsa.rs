@@ -7,21 +7,21 @@ mod fault_support;
 use fault_support::*;
 use scopelink_core::sync::SyncProgress;
 use scopelink_core::{DataType, MemoryStore};
-use scopelink_halopsa::{HaloConnector, HaloSettings};
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
 use scopelink_reliability::compare::{assert_store_matches, halo_crm};
-use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
+use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-fn connector(sim: &HaloSim) -> HaloConnector {
-    let settings = HaloSettings {
+fn connector(sim: &HaloPsaSim) -> HaloPsaConnector {
+    let settings = HaloPsaSettings {
         host: sim.uri(),
         tenant: Some("acmemsp".into()),
         project_ticket_type_id: Some("3".into()),
         task_ticket_type_id: Some("26".into()),
     };
-    HaloConnector::new(
+    HaloPsaConnector::new(
         settings,
         scopelink_core::secret::ClientCredentials::new("sim-client", "sim-secret"),
         http(Duration::from_secs(5)),
@@ -32,7 +32,7 @@ fn connector(sim: &HaloSim) -> HaloConnector {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn token_expiring_mid_sync_is_refreshed_once_each_time() {
     // 2500 generated clients and the 5 of the fixtures: 26 pages of 100.
-    let sim = HaloSim::start(HaloPsaSimConfig::default().with_generated_clients(2_500)).await;
+    let sim = HaloPsaSim::start(HaloPsaSimConfig::default().with_generated_clients(2_500)).await;
     let halo = connector(&sim);
     let host = Host::halopsa(Arc::new(MemoryStore::new()), &sim.uri()).await;
 

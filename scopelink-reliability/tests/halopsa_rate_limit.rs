@@ -14,9 +14,9 @@ mod fault_support;
 use fault_support::*;
 use scopelink_core::http::{HttpConfig, ThrottlePolicy};
 use scopelink_core::{ConnectorError, DataType, HttpError, MemoryStore, SyncError};
-use scopelink_halopsa::{HaloConnector, HaloSettings, DEFAULT_THROTTLE};
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings, DEFAULT_THROTTLE};
 use scopelink_reliability::compare::{assert_store_matches, halo_crm};
-use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
+use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -57,16 +57,17 @@ fn the_default_throttle_waits_seconds_doubling_to_a_minute_bounded_in_all() {
 
 #[test]
 fn the_connector_applies_the_default_throttle_unless_the_host_sets_one() {
-    let settings = HaloSettings {
+    let settings = HaloPsaSettings {
         host: "https://acme.halopsa.com".into(),
         tenant: Some("acme".into()),
         project_ticket_type_id: None,
         task_ticket_type_id: None,
     };
     let credentials = || scopelink_core::secret::ClientCredentials::new("id", "secret");
-    let halo = HaloConnector::new(settings.clone(), credentials(), HttpConfig::default()).unwrap();
+    let halo =
+        HaloPsaConnector::new(settings.clone(), credentials(), HttpConfig::default()).unwrap();
     assert_eq!(halo.http().config().throttle, Some(DEFAULT_THROTTLE));
-    let halo = HaloConnector::new(
+    let halo = HaloPsaConnector::new(
         settings,
         credentials(),
         HttpConfig {
@@ -83,20 +84,20 @@ fn the_connector_applies_the_default_throttle_unless_the_host_sets_one() {
 
 /// The simulator with 505 clients (6 pages of 100), 3 users and 2
 /// opportunities, at most 4 API calls in any 2 seconds.
-async fn limited_sim() -> HaloSim {
-    let sim = HaloSim::start(HaloPsaSimConfig::default().with_generated_clients(500)).await;
+async fn limited_sim() -> HaloPsaSim {
+    let sim = HaloPsaSim::start(HaloPsaSimConfig::default().with_generated_clients(500)).await;
     sim.limit_rate(4, Duration::from_secs(2));
     sim
 }
 
-fn connector(sim: &HaloSim, throttle: ThrottlePolicy) -> HaloConnector {
-    let settings = HaloSettings {
+fn connector(sim: &HaloPsaSim, throttle: ThrottlePolicy) -> HaloPsaConnector {
+    let settings = HaloPsaSettings {
         host: sim.uri(),
         tenant: Some("acmemsp".into()),
         project_ticket_type_id: None,
         task_ticket_type_id: None,
     };
-    HaloConnector::new(
+    HaloPsaConnector::new(
         settings,
         scopelink_core::secret::ClientCredentials::new("sim-client", "sim-secret"),
         HttpConfig {
@@ -119,7 +120,7 @@ fn scaled_default() -> ThrottlePolicy {
     }
 }
 
-fn refused(sim: &HaloSim) -> usize {
+fn refused(sim: &HaloPsaSim) -> usize {
     sim.api_requests()
         .iter()
         .filter(|r| r.status == 429)

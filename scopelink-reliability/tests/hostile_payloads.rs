@@ -21,7 +21,7 @@ use scopelink_core::{
     Connection, ConnectionStatus, Connections, ConnectorError, FeatureCategory, MemoryStore,
     NewConnection, Provider, SyncEngine, SyncError, SyncRequest, WebhookError,
 };
-use scopelink_halopsa::{HaloConnector, HaloSettings};
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use std::time::Duration;
@@ -853,10 +853,10 @@ async fn connectwise_callback_payloads() {
 
 // ---------------------------------------------------------------- halopsa
 
-fn halo(server: &MockServer) -> HaloConnector {
-    let mut settings = HaloSettings::new(server.uri());
+fn halo(server: &MockServer) -> HaloPsaConnector {
+    let mut settings = HaloPsaSettings::new(server.uri());
     settings.tenant = Some("acme".into());
-    HaloConnector::new(settings, halo_credentials(), http()).unwrap()
+    HaloPsaConnector::new(settings, halo_credentials(), http()).unwrap()
 }
 
 fn halo_credentials() -> ClientCredentials {

@@ -11,9 +11,10 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
-use scopelink_connectwise::convert::convert_json;
-use scopelink_connectwise::webhook::{events_from_payload, parse_payload};
-use scopelink_connectwise::{verify_signature, wire};
+use scopelink_connectwise::fuzz::convert_json;
+use scopelink_connectwise::fuzz::wire;
+use scopelink_connectwise::fuzz::{events_from_payload, parse_payload};
+use scopelink_connectwise::verify_signature;
 use scopelink_core::http::{
     error_message, next_link, retry_after, validate_url, AddressPolicy, HeaderMap, HeaderValue,
 };
@@ -224,7 +225,7 @@ fn cw_sign(key: &str, body: &[u8]) -> String {
 }
 
 fn halo_records(data_type: DataType, body: &[u8]) {
-    if let Ok((records, rejected)) = scopelink_halopsa::decode::records(data_type, body) {
+    if let Ok((records, rejected)) = scopelink_halopsa::fuzz::records(data_type, body) {
         for r in &records {
             assert_eq!(r.data_type(), data_type);
             assert!(r.external_id().parse::<i64>().is_ok_and(|id| id > 0));
@@ -354,7 +355,7 @@ proptest! {
                 wrapper["record_count"] = c.into();
             }
             let body = serde_json::to_vec(&wrapper).unwrap();
-            let (records, rejected) = scopelink_halopsa::decode::records(t, &body)
+            let (records, rejected) = scopelink_halopsa::fuzz::records(t, &body)
                 .expect("a wrapper with the list is a page");
             prop_assert_eq!(records.len() + rejected.len(), items.len());
         }
@@ -363,7 +364,7 @@ proptest! {
     /// fuzz target `halo_token`.
     #[test]
     fn halo_token_bytes(body in prop::collection::vec(any::<u8>(), 0..256)) {
-        if let Some((_, lifetime)) = scopelink_halopsa::decode::token_reply(&body) {
+        if let Some((_, lifetime)) = scopelink_halopsa::fuzz::token_reply(&body) {
             prop_assert!(lifetime > Duration::ZERO && lifetime <= Duration::from_secs(30 * 86_400));
         }
     }
@@ -375,7 +376,7 @@ proptest! {
         let mut body = match extra { Value::Object(m) => Value::Object(m), _ => serde_json::json!({}) };
         body["access_token"] = token.into();
         body["expires_in"] = expires;
-        let got = scopelink_halopsa::decode::token_reply(&serde_json::to_vec(&body).unwrap());
+        let got = scopelink_halopsa::fuzz::token_reply(&serde_json::to_vec(&body).unwrap());
         let (_, lifetime) = got.expect("a token reply");
         prop_assert!(lifetime > Duration::ZERO && lifetime <= Duration::from_secs(30 * 86_400));
     }

@@ -25,10 +25,10 @@ use scopelink_core::{
     Connection, ConnectionId, Connections, FeatureCategory, MemoryStore, NewConnection, Provider,
     SyncEngine, SyncRequest,
 };
-use scopelink_halopsa::{HaloConnector, HaloSettings};
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
 use scopelink_reliability::log_capture::LogCapture;
 use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
-use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim};
+use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig};
 use secrecy::SecretString;
 use serde_json::json;
 use std::fmt::Debug;
@@ -420,7 +420,7 @@ fn project() -> ScopingProject {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn halopsa_token_push_sync_and_failures_leak_nothing() {
     let log = capture();
-    let sim = HaloSim::start(HaloPsaSimConfig::default()).await;
+    let sim = HaloPsaSim::start(HaloPsaSimConfig::default()).await;
     let client_secret = HaloPsaSimConfig::default().client_secret;
     let wrong_secret = "wrong-halo-secret-88aa".to_string();
     let secrets = Secrets(vec![
@@ -432,7 +432,7 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
         ("refresh token", "refresh-9c1b7e5a".into()),
     ]);
     let (store, connections, engine) = host();
-    let settings = HaloSettings {
+    let settings = HaloPsaSettings {
         host: sim.uri(),
         tenant: None,
         project_ticket_type_id: Some("3".into()),
@@ -447,7 +447,7 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
         settings.to_map(),
     )
     .await;
-    let halo = HaloConnector::new(settings.clone(), credentials.clone(), http()).unwrap();
+    let halo = HaloPsaConnector::new(settings.clone(), credentials.clone(), http()).unwrap();
     let tested = connections
         .test(&Access::full(), &conn.id, &halo)
         .await
@@ -504,7 +504,7 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
         .await
         .unwrap_err();
     secrets.check_error("5xx sync error", &err);
-    let wrong = HaloConnector::new(
+    let wrong = HaloPsaConnector::new(
         settings.clone(),
         ClientCredentials::new("sim-client", &wrong_secret),
         http(),
@@ -539,9 +539,9 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
         .with_priority(2)
         .mount(&server)
         .await;
-    let mut echo_settings = HaloSettings::new(server.uri());
+    let mut echo_settings = HaloPsaSettings::new(server.uri());
     echo_settings.tenant = Some("acme".into());
-    let echoing = HaloConnector::new(
+    let echoing = HaloPsaConnector::new(
         echo_settings,
         ClientCredentials::new("sim-client", &wrong_secret),
         http(),
@@ -574,9 +574,9 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
         .with_priority(2)
         .mount(&server)
         .await;
-    let mut wm_settings = HaloSettings::new(server.uri());
+    let mut wm_settings = HaloPsaSettings::new(server.uri());
     wm_settings.tenant = Some("acme".into());
-    let wm = HaloConnector::new(wm_settings, credentials.clone(), http()).unwrap();
+    let wm = HaloPsaConnector::new(wm_settings, credentials.clone(), http()).unwrap();
     let err = wm.test_connection().await.unwrap_err();
     secrets.check_error("401 after a 429 error", &err);
 

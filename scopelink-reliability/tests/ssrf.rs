@@ -14,7 +14,7 @@ use scopelink_core::model::DataType;
 use scopelink_core::secret::{ApiKeyPair, ClientCredentials};
 use scopelink_core::webhook::WebhookRequest;
 use scopelink_core::{ConnectorError, HttpError, WebhookError};
-use scopelink_halopsa::{HaloConnector, HaloSettings};
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
 use serde_json::json;
 use std::time::Duration;
 use url::Url;
@@ -195,8 +195,8 @@ async fn connectwise_server_url_refuses_every_case() {
 #[tokio::test]
 async fn halopsa_host_refuses_every_case() {
     for (input, _) in REFUSED {
-        let err = HaloConnector::new(
-            HaloSettings::new(*input),
+        let err = HaloPsaConnector::new(
+            HaloPsaSettings::new(*input),
             ClientCredentials::new("client", "halo-secret"),
             HttpConfig::default(),
         )
@@ -251,17 +251,17 @@ async fn host_names_resolving_to_loopback_are_refused() {
         assert_eq!(cw.http().requests_sent(), 2, "refusals are not retried");
 
         // HaloPSA: the host is accepted as a name; the first request fails.
-        let halo = HaloConnector::new(
-            HaloSettings::new(format!("https://{host}:1")),
+        let halo = HaloPsaConnector::new(
+            HaloPsaSettings::new(format!("https://{host}:1")),
             ClientCredentials::new("client", "halo-secret"),
             fast(AddressPolicy::public_only()),
         )
         .expect("a host name passes the literal check");
         let err = halo.test_connection().await.unwrap_err();
         assert_config_error(&err, "host", host);
-        let mut tenant = HaloSettings::new(format!("https://{host}:1"));
+        let mut tenant = HaloPsaSettings::new(format!("https://{host}:1"));
         tenant.tenant = Some("acme".into());
-        let halo = HaloConnector::new(
+        let halo = HaloPsaConnector::new(
             tenant,
             ClientCredentials::new("client", "halo-secret"),
             fast(AddressPolicy::public_only()),
@@ -369,17 +369,17 @@ async fn redirects_to_refused_targets_are_not_followed() {
         assert_refused_redirect(&err, None, host, target);
 
         // HaloPSA discovery, then the token request.
-        let halo = HaloConnector::new(
-            HaloSettings::new(server.uri()),
+        let halo = HaloPsaConnector::new(
+            HaloPsaSettings::new(server.uri()),
             ClientCredentials::new("client", "halo-secret"),
             fast(AddressPolicy::allow_local()),
         )
         .unwrap();
         let err = halo.test_connection().await.unwrap_err();
         assert_refused_redirect(&err, Some("host"), host, target);
-        let mut with_tenant = HaloSettings::new(server.uri());
+        let mut with_tenant = HaloPsaSettings::new(server.uri());
         with_tenant.tenant = Some("acme".into());
-        let halo = HaloConnector::new(
+        let halo = HaloPsaConnector::new(
             with_tenant,
             ClientCredentials::new("client", "halo-secret"),
             fast(AddressPolicy::allow_local()),
@@ -461,8 +461,8 @@ async fn a_halopsa_auth_url_off_the_host_is_ignored() {
             .respond_with(ResponseTemplate::new(200).set_body_json(json!({"id": 1, "name": "API"})))
             .mount(&server)
             .await;
-        let halo = HaloConnector::new(
-            HaloSettings::new(server.uri()),
+        let halo = HaloPsaConnector::new(
+            HaloPsaSettings::new(server.uri()),
             ClientCredentials::new("client", "halo-secret"),
             fast(AddressPolicy::allow_local()),
         )

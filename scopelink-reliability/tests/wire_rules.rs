@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use proptest::test_runner::Config;
-use scopelink_connectwise::convert::convert_json;
+use scopelink_connectwise::fuzz::convert_json;
 use scopelink_core::model::DataType;
 use scopelink_core::wire::value_id;
 use serde_json::{json, Value};
@@ -18,7 +18,7 @@ fn ids(id: &Value) -> (Option<String>, Option<String>) {
         .ok()
         .map(|r| r.external_id().to_string());
     let body = serde_json::to_vec(&json!({ "clients": [record] })).unwrap();
-    let (records, _) = scopelink_halopsa::decode::records(DataType::Companies, &body).unwrap();
+    let (records, _) = scopelink_halopsa::fuzz::records(DataType::Companies, &body).unwrap();
     let halo = records.first().map(|r| r.external_id().to_string());
     (cw, halo)
 }

@@ -1,18 +1,18 @@
 //! The HaloPSA simulator, driven with plain HTTP.
 
 use reqwest::{Client, StatusCode};
-use scopelink_testkit::halopsa::{HaloPsaSimConfig, HaloSim, MilestonePost};
+use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig, MilestonePost};
 use serde_json::{json, Value};
 
 struct Api {
-    sim: HaloSim,
+    sim: HaloPsaSim,
     http: Client,
     token: String,
 }
 
 impl Api {
     async fn start(config: HaloPsaSimConfig) -> Self {
-        let sim = HaloSim::start(config).await;
+        let sim = HaloPsaSim::start(config).await;
         let http = Client::new();
         let token = token(&http, &sim, "sim-secret").await;
         Self { sim, http, token }
@@ -48,7 +48,7 @@ impl Api {
 
 async fn token_response(
     http: &Client,
-    sim: &HaloSim,
+    sim: &HaloPsaSim,
     tenant: &str,
     form: &[(&str, &str)],
 ) -> (StatusCode, Value) {
@@ -62,7 +62,7 @@ async fn token_response(
     (status, resp.json().await.unwrap_or(Value::Null))
 }
 
-async fn token(http: &Client, sim: &HaloSim, secret: &str) -> String {
+async fn token(http: &Client, sim: &HaloPsaSim, secret: &str) -> String {
     let (status, body) = token_response(
         http,
         sim,
@@ -83,7 +83,7 @@ async fn token(http: &Client, sim: &HaloSim, secret: &str) -> String {
 
 #[tokio::test]
 async fn token_endpoint_checks_the_client_credentials_form() {
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let http = Client::new();
     let good = [
         ("grant_type", "client_credentials"),
@@ -132,7 +132,7 @@ async fn token_endpoint_checks_the_client_credentials_form() {
 }
 
 /// A token request with no `?tenant=` at all.
-async fn token_without_tenant(http: &Client, sim: &HaloSim) -> (StatusCode, Value) {
+async fn token_without_tenant(http: &Client, sim: &HaloPsaSim) -> (StatusCode, Value) {
     let resp = http
         .post(format!("{}/auth/token", sim.uri()))
         .form(&[
@@ -152,7 +152,7 @@ async fn token_without_tenant(http: &Client, sim: &HaloSim) -> (StatusCode, Valu
 async fn hosted_instance_issues_tokens_without_a_tenant() {
     // Public clients that work against live hosted Halo post to
     // `{instance}/auth/token` with no tenant.
-    let sim = HaloSim::start_default().await;
+    let sim = HaloPsaSim::start_default().await;
     let http = Client::new();
     let (status, body) = token_without_tenant(&http, &sim).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -161,7 +161,7 @@ async fn hosted_instance_issues_tokens_without_a_tenant() {
 
 #[tokio::test]
 async fn a_required_tenant_is_refused_when_missing_and_reported_by_authinfo() {
-    let sim = HaloSim::start(HaloPsaSimConfig {
+    let sim = HaloPsaSim::start(HaloPsaSimConfig {
         tenant_required: true,
         ..HaloPsaSimConfig::default()
     })

@@ -5,8 +5,8 @@
 use scopelink_core::http::{AddressPolicy, HttpConfig, RateLimit, RetryPolicy};
 use scopelink_core::secret::{ClientCredentials, Credentials};
 use scopelink_core::{Connection, FeatureCategory, NewConnection, Provider};
-use scopelink_halopsa::{HaloConnector, HaloSettings};
-use scopelink_testkit::halopsa::HaloSim;
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
+use scopelink_testkit::halopsa::HaloPsaSim;
 use std::time::Duration;
 
 /// Loopback allowed, fast retries, no practical rate limit.
@@ -27,8 +27,8 @@ pub fn http() -> HttpConfig {
     }
 }
 
-pub fn settings(host: &str) -> HaloSettings {
-    HaloSettings {
+pub fn settings(host: &str) -> HaloPsaSettings {
+    HaloPsaSettings {
         host: host.to_string(),
         tenant: Some("acmemsp".into()),
         project_ticket_type_id: Some("3".into()),
@@ -40,12 +40,15 @@ pub fn credentials() -> ClientCredentials {
     ClientCredentials::new("sim-client", "sim-secret")
 }
 
-pub fn connector(sim: &HaloSim) -> HaloConnector {
-    HaloConnector::new(settings(&sim.uri()), credentials(), http()).expect("connector")
+pub fn connector(sim: &HaloPsaSim) -> HaloPsaConnector {
+    HaloPsaConnector::new(settings(&sim.uri()), credentials(), http()).expect("connector")
 }
 
-pub fn connector_with(settings: HaloSettings, credentials: ClientCredentials) -> HaloConnector {
-    HaloConnector::new(settings, credentials, http()).expect("connector")
+pub fn connector_with(
+    settings: HaloPsaSettings,
+    credentials: ClientCredentials,
+) -> HaloPsaConnector {
+    HaloPsaConnector::new(settings, credentials, http()).expect("connector")
 }
 
 /// A connection service over a memory store, and the store.
@@ -57,7 +60,7 @@ pub trait HostExt {
     /// A HaloPSA connection (CRM + PSA), not tested yet.
     async fn create(&self, host: &str) -> Connection;
     /// A HaloPSA connection, tested with `connector` (Connected).
-    async fn connected(&self, host: &str, connector: &HaloConnector) -> Connection;
+    async fn connected(&self, host: &str, connector: &HaloPsaConnector) -> Connection;
 }
 
 impl HostExt for Host {
@@ -77,7 +80,7 @@ impl HostExt for Host {
             .expect("create connection")
     }
 
-    async fn connected(&self, host: &str, connector: &HaloConnector) -> Connection {
+    async fn connected(&self, host: &str, connector: &HaloPsaConnector) -> Connection {
         let c = self.create(host).await;
         let c = self
             .connections

@@ -92,7 +92,7 @@ impl HostExt for Host {
     }
 
     async fn halopsa(store: Arc<dyn Store>, host: &str) -> Self {
-        let settings = scopelink_halopsa::HaloSettings {
+        let settings = scopelink_halopsa::HaloPsaSettings {
             host: host.to_string(),
             tenant: Some("acmemsp".into()),
             project_ticket_type_id: Some("3".into()),

@@ -33,11 +33,11 @@
 //!   `GET /api/Tickets/{id}` read them back.
 //!
 //! Paths are matched case-insensitively. Fault injection:
-//! [`HaloSim::fail_next`], [`HaloSim::fail_on_ticket_create`],
-//! [`HaloSim::fail_on_ticket_update`], [`HaloSim::expire_tokens`],
-//! [`HaloSim::forbid`], [`HaloSim::set_membership_writes`], and
-//! [`HaloSim::delete_milestone`] for an agent's edit in HaloPSA. Every
-//! request is logged ([`HaloSim::requests`]) without its `Authorization`
+//! [`HaloPsaSim::fail_next`], [`HaloPsaSim::fail_on_ticket_create`],
+//! [`HaloPsaSim::fail_on_ticket_update`], [`HaloPsaSim::expire_tokens`],
+//! [`HaloPsaSim::forbid`], [`HaloPsaSim::set_membership_writes`], and
+//! [`HaloPsaSim::delete_milestone`] for an agent's edit in HaloPSA. Every
+//! request is logged ([`HaloPsaSim::requests`]) without its `Authorization`
 //! header.
 //!
 //! Where the real behaviour is unknown the simulator picks the stricter

@@ -3,20 +3,24 @@
 use super::*;
 
 /// A running HaloPSA simulator.
-pub struct HaloSim {
+pub struct HaloPsaSim {
     pub(super) server: MockServer,
     pub(super) state: Arc<Mutex<State>>,
 }
 
-impl std::fmt::Debug for HaloSim {
+/// The simulator's former name.
+#[deprecated(note = "renamed to `HaloPsaSim` (one `<Provider>Sim` naming scheme)")]
+pub type HaloSim = HaloPsaSim;
+
+impl std::fmt::Debug for HaloPsaSim {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("HaloSim")
+        f.debug_struct("HaloPsaSim")
             .field("uri", &self.server.uri())
             .finish_non_exhaustive()
     }
 }
 
-impl HaloSim {
+impl HaloPsaSim {
     /// Starts the simulator on a loopback port.
     pub async fn start(config: HaloPsaSimConfig) -> Self {
         let server = MockServer::start().await;
@@ -215,7 +219,7 @@ impl HaloSim {
         self.state().tree()
     }
 
-    /// [`HaloSim::project_tree`] as indented text.
+    /// [`HaloPsaSim::project_tree`] as indented text.
     pub fn render_tree(&self) -> String {
         fn task(out: &mut String, t: &SimTask, depth: usize) {
             let _ = writeln!(

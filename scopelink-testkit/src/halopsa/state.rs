@@ -23,7 +23,7 @@ pub(super) struct State {
     pub(super) next_link_id: i64,
     pub(super) clock: u64,
     pub(super) sim: SimLayer,
-    /// HaloPSA's rate limit, when set ([`HaloSim::limit_rate`]).
+    /// HaloPSA's rate limit, when set ([`HaloPsaSim::limit_rate`]).
     pub(super) rate_window: Option<crate::sim::rate_window::RollingWindow>,
 }
 

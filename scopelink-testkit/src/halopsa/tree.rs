@@ -2,7 +2,7 @@
 
 use super::*;
 
-/// A task (child ticket) in [`HaloSim::project_tree`].
+/// A task (child ticket) in [`HaloPsaSim::project_tree`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SimTask {
     /// Ticket id.
@@ -19,7 +19,7 @@ pub struct SimTask {
     pub children: Vec<SimTask>,
 }
 
-/// A milestone in [`HaloSim::project_tree`].
+/// A milestone in [`HaloPsaSim::project_tree`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SimMilestone {
     /// Milestone id.
@@ -33,7 +33,7 @@ pub struct SimMilestone {
     pub tasks: Vec<SimTask>,
 }
 
-/// A project in [`HaloSim::project_tree`].
+/// A project in [`HaloPsaSim::project_tree`].
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct SimProject {
     /// Ticket id.
