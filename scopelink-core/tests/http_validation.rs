@@ -397,3 +397,15 @@ fn request_debug_shows_no_secrets() {
     assert!(shown.contains("application/json"), "{shown}");
     assert!(shown.contains("authorization"), "{shown}");
 }
+
+#[test]
+fn a_refused_local_address_tells_how_to_opt_in() {
+    let err = validate_url("https://127.0.0.1:8443/api", PUBLIC).unwrap_err();
+    let message = err.to_string();
+    assert!(message.contains("`127.0.0.1`"), "{message}");
+    assert!(
+        message.contains("HttpConfig::addresses")
+            && message.contains("AddressPolicy::allow_local()"),
+        "{message}"
+    );
+}
