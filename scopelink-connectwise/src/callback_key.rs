@@ -7,9 +7,9 @@
 //! (`key_url` on `sandbox-na.myconnectwise.net` beside entity links on
 //! `na.myconnectwise.net`), and nango's list of ConnectWise key hosts.
 
-use crate::client::authority;
 use crate::site::cloud_region_of;
 use scopelink_core::error::WebhookError;
+use scopelink_core::pages::same_origin;
 use secrecy::SecretString;
 use std::collections::{HashMap, VecDeque};
 use std::sync::{Arc, Mutex, OnceLock};
@@ -37,7 +37,7 @@ pub(crate) struct KeyUrl {
 /// or a simulator) only the API host or the server host as typed, with the
 /// same scheme and port.
 pub(crate) fn key_host_trusted(url: &Url, api_base: &Url, server: Option<&Url>) -> bool {
-    let own = |base: &Url| url.scheme() == base.scheme() && authority(url) == authority(base);
+    let own = |base: &Url| same_origin(base, url);
     if own(api_base) || server.is_some_and(own) {
         return true;
     }

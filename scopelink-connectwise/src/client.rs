@@ -88,14 +88,6 @@ pub fn normalize_server_url(input: &str, policy: AddressPolicy) -> Result<Url, C
     ADDRESS.normalize(input, policy)
 }
 
-/// `host[:port]` of a URL, for comparisons.
-pub(crate) fn authority(url: &Url) -> Option<(String, Option<u16>)> {
-    Some((
-        url.host_str()?.to_ascii_lowercase(),
-        url.port_or_known_default(),
-    ))
-}
-
 fn valid_codebase(codebase: &str) -> Option<&str> {
     let c = codebase.trim().trim_matches('/');
     let ok = !c.is_empty()

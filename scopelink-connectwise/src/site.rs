@@ -19,9 +19,10 @@
 //! The user may type either form of a cloud host (`na.myconnectwise.net` or
 //! `api-na.myconnectwise.net`); [`ConnectWiseSite`] keeps both.
 
-use crate::client::{authority, normalize_server_url};
+use crate::client::normalize_server_url;
 use scopelink_core::error::ConnectorError;
 use scopelink_core::http::AddressPolicy;
+use scopelink_core::pages::same_origin;
 use url::{Host, Url};
 
 /// The domains of ConnectWise's cloud and staging sites (Developer Guide,
@@ -174,7 +175,7 @@ impl ConnectWiseSite {
     /// its `api-` host (same scheme and port). For checking hosts a
     /// callback names (such as `Metadata.key_url`) before fetching them.
     pub fn is_own_host(&self, url: &Url) -> bool {
-        let same = |base: &Url| url.scheme() == base.scheme() && authority(url) == authority(base);
+        let same = |base: &Url| same_origin(base, url);
         same(&self.login)
             || same(&self.typed)
             || same(&self.api_url(""))
