@@ -74,11 +74,6 @@ impl FieldDef {
         self.webhook_id = Some(id);
         self
     }
-
-    /// Whether values are compared as numbers.
-    pub(super) fn numeric(&self) -> bool {
-        matches!(self.data_type, "integer" | "long" | "double" | "decimal")
-    }
 }
 
 /// Where an entity is written when it is a child: `{parent}/{id}/{segment}`,

@@ -216,12 +216,7 @@ impl AutotaskSim {
     /// # Panics
     ///
     /// When there is no webhook `webhook_id` (a mistake in the test).
-    pub fn signed_callout(
-        &self,
-        webhook_id: i64,
-        action: &str,
-        entity_id: i64,
-    ) -> (Vec<(String, String)>, Vec<u8>) {
+    pub fn signed_callout(&self, webhook_id: i64, action: &str, entity_id: i64) -> Callout {
         self.state()
             .callout(webhook_id, action, entity_id)
             .unwrap_or_else(|| panic!("the Autotask simulator has no webhook {webhook_id}"))
