@@ -216,7 +216,7 @@ async fn company_writes_check_required_fields_and_picklists() {
     let (status, _) = api
         .call(Method::DELETE, &format!("Companies/{id}"), None)
         .await;
-    assert_eq!(status, 404, "companies cannot be deleted through the API");
+    assert_eq!(status, 405, "companies cannot be deleted through the API");
     let (status, _) = api.call(Method::GET, "Companies/12345", None).await;
     assert_eq!(status, 404);
 

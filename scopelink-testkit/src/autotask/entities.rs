@@ -417,7 +417,6 @@ pub(super) static ENTITIES: &[EntityDef] = &[
     },
     EntityDef {
         can_create: false,
-        can_update: false,
         ..entity("Resources", RESOURCE_FIELDS, 29_682_885)
     },
     EntityDef {

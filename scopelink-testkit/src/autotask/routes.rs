@@ -130,7 +130,9 @@ impl State {
             ("PATCH" | "PUT", []) => self.update(req, def, None, method == "PUT"),
             (m, []) => method_not_allowed(m),
             ("GET", [id]) => self.get_item(def, id, None),
-            ("DELETE", [_]) if def.child_of.is_some() || !def.can_delete => (404, None),
+            ("DELETE", [_]) if def.child_of.is_some() || !def.can_delete => {
+                method_not_allowed(method)
+            }
             ("DELETE", [id]) => self.delete(def, id, None),
             (m, [_]) => method_not_allowed(m),
             (_, [parent_id, child, rest @ ..]) => {
@@ -142,6 +144,11 @@ impl State {
                 };
                 let parent = Some(parent_id);
                 match (method, rest) {
+                    ("GET", ["entityinformation"]) => self.entity_information(cdef),
+                    ("GET", ["entityinformation", "fields"]) => self.field_information(cdef),
+                    ("GET", ["entityinformation", "userdefinedfields"]) => {
+                        self.udf_information(cdef)
+                    }
                     ("GET", []) => self.children(cdef, parent_id),
                     ("POST", []) => self.create(req, cdef, parent),
                     ("PATCH" | "PUT", []) => self.update(req, cdef, parent, method == "PUT"),
