@@ -431,3 +431,127 @@ async fn injected_failures_come_first_then_normal_answers() {
     assert_eq!(api.sim.fault_stats().errors, 1);
     assert_eq!(api.sim.request_count(), 2);
 }
+
+#[tokio::test]
+async fn contact_webhooks_and_child_lists_work_like_company_ones() {
+    let api = Api::start(AutotaskSimConfig::default()).await;
+    let contact = api.sim.contacts()[0].clone();
+    let contact_id = contact["id"].as_i64().unwrap();
+    let company_id = contact["companyID"].as_i64().unwrap();
+
+    // Contacts' isActive is an integer: a boolean filter value is refused.
+    let (status, _) = api
+        .call(
+            Method::POST,
+            "Contacts/query",
+            Some(json!({"filter": [{"op": "eq", "field": "isActive", "value": true}]})),
+        )
+        .await;
+    assert_eq!(status, 500);
+    let (status, page) = api
+        .call(
+            Method::POST,
+            "Contacts/query",
+            Some(json!({"filter": [{"op": "eq", "field": "isActive", "value": 1}, {"op": "eq", "field": "companyID", "value": company_id}]})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (status, children) = api
+        .call(
+            Method::GET,
+            &format!("Companies/{company_id}/Contacts"),
+            None,
+        )
+        .await;
+    assert_eq!(status, 200);
+    let active: Vec<&Value> = children["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["isActive"] == 1)
+        .collect();
+    assert_eq!(page["items"].as_array().unwrap().len(), active.len());
+
+    let (status, created) = api
+        .call(
+            Method::POST,
+            "ContactWebhooks",
+            Some(json!({
+                "name": "contacts", "isActive": true,
+                "webhookUrl": "https://hooks.example.test/autotask/contacts",
+                "deactivationUrl": "https://hooks.example.test/autotask/off",
+                "secretKey": "s3cr3t+key", "isSubscribedToUpdateEvents": true
+            })),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let hook = created["itemId"].as_i64().unwrap();
+    let (_, fields) = api
+        .call(
+            Method::GET,
+            &format!("ContactWebhooks/{hook}/Fields/entityInformation/fields"),
+            None,
+        )
+        .await;
+    let field_ids: Vec<(String, String)> = fields["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "fieldID")
+        .unwrap()["picklistValues"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|p| {
+            (
+                p["value"].as_str().unwrap().to_string(),
+                p["label"].as_str().unwrap().to_string(),
+            )
+        })
+        .collect();
+    let email = field_ids
+        .iter()
+        .find(|(_, l)| l == "emailAddress")
+        .unwrap()
+        .0
+        .clone();
+    let (status, _) = api
+        .call(
+            Method::POST,
+            &format!("ContactWebhooks/{hook}/Fields"),
+            Some(json!({"fieldID": email.parse::<i64>().unwrap(), "isSubscribedField": true})),
+        )
+        .await;
+    assert_eq!(status, 200);
+
+    assert!(api.sim.touch("Contacts", contact_id));
+    let (headers, raw) = api.sim.signed_callout(hook, "Update", contact_id);
+    let parsed: Value = serde_json::from_slice(&raw).unwrap();
+    assert_eq!(parsed["EntityType"], "Contact");
+    assert_eq!(
+        parsed["Fields"],
+        json!({"emailAddress": contact["emailAddress"]})
+    );
+    let sig = &headers
+        .iter()
+        .find(|(k, _)| k == "X-Hook-Signature")
+        .unwrap()
+        .1;
+    assert_eq!(sig, &hook_signature("s3cr3t+key", &raw));
+    assert_ne!(sig, &hook_signature("another key", &raw));
+}
+
+#[tokio::test]
+async fn limits_change_at_run_time() {
+    let api = Api::start(AutotaskSimConfig::default()).await;
+    api.sim.set_limits(2, 3);
+    for _ in 0..2 {
+        assert_eq!(
+            api.call(Method::GET, "ThresholdInformation", None).await.0,
+            200
+        );
+    }
+    let (status, _) = api.call(Method::GET, "ThresholdInformation", None).await;
+    assert_eq!(status, 429);
+    assert_eq!(api.sim.threshold_usage().external_request_threshold, 2);
+}
