@@ -179,6 +179,10 @@ async fn credentials_are_refused_as_autotask_refuses_them() {
 
     let none = send(None, None, None).await.unwrap();
     assert_eq!(none.status(), 500);
+    assert!(
+        !format!("{c:?}").contains(&c.secret),
+        "Debug leaves the secret out"
+    );
     let logged = api.sim.requests();
     assert_eq!(logged.len(), 6);
     assert!(

@@ -417,6 +417,11 @@ async fn more_than_three_requests_in_flight_on_one_endpoint_get_429() {
     assert_eq!(stats.max_in_flight, 3);
     assert_eq!(stats.refused_threads as usize, refused.len());
     assert_eq!(stats.refused_for_limit(), stats.refused_threads);
+    assert_eq!(
+        api.sim.threshold_usage().current_timeframe_request_count as usize,
+        ok,
+        "refused calls are not counted in the hour"
+    );
 }
 
 #[tokio::test]

@@ -42,20 +42,23 @@ impl State {
                 s => errors(s, format!("Simulated HTTP {s}.")),
             };
         }
+        // Neither refusal is counted in the hour (an assumption).
         let now = Instant::now();
+        let segments: Vec<&str> = rest.split('/').collect();
+        let endpoint = segments.first().copied().unwrap_or("").to_ascii_lowercase();
+        let key = format!("{}|{endpoint}", self.config.integration_code);
+        let max_threads = self.config.max_threads;
+        let slots = self.in_flight.entry(key.clone()).or_default();
+        slots.retain(|end| *end > now);
+        if slots.len() >= max_threads {
+            self.limits.refused_threads += 1;
+            return errors(429, thread_refusal(max_threads));
+        }
         if !self.hourly.admit(now) {
             self.limits.refused_threshold += 1;
             return errors(429, THRESHOLD_REFUSAL);
         }
-        let segments: Vec<&str> = rest.split('/').collect();
-        let endpoint = segments.first().copied().unwrap_or("").to_ascii_lowercase();
-        let key = format!("{}|{endpoint}", self.config.integration_code);
         let slots = self.in_flight.entry(key).or_default();
-        slots.retain(|end| *end > now);
-        if slots.len() >= self.config.max_threads {
-            self.limits.refused_threads += 1;
-            return errors(429, thread_refusal(self.config.max_threads));
-        }
         slots.push(now + delay);
         self.limits.max_in_flight = self.limits.max_in_flight.max(slots.len());
         self.dispatch(req, &method, &segments)
