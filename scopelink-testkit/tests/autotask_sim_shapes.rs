@@ -153,6 +153,38 @@ async fn answers_have_the_fixtures_keys_and_types() {
         }
     }
 
+    // The swagger's `Field` model (UserDefinedFieldInformationResultModel).
+    let udfs = call(
+        &sim,
+        Method::GET,
+        "Companies/entityInformation/userDefinedFields",
+        None,
+    )
+    .await;
+    let udf = &udfs["fields"][0];
+    assert_eq!(udf["name"], "Customer Tier");
+    let swagger_field: BTreeSet<String> = [
+        "name",
+        "label",
+        "type",
+        "length",
+        "description",
+        "isRequired",
+        "isReadOnly",
+        "isQueryable",
+        "isReference",
+        "referenceEntityType",
+        "isPickList",
+        "picklistValues",
+        "picklistParentValueField",
+        "defaultValue",
+        "isSupportedWebhookField",
+    ]
+    .iter()
+    .map(|k| k.to_string())
+    .collect();
+    assert_eq!(keys(udf), swagger_field);
+
     let item = call(&sim, Method::GET, "Opportunities/4817", None).await;
     let sample = fixture(include_str!(
         "../../fixtures/autotask/opportunity_item.json"

@@ -105,6 +105,7 @@ impl State {
         ok(json!({ "fields": fields }))
     }
 
+    /// `entityInformation/userDefinedFields`: the swagger's `Field` model.
     pub(super) fn udf_information(&self, def: &EntityDef) -> Out {
         let fields: Vec<Value> = query::udf_names(def)
             .iter()
@@ -112,16 +113,19 @@ impl State {
                 json!({
                     "name": name,
                     "label": name,
-                    "type": 1,
-                    "udfType": 1,
-                    "dataType": 1,
+                    "type": "string",
                     "length": 20,
+                    "description": "",
                     "isRequired": false,
+                    "isReadOnly": false,
+                    "isQueryable": true,
+                    "isReference": false,
+                    "referenceEntityType": "",
                     "isPickList": false,
                     "picklistValues": null,
-                    "isProtected": false,
-                    "isVisibleToClientPortal": false,
-                    "isActive": true,
+                    "picklistParentValueField": "",
+                    "defaultValue": "",
+                    "isSupportedWebhookField": true,
                 })
             })
             .collect();
