@@ -103,10 +103,12 @@ async fn answers_have_the_fixtures_keys_and_types() {
         keys(theirs).difference(&keys(ours)).collect::<Vec<_>>()
     );
     same_types(ours, theirs, "company");
-    assert_eq!(
-        ours, theirs,
-        "the first company is the fixture's, as served"
-    );
+    for k in keys(theirs) {
+        assert_eq!(
+            ours[&k], theirs[&k],
+            "the first company is the fixture's: {k}"
+        );
+    }
 
     let count = call(
         &sim,
@@ -190,7 +192,9 @@ async fn answers_have_the_fixtures_keys_and_types() {
         "../../fixtures/autotask/opportunity_item.json"
     ));
     assert_eq!(keys(&item), keys(&sample));
-    assert_eq!(item["item"], sample["item"]);
+    for k in keys(&sample["item"]) {
+        assert_eq!(item["item"][&k], sample["item"][&k], "opportunity {k}");
+    }
 
     let webhook: Value = fixture(include_str!(
         "../../fixtures/autotask/company_webhook_create.json"

@@ -96,15 +96,16 @@ impl AutotaskSim {
     }
 
     /// Adds (or replaces) a row of `entity` as stored, e.g. a company made
-    /// in Autotask's UI; `false` for an unknown entity or a row without a
-    /// numeric `id`.
-    pub fn insert_row(&self, entity: &str, row: Value) -> bool {
+    /// in Autotask's UI (fields it lacks become `null`); `false` for an
+    /// unknown entity or a row without a numeric `id`.
+    pub fn insert_row(&self, entity: &str, mut row: Value) -> bool {
         let Some(def) = entity_def(entity) else {
             return false;
         };
         let Some(id) = row.get("id").and_then(id_of) else {
             return false;
         };
+        seed::complete_row(def, &mut row);
         let mut st = self.state();
         st.tables.entry(def.name).or_default().insert(id, row);
         let next = st.next_ids.entry(def.name).or_insert(id + 1);
