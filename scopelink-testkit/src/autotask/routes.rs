@@ -36,6 +36,22 @@ impl State {
         if let Some(refusal) = self.authenticate(req) {
             return refusal;
         }
+        if matches!(method.as_str(), "POST" | "PATCH" | "PUT") {
+            let media = header(req, "Content-Type")
+                .and_then(|v| v.split(';').next())
+                .map(|v| v.trim().to_ascii_lowercase());
+            if !matches!(media.as_deref(), Some("application/json" | "text/json")) {
+                let media = media.unwrap_or_else(|| "application/octet-stream".into());
+                return (
+                    415,
+                    Some(json!({
+                        "Message": format!(
+                            "The request entity's media type '{media}' is not supported for this resource."
+                        )
+                    })),
+                );
+            }
+        }
         if let Some(status) = self.sim.faults.take() {
             return match status {
                 429 => errors(429, thread_refusal(self.config.max_threads)),
