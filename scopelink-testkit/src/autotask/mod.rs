@@ -14,7 +14,8 @@
 //! - Every other call needs the headers `UserName`, `Secret` and
 //!   `ApiIntegrationCode` (names case-insensitive): an unknown user or a
 //!   missing or wrong integration code gets 500 with an errors body, a
-//!   wrong secret 401 with no body.
+//!   wrong secret 401 with no body. Request bodies must be declared
+//!   `application/json` (else 415).
 //! - `POST {Entity}/query` and `GET {Entity}/query?search=<json>`, and
 //!   `/query/count` (`{"queryCount": n}`): the filter grammar (`eq`,
 //!   `noteq`, `gt`, `gte`, `lt`, `lte`, `beginsWith`, `endsWith`,
