@@ -634,10 +634,10 @@ mod tests {
             Expr::Cond {
                 field: Name {
                     text: "Name".into(),
-                    col: 95
+                    col: 96
                 },
                 op: Op::Like,
-                values: vec![(Lit::Str("O'Brien%".into()), 100)]
+                values: vec![(Lit::Str("O'Brien%".into()), 106)]
             }
         );
     }

@@ -317,7 +317,7 @@ impl State {
             for j in 0..self.config.contacts_per_account {
                 let k = i * self.config.contacts_per_account + j;
                 let first = FIRST_NAMES[k % FIRST_NAMES.len()];
-                let last = LAST_NAMES[(k / FIRST_NAMES.len() + j) % LAST_NAMES.len()];
+                let last = LAST_NAMES[(k * 3 + k / FIRST_NAMES.len()) % LAST_NAMES.len()];
                 let mut f = Row::new();
                 f.insert("AccountId".into(), json!(account));
                 f.insert("FirstName".into(), json!(first));
