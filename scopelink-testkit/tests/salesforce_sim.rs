@@ -273,6 +273,11 @@ async fn versions_limits_and_unknown_versions() {
     assert_eq!(list.last().unwrap()["version"], "62.0");
     assert_eq!(list.last().unwrap()["url"], "/services/data/v62.0");
     assert_eq!(list.last().unwrap()["label"], "Winter '25");
+    assert_eq!(
+        versions.limit_info, None,
+        "the versions list is not counted"
+    );
+    assert_eq!(api.sim.api_usage(), 0);
 
     let missing = api.get("/services/data/v99.0/limits").await;
     assert_eq!(missing.status, 404);
@@ -287,9 +292,11 @@ async fn versions_limits_and_unknown_versions() {
     assert_eq!(limits.body["DailyApiRequests"]["Max"], 15000);
     assert_eq!(limits.body["DailyApiRequests"]["Remaining"], 15000 - 101);
     assert_eq!(limits.limit_info.as_deref(), Some("api-usage=101/15000"));
+    let latest = api.get("/services/data/latest/limits").await;
+    assert_eq!(latest.status, 200, "`latest` is the newest version");
     let again = api.get("/services/data/v61.0/limits").await;
-    assert_eq!(again.limit_info.as_deref(), Some("api-usage=102/15000"));
-    assert_eq!(api.sim.api_usage(), 102);
+    assert_eq!(again.limit_info.as_deref(), Some("api-usage=103/15000"));
+    assert_eq!(api.sim.api_usage(), 103);
 }
 
 #[tokio::test]
@@ -949,4 +956,104 @@ async fn outbound_message_envelope_carries_the_org_action_and_records() {
     // O'Brien is escaped in XML.
     assert!(split[0].1.contains("O&apos;Brien"));
     assert!(SalesforceSim::outbound_ack().contains("<Ack>true</Ack>"));
+}
+
+fn fixture(name: &str) -> Value {
+    let path = format!(
+        "{}/../fixtures/salesforce/{name}",
+        env!("CARGO_MANIFEST_DIR")
+    );
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
+}
+
+fn keys(v: &Value) -> Vec<String> {
+    let mut k: Vec<String> = v.as_object().unwrap().keys().cloned().collect();
+    k.sort();
+    k
+}
+
+#[tokio::test]
+async fn answers_have_the_fixture_shapes() {
+    let sim = SalesforceSim::start(small()).await;
+    let http = Client::new();
+    let token = login(&http, &sim).await;
+    assert_eq!(keys(&token), keys(&fixture("token.json")));
+    let api = Api::start(small()).await;
+
+    let versions = api.send(api.http.get(api.url("/services/data/"))).await;
+    assert_eq!(keys(&versions.body[0]), keys(&fixture("versions.json")[0]));
+    let limits = api.get("/services/data/v62.0/limits").await;
+    assert_eq!(
+        keys(&limits.body["DailyApiRequests"]),
+        ["Max", "Remaining"].map(String::from)
+    );
+    for k in keys(&fixture("limits.json")) {
+        assert!(limits.body.get(&k).is_some(), "limits lacks {k}");
+    }
+    let count = api.query("SELECT COUNT() FROM Account").await;
+    assert_eq!(keys(&count.body), keys(&fixture("query_count.json")));
+    let contacts = api
+        .query("SELECT Id, FirstName, LastName, Email, Title, AccountId, Account.Name, SystemModstamp FROM Contact LIMIT 1")
+        .await;
+    let want = &fixture("query_contacts.json")["records"][0];
+    assert_eq!(keys(&contacts.body["records"][0]), keys(want));
+    assert_eq!(
+        keys(&contacts.body["records"][0]["Account"]),
+        keys(&want["Account"])
+    );
+    let created = api
+        .post(
+            "/services/data/v62.0/sobjects/OpportunityContactRole",
+            json!({
+                "OpportunityId": api.sim.opportunities()[1]["Id"],
+                "ContactId": api.sim.contacts()[0]["Id"],
+                "IsPrimary": true,
+                "Role": "Decision Maker"
+            }),
+        )
+        .await;
+    assert_eq!(
+        keys(&created.body),
+        keys(&fixture("contact_role_created.json"))
+    );
+    let start = (chrono::Utc::now() - chrono::Duration::hours(1)).to_rfc3339();
+    let end = chrono::Utc::now().to_rfc3339();
+    let deleted = api
+        .send(
+            api.http
+                .get(api.url("/services/data/v62.0/sobjects/Contact/deleted/"))
+                .query(&[("start", start.as_str()), ("end", end.as_str())])
+                .bearer_auth(&api.token),
+        )
+        .await;
+    assert_eq!(keys(&deleted.body), keys(&fixture("deleted.json")));
+    let describe = api
+        .get("/services/data/v62.0/sobjects/Opportunity/describe")
+        .await;
+    let stage = describe.body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|f| f["name"] == "StageName")
+        .unwrap();
+    let want = &fixture("describe_opportunity_excerpt.json")["fields"][0];
+    for k in keys(want) {
+        assert_eq!(
+            stage.get(&k).map(|_| ()),
+            Some(()),
+            "describe field lacks {k}"
+        );
+    }
+    assert_eq!(
+        keys(&stage["picklistValues"][0]),
+        keys(&want["picklistValues"][0])
+    );
+    let quoted = api
+        .query("SELECT Id FROM Account WHERE SystemModstamp > '2025-06-01T00:00:00Z'")
+        .await;
+    assert_eq!(quoted.body, fixture("error_400_quoted_datetime.json"));
+    let unknown = api.query("SELECT Id, Foo FROM Account").await;
+    assert_eq!(unknown.body, fixture("error_400_invalid_field.json"));
+    let syntax = api.query("SELECT Id FROM Account WHERE").await;
+    assert_eq!(syntax.body, fixture("error_400_malformed_query.json"));
 }

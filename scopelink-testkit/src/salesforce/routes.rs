@@ -78,10 +78,19 @@ impl State {
         let mut segments = rest.split('/');
         let version_segment = segments.next().unwrap_or_default();
         let segments: Vec<&str> = segments.collect();
-        let version = version_segment.strip_prefix('v').unwrap_or_default();
-        if !self.config.api_versions.iter().any(|v| v == version) {
+        // `latest` stands for the newest listed version.
+        let version = if version_segment == "latest" {
+            self.config.api_versions.last().cloned().unwrap_or_default()
+        } else {
+            version_segment
+                .strip_prefix('v')
+                .unwrap_or_default()
+                .to_string()
+        };
+        if !self.config.api_versions.contains(&version) {
             return Reply::not_found();
         }
+        let version = version.as_str();
         if !self.session_ok(req) {
             return Reply::invalid_session();
         }
