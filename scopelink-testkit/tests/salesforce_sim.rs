@@ -208,6 +208,18 @@ async fn token_answer_has_salesforce_shape_and_refresh_keeps_the_instance() {
     assert_eq!(refreshed["instance_url"], t["instance_url"]);
     assert_eq!(refreshed["scope"], "api refresh_token");
     assert!(refreshed.get("expires_in").is_none());
+
+    let info: Value = http
+        .get(format!("{}/services/oauth2/userinfo", sim.login_url()))
+        .bearer_auth(refreshed["access_token"].as_str().unwrap())
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(info["sub"], t["id"]);
+    assert_eq!(info["organization_id"], json!(sim.organization_id()));
 }
 
 #[tokio::test]
@@ -508,6 +520,12 @@ async fn next_records_url_pages_through_every_row_once() {
     assert_eq!(api.sim.open_cursors(), 0, "a cursor read to the end closes");
 
     // Below 200 the batch size is 200; the default is 2000.
+    let asked: Vec<Option<usize>> = api.sim.queries().iter().map(|q| q.batch_size).collect();
+    assert_eq!(
+        asked,
+        [Some(200)],
+        "the query log keeps the batch size asked for"
+    );
     let small_batch = api
         .send(
             api.http

@@ -70,4 +70,16 @@ pub use outbound::MAX_NOTIFICATIONS;
 pub use server::SalesforceSim;
 
 use reply::Reply;
+
+/// A SOQL query the simulator received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimQuery {
+    /// `queryAll` (deleted rows included) rather than `query`.
+    pub all: bool,
+    /// The SOQL text as received (URL-decoded).
+    pub soql: String,
+    /// The `Sforce-Query-Options` batch size asked for, if any (before
+    /// clamping into 200..2000).
+    pub batch_size: Option<usize>,
+}
 use state::State;

@@ -130,8 +130,15 @@ impl State {
                         "A query string has to be specified",
                     );
                 };
-                let batch = batch_size(req);
-                self.query(version, q, *endpoint == "queryAll", batch)
+                let asked = batch_size(req);
+                let all = *endpoint == "queryAll";
+                self.queries.push(SimQuery {
+                    all,
+                    soql: q.clone(),
+                    batch_size: asked,
+                });
+                let batch = asked.map_or(2000, |n| n.clamp(200, 2000));
+                self.query(version, q, all, batch)
             }
             ("GET", ["query" | "queryAll", locator]) => self.query_more(version, locator),
             ("GET", ["sobjects"]) => self.describe_global(version),
@@ -404,8 +411,8 @@ fn soap_type(kind: schema::FieldType) -> &'static str {
 }
 
 /// The batch size asked for with `Sforce-Query-Options: batchSize=N`
-/// (200 to 2000; the default 2000).
-fn batch_size(req: &Request) -> usize {
+/// (Salesforce serves 200 to 2000; the default 2000).
+fn batch_size(req: &Request) -> Option<usize> {
     req.headers
         .get("sforce-query-options")
         .and_then(|v| v.to_str().ok())
@@ -415,7 +422,6 @@ fn batch_size(req: &Request) -> usize {
                 .find(|(k, _)| k.trim().eq_ignore_ascii_case("batchSize"))
                 .and_then(|(_, n)| n.trim().parse::<usize>().ok())
         })
-        .map_or(2000, |n| n.clamp(200, 2000))
 }
 
 impl Simulate for State {

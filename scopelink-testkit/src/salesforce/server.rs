@@ -51,6 +51,29 @@ impl SalesforceSim {
                 config.user_id
             )),
         );
+        // Salesforce's OpenID Connect userinfo (a subset of its fields).
+        login.set_userinfo(json!({
+            "sub": format!("{}/id/{}/{}", login.uri(), config.organization_id, config.user_id),
+            "user_id": config.user_id,
+            "organization_id": config.organization_id,
+            "preferred_username": "integration@acme-corp.example",
+            "nickname": "integration",
+            "name": "Integration User",
+            "email": "integration@acme-corp.example",
+            "email_verified": true,
+            "given_name": "Integration",
+            "family_name": "User",
+            "zoneinfo": "Europe/Berlin",
+            "active": true,
+            "user_type": "STANDARD",
+            "language": "en_US",
+            "locale": "en_US",
+            "urls": {
+                "rest": format!("{}/services/data/v{{version}}/", server.uri()),
+                "sobjects": format!("{}/services/data/v{{version}}/sobjects/", server.uri()),
+                "query": format!("{}/services/data/v{{version}}/query/", server.uri()),
+            },
+        }));
         let state = Arc::new(Mutex::new(State::new(config, login.live_tokens())));
         mount(&server, &state).await;
         Self {
@@ -278,6 +301,12 @@ impl SalesforceSim {
         let mut st = self.st();
         st.slow_next = n;
         st.slow_latency = latency;
+    }
+
+    /// Every SOQL query received, in order (to check what a client
+    /// selects and the batch size it asks for).
+    pub fn queries(&self) -> Vec<SimQuery> {
+        self.st().queries.clone()
     }
 
     /// Open query cursors (`nextRecordsUrl`s not yet read to the end).

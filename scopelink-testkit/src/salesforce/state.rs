@@ -39,6 +39,8 @@ pub(super) struct State {
     pub(super) api_usage: u64,
     /// API requests counted against the connected app's allocation.
     pub(super) app_usage: u64,
+    /// Every SOQL query received (`query` and `queryAll`), in order.
+    pub(super) queries: Vec<SimQuery>,
     pub(super) slow_next: u32,
     pub(super) slow_latency: Duration,
     pub(super) sim: SimLayer,
@@ -115,6 +117,7 @@ impl State {
             rules: Vec::new(),
             api_usage,
             app_usage: 0,
+            queries: Vec::new(),
             slow_next: 0,
             slow_latency: Duration::ZERO,
             sim: SimLayer::default(),
