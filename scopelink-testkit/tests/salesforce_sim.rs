@@ -375,6 +375,15 @@ async fn soql_filters_orders_limits_and_counts() {
         .await;
     assert_eq!(count.body["totalSize"], 12);
     assert_eq!(count.body["records"], json!([]));
+    let aggregate = api
+        .query("SELECT COUNT(Id) n FROM Contact WHERE Email != null")
+        .await;
+    assert_eq!(aggregate.body["totalSize"], 1);
+    assert_eq!(aggregate.body["records"][0]["n"], 12);
+    assert_eq!(
+        aggregate.body["records"][0]["attributes"]["type"],
+        "AggregateResult"
+    );
 
     let typed = api
         .query("SELECT Id FROM Account WHERE Type IN ('Prospect', 'Customer - Direct') AND Name LIKE '%o%'")
@@ -1074,4 +1083,41 @@ async fn answers_have_the_fixture_shapes() {
     assert_eq!(unknown.body, fixture("error_400_invalid_field.json"));
     let syntax = api.query("SELECT Id FROM Account WHERE").await;
     assert_eq!(syntax.body, fixture("error_400_malformed_query.json"));
+}
+
+#[tokio::test]
+async fn currency_field_exists_only_in_multi_currency_orgs_and_owners_are_users() {
+    let single = Api::start(small()).await;
+    let refused = single
+        .query("SELECT Id, Name, CurrencyIsoCode FROM Opportunity")
+        .await;
+    assert_eq!(refused.status, 400);
+    assert_eq!(error_code(&refused), "INVALID_FIELD");
+    assert!(message(&refused).contains("No such column 'CurrencyIsoCode' on entity 'Opportunity'"));
+    let described = single
+        .get("/services/data/v62.0/sobjects/Opportunity/describe")
+        .await;
+    assert!(!described.body["fields"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .any(|f| f["name"] == "CurrencyIsoCode"));
+
+    let multi = Api::start(SalesforceSimConfig {
+        multi_currency: true,
+        ..small()
+    })
+    .await;
+    let ok = multi
+        .query("SELECT Id, CurrencyIsoCode, Owner.Name FROM Opportunity LIMIT 1")
+        .await;
+    assert_eq!(ok.status, 200);
+    let r = &ok.body["records"][0];
+    assert_eq!(r["CurrencyIsoCode"], "USD");
+    assert!(r["Owner"]["Name"].is_string());
+    assert_eq!(r["Owner"]["attributes"]["type"], "User");
+    let users = multi
+        .query("SELECT Id, Name FROM User WHERE IsActive = true ORDER BY Name")
+        .await;
+    assert_eq!(users.body["totalSize"], 3);
 }

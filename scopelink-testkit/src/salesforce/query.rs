@@ -3,7 +3,7 @@
 //! with Salesforce's codes and messages), run over the records, and served
 //! in batches through `nextRecordsUrl` cursors.
 
-use super::schema::{FieldDef, FieldType, SObject};
+use super::schema::{FieldDef, FieldType, SObject, CURRENCY_FIELD};
 use super::soql::{self, located, Expr, Item, Lit, Op, Select, SoqlError};
 use super::state::{parse_stamp, same_id, Cursor, Row};
 use super::*;
@@ -157,6 +157,38 @@ fn check_expr(soql_text: &str, object: SObject, e: &Expr) -> Result<(), SoqlErro
                 .try_for_each(|(lit, _)| check_literal(soql_text, &path, field, *op, lit))
         }
     }
+}
+
+/// The first name in the query that ends in `field` (any object).
+fn find_name<'s>(select: &'s Select, field: &str) -> Option<&'s soql::Name> {
+    fn in_expr<'s>(e: &'s Expr, field: &str) -> Option<&'s soql::Name> {
+        match e {
+            Expr::And(parts) | Expr::Or(parts) => parts.iter().find_map(|p| in_expr(p, field)),
+            Expr::Not(inner) => in_expr(inner, field),
+            Expr::Cond { field: name, .. } => ends_with(name, field).then_some(name),
+        }
+    }
+    fn ends_with(name: &soql::Name, field: &str) -> bool {
+        name.text
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| last.eq_ignore_ascii_case(field))
+    }
+    select
+        .items
+        .iter()
+        .find_map(|i| match i {
+            Item::Field(name) => ends_with(name, field).then_some(name),
+            Item::Sub(inner) => find_name(inner, field),
+        })
+        .or_else(|| select.filter.as_ref().and_then(|e| in_expr(e, field)))
+        .or_else(|| {
+            select
+                .order
+                .iter()
+                .map(|o| &o.field)
+                .find(|n| ends_with(n, field))
+        })
 }
 
 fn plan<'a>(soql_text: &str, select: &'a Select) -> Result<Plan<'a>, SoqlError> {
@@ -441,6 +473,27 @@ impl State {
             Ok(p) => p,
             Err(e) => return Reply::error(400, e.code, &e.message),
         };
+        if !self.config.multi_currency {
+            if let Some(name) = find_name(&select, CURRENCY_FIELD) {
+                let entity = match name.text.split_once('.') {
+                    Some((rel, _)) => plan
+                        .object
+                        .relationship(rel)
+                        .and_then(|r| r.reference_to)
+                        .unwrap_or(plan.object.name()),
+                    None => plan.object.name(),
+                };
+                let e = located(
+                    "INVALID_FIELD",
+                    soql_text,
+                    name.col,
+                    &format!(
+                        "No such column '{CURRENCY_FIELD}' on entity '{entity}'. {NO_COLUMN_HINT}"
+                    ),
+                );
+                return Reply::error(400, e.code, &e.message);
+            }
+        }
         let rows = self
             .records
             .get(&plan.object)
@@ -448,6 +501,23 @@ impl State {
             .flatten()
             .filter(|r| all || r.get("IsDeleted") != Some(&json!(true)));
         let rows = self.select_rows(plan.object, rows, &select);
+        if let Some((name, alias)) = &select.count_field {
+            let path = match resolve(soql_text, plan.object, name) {
+                Ok(p) => p,
+                Err(e) => return Reply::error(400, e.code, &e.message),
+            };
+            let n = rows
+                .iter()
+                .filter(|r| !self.value_of(r, &path).is_null())
+                .count();
+            let mut record = Map::new();
+            record.insert("attributes".into(), json!({"type": "AggregateResult"}));
+            record.insert(alias.clone().unwrap_or_else(|| "expr0".into()), json!(n));
+            return Reply::json(
+                200,
+                json!({"totalSize": 1, "done": true, "records": [Value::Object(record)]}),
+            );
+        }
         if select.count {
             return Reply::json(
                 200,

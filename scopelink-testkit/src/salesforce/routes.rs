@@ -159,7 +159,8 @@ impl State {
                     ("GET", ["updated"]) => self.replicated(object, &query, false),
                     ("GET", [id]) => self.get_record(object, version, id, query.get("fields")),
                     ("PATCH", [id]) => self.update(object, id, &req.body),
-                    ("DELETE", [id]) => self.delete(object, id),
+                    // Users are deactivated, never deleted.
+                    ("DELETE", [id]) if object != SObject::User => self.delete(object, id),
                     (m, _) => Reply::error(
                         405,
                         "METHOD_NOT_ALLOWED",
@@ -219,7 +220,7 @@ impl State {
             "custom": false,
             "createable": true,
             "updateable": true,
-            "deletable": true,
+            "deletable": object != SObject::User,
             "queryable": true,
             "retrieveable": true,
             "searchable": object != SObject::OpportunityContactRole,
@@ -231,9 +232,8 @@ impl State {
             },
         });
         if fields {
-            let list: Vec<Value> = object
-                .fields()
-                .iter()
+            let list: Vec<Value> = self
+                .fields(object)
                 .map(|f| {
                     let picklist: Vec<Value> = f
                         .picklist
@@ -303,7 +303,7 @@ impl State {
         match fields {
             Some(list) => {
                 for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                    let Some(f) = object.field(name) else {
+                    let Some(f) = self.field(object, name) else {
                         return Reply::error(
                             400,
                             "INVALID_FIELD",
@@ -320,7 +320,7 @@ impl State {
                 }
             }
             None => {
-                for f in object.fields() {
+                for f in self.fields(object) {
                     out.insert(
                         f.name.into(),
                         row.get(f.name).cloned().unwrap_or(Value::Null),
@@ -402,7 +402,7 @@ fn soap_type(kind: schema::FieldType) -> &'static str {
     match kind {
         T::Id | T::Reference => "tns:ID",
         T::Boolean => "xsd:boolean",
-        T::Currency | T::Percent => "xsd:double",
+        T::Currency | T::Percent | T::Double => "xsd:double",
         T::Int => "xsd:int",
         T::Date => "xsd:date",
         T::DateTime => "xsd:dateTime",

@@ -86,6 +86,8 @@ pub(super) struct Order {
 pub(super) struct Select {
     pub(super) items: Vec<Item>,
     pub(super) count: bool,
+    /// `COUNT(field) [alias]`: an aggregate over one field.
+    pub(super) count_field: Option<(Name, Option<String>)>,
     pub(super) from: Name,
     pub(super) filter: Option<Expr>,
     pub(super) order: Vec<Order>,
@@ -380,12 +382,26 @@ impl Parser<'_> {
         self.keyword("SELECT")?;
         let mut items = Vec::new();
         let mut count = false;
+        let mut count_field = None;
         if matches!(self.peek(), Tok::Word(w) if is_keyword(w, "COUNT"))
             && matches!(self.toks.get(self.at + 1), Some((Tok::Sym("("), _)))
         {
             self.bump();
             self.sym("(")?;
-            self.sym(")")?;
+            if !self.at_sym(")") {
+                let field = self.name()?;
+                self.sym(")")?;
+                let alias = match self.peek().clone() {
+                    Tok::Word(w) if !RESERVED.iter().any(|r| is_keyword(&w, r)) => {
+                        self.bump();
+                        Some(w)
+                    }
+                    _ => None,
+                };
+                count_field = Some((field, alias));
+            } else {
+                self.sym(")")?;
+            }
             count = true;
         } else {
             loop {
@@ -463,6 +479,7 @@ impl Parser<'_> {
         Ok(Select {
             items,
             count,
+            count_field,
             from,
             filter,
             order,

@@ -1,6 +1,6 @@
 //! State: the org's records, ids, the clock, query cursors, counters.
 
-use super::schema::{SObject, ACCOUNT_TYPES, INDUSTRIES, ROLES, STAGES};
+use super::schema::{FieldDef, SObject, ACCOUNT_TYPES, CURRENCY_FIELD, INDUSTRIES, ROLES, STAGES};
 use super::*;
 
 /// One stored record: its fields by API name (`Id`, `IsDeleted`,
@@ -172,11 +172,31 @@ impl State {
         ] {
             row.insert(k.into(), v);
         }
-        for f in object.fields() {
+        if self.config.multi_currency && object.field(CURRENCY_FIELD).is_some() {
+            row.entry(CURRENCY_FIELD).or_insert(json!("USD"));
+        }
+        for f in self.fields(object) {
             row.entry(f.name).or_insert(Value::Null);
         }
         self.records.entry(object).or_default().push(row);
         id
+    }
+
+    /// The fields `object` has in this org (`CurrencyIsoCode` only with
+    /// multiple currencies).
+    pub(super) fn fields(&self, object: SObject) -> impl Iterator<Item = &'static FieldDef> {
+        let multi = self.config.multi_currency;
+        object
+            .fields()
+            .iter()
+            .filter(move |f| multi || f.name != CURRENCY_FIELD)
+    }
+
+    /// The field `name` of `object` in this org.
+    pub(super) fn field(&self, object: SObject, name: &str) -> Option<&'static FieldDef> {
+        object
+            .field(name)
+            .filter(|f| self.config.multi_currency || f.name != CURRENCY_FIELD)
     }
 
     /// The record `id` of `object` (deleted ones too).
@@ -281,6 +301,46 @@ impl State {
             at += chrono::Duration::milliseconds(gap);
             at
         };
+        // The integration user (the one who authorized the app) and two
+        // sales reps who own records.
+        let mut owners = Vec::new();
+        for (i, (first, last)) in [
+            ("Integration", "User"),
+            ("Riley", "Chen"),
+            ("Jordan", "Patel"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let id = if i == 0 {
+                self.config.user_id.clone()
+            } else {
+                self.new_id(SObject::User.key_prefix())
+            };
+            let at = json!(stamp(step()));
+            let mut row = Row::new();
+            row.insert("Id".into(), json!(id));
+            row.insert(
+                "Username".into(),
+                json!(format!("{}@acme-corp.example", first.to_lowercase())),
+            );
+            row.insert("FirstName".into(), json!(first));
+            row.insert("LastName".into(), json!(last));
+            row.insert("Name".into(), json!(format!("{first} {last}")));
+            row.insert(
+                "Email".into(),
+                json!(format!("{}@acme-corp.example", first.to_lowercase())),
+            );
+            row.insert("IsActive".into(), json!(true));
+            row.insert("Title".into(), Value::Null);
+            for k in ["CreatedDate", "LastModifiedDate", "SystemModstamp"] {
+                row.insert(k.into(), at.clone());
+            }
+            row.insert("CreatedById".into(), json!(self.config.user_id));
+            row.insert("LastModifiedById".into(), json!(self.config.user_id));
+            self.records.entry(SObject::User).or_default().push(row);
+            owners.push(id);
+        }
         let mut accounts = Vec::new();
         for i in 0..self.config.accounts {
             let name = format!(
@@ -313,7 +373,7 @@ impl State {
                 "BillingCountry".into(),
                 json!(["US", "DE", "GB", "FR"][i % 4]),
             );
-            f.insert("OwnerId".into(), json!(self.config.user_id));
+            f.insert("OwnerId".into(), json!(owners[1 + i % 2]));
             let id = self.insert(SObject::Account, f, step());
             accounts.push(id);
         }
@@ -367,7 +427,7 @@ impl State {
             f.insert("IsWon".into(), json!(won));
             f.insert("ForecastCategoryName".into(), json!(forecast));
             f.insert("Type".into(), json!("New Business"));
-            f.insert("OwnerId".into(), json!(self.config.user_id));
+            f.insert("OwnerId".into(), json!(owners[1 + i % 2]));
             let at = step();
             let opp = self.insert(SObject::Opportunity, f, at);
             if i % 2 == 0 {
