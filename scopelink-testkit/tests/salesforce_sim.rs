@@ -477,6 +477,22 @@ async fn refusals_carry_salesforce_codes_and_messages() {
     assert_eq!(error_code(&relation), "INVALID_FIELD");
     let bad_id = api.query("SELECT Id FROM Account WHERE Id = 'abc'").await;
     assert_eq!(error_code(&bad_id), "INVALID_QUERY_FILTER_OPERATOR");
+    let far = api
+        .query("SELECT Id FROM Account LIMIT 10 OFFSET 2001")
+        .await;
+    assert_eq!(error_code(&far), "NUMBER_OUTSIDE_VALID_RANGE");
+    let offset = api
+        .query("SELECT Id FROM Account ORDER BY Name LIMIT 2 OFFSET 1")
+        .await;
+    assert_eq!(offset.body["totalSize"], 2);
+    let wrong_method = api
+        .send(
+            api.http
+                .post(api.url("/services/data/v62.0/query"))
+                .bearer_auth(&api.token),
+        )
+        .await;
+    assert_eq!(wrong_method.status, 405, "query is GET only");
     let no_q = api.get("/services/data/v62.0/query").await;
     assert_eq!(error_code(&no_q), "MALFORMED_QUERY");
     // Every answer has Salesforce's error shape: an array of objects.

@@ -13,6 +13,9 @@ use std::cmp::Ordering;
 /// (Salesforce allows 10 open query cursors per user).
 const MAX_CURSORS: usize = 10;
 
+/// The largest OFFSET Salesforce accepts.
+const MAX_OFFSET: usize = 2_000;
+
 /// A field as a query names it: on the object itself or on a parent.
 #[derive(Clone, Copy)]
 struct Path {
@@ -473,6 +476,13 @@ impl State {
             Ok(p) => p,
             Err(e) => return Reply::error(400, e.code, &e.message),
         };
+        if select.offset.is_some_and(|o| o > MAX_OFFSET) {
+            return Reply::error(
+                400,
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                &format!("Maximum SOQL offset allowed is {MAX_OFFSET}"),
+            );
+        }
         if !self.config.multi_currency {
             if let Some(name) = find_name(&select, CURRENCY_FIELD) {
                 let entity = match name.text.split_once('.') {

@@ -170,6 +170,11 @@ impl State {
                     ),
                 }
             }
+            (m, ["limits" | "query" | "queryAll" | "sobjects", ..]) => Reply::error(
+                405,
+                "METHOD_NOT_ALLOWED",
+                &format!("HTTP Method '{m}' not allowed. Allowed are GET,HEAD"),
+            ),
             _ => Reply::not_found(),
         }
     }
