@@ -34,8 +34,23 @@
 //! - Errors are Salesforce's JSON array of `{message, errorCode,
 //!   fields?}`.
 //!
-//! Objects: Account, Contact, Opportunity, OpportunityContactRole, seeded
-//! from [`SalesforceSimConfig`]. A StageName change resets Probability,
+//! - `GET /services/oauth2/userinfo` on the login host answers
+//!   Salesforce's OpenID userinfo (`sub` = the token's `id`,
+//!   `organization_id`, `user_id`, ...).
+//!
+//! SOQL: `SELECT` fields, parent fields (`Account.Name`, `Owner.Name`), the
+//! `OpportunityContactRoles` subquery (`null` when empty), `COUNT()` and
+//! `COUNT(field) [alias]`; `WHERE` with `= != < > <= >= LIKE IN NOT IN`,
+//! `AND`/`OR`/`NOT` and parentheses (mixing AND and OR unparenthesized is
+//! refused); `ORDER BY` with `ASC`/`DESC`/`NULLS FIRST|LAST`; `LIMIT`;
+//! `OFFSET` up to 2000. Unknown objects are `INVALID_TYPE`, unknown fields
+//! and literals of the wrong type (a quoted datetime) `INVALID_FIELD`, bad
+//! syntax `MALFORMED_QUERY`, all with Salesforce's message layout. Every
+//! query is logged ([`SalesforceSim::queries`]).
+//!
+//! Objects: Account, Contact, Opportunity, OpportunityContactRole and User
+//! (the owners), seeded from [`SalesforceSimConfig`]; `CurrencyIsoCode`
+//! exists only when [`SalesforceSimConfig::multi_currency`] is set. A StageName change resets Probability,
 //! ForecastCategoryName, IsClosed and IsWon to the stage's defaults unless
 //! Probability (or ForecastCategoryName) is sent too; setting a contact
 //! role primary clears the others' flag and sets the opportunity's
