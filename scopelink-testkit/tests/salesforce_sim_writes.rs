@@ -26,6 +26,11 @@ async fn opportunity_patch_resets_probability_unless_sent() {
     assert_eq!(stage_only.body, Value::Null);
     let after = api.sim.record(id).unwrap();
     assert_eq!(after["Probability"], 90.0);
+    // Salesforce keeps whole seconds.
+    assert!(after["SystemModstamp"]
+        .as_str()
+        .unwrap()
+        .ends_with(".000+0000"));
     assert_eq!(after["ForecastCategoryName"], "Pipeline");
     assert_ne!(after["SystemModstamp"], opp["SystemModstamp"]);
 
@@ -100,6 +105,16 @@ async fn opportunity_patch_refusals_change_nothing() {
         )
         .await;
     assert_eq!(error_code(&bad_json), "JSON_PARSER_ERROR");
+    let form = api
+        .send(
+            api.http
+                .patch(api.url(&path))
+                .bearer_auth(&api.token)
+                .form(&[("Amount", "1")]),
+        )
+        .await;
+    assert_eq!(form.status, 415);
+    assert_eq!(error_code(&form), "UNSUPPORTED_MEDIA_TYPE");
     assert_eq!(api.sim.record(id).unwrap(), opp, "nothing changed");
 
     let missing = api

@@ -146,6 +146,20 @@ impl State {
                 let Some(object) = SObject::parse(name) else {
                     return Reply::not_found();
                 };
+                if matches!(method, "POST" | "PATCH") {
+                    let media = req
+                        .headers
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    if !media.to_ascii_lowercase().starts_with("application/json") {
+                        return Reply::error(
+                            415,
+                            "UNSUPPORTED_MEDIA_TYPE",
+                            &format!("MediaType of '{media}' is not supported by this resource"),
+                        );
+                    }
+                }
                 match (method, rest) {
                     ("GET", []) => Reply::json(
                         200,

@@ -73,8 +73,10 @@ pub(super) fn same_id(a: &str, b: &str) -> bool {
 }
 
 /// Salesforce's datetime format in JSON (`2025-06-02T14:05:11.000+0000`).
+/// Salesforce keeps whole seconds (the milliseconds are always `000`), so
+/// records changed in the same second share a `SystemModstamp`.
 pub(super) fn stamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
+    t.format("%Y-%m-%dT%H:%M:%S.000+0000").to_string()
 }
 
 /// Reads a stored datetime back.
@@ -142,14 +144,10 @@ impl State {
         ))
     }
 
-    /// The next timestamp: now, but always after the last one handed out.
+    /// The next timestamp: now, but never before the last one handed out.
     pub(super) fn tick(&mut self) -> DateTime<Utc> {
         let now = Utc::now();
-        let next = if now > self.last_stamp {
-            now
-        } else {
-            self.last_stamp + chrono::Duration::milliseconds(1)
-        };
+        let next = now.max(self.last_stamp);
         self.last_stamp = next;
         next
     }
