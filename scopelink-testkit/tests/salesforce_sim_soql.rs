@@ -75,6 +75,37 @@ async fn soql_filters_orders_limits_and_counts() {
         assert!(opp["IsClosed"] == true || opp["Amount"].as_f64().unwrap() >= 30000.0);
     }
     assert!(closed.body["totalSize"].as_u64().unwrap() > 0);
+
+    // Date literals are day ranges: every seeded close date falls in one
+    // of these, and they do not overlap.
+    let today = chrono::Utc::now().date_naive();
+    let mut total = 0;
+    for literal in [
+        "CloseDate < TODAY",
+        "CloseDate = TODAY",
+        "CloseDate > TODAY",
+    ] {
+        let n = api
+            .query(&format!("SELECT COUNT() FROM Opportunity WHERE {literal}"))
+            .await
+            .body["totalSize"]
+            .as_u64()
+            .unwrap();
+        total += n;
+    }
+    assert_eq!(total, api.sim.opportunities().len() as u64);
+    let recent = api
+        .query("SELECT Id, CloseDate FROM Opportunity WHERE CloseDate = LAST_N_DAYS:20")
+        .await;
+    for r in recent.body["records"].as_array().unwrap() {
+        let d = chrono::NaiveDate::parse_from_str(r["CloseDate"].as_str().unwrap(), "%Y-%m-%d")
+            .unwrap();
+        assert!(d <= today && d >= today - chrono::Duration::days(20), "{d}");
+    }
+    let changed = api
+        .query("SELECT COUNT() FROM Account WHERE SystemModstamp = LAST_N_DAYS:30")
+        .await;
+    assert_eq!(changed.body["totalSize"], 6);
 }
 
 #[tokio::test]

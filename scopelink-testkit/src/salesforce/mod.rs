@@ -41,6 +41,7 @@
 //! SOQL: `SELECT` fields, parent fields (`Account.Name`, `Owner.Name`), the
 //! `OpportunityContactRoles` subquery (`null` when empty), `COUNT()` and
 //! `COUNT(field) [alias]`; `WHERE` with `= != < > <= >= LIKE IN NOT IN`,
+//! date literals (`TODAY`, `LAST_N_DAYS:n`, ...),
 //! `AND`/`OR`/`NOT` and parentheses (mixing AND and OR unparenthesized is
 //! refused); `ORDER BY` with `ASC`/`DESC`/`NULLS FIRST|LAST`; `LIMIT`;
 //! `OFFSET` up to 2000. Unknown objects are `INVALID_TYPE`, unknown fields

@@ -143,6 +143,7 @@ fn check_literal(
         Lit::Num(n) if kind.is_number() && (kind != FieldType::Int || n.fract() == 0.0) => Ok(()),
         Lit::Date(_) if kind == FieldType::Date => Ok(()),
         Lit::DateTime(_) if kind == FieldType::DateTime => Ok(()),
+        Lit::Days(..) if matches!(kind, FieldType::Date | FieldType::DateTime) => Ok(()),
         _ => Err(wrong(false)),
     }
 }
@@ -640,6 +641,21 @@ fn compare(kind: FieldType, v: &Value, lit: &Lit) -> Option<Ordering> {
                 .cmp(d),
         ),
         (_, Lit::DateTime(t)) => Some(parse_stamp(v.as_str()?)?.cmp(t)),
+        (k, Lit::Days(first, last)) => {
+            let s = v.as_str()?;
+            let day = if k == FieldType::DateTime {
+                parse_stamp(s)?.date_naive()
+            } else {
+                chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?
+            };
+            Some(if day < *first {
+                Ordering::Less
+            } else if day > *last {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            })
+        }
         _ => None,
     }
 }
