@@ -51,13 +51,15 @@
 //!
 //! Objects: Account, Contact, Opportunity, OpportunityContactRole and User
 //! (the owners), seeded from [`SalesforceSimConfig`]; `CurrencyIsoCode`
-//! exists only when [`SalesforceSimConfig::multi_currency`] is set. A StageName change resets Probability,
-//! ForecastCategoryName, IsClosed and IsWon to the stage's defaults unless
-//! Probability (or ForecastCategoryName) is sent too; setting a contact
-//! role primary clears the others' flag and sets the opportunity's
-//! read-only `ContactId`. Deleting an account deletes its contacts and
-//! opportunities (moved to the recycle bin: `IsDeleted`, seen by
-//! `queryAll` and `deleted/`).
+//! exists only when [`SalesforceSimConfig::multi_currency`] is set.
+//! Datetimes keep whole seconds, as Salesforce's do. A StageName change
+//! resets Probability, ForecastCategoryName, IsClosed and IsWon to the
+//! stage's defaults unless Probability (or ForecastCategoryName) is sent
+//! too; setting a contact role primary clears the others' flag and sets the
+//! opportunity's read-only `ContactId`. Deleting an account deletes its
+//! contacts and opportunities (moved to the recycle bin: `IsDeleted`, seen
+//! by `queryAll` and `deleted/`). Outbound Message envelopes:
+//! [`SalesforceSim::outbound_message`].
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
