@@ -208,6 +208,29 @@ async fn parent_fields_and_injected_faults() {
     assert_eq!(c["Account"]["Name"], account["Name"]);
     assert_eq!(c["Account"]["attributes"]["type"], "Account");
 
+    let created = api
+        .sim
+        .create(
+            "Account",
+            json!({"Name": "Fresh Prospect Ltd", "Type": "Prospect"}),
+        )
+        .unwrap();
+    let fresh = api
+        .query("SELECT Id, Name, IsDeleted FROM Account WHERE Name = 'fresh prospect ltd'")
+        .await;
+    assert_eq!(fresh.body["records"][0]["Id"], json!(created));
+    assert_eq!(fresh.body["records"][0]["IsDeleted"], false);
+    assert!(api
+        .sim
+        .edit("Account", &created, json!({"Industry": "Retail"})));
+    assert_eq!(api.sim.record(&created).unwrap()["Industry"], "Retail");
+
+    api.sim.slow_next(1, std::time::Duration::from_millis(5));
+    assert_eq!(
+        api.query("SELECT Id FROM Account LIMIT 1").await.status,
+        200
+    );
+    assert_eq!(api.sim.fault_stats().slowed, 1);
     api.sim.fail_next(1, 503);
     let down = api.query("SELECT Id FROM Account").await;
     assert_eq!(down.status, 503);

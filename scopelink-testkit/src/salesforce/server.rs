@@ -190,6 +190,30 @@ impl SalesforceSim {
         st.touch(object, id)
     }
 
+    /// Creates a record as a user would in Salesforce, with no checks
+    /// (`object` as in [`SalesforceSim::edit`]; `fields` an object of API
+    /// names). The new id, or `None` for an unknown object.
+    pub fn create(&self, object: &str, fields: Value) -> Option<String> {
+        let object = SObject::parse(object)?;
+        let Value::Object(fields) = fields else {
+            return None;
+        };
+        let mut st = self.st();
+        let at = st.tick();
+        let id = st.insert(object, fields, at);
+        if object == SObject::OpportunityContactRole {
+            if let Some(opp) = st
+                .find(object, &id)
+                .and_then(|r| r.get("OpportunityId"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            {
+                st.sync_primary_contact(&opp);
+            }
+        }
+        Some(id)
+    }
+
     /// Deletes account `id` as a user would (to the recycle bin, with its
     /// contacts and opportunities); `false` if there is no live account.
     pub fn delete_account(&self, id: &str) -> bool {
