@@ -46,6 +46,29 @@ async fn opportunity_patch_resets_probability_unless_sent() {
     assert_eq!(after["Amount"], 52000.0);
     assert_eq!(after["CloseDate"], "2025-10-15");
 
+    let created = api
+        .post(
+            "/services/data/v62.0/sobjects/Opportunity",
+            json!({"Name": "New deal", "StageName": "Value Proposition", "CloseDate": "2025-12-01", "AccountId": opp["AccountId"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let new_id = created.body["id"].as_str().unwrap();
+    assert!(new_id.starts_with("006"));
+    let stored = api.sim.record(new_id).unwrap();
+    assert_eq!(stored["Probability"], 50.0, "the stage's default");
+    assert_eq!(stored["IsClosed"], false);
+    let incomplete = api
+        .post(
+            "/services/data/v62.0/sobjects/Opportunity",
+            json!({"Name": "No stage"}),
+        )
+        .await;
+    assert_eq!(
+        incomplete.body[0]["fields"],
+        json!(["StageName", "CloseDate"])
+    );
+
     let won = api.patch(&path, json!({"StageName": "Closed Won"})).await;
     assert_eq!(won.status, 204);
     let after = api.sim.record(id).unwrap();

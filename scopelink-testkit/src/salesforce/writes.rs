@@ -4,7 +4,7 @@
 //! read-only fields, wrong JSON types, required fields set to null,
 //! restricted picklists, validation rules.
 
-use super::schema::{stage, FieldDef, FieldType, SObject};
+use super::schema::{stage, FieldDef, FieldType, SObject, CURRENCY_FIELD};
 use super::state::{stamp, Row};
 use super::*;
 
@@ -224,10 +224,11 @@ impl State {
             changes.insert(f.name.to_string(), stored);
         }
         if create {
-            let missing: Vec<&str> = object
-                .fields()
-                .iter()
+            // Booleans default to false and the currency to the user's.
+            let missing: Vec<&str> = self
+                .fields(object)
                 .filter(|f| f.createable && !f.nillable && f.kind != FieldType::Boolean)
+                .filter(|f| f.name != CURRENCY_FIELD)
                 .filter(|f| changes.get(f.name).is_none_or(Value::is_null))
                 .map(|f| f.name)
                 .collect();
