@@ -254,6 +254,14 @@ async fn contact_roles_set_the_primary_contact() {
         )
         .await;
     assert_eq!(error_code(&dangling), "INVALID_CROSS_REFERENCE_KEY");
+    let wrong_type = api
+        .post(
+            "/services/data/v62.0/sobjects/OpportunityContactRole",
+            json!({"OpportunityId": opp_id, "ContactId": account}),
+        )
+        .await;
+    assert_eq!(error_code(&wrong_type), "FIELD_INTEGRITY_EXCEPTION");
+    assert_eq!(wrong_type.body[0]["fields"], json!(["ContactId"]));
 
     // An opportunity with no role reads the child relationship as null.
     let empty = api

@@ -212,11 +212,19 @@ impl State {
                 let live = self
                     .find(to, id)
                     .is_some_and(|r| r.get("IsDeleted") != Some(&json!(true)));
-                if !live || !id_shaped(to, id) {
+                if !id_shaped(to, id) {
+                    return Err(Reply::field_error(
+                        400,
+                        "FIELD_INTEGRITY_EXCEPTION",
+                        &format!("{}: id value of incorrect type: {id}", f.label),
+                        &[f.name],
+                    ));
+                }
+                if !live {
                     return Err(Reply::field_error(
                         400,
                         "INVALID_CROSS_REFERENCE_KEY",
-                        &format!("{}: id value of incorrect type: {id}", f.label),
+                        "invalid cross reference id",
                         &[f.name],
                     ));
                 }
