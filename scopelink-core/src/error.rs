@@ -216,6 +216,25 @@ pub enum ConnectorError {
         /// What was missing.
         what: String,
     },
+    /// The provider refused the value of one field (a validation rule, a
+    /// value not in a restricted picklist, a required field left empty).
+    #[error("the provider refused the value of `{field}` ({code}): {message}")]
+    FieldRejected {
+        /// The provider's name of the field (`StageName`).
+        field: String,
+        /// The provider's error code (`FIELD_CUSTOM_VALIDATION_EXCEPTION`).
+        code: String,
+        /// The provider's message.
+        message: String,
+    },
+    /// The provider's request quota (a daily or rolling allocation) is used
+    /// up: waiting seconds does not help, so nothing is retried. The
+    /// connection's state is unchanged; sync again once the quota frees up.
+    #[error("the provider's API request quota is used up ({message}); nothing was retried: sync again once the allocation frees up (or ask the provider's admin to raise it)")]
+    QuotaExhausted {
+        /// The provider's message, with the usage figures when known.
+        message: String,
+    },
 }
 
 impl ConnectorError {
