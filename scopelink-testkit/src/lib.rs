@@ -8,6 +8,7 @@ pub mod fake_crm;
 pub mod halopsa;
 pub mod host;
 pub mod oauth;
+pub mod salesforce;
 pub mod sim;
 pub mod store_conformance;
 

@@ -73,6 +73,15 @@ pub struct OAuthSimConfig {
     pub jwt_public_key_pem: Option<String>,
     /// The `aud` JWT assertions must carry.
     pub jwt_audience: String,
+    /// Whether token answers carry `expires_in` when `access_lifetime` is
+    /// set (`false`: the session still ends after `access_lifetime`, but
+    /// the answer does not say so, as Salesforce's).
+    pub send_expires_in: bool,
+    /// Whether token answers carry Salesforce's `issued_at` (milliseconds
+    /// since the epoch, a string) and `signature`: base64 of the
+    /// HMAC-SHA256, keyed by the client secret, of the answer's `id`
+    /// followed by `issued_at`.
+    pub sign_issued_at: bool,
 }
 
 impl Default for OAuthSimConfig {
@@ -90,6 +99,8 @@ impl Default for OAuthSimConfig {
             extra_token_fields: Map::new(),
             jwt_public_key_pem: Some(TEST_RSA_PUBLIC_PEM.to_string()),
             jwt_audience: "account-d.docusign.com".into(),
+            send_expires_in: true,
+            sign_issued_at: false,
         }
     }
 }
@@ -123,7 +134,8 @@ struct State {
     codes: HashMap<String, Code>,
     used_codes: HashSet<String>,
     access: HashMap<String, Option<Instant>>,
-    refresh: HashSet<String>,
+    /// Live refresh tokens and the scope they were granted.
+    refresh: HashMap<String, Option<String>>,
     consented: HashSet<String>,
     deny_next: bool,
     counts: OAuthCounts,
@@ -226,8 +238,25 @@ impl State {
         let mut body = self.config.extra_token_fields.clone();
         body.insert("access_token".into(), json!(access));
         body.insert("token_type".into(), json!("Bearer"));
-        if let Some(l) = self.config.access_lifetime {
+        if let Some(l) = self
+            .config
+            .access_lifetime
+            .filter(|_| self.config.send_expires_in)
+        {
             body.insert("expires_in".into(), json!(l.as_secs()));
+        }
+        if self.config.sign_issued_at {
+            let issued_at = chrono::Utc::now().timestamp_millis().to_string();
+            let id = body.get("id").and_then(Value::as_str).unwrap_or_default();
+            body.insert(
+                "signature".into(),
+                json!(issued_at_signature(
+                    &self.config.client_secret,
+                    id,
+                    &issued_at
+                )),
+            );
+            body.insert("issued_at".into(), json!(issued_at));
         }
         if let Some(r) = refresh {
             body.insert("refresh_token".into(), json!(r));
@@ -278,25 +307,28 @@ impl State {
                 }
                 let refresh = self.config.issue_refresh_tokens.then(|| self.next("rt"));
                 if let Some(r) = &refresh {
-                    self.refresh.insert(r.clone());
+                    self.refresh.insert(r.clone(), issued.scope.clone());
                 }
                 self.issue(refresh, issued.scope)
             }
             "refresh_token" => {
                 self.counts.refreshes += 1;
                 let token = form.get("refresh_token").cloned().unwrap_or_default();
-                if !self.refresh.contains(&token) {
+                let Some(scope) = self.refresh.get(&token).cloned() else {
                     return oauth_error(400, "invalid_grant", "expired access/refresh token");
-                }
+                };
                 let refresh = if self.config.rotate_refresh_tokens {
                     self.refresh.remove(&token);
                     let new = self.next("rt");
-                    self.refresh.insert(new.clone());
+                    self.refresh.insert(new.clone(), scope.clone());
                     Some(new)
                 } else {
                     None
                 };
-                self.issue(refresh, None)
+                // Salesforce answers a refresh with the granted scope; other
+                // servers may leave it out (RFC 6749 §5.1), so only the
+                // Salesforce shape sends it.
+                self.issue(refresh, scope.filter(|_| self.config.sign_issued_at))
             }
             "client_credentials" => {
                 self.counts.client_credentials += 1;
@@ -337,6 +369,12 @@ impl State {
         self.issue(None, scope)
     }
 
+    fn is_live(&self, token: &str) -> bool {
+        self.access
+            .get(token)
+            .is_some_and(|exp| exp.is_none_or(|e| Instant::now() < e))
+    }
+
     fn userinfo(&mut self, req: &Request) -> ResponseTemplate {
         let token = req
             .headers
@@ -344,11 +382,7 @@ impl State {
             .and_then(|v| v.to_str().ok())
             .and_then(|v| v.strip_prefix("Bearer "))
             .unwrap_or_default();
-        let live = self
-            .access
-            .get(token)
-            .is_some_and(|exp| exp.is_none_or(|e| Instant::now() < e));
-        if !live {
+        if !self.is_live(token) {
             return ResponseTemplate::new(401).set_body_json(
                 json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]),
             );
@@ -365,6 +399,18 @@ impl State {
             }]
         }))
     }
+}
+
+/// Salesforce's token `signature`: base64(HMAC-SHA256(client secret,
+/// `id` + `issued_at`)), so a client can check the answer came from the
+/// server that knows its secret.
+pub fn issued_at_signature(client_secret: &str, id: &str, issued_at: &str) -> String {
+    use hmac::{Hmac, Mac};
+    let mut mac =
+        Hmac::<Sha256>::new_from_slice(client_secret.as_bytes()).expect("HMAC takes any key");
+    mac.update(id.as_bytes());
+    mac.update(issued_at.as_bytes());
+    STANDARD.encode(mac.finalize().into_bytes())
 }
 
 fn fastrand_u64() -> u64 {
@@ -428,7 +474,7 @@ impl OAuthSim {
             codes: HashMap::new(),
             used_codes: HashSet::new(),
             access: HashMap::new(),
-            refresh: HashSet::new(),
+            refresh: HashMap::new(),
             consented: HashSet::new(),
             deny_next: false,
             counts: OAuthCounts::default(),
@@ -499,9 +545,29 @@ impl OAuthSim {
 
     /// The live refresh tokens (to check rotation retired the old one).
     pub fn live_refresh_tokens(&self) -> Vec<String> {
-        let mut v: Vec<String> = lock(&self.state).refresh.iter().cloned().collect();
+        let mut v: Vec<String> = lock(&self.state).refresh.keys().cloned().collect();
         v.sort();
         v
+    }
+
+    /// Whether `access_token` was issued here and is still live.
+    pub fn is_live(&self, access_token: &str) -> bool {
+        lock(&self.state).is_live(access_token)
+    }
+
+    /// A handle that tells live access tokens, for a resource server
+    /// running beside this authorization server (Salesforce's instance).
+    pub fn live_tokens(&self) -> LiveTokens {
+        LiveTokens(self.state.clone())
+    }
+
+    /// Sets a field every later token answer carries (e.g. Salesforce's
+    /// `id`, which names this server's own address).
+    pub fn set_token_field(&self, name: &str, value: Value) {
+        lock(&self.state)
+            .config
+            .extra_token_fields
+            .insert(name.to_string(), value);
     }
 
     /// The form fields of the last token request.
@@ -512,5 +578,22 @@ impl OAuthSim {
     /// The counters.
     pub fn counts(&self) -> OAuthCounts {
         lock(&self.state).counts
+    }
+}
+
+/// Tells the access tokens an [`OAuthSim`] issued that are still live.
+#[derive(Clone)]
+pub struct LiveTokens(Arc<Mutex<State>>);
+
+impl std::fmt::Debug for LiveTokens {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("LiveTokens").finish_non_exhaustive()
+    }
+}
+
+impl LiveTokens {
+    /// Whether `access_token` was issued and is still live.
+    pub fn is_live(&self, access_token: &str) -> bool {
+        lock(&self.0).is_live(access_token)
     }
 }

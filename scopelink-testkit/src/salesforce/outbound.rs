@@ -1,0 +1,1 @@
+//! Outbound Messages (to be filled in).
