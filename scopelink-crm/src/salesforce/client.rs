@@ -327,7 +327,9 @@ impl SalesforceConnector {
                 return Ok(resp);
             }
             if resp.status == 401 && !refreshed {
-                tracing::debug!("Salesforce refused the session (INVALID_SESSION_ID); refreshing it once");
+                tracing::debug!(
+                    "Salesforce refused the session (INVALID_SESSION_ID); refreshing it once"
+                );
                 self.inner.session.rejected(&token);
                 refreshed = true;
                 continue;
@@ -403,7 +405,12 @@ impl SalesforceConnector {
         }
         serde_json::from_slice(&resp.body).map_err(|e| ConnectorError::Decode {
             what: what.to_string(),
-            message: format!("line {}, column {}: {}", e.line(), e.column(), e.classify_str()),
+            message: format!(
+                "line {}, column {}: {}",
+                e.line(),
+                e.column(),
+                e.classify_str()
+            ),
         })
     }
 

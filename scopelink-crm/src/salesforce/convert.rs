@@ -40,10 +40,7 @@ pub fn soql_datetime(t: DateTime<Utc>) -> String {
 }
 
 fn row_id(value: &Value) -> Option<String> {
-    value
-        .get("Id")
-        .and_then(Value::as_str)
-        .map(str::to_string)
+    value.get("Id").and_then(Value::as_str).map(str::to_string)
 }
 
 fn decode<T: serde::de::DeserializeOwned>(value: Value, what: &str) -> Result<T, Rejected> {
@@ -77,10 +74,7 @@ fn picklist_text(other: &serde_json::Map<String, Value>, field: &Option<String>)
 fn account(a: wire::Account, roles: &AccountRoles) -> Converted {
     let external_id = required_id(a.id, "Account")?;
     let Some(name) = non_blank(a.name) else {
-        return Err(Rejected::new(
-            Some(external_id),
-            "the Account has no Name",
-        ));
+        return Err(Rejected::new(Some(external_id), "the Account has no Name"));
     };
     let lines: Vec<String> = a
         .billing_street

@@ -61,15 +61,8 @@ impl SalesforceConnector {
     }
 
     /// Reads one query page at `url` (a first page or a next-records URL).
-    async fn query_at(
-        &self,
-        url: Url,
-        what: &str,
-    ) -> Result<wire::QueryResponse, ConnectorError> {
-        let batch = self
-            .inner
-            .batch_size
-            .map(|n| format!("batchSize={n}"));
+    async fn query_at(&self, url: Url, what: &str) -> Result<wire::QueryResponse, ConnectorError> {
+        let batch = self.inner.batch_size.map(|n| format!("batchSize={n}"));
         let headers: Vec<(&str, &str)> = batch
             .as_deref()
             .map(|b| vec![(QUERY_OPTIONS_HEADER, b)])
@@ -148,9 +141,7 @@ impl SalesforceConnector {
                 what: format!("reading deleted {data_type} from Salesforce"),
             });
         };
-        let mut url = self
-            .api_url(&format!("sobjects/{object}/deleted/"))
-            .await?;
+        let mut url = self.api_url(&format!("sobjects/{object}/deleted/")).await?;
         let stamp = |t: DateTime<Utc>| t.format("%Y-%m-%dT%H:%M:%S+00:00").to_string();
         url.query_pairs_mut()
             .append_pair("start", &stamp(start))
@@ -235,7 +226,9 @@ impl CrmSource for SalesforceConnector {
     /// `SELECT COUNT() FROM Account WHERE ...`: one call, no rows.
     async fn preview(&self, filter: &SyncFilter) -> Result<Preview, ConnectorError> {
         let q = soql::count_accounts(filter, &self.filter_fields()?)?;
-        let page = self.query(&q, "counting the Accounts the filter matches").await?;
+        let page = self
+            .query(&q, "counting the Accounts the filter matches")
+            .await?;
         Ok(Preview {
             companies: page.total_size,
         })

@@ -47,11 +47,7 @@ impl ApiUsage {
 
 impl fmt::Display for ApiUsage {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(
-            f,
-            "{} of {} daily API requests used",
-            self.used, self.max
-        )
+        write!(f, "{} of {} daily API requests used", self.used, self.max)
     }
 }
 
@@ -63,20 +59,38 @@ mod tests {
     fn limit_info_headers_are_read() {
         assert_eq!(
             ApiUsage::parse("api-usage=25/5000"),
-            Some(ApiUsage { used: 25, max: 5000 })
+            Some(ApiUsage {
+                used: 25,
+                max: 5000
+            })
         );
         assert_eq!(
             ApiUsage::parse("api-usage=18/5000; per-app-api-usage=17/250(appName=sample)"),
-            Some(ApiUsage { used: 18, max: 5000 })
+            Some(ApiUsage {
+                used: 18,
+                max: 5000
+            })
         );
         assert_eq!(
             ApiUsage::parse("per-app-api-usage=17/250(appName=x); api-usage=3/15000"),
-            Some(ApiUsage { used: 3, max: 15000 })
+            Some(ApiUsage {
+                used: 3,
+                max: 15000
+            })
         );
-        for bad in ["", "api-usage=", "api-usage=a/b", "api-usage=5", "usage=1/2"] {
+        for bad in [
+            "",
+            "api-usage=",
+            "api-usage=a/b",
+            "api-usage=5",
+            "usage=1/2",
+        ] {
             assert_eq!(ApiUsage::parse(bad), None, "{bad}");
         }
-        let u = ApiUsage { used: 5001, max: 5000 };
+        let u = ApiUsage {
+            used: 5001,
+            max: 5000,
+        };
         assert_eq!(u.remaining(), 0);
         assert_eq!(u.to_string(), "5001 of 5000 daily API requests used");
     }

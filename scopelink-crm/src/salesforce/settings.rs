@@ -163,12 +163,10 @@ impl SalesforceSettings {
     ) -> Result<OAuthClient, ConnectorError> {
         let login = self.login_url(policy)?;
         let join = |path: &str| {
-            login
-                .join(path)
-                .map_err(|e| ConnectorError::InvalidConfig {
-                    field: Self::LOGIN_HOST,
-                    message: format!("the login host cannot take `{path}`: {e}"),
-                })
+            login.join(path).map_err(|e| ConnectorError::InvalidConfig {
+                field: Self::LOGIN_HOST,
+                message: format!("the login host cannot take `{path}`: {e}"),
+            })
         };
         let mut client = OAuthClient::new(
             join("services/oauth2/authorize")?,
@@ -261,7 +259,13 @@ mod tests {
                 .login_url(policy)
                 .unwrap_err();
             assert!(
-                matches!(err, ConnectorError::InvalidConfig { field: "login_host", .. }),
+                matches!(
+                    err,
+                    ConnectorError::InvalidConfig {
+                        field: "login_host",
+                        ..
+                    }
+                ),
                 "{typed}: {err}"
             );
         }

@@ -15,7 +15,8 @@ use scopelink_core::model::DataType;
 use scopelink_core::ConnectorError;
 use std::collections::BTreeSet;
 
-/// Account fields read (the host-named picklists are added).
+/// Account fields read (the host-named picklists are added). The address
+/// is the billing city and country.
 pub const ACCOUNT_FIELDS: &[&str] = &[
     "Id",
     "Name",
@@ -23,10 +24,7 @@ pub const ACCOUNT_FIELDS: &[&str] = &[
     "Industry",
     "Website",
     "Phone",
-    "BillingStreet",
     "BillingCity",
-    "BillingState",
-    "BillingPostalCode",
     "BillingCountry",
     "SystemModstamp",
 ];
@@ -144,7 +142,11 @@ pub fn company_conditions(
     add(&filter.company_types, Some("Type"), "company type")?;
     add(&filter.markets, Some("Industry"), "market")?;
     add(&filter.statuses, fields.status.as_deref(), "status")?;
-    add(&filter.territories, fields.territory.as_deref(), "territory")?;
+    add(
+        &filter.territories,
+        fields.territory.as_deref(),
+        "territory",
+    )?;
     Ok(out)
 }
 
