@@ -17,6 +17,11 @@ use serde_json::{json, Map, Value};
 pub const PRIMARY_CONTACT_ROLE: &str = "Decision Maker";
 
 fn number(field: &str, d: Decimal) -> Result<Value, ConnectorError> {
+    if d.fract().is_zero() {
+        if let Some(whole) = d.to_i64() {
+            return Ok(Value::Number(whole.into()));
+        }
+    }
     d.to_f64()
         .and_then(serde_json::Number::from_f64)
         .map(Value::Number)
