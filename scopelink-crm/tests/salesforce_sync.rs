@@ -323,11 +323,13 @@ async fn salesforce_deletions_are_applied_as_deletes() {
     let id = c.sim.accounts()[0]["Id"].as_str().unwrap().to_string();
     assert!(c.sim.delete_account(&id));
     let end = chrono::Utc::now() + chrono::Duration::minutes(1);
-    let events = c
+    let deletions = c
         .connector
         .deleted_since(DataType::Companies, start, end)
         .await
         .unwrap();
+    assert!(deletions.covered_until.is_some_and(|t| t <= end));
+    let events = deletions.events;
     assert_eq!(events.len(), 1);
     assert_eq!(events[0].external_id, id);
     let counts = engine

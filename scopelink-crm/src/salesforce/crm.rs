@@ -130,12 +130,16 @@ impl SalesforceConnector {
     /// `ENTITY_IS_DELETED`) and deletes it from the store. Each event's id
     /// is the record id and deletion time, so applying the same window
     /// twice deletes nothing twice.
+    ///
+    /// Salesforce counts whole minutes and answers up to
+    /// `latestDateCovered` (never past now): start the next window there
+    /// ([`Deletions::covered_until`]); an `end` in the future is fine.
     pub async fn deleted_since(
         &self,
         data_type: DataType,
         start: DateTime<Utc>,
         end: DateTime<Utc>,
-    ) -> Result<Vec<WebhookEvent>, ConnectorError> {
+    ) -> Result<Deletions, ConnectorError> {
         let Some(object) = soql::object(data_type) else {
             return Err(ConnectorError::Unsupported {
                 what: format!("reading deleted {data_type} from Salesforce"),
@@ -149,7 +153,11 @@ impl SalesforceConnector {
         let what = format!("reading deleted {object} records");
         let resp = self.send(Method::GET, url, None, &what).await?;
         let deleted: wire::Deleted = self.decode(&resp, &what)?;
-        Ok(deleted
+        let covered_until = deleted
+            .latest_date_covered
+            .as_deref()
+            .and_then(convert::parse_datetime);
+        let events = deleted
             .deleted_records
             .into_iter()
             .filter(|d| is_record_id(&d.id))
@@ -164,8 +172,23 @@ impl SalesforceConnector {
                 action: WebhookAction::Deleted,
                 record: None,
             })
-            .collect())
+            .collect();
+        Ok(Deletions {
+            events,
+            covered_until,
+        })
     }
+}
+
+/// Deletions read from Salesforce (see
+/// [`SalesforceConnector::deleted_since`]).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Deletions {
+    /// One [`WebhookAction::Deleted`] event per deleted record, for
+    /// [`scopelink_core::SyncEngine::apply_webhook`].
+    pub events: Vec<WebhookEvent>,
+    /// `latestDateCovered`: where the next window starts.
+    pub covered_until: Option<DateTime<Utc>>,
 }
 
 /// The active values of a describe's picklist field `name`.

@@ -91,7 +91,7 @@ mod writeback;
 
 pub use client::{SalesforceConnector, BATCH_SIZES, FALLBACK_API_VERSION, MIN_API_VERSION};
 pub use convert::{parse_datetime, soql_datetime};
-pub use crm::QUERY_OPTIONS_HEADER;
+pub use crm::{Deletions, QUERY_OPTIONS_HEADER};
 pub use limits::{ApiUsage, LIMIT_HEADER};
 pub use settings::{
     is_record_id, SalesforceSettings, PRODUCTION_LOGIN, SALESFORCE_DOMAINS, SANDBOX_LOGIN, SCOPES,
