@@ -903,3 +903,50 @@ async fn parent_fields_and_injected_faults() {
         .iter()
         .any(|r| r.status == 503 && r.query_value("q") == Some("SELECT Id FROM Account")));
 }
+
+#[tokio::test]
+async fn outbound_message_envelope_carries_the_org_action_and_records() {
+    let sim = SalesforceSim::start(small()).await;
+    let opp = sim.opportunities()[0].clone();
+    let id = opp["Id"].as_str().unwrap();
+    let (headers, body) = sim.outbound_message("04k5g000000SimAAA", &[id, "0065g00000ZZZZZAAA"]);
+    assert!(headers
+        .iter()
+        .any(|(k, v)| k == "Content-Type" && v.starts_with("text/xml")));
+    assert!(headers.iter().any(|(k, _)| k == "SOAPAction"));
+    assert!(body.contains("<notifications xmlns=\"http://soap.sforce.com/2005/09/outbound\">"));
+    assert!(body.contains(&format!(
+        "<OrganizationId>{}</OrganizationId>",
+        sim.organization_id()
+    )));
+    assert!(body.contains("<ActionId>04k5g000000SimAAA</ActionId>"));
+    assert!(body.contains("<SessionId xsi:nil=\"true\"/>"));
+    assert!(body.contains(&format!(
+        "<EnterpriseUrl>{}/services/Soap/c/62.0/{}</EnterpriseUrl>",
+        sim.instance_url(),
+        &sim.organization_id()[..15]
+    )));
+    assert_eq!(
+        body.matches("<Notification>").count(),
+        1,
+        "unknown ids left out"
+    );
+    assert!(body.contains("<sObject xsi:type=\"sf:Opportunity\""));
+    assert!(body.contains(&format!("<sf:Id>{id}</sf:Id>")));
+    let name = opp["Name"].as_str().unwrap();
+    assert!(body.contains(&format!("<sf:Name>{name}</sf:Name>")));
+
+    let ids: Vec<String> = sim
+        .contacts()
+        .iter()
+        .map(|c| c["Id"].as_str().unwrap().to_string())
+        .collect();
+    let many: Vec<&str> = ids.iter().map(String::as_str).cycle().take(150).collect();
+    let split = sim.outbound_messages("04k5g000000SimAAA", &many);
+    assert_eq!(split.len(), 2);
+    assert_eq!(split[0].1.matches("<Notification>").count(), 100);
+    assert_eq!(split[1].1.matches("<Notification>").count(), 50);
+    // O'Brien is escaped in XML.
+    assert!(split[0].1.contains("O&apos;Brien"));
+    assert!(SalesforceSim::outbound_ack().contains("<Ack>true</Ack>"));
+}

@@ -66,6 +66,7 @@ mod state;
 mod writes;
 
 pub use config::SalesforceSimConfig;
+pub use outbound::MAX_NOTIFICATIONS;
 pub use server::SalesforceSim;
 
 use reply::Reply;

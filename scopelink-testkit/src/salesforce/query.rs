@@ -106,8 +106,8 @@ fn check_literal(
             ),
         )
     };
-    if op == Op::Like && !(kind.is_text() && !matches!(kind, FieldType::Id | FieldType::Reference))
-    {
+    let likeable = kind.is_text() && !matches!(kind, FieldType::Id | FieldType::Reference);
+    if op == Op::Like && !likeable {
         return Err(located(
             "INVALID_FIELD",
             soql_text,

@@ -418,7 +418,14 @@ impl Simulate for State {
         } else {
             self.config.latency
         };
-        let reply = self.handle(req);
+        let reply = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| self.handle(req)))
+            .unwrap_or_else(|_| {
+                Reply::error(
+                    500,
+                    "UNKNOWN_EXCEPTION",
+                    "The simulator failed on this request (a bug in the simulator).",
+                )
+            });
         let mut t = ResponseTemplate::new(reply.status);
         for (k, v) in &reply.headers {
             t = t.insert_header(*k, v.as_str());

@@ -7,7 +7,7 @@ use super::*;
 pub struct SalesforceSim {
     login: OAuthSim,
     server: MockServer,
-    state: Arc<Mutex<State>>,
+    pub(super) state: Arc<Mutex<State>>,
 }
 
 impl std::fmt::Debug for SalesforceSim {

@@ -64,7 +64,10 @@ pub(super) fn id18(id15: &str) -> String {
 
 /// Whether `a` and `b` name the same record (15- or 18-character ids).
 pub(super) fn same_id(a: &str, b: &str) -> bool {
-    a.len() >= 15 && b.len() >= 15 && a[..15] == b[..15]
+    match (a.get(..15), b.get(..15)) {
+        (Some(x), Some(y)) => x == y && matches!(a.len(), 15 | 18) && matches!(b.len(), 15 | 18),
+        _ => false,
+    }
 }
 
 /// Salesforce's datetime format in JSON (`2025-06-02T14:05:11.000+0000`).
