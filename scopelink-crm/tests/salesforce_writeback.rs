@@ -13,7 +13,7 @@ use support::connect;
 
 fn update() -> OpportunityUpdate {
     OpportunityUpdate {
-        value: Some(Decimal::new(52_000_50, 2)),
+        value: Some(Decimal::new(5_200_050, 2)),
         probability: Some(Decimal::from(35)),
         stage: Some("Negotiation/Review".into()),
         close_date: NaiveDate::from_ymd_opt(2026, 10, 15),

@@ -68,6 +68,11 @@
 //!   stops the run with [`scopelink_core::ConnectorError::QuotaExhausted`]
 //!   (not retried: the allocation is a rolling 24 hours; the connection's
 //!   state is not changed).
+//! - **Real-time**: Outbound Messages (SOAP, no HMAC: the org id and the
+//!   action are checked; the reply is `<Ack>true</Ack>`) through
+//!   [`OutboundMessages`]; Change Data Capture needs the Pub/Sub API (gRPC)
+//!   or CometD and is not built in. Polling (incremental sync and
+//!   deletions) stays the default. See [`OutboundMessages`]' module docs.
 //!
 //! ## Crate shape
 //!
@@ -77,13 +82,15 @@
 //! header, error bodies, `Connector`), `wire.rs`, `convert.rs`, `crm.rs`
 //! (`CrmSource`, deletions), `writeback.rs` (`OpportunityWriteBack`), and
 //! the extras `soql.rs` (the query grammar and literal escaping) and
-//! `limits.rs` ([`ApiUsage`]).
+//! `limits.rs` ([`ApiUsage`]), `outbound.rs` (Outbound Message receipt,
+//! the `WebhookReceiver`).
 #![forbid(unsafe_code)]
 
 mod client;
 mod convert;
 mod crm;
 mod limits;
+mod outbound;
 mod settings;
 mod soql;
 mod wire;
@@ -93,6 +100,9 @@ pub use client::{SalesforceConnector, BATCH_SIZES, FALLBACK_API_VERSION, MIN_API
 pub use convert::{parse_datetime, soql_datetime};
 pub use crm::{Deletions, QUERY_OPTIONS_HEADER};
 pub use limits::{ApiUsage, LIMIT_HEADER};
+pub use outbound::{
+    OutboundMessages, ACK_RESPONSE, MAX_MESSAGE_BYTES, MAX_NOTIFICATIONS, OUTBOUND_NAMESPACE,
+};
 pub use settings::{
     is_record_id, SalesforceSettings, PRODUCTION_LOGIN, SALESFORCE_DOMAINS, SANDBOX_LOGIN, SCOPES,
 };
@@ -104,6 +114,7 @@ pub use writeback::{patch_body, PRIMARY_CONTACT_ROLE};
 #[doc(hidden)]
 pub mod fuzz {
     pub use crate::salesforce::convert::{convert, AccountRoles};
+    pub use crate::salesforce::outbound::OutboundMessages;
     pub use crate::salesforce::soql::{count_accounts, select, FilterFields};
 
     /// The serde types of Salesforce's JSON.
