@@ -144,3 +144,63 @@ async fn salesforce_an_exhausted_allocation_stops_the_run_and_the_next_run_compl
         assert_eq!(stored, n, "{t}");
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn salesforce_a_resume_whose_query_cursor_expired_reads_the_query_again() {
+    use futures::StreamExt;
+    use scopelink_core::connector::{CrmSource, StreamRequest};
+    let config = SalesforceSimConfig {
+        accounts: 1000,
+        ..config()
+    };
+    let sim = SalesforceSim::start(config.clone()).await;
+    let sf = SfHost::connect(&sim, &config, &[("batch_size", "200")]).await;
+    let connector = Arc::new(sf.connector(None).await);
+    sim.set_latency(Some(Duration::from_millis(100)));
+    let host = Arc::new(sf.host);
+    let rec = Arc::new(Recorder::default());
+    let task = {
+        let (host, connector, rec) = (host.clone(), connector.clone(), rec.clone());
+        tokio::spawn(async move { host.run_crm(connector.as_ref(), &rec).await })
+    };
+    wait_for_committed_pages(&host, DataType::Companies, 1).await;
+    task.abort();
+    let _ = task.await;
+    sim.set_latency(None);
+    // Salesforce keeps 10 cursors per user: ten new queries close the
+    // checkpointed one.
+    for _ in 0..10 {
+        let mut stream = connector.stream(StreamRequest {
+            data_type: DataType::Companies,
+            filter: Default::default(),
+            since: None,
+            resume_from: None,
+        });
+        stream.next().await.unwrap().unwrap();
+    }
+    host.engine
+        .force_reset(&host.access, &host.conn, DataType::Companies)
+        .await
+        .unwrap();
+    sim.clear_requests();
+    host.run_crm(connector.as_ref(), &rec).await.unwrap();
+    // (A read-ahead request of the ten streams may still land first.)
+    let reads: Vec<(String, u16)> = sim
+        .requests()
+        .into_iter()
+        .filter(|r| r.path.contains("/query"))
+        .map(|r| (r.path, r.status))
+        .collect();
+    let refused = reads
+        .iter()
+        .position(|(path, status)| *status == 400 && path.contains("/query/"))
+        .unwrap_or_else(|| panic!("the checkpointed cursor was gone: {reads:?}"));
+    assert!(
+        reads[refused + 1].0.ends_with("/query"),
+        "read again from the start: {reads:?}"
+    );
+    for (t, n) in totals(&sim) {
+        let stored = host.store.count_records(&host.conn, t).await.unwrap();
+        assert_eq!(stored, n, "{t}: nothing lost, nothing twice");
+    }
+}

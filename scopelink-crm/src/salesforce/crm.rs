@@ -102,7 +102,18 @@ impl SalesforceConnector {
             None => self.query(&soql, &what).await?,
             Some(token) => {
                 let url = self.next_url(token)?;
-                self.query_at(url, &what).await?
+                match self.query_at(url, &what).await {
+                    Ok(page) => page,
+                    // A checkpoint's query cursor that Salesforce closed
+                    // (idle for 15 minutes, or more than 10 open): the
+                    // query starts again; rows already stored come back
+                    // unchanged, none is lost.
+                    Err(e) if is_expired_locator(&e) => {
+                        tracing::info!("the checkpointed query cursor expired; reading the query again from its first page");
+                        self.query(&soql, &what).await?
+                    }
+                    Err(e) => return Err(e),
+                }
             }
         };
         let next = match (page.done, page.next_records_url.as_deref()) {
@@ -191,6 +202,13 @@ pub struct Deletions {
     pub covered_until: Option<DateTime<Utc>>,
 }
 
+/// Whether a query-more failed because its cursor is gone
+/// (`INVALID_QUERY_LOCATOR`).
+fn is_expired_locator(e: &ConnectorError) -> bool {
+    matches!(e, ConnectorError::Rejected { message } | ConnectorError::NotFound { what: message }
+        if message.contains("INVALID_QUERY_LOCATOR"))
+}
+
 /// The active values of a describe's picklist field `name`.
 fn picklist(describe: &wire::Describe, name: &str) -> Vec<FilterOption> {
     describe
@@ -262,7 +280,9 @@ impl CrmSource for SalesforceConnector {
     /// fields), `SystemModstamp >= since` (unquoted datetime literal) and
     /// `ORDER BY SystemModstamp ASC`; then `nextRecordsUrl` page after
     /// page, on the instance only. The page token checkpointed is the next
-    /// page's URL.
+    /// page's URL; when Salesforce has closed that cursor by the time a run
+    /// resumes (`INVALID_QUERY_LOCATOR`), the query is read again from its
+    /// first page.
     fn stream(&self, request: StreamRequest) -> PageStream<'_> {
         let prepared = self.filter_fields().and_then(|fields| {
             let q = soql::select(request.data_type, &request.filter, &fields, request.since)?;
