@@ -76,10 +76,15 @@ impl SalesforceConnector {
     /// The next page's URL: `nextRecordsUrl` on the instance, refused when
     /// it points anywhere else.
     fn next_url(&self, next: &str) -> Result<Url, ConnectorError> {
-        let url = self.url(next).map_err(|_| ConnectorError::Decode {
-            what: "a query page's nextRecordsUrl".into(),
-            message: "not a path on the instance".into(),
-        })?;
+        // Joined as given: an absolute or scheme-relative (`//host/...`)
+        // URL names its own host, and is refused below.
+        let url = self
+            .instance_url()
+            .join(next.trim())
+            .map_err(|_| ConnectorError::Decode {
+                what: "a query page's nextRecordsUrl".into(),
+                message: "not a path on the instance".into(),
+            })?;
         if !same_origin(self.instance_url(), &url) {
             return Err(ConnectorError::Decode {
                 what: "a query page's nextRecordsUrl".into(),
