@@ -348,3 +348,50 @@ async fn salesforce_deletions_are_applied_as_deletes() {
         .unwrap();
     assert_eq!(again.deleted, 0);
 }
+
+#[tokio::test]
+async fn salesforce_a_company_filter_narrows_contacts_and_opportunities_through_their_account() {
+    let c = connect().await;
+    let ty = c.sim.accounts()[0]["Type"].as_str().unwrap().to_string();
+    let kept: BTreeSet<String> = c
+        .sim
+        .accounts()
+        .iter()
+        .filter(|a| a["Type"].as_str() == Some(ty.as_str()))
+        .map(|a| a["Id"].as_str().unwrap().to_string())
+        .collect();
+    let under = |rows: Vec<serde_json::Value>| {
+        rows.iter()
+            .filter(|r| r["AccountId"].as_str().is_some_and(|a| kept.contains(a)))
+            .count() as u64
+    };
+    let request = SyncRequest {
+        data_types: CRM.to_vec(),
+        filter: SyncFilter {
+            company_types: BTreeSet::from([FilterOption::new(ty.clone(), ty.clone())]),
+            ..SyncFilter::default()
+        },
+        ..SyncRequest::default()
+    };
+    let report = c
+        .env
+        .engine()
+        .run(&c.env.access, &c.id, &c.connector, &request, None)
+        .await
+        .unwrap();
+    assert_eq!(
+        counts(&report, DataType::Companies).created,
+        kept.len() as u64
+    );
+    assert_eq!(
+        counts(&report, DataType::Contacts).created,
+        under(c.sim.contacts())
+    );
+    assert_eq!(
+        counts(&report, DataType::Opportunities).created,
+        under(c.sim.opportunities())
+    );
+    for t in CRM {
+        assert_eq!(counts(&report, t).skipped, 0, "{t}: filtered at the source");
+    }
+}

@@ -242,6 +242,45 @@ mod tests {
     }
 
     #[test]
+    fn dependent_types_filter_through_their_account_and_named_picklists_are_read() {
+        let fields = FilterFields {
+            status: Some("Rating".into()),
+            territory: Some("Region__c".into()),
+        };
+        let filter = SyncFilter {
+            company_types: [FilterOption::new("Customer - Direct", "Customer - Direct")].into(),
+            statuses: [FilterOption::new("Hot", "Hot")].into(),
+            territories: [
+                FilterOption::new("EMEA", "EMEA"),
+                FilterOption::new("APAC", "APAC"),
+            ]
+            .into(),
+            ..SyncFilter::default()
+        };
+        let since = chrono::DateTime::parse_from_rfc3339("2025-06-01T00:00:00Z")
+            .unwrap()
+            .with_timezone(&Utc);
+        assert_eq!(
+            select(DataType::Companies, &filter, &fields, Some(since)).unwrap(),
+            "SELECT Id, Name, Type, Industry, Website, Phone, BillingCity, BillingCountry, SystemModstamp, Rating, Region__c FROM Account WHERE Type IN ('Customer - Direct') AND Rating IN ('Hot') AND Region__c IN ('APAC', 'EMEA') AND SystemModstamp >= 2025-06-01T00:00:00Z ORDER BY SystemModstamp ASC"
+        );
+        assert_eq!(
+            select(DataType::Contacts, &filter, &fields, None).unwrap(),
+            "SELECT Id, AccountId, FirstName, LastName, Title, Email, Phone, SystemModstamp FROM Contact WHERE Account.Type IN ('Customer - Direct') AND Account.Rating IN ('Hot') AND Account.Region__c IN ('APAC', 'EMEA') ORDER BY SystemModstamp ASC"
+        );
+        // A status filter with no status picklist named is refused, not ignored.
+        let err = select(DataType::Companies, &filter, &FilterFields::default(), None).unwrap_err();
+        assert!(matches!(err, ConnectorError::Unsupported { .. }), "{err}");
+        assert!(select(
+            DataType::CatalogItems,
+            &SyncFilter::default(),
+            &fields,
+            None
+        )
+        .is_err());
+    }
+
+    #[test]
     fn field_names_are_api_names_only() {
         for ok in ["Rating", "Region__c", "ns__Tier__c"] {
             assert!(is_field_name(ok), "{ok}");
