@@ -141,6 +141,8 @@ struct State {
     counts: OAuthCounts,
     counter: u64,
     last_token_form: Option<HashMap<String, String>>,
+    /// The userinfo answer, when a provider's shape replaces the default.
+    userinfo: Option<Value>,
 }
 
 const CODE_LIFETIME: Duration = Duration::from_secs(600);
@@ -387,6 +389,9 @@ impl State {
                 json!([{"message": "Session expired or invalid", "errorCode": "INVALID_SESSION_ID"}]),
             );
         }
+        if let Some(body) = &self.userinfo {
+            return ResponseTemplate::new(200).set_body_json(body.clone());
+        }
         ResponseTemplate::new(200).set_body_json(json!({
             "sub": "5f1e5d2a-0000-4000-8000-000000000001",
             "name": "Sim User",
@@ -480,6 +485,7 @@ impl OAuthSim {
             counts: OAuthCounts::default(),
             counter: 0,
             last_token_form: None,
+            userinfo: None,
         }));
         Mock::given(any())
             .respond_with(Responder {
@@ -568,6 +574,12 @@ impl OAuthSim {
             .config
             .extra_token_fields
             .insert(name.to_string(), value);
+    }
+
+    /// Replaces the userinfo answer (DocuSign's shape by default) with a
+    /// provider's own.
+    pub fn set_userinfo(&self, body: Value) {
+        lock(&self.state).userinfo = Some(body);
     }
 
     /// The form fields of the last token request.

@@ -37,6 +37,10 @@ pub struct SalesforceSimConfig {
     pub session_lifetime: Option<Duration>,
     /// Delay added to every API answer.
     pub latency: Option<Duration>,
+    /// Whether the org has multiple currencies enabled: only then do
+    /// records have `CurrencyIsoCode` (a query naming it in a
+    /// single-currency org is refused with `INVALID_FIELD`).
+    pub multi_currency: bool,
     /// The organization id (`00D...`, 18 characters).
     pub organization_id: String,
     /// The integration user's id (`005...`).
@@ -60,6 +64,7 @@ impl Default for SalesforceSimConfig {
             per_app_limit: None,
             session_lifetime: Some(Duration::from_secs(2 * 3600)),
             latency: None,
+            multi_currency: false,
             organization_id: "00D5g000004SimOEAS".into(),
             user_id: "0055g00000SimUsAAJ".into(),
         }

@@ -34,14 +34,32 @@
 //! - Errors are Salesforce's JSON array of `{message, errorCode,
 //!   fields?}`.
 //!
-//! Objects: Account, Contact, Opportunity, OpportunityContactRole, seeded
-//! from [`SalesforceSimConfig`]. A StageName change resets Probability,
-//! ForecastCategoryName, IsClosed and IsWon to the stage's defaults unless
-//! Probability (or ForecastCategoryName) is sent too; setting a contact
-//! role primary clears the others' flag and sets the opportunity's
-//! read-only `ContactId`. Deleting an account deletes its contacts and
-//! opportunities (moved to the recycle bin: `IsDeleted`, seen by
-//! `queryAll` and `deleted/`).
+//! - `GET /services/oauth2/userinfo` on the login host answers
+//!   Salesforce's OpenID userinfo (`sub` = the token's `id`,
+//!   `organization_id`, `user_id`, ...).
+//!
+//! SOQL: `SELECT` fields, parent fields (`Account.Name`, `Owner.Name`), the
+//! `OpportunityContactRoles` subquery (`null` when empty), `COUNT()` and
+//! `COUNT(field) [alias]`; `WHERE` with `= != < > <= >= LIKE IN NOT IN`,
+//! date literals (`TODAY`, `LAST_N_DAYS:n`, ...),
+//! `AND`/`OR`/`NOT` and parentheses (mixing AND and OR unparenthesized is
+//! refused); `ORDER BY` with `ASC`/`DESC`/`NULLS FIRST|LAST`; `LIMIT`;
+//! `OFFSET` up to 2000. Unknown objects are `INVALID_TYPE`, unknown fields
+//! and literals of the wrong type (a quoted datetime) `INVALID_FIELD`, bad
+//! syntax `MALFORMED_QUERY`, all with Salesforce's message layout. Every
+//! query is logged ([`SalesforceSim::queries`]).
+//!
+//! Objects: Account, Contact, Opportunity, OpportunityContactRole and User
+//! (the owners), seeded from [`SalesforceSimConfig`]; `CurrencyIsoCode`
+//! exists only when [`SalesforceSimConfig::multi_currency`] is set.
+//! Datetimes keep whole seconds, as Salesforce's do. A StageName change
+//! resets Probability, ForecastCategoryName, IsClosed and IsWon to the
+//! stage's defaults unless Probability (or ForecastCategoryName) is sent
+//! too; setting a contact role primary clears the others' flag and sets the
+//! opportunity's read-only `ContactId`. Deleting an account deletes its
+//! contacts and opportunities (moved to the recycle bin: `IsDeleted`, seen
+//! by `queryAll` and `deleted/`). Outbound Message envelopes:
+//! [`SalesforceSim::outbound_message`].
 
 use chrono::{DateTime, Utc};
 use serde_json::{json, Map, Value};
@@ -70,4 +88,16 @@ pub use outbound::MAX_NOTIFICATIONS;
 pub use server::SalesforceSim;
 
 use reply::Reply;
+
+/// A SOQL query the simulator received.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SimQuery {
+    /// `queryAll` (deleted rows included) rather than `query`.
+    pub all: bool,
+    /// The SOQL text as received (URL-decoded).
+    pub soql: String,
+    /// The `Sforce-Query-Options` batch size asked for, if any (before
+    /// clamping into 200..2000).
+    pub batch_size: Option<usize>,
+}
 use state::State;

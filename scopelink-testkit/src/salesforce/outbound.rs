@@ -103,7 +103,7 @@ impl SalesforceSim {
                 "    <sObject xsi:type=\"sf:{}\" xmlns:sf=\"urn:sobject.enterprise.soap.sforce.com\">\n",
                 object.name()
             ));
-            for f in object.fields() {
+            for f in st.fields(object) {
                 if let Some(v) = row.get(f.name).and_then(scalar) {
                     body.push_str(&format!("     <sf:{0}>{1}</sf:{0}>\n", f.name, escape(&v)));
                 }

@@ -3,7 +3,7 @@
 //! with Salesforce's codes and messages), run over the records, and served
 //! in batches through `nextRecordsUrl` cursors.
 
-use super::schema::{FieldDef, FieldType, SObject};
+use super::schema::{FieldDef, FieldType, SObject, CURRENCY_FIELD};
 use super::soql::{self, located, Expr, Item, Lit, Op, Select, SoqlError};
 use super::state::{parse_stamp, same_id, Cursor, Row};
 use super::*;
@@ -12,6 +12,9 @@ use std::cmp::Ordering;
 /// Open cursors a user may hold; opening another closes the oldest
 /// (Salesforce allows 10 open query cursors per user).
 const MAX_CURSORS: usize = 10;
+
+/// The largest OFFSET Salesforce accepts.
+const MAX_OFFSET: usize = 2_000;
 
 /// A field as a query names it: on the object itself or on a parent.
 #[derive(Clone, Copy)]
@@ -140,6 +143,7 @@ fn check_literal(
         Lit::Num(n) if kind.is_number() && (kind != FieldType::Int || n.fract() == 0.0) => Ok(()),
         Lit::Date(_) if kind == FieldType::Date => Ok(()),
         Lit::DateTime(_) if kind == FieldType::DateTime => Ok(()),
+        Lit::Days(..) if matches!(kind, FieldType::Date | FieldType::DateTime) => Ok(()),
         _ => Err(wrong(false)),
     }
 }
@@ -157,6 +161,38 @@ fn check_expr(soql_text: &str, object: SObject, e: &Expr) -> Result<(), SoqlErro
                 .try_for_each(|(lit, _)| check_literal(soql_text, &path, field, *op, lit))
         }
     }
+}
+
+/// The first name in the query that ends in `field` (any object).
+fn find_name<'s>(select: &'s Select, field: &str) -> Option<&'s soql::Name> {
+    fn in_expr<'s>(e: &'s Expr, field: &str) -> Option<&'s soql::Name> {
+        match e {
+            Expr::And(parts) | Expr::Or(parts) => parts.iter().find_map(|p| in_expr(p, field)),
+            Expr::Not(inner) => in_expr(inner, field),
+            Expr::Cond { field: name, .. } => ends_with(name, field).then_some(name),
+        }
+    }
+    fn ends_with(name: &soql::Name, field: &str) -> bool {
+        name.text
+            .rsplit('.')
+            .next()
+            .is_some_and(|last| last.eq_ignore_ascii_case(field))
+    }
+    select
+        .items
+        .iter()
+        .find_map(|i| match i {
+            Item::Field(name) => ends_with(name, field).then_some(name),
+            Item::Sub(inner) => find_name(inner, field),
+        })
+        .or_else(|| select.filter.as_ref().and_then(|e| in_expr(e, field)))
+        .or_else(|| {
+            select
+                .order
+                .iter()
+                .map(|o| &o.field)
+                .find(|n| ends_with(n, field))
+        })
 }
 
 fn plan<'a>(soql_text: &str, select: &'a Select) -> Result<Plan<'a>, SoqlError> {
@@ -441,6 +477,34 @@ impl State {
             Ok(p) => p,
             Err(e) => return Reply::error(400, e.code, &e.message),
         };
+        if select.offset.is_some_and(|o| o > MAX_OFFSET) {
+            return Reply::error(
+                400,
+                "NUMBER_OUTSIDE_VALID_RANGE",
+                &format!("Maximum SOQL offset allowed is {MAX_OFFSET}"),
+            );
+        }
+        if !self.config.multi_currency {
+            if let Some(name) = find_name(&select, CURRENCY_FIELD) {
+                let entity = match name.text.split_once('.') {
+                    Some((rel, _)) => plan
+                        .object
+                        .relationship(rel)
+                        .and_then(|r| r.reference_to)
+                        .unwrap_or(plan.object.name()),
+                    None => plan.object.name(),
+                };
+                let e = located(
+                    "INVALID_FIELD",
+                    soql_text,
+                    name.col,
+                    &format!(
+                        "No such column '{CURRENCY_FIELD}' on entity '{entity}'. {NO_COLUMN_HINT}"
+                    ),
+                );
+                return Reply::error(400, e.code, &e.message);
+            }
+        }
         let rows = self
             .records
             .get(&plan.object)
@@ -448,6 +512,23 @@ impl State {
             .flatten()
             .filter(|r| all || r.get("IsDeleted") != Some(&json!(true)));
         let rows = self.select_rows(plan.object, rows, &select);
+        if let Some((name, alias)) = &select.count_field {
+            let path = match resolve(soql_text, plan.object, name) {
+                Ok(p) => p,
+                Err(e) => return Reply::error(400, e.code, &e.message),
+            };
+            let n = rows
+                .iter()
+                .filter(|r| !self.value_of(r, &path).is_null())
+                .count();
+            let mut record = Map::new();
+            record.insert("attributes".into(), json!({"type": "AggregateResult"}));
+            record.insert(alias.clone().unwrap_or_else(|| "expr0".into()), json!(n));
+            return Reply::json(
+                200,
+                json!({"totalSize": 1, "done": true, "records": [Value::Object(record)]}),
+            );
+        }
         if select.count {
             return Reply::json(
                 200,
@@ -560,6 +641,21 @@ fn compare(kind: FieldType, v: &Value, lit: &Lit) -> Option<Ordering> {
                 .cmp(d),
         ),
         (_, Lit::DateTime(t)) => Some(parse_stamp(v.as_str()?)?.cmp(t)),
+        (k, Lit::Days(first, last)) => {
+            let s = v.as_str()?;
+            let day = if k == FieldType::DateTime {
+                parse_stamp(s)?.date_naive()
+            } else {
+                chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok()?
+            };
+            Some(if day < *first {
+                Ordering::Less
+            } else if day > *last {
+                Ordering::Greater
+            } else {
+                Ordering::Equal
+            })
+        }
         _ => None,
     }
 }

@@ -78,10 +78,19 @@ impl State {
         let mut segments = rest.split('/');
         let version_segment = segments.next().unwrap_or_default();
         let segments: Vec<&str> = segments.collect();
-        let version = version_segment.strip_prefix('v').unwrap_or_default();
-        if !self.config.api_versions.iter().any(|v| v == version) {
+        // `latest` stands for the newest listed version.
+        let version = if version_segment == "latest" {
+            self.config.api_versions.last().cloned().unwrap_or_default()
+        } else {
+            version_segment
+                .strip_prefix('v')
+                .unwrap_or_default()
+                .to_string()
+        };
+        if !self.config.api_versions.contains(&version) {
             return Reply::not_found();
         }
+        let version = version.as_str();
         if !self.session_ok(req) {
             return Reply::invalid_session();
         }
@@ -121,8 +130,15 @@ impl State {
                         "A query string has to be specified",
                     );
                 };
-                let batch = batch_size(req);
-                self.query(version, q, *endpoint == "queryAll", batch)
+                let asked = batch_size(req);
+                let all = *endpoint == "queryAll";
+                self.queries.push(SimQuery {
+                    all,
+                    soql: q.clone(),
+                    batch_size: asked,
+                });
+                let batch = asked.map_or(2000, |n| n.clamp(200, 2000));
+                self.query(version, q, all, batch)
             }
             ("GET", ["query" | "queryAll", locator]) => self.query_more(version, locator),
             ("GET", ["sobjects"]) => self.describe_global(version),
@@ -130,6 +146,20 @@ impl State {
                 let Some(object) = SObject::parse(name) else {
                     return Reply::not_found();
                 };
+                if matches!(method, "POST" | "PATCH") {
+                    let media = req
+                        .headers
+                        .get("content-type")
+                        .and_then(|v| v.to_str().ok())
+                        .unwrap_or_default();
+                    if !media.to_ascii_lowercase().starts_with("application/json") {
+                        return Reply::error(
+                            415,
+                            "UNSUPPORTED_MEDIA_TYPE",
+                            &format!("MediaType of '{media}' is not supported by this resource"),
+                        );
+                    }
+                }
                 match (method, rest) {
                     ("GET", []) => Reply::json(
                         200,
@@ -143,7 +173,8 @@ impl State {
                     ("GET", ["updated"]) => self.replicated(object, &query, false),
                     ("GET", [id]) => self.get_record(object, version, id, query.get("fields")),
                     ("PATCH", [id]) => self.update(object, id, &req.body),
-                    ("DELETE", [id]) => self.delete(object, id),
+                    // Users are deactivated, never deleted.
+                    ("DELETE", [id]) if object != SObject::User => self.delete(object, id),
                     (m, _) => Reply::error(
                         405,
                         "METHOD_NOT_ALLOWED",
@@ -153,6 +184,11 @@ impl State {
                     ),
                 }
             }
+            (m, ["limits" | "query" | "queryAll" | "sobjects", ..]) => Reply::error(
+                405,
+                "METHOD_NOT_ALLOWED",
+                &format!("HTTP Method '{m}' not allowed. Allowed are GET,HEAD"),
+            ),
             _ => Reply::not_found(),
         }
     }
@@ -203,7 +239,7 @@ impl State {
             "custom": false,
             "createable": true,
             "updateable": true,
-            "deletable": true,
+            "deletable": object != SObject::User,
             "queryable": true,
             "retrieveable": true,
             "searchable": object != SObject::OpportunityContactRole,
@@ -215,9 +251,8 @@ impl State {
             },
         });
         if fields {
-            let list: Vec<Value> = object
-                .fields()
-                .iter()
+            let list: Vec<Value> = self
+                .fields(object)
                 .map(|f| {
                     let picklist: Vec<Value> = f
                         .picklist
@@ -287,7 +322,7 @@ impl State {
         match fields {
             Some(list) => {
                 for name in list.split(',').map(str::trim).filter(|n| !n.is_empty()) {
-                    let Some(f) = object.field(name) else {
+                    let Some(f) = self.field(object, name) else {
                         return Reply::error(
                             400,
                             "INVALID_FIELD",
@@ -304,7 +339,7 @@ impl State {
                 }
             }
             None => {
-                for f in object.fields() {
+                for f in self.fields(object) {
                     out.insert(
                         f.name.into(),
                         row.get(f.name).cloned().unwrap_or(Value::Null),
@@ -386,7 +421,7 @@ fn soap_type(kind: schema::FieldType) -> &'static str {
     match kind {
         T::Id | T::Reference => "tns:ID",
         T::Boolean => "xsd:boolean",
-        T::Currency | T::Percent => "xsd:double",
+        T::Currency | T::Percent | T::Double => "xsd:double",
         T::Int => "xsd:int",
         T::Date => "xsd:date",
         T::DateTime => "xsd:dateTime",
@@ -395,8 +430,8 @@ fn soap_type(kind: schema::FieldType) -> &'static str {
 }
 
 /// The batch size asked for with `Sforce-Query-Options: batchSize=N`
-/// (200 to 2000; the default 2000).
-fn batch_size(req: &Request) -> usize {
+/// (Salesforce serves 200 to 2000; the default 2000).
+fn batch_size(req: &Request) -> Option<usize> {
     req.headers
         .get("sforce-query-options")
         .and_then(|v| v.to_str().ok())
@@ -406,7 +441,6 @@ fn batch_size(req: &Request) -> usize {
                 .find(|(k, _)| k.trim().eq_ignore_ascii_case("batchSize"))
                 .and_then(|(_, n)| n.trim().parse::<usize>().ok())
         })
-        .map_or(2000, |n| n.clamp(200, 2000))
 }
 
 impl Simulate for State {

@@ -10,6 +10,7 @@ pub(super) enum SObject {
     Contact,
     Opportunity,
     OpportunityContactRole,
+    User,
 }
 
 /// A field's SOAP/REST type (`describe`'s `type`).
@@ -26,6 +27,7 @@ pub(super) enum FieldType {
     Boolean,
     Currency,
     Percent,
+    Double,
     Int,
     Date,
     DateTime,
@@ -46,6 +48,7 @@ impl FieldType {
             Self::Boolean => "boolean",
             Self::Currency => "currency",
             Self::Percent => "percent",
+            Self::Double => "double",
             Self::Int => "int",
             Self::Date => "date",
             Self::DateTime => "datetime",
@@ -69,7 +72,10 @@ impl FieldType {
 
     /// Whether it holds a JSON number.
     pub(super) fn is_number(self) -> bool {
-        matches!(self, Self::Currency | Self::Percent | Self::Int)
+        matches!(
+            self,
+            Self::Currency | Self::Percent | Self::Double | Self::Int
+        )
     }
 
     /// The type's name in SOQL's "must be of type X" messages.
@@ -79,7 +85,7 @@ impl FieldType {
             Self::Date => "date",
             Self::DateTime => "dateTime",
             Self::Int => "integer",
-            Self::Currency | Self::Percent => "double",
+            Self::Currency | Self::Percent | Self::Double => "double",
             Self::Id | Self::Reference => "id",
             _ => "string",
         }
@@ -269,8 +275,65 @@ static ACCOUNT: &[FieldDef] = &[
     field("Description", "Account Description", T::Textarea),
     field("NumberOfEmployees", "Employees", T::Int),
     field("AnnualRevenue", "Annual Revenue", T::Currency),
+    field("AccountNumber", "Account Number", T::String),
+    picklist("Rating", "Account Rating", &["Hot", "Warm", "Cold"], false),
+    field("Fax", "Account Fax", T::Phone),
+    field("BillingStreet", "Billing Street", T::Textarea),
+    field("BillingState", "Billing State/Province", T::String),
+    field("BillingPostalCode", "Billing Zip/Postal Code", T::String),
+    field("ShippingStreet", "Shipping Street", T::Textarea),
+    field("ShippingCity", "Shipping City", T::String),
+    field("ShippingState", "Shipping State/Province", T::String),
+    field("ShippingPostalCode", "Shipping Zip/Postal Code", T::String),
+    field("ShippingCountry", "Shipping Country", T::String),
+    reference("ParentId", "Parent Account ID", "Account", "Parent"),
     reference("OwnerId", "Owner ID", "User", "Owner"),
+    CURRENCY,
     AUDIT_0,
+    AUDIT_1,
+    AUDIT_2,
+    AUDIT_3,
+    AUDIT_4,
+    AUDIT_5,
+];
+
+/// Only in orgs with multiple currencies enabled.
+pub(super) const CURRENCY_FIELD: &str = "CurrencyIsoCode";
+const CURRENCY: FieldDef = FieldDef {
+    nillable: false,
+    ..picklist(
+        CURRENCY_FIELD,
+        "Currency ISO Code",
+        &["EUR", "GBP", "USD"],
+        true,
+    )
+};
+
+static USER: &[FieldDef] = &[
+    system("Id", "User ID", T::Id),
+    FieldDef {
+        nillable: false,
+        ..field("Username", "Username", T::String)
+    },
+    field("FirstName", "First Name", T::String),
+    FieldDef {
+        nillable: false,
+        ..field("LastName", "Last Name", T::String)
+    },
+    FieldDef {
+        createable: false,
+        updateable: false,
+        ..field("Name", "Full Name", T::String)
+    },
+    FieldDef {
+        nillable: false,
+        ..field("Email", "Email", T::Email)
+    },
+    FieldDef {
+        nillable: false,
+        ..field("IsActive", "Active", T::Boolean)
+    },
+    field("Title", "Title", T::String),
     AUDIT_1,
     AUDIT_2,
     AUDIT_3,
@@ -300,8 +363,24 @@ static CONTACT: &[FieldDef] = &[
     },
     field("Email", "Email", T::Email),
     field("Phone", "Business Phone", T::Phone),
+    field("MobilePhone", "Mobile Phone", T::Phone),
     field("Title", "Title", T::String),
+    field("Department", "Department", T::String),
+    picklist(
+        "Salutation",
+        "Salutation",
+        &["Mr.", "Ms.", "Mrs.", "Dr.", "Prof."],
+        false,
+    ),
+    field("MailingStreet", "Mailing Street", T::Textarea),
+    field("MailingCity", "Mailing City", T::String),
+    field("MailingState", "Mailing State/Province", T::String),
+    field("MailingPostalCode", "Mailing Zip/Postal Code", T::String),
+    field("MailingCountry", "Mailing Country", T::String),
+    picklist("LeadSource", "Lead Source", LEAD_SOURCES, false),
+    reference("ReportsToId", "Reports To ID", "Contact", "ReportsTo"),
     reference("OwnerId", "Owner ID", "User", "Owner"),
+    CURRENCY,
     AUDIT_0,
     AUDIT_1,
     AUDIT_2,
@@ -330,6 +409,28 @@ static OPPORTUNITY: &[FieldDef] = &[
     },
     picklist("Type", "Opportunity Type", OPPORTUNITY_TYPES, false),
     picklist("LeadSource", "Lead Source", LEAD_SOURCES, false),
+    field("NextStep", "Next Step", T::String),
+    FieldDef {
+        updateable: false,
+        createable: false,
+        ..field("ExpectedRevenue", "Expected Amount", T::Currency)
+    },
+    field("TotalOpportunityQuantity", "Quantity", T::Double),
+    FieldDef {
+        updateable: false,
+        createable: false,
+        ..field("HasOpportunityLineItem", "Has Line Item", T::Boolean)
+    },
+    FieldDef {
+        updateable: false,
+        createable: false,
+        ..field("FiscalYear", "Fiscal Year", T::Int)
+    },
+    FieldDef {
+        updateable: false,
+        createable: false,
+        ..field("FiscalQuarter", "Fiscal Quarter", T::Int)
+    },
     FieldDef {
         updateable: false,
         createable: false,
@@ -351,6 +452,7 @@ static OPPORTUNITY: &[FieldDef] = &[
         ..reference("ContactId", "Contact ID", "Contact", "Contact")
     },
     reference("OwnerId", "Owner ID", "User", "Owner"),
+    CURRENCY,
     AUDIT_0,
     AUDIT_1,
     AUDIT_2,
@@ -390,11 +492,12 @@ static CONTACT_ROLE: &[FieldDef] = &[
 
 impl SObject {
     /// Every simulated type.
-    pub(super) const ALL: [SObject; 4] = [
+    pub(super) const ALL: [SObject; 5] = [
         SObject::Account,
         SObject::Contact,
         SObject::Opportunity,
         SObject::OpportunityContactRole,
+        SObject::User,
     ];
 
     /// The API name.
@@ -404,6 +507,7 @@ impl SObject {
             Self::Contact => "Contact",
             Self::Opportunity => "Opportunity",
             Self::OpportunityContactRole => "OpportunityContactRole",
+            Self::User => "User",
         }
     }
 
@@ -423,6 +527,7 @@ impl SObject {
             Self::OpportunityContactRole => {
                 ("Opportunity Contact Role", "Opportunity Contact Role")
             }
+            Self::User => ("User", "Users"),
         }
     }
 
@@ -433,6 +538,7 @@ impl SObject {
             Self::Contact => "003",
             Self::Opportunity => "006",
             Self::OpportunityContactRole => "00K",
+            Self::User => "005",
         }
     }
 
@@ -443,6 +549,7 @@ impl SObject {
             Self::Contact => CONTACT,
             Self::Opportunity => OPPORTUNITY,
             Self::OpportunityContactRole => CONTACT_ROLE,
+            Self::User => USER,
         }
     }
 

@@ -51,6 +51,29 @@ impl SalesforceSim {
                 config.user_id
             )),
         );
+        // Salesforce's OpenID Connect userinfo (a subset of its fields).
+        login.set_userinfo(json!({
+            "sub": format!("{}/id/{}/{}", login.uri(), config.organization_id, config.user_id),
+            "user_id": config.user_id,
+            "organization_id": config.organization_id,
+            "preferred_username": "integration@acme-corp.example",
+            "nickname": "integration",
+            "name": "Integration User",
+            "email": "integration@acme-corp.example",
+            "email_verified": true,
+            "given_name": "Integration",
+            "family_name": "User",
+            "zoneinfo": "Europe/Berlin",
+            "active": true,
+            "user_type": "STANDARD",
+            "language": "en_US",
+            "locale": "en_US",
+            "urls": {
+                "rest": format!("{}/services/data/v{{version}}/", server.uri()),
+                "sobjects": format!("{}/services/data/v{{version}}/sobjects/", server.uri()),
+                "query": format!("{}/services/data/v{{version}}/query/", server.uri()),
+            },
+        }));
         let state = Arc::new(Mutex::new(State::new(config, login.live_tokens())));
         mount(&server, &state).await;
         Self {
@@ -167,6 +190,30 @@ impl SalesforceSim {
         st.touch(object, id)
     }
 
+    /// Creates a record as a user would in Salesforce, with no checks
+    /// (`object` as in [`SalesforceSim::edit`]; `fields` an object of API
+    /// names). The new id, or `None` for an unknown object.
+    pub fn create(&self, object: &str, fields: Value) -> Option<String> {
+        let object = SObject::parse(object)?;
+        let Value::Object(fields) = fields else {
+            return None;
+        };
+        let mut st = self.st();
+        let at = st.tick();
+        let id = st.insert(object, fields, at);
+        if object == SObject::OpportunityContactRole {
+            if let Some(opp) = st
+                .find(object, &id)
+                .and_then(|r| r.get("OpportunityId"))
+                .and_then(Value::as_str)
+                .map(str::to_string)
+            {
+                st.sync_primary_contact(&opp);
+            }
+        }
+        Some(id)
+    }
+
     /// Deletes account `id` as a user would (to the recycle bin, with its
     /// contacts and opportunities); `false` if there is no live account.
     pub fn delete_account(&self, id: &str) -> bool {
@@ -278,6 +325,12 @@ impl SalesforceSim {
         let mut st = self.st();
         st.slow_next = n;
         st.slow_latency = latency;
+    }
+
+    /// Every SOQL query received, in order (to check what a client
+    /// selects and the batch size it asks for).
+    pub fn queries(&self) -> Vec<SimQuery> {
+        self.st().queries.clone()
     }
 
     /// Open query cursors (`nextRecordsUrl`s not yet read to the end).

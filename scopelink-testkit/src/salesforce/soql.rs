@@ -29,6 +29,45 @@ pub(super) enum Lit {
     Num(f64),
     Date(NaiveDate),
     DateTime(DateTime<Utc>),
+    /// A date literal (`TODAY`, `LAST_N_DAYS:30`, ...): whole days from the
+    /// first to the last, inclusive (UTC).
+    Days(NaiveDate, NaiveDate),
+}
+
+/// The days a date literal stands for, relative to `today`.
+fn date_literal(word: &str, today: NaiveDate) -> Option<(NaiveDate, NaiveDate)> {
+    use chrono::{Datelike, Duration};
+    let day = Duration::days;
+    let upper = word.to_ascii_uppercase();
+    let (name, n) = match upper.split_once(':') {
+        Some((name, n)) => (name.to_string(), Some(n.parse::<i64>().ok()?)),
+        None => (upper.clone(), None),
+    };
+    let month_start = |y: i32, m: u32| NaiveDate::from_ymd_opt(y, m, 1);
+    let month = |offset: i32| {
+        let index = today.year() * 12 + today.month0() as i32 + offset;
+        let first = month_start(index.div_euclid(12), index.rem_euclid(12) as u32 + 1)?;
+        let next = index + 1;
+        let last = month_start(next.div_euclid(12), next.rem_euclid(12) as u32 + 1)? - day(1);
+        Some((first, last))
+    };
+    match (name.as_str(), n) {
+        ("TODAY", None) => Some((today, today)),
+        ("YESTERDAY", None) => Some((today - day(1), today - day(1))),
+        ("TOMORROW", None) => Some((today + day(1), today + day(1))),
+        ("LAST_90_DAYS", None) => Some((today - day(90), today)),
+        ("NEXT_90_DAYS", None) => Some((today + day(1), today + day(90))),
+        ("LAST_N_DAYS", Some(n)) if n >= 0 => Some((today - day(n), today)),
+        ("NEXT_N_DAYS", Some(n)) if n >= 0 => Some((today + day(1), today + day(n))),
+        ("THIS_MONTH", None) => month(0),
+        ("LAST_MONTH", None) => month(-1),
+        ("NEXT_MONTH", None) => month(1),
+        ("THIS_YEAR", None) => Some((
+            NaiveDate::from_ymd_opt(today.year(), 1, 1)?,
+            NaiveDate::from_ymd_opt(today.year(), 12, 31)?,
+        )),
+        _ => None,
+    }
 }
 
 /// A comparison operator.
@@ -86,6 +125,8 @@ pub(super) struct Order {
 pub(super) struct Select {
     pub(super) items: Vec<Item>,
     pub(super) count: bool,
+    /// `COUNT(field) [alias]`: an aggregate over one field.
+    pub(super) count_field: Option<(Name, Option<String>)>,
     pub(super) from: Name,
     pub(super) filter: Option<Expr>,
     pub(super) order: Vec<Order>,
@@ -160,6 +201,18 @@ impl Lexer<'_> {
                     .is_some_and(|c| c.is_ascii_alphanumeric() || *c == '_' || *c == '.')
                 {
                     self.pos += 1;
+                }
+                // `LAST_N_DAYS:30` and its kin carry their number after a colon.
+                if self.chars.get(self.pos) == Some(&':')
+                    && self.chars[start..self.pos]
+                        .iter()
+                        .collect::<String>()
+                        .ends_with("_N_DAYS")
+                {
+                    self.pos += 1;
+                    while self.chars.get(self.pos).is_some_and(char::is_ascii_digit) {
+                        self.pos += 1;
+                    }
                 }
                 Tok::Word(self.chars[start..self.pos].iter().collect())
             } else {
@@ -380,12 +433,26 @@ impl Parser<'_> {
         self.keyword("SELECT")?;
         let mut items = Vec::new();
         let mut count = false;
+        let mut count_field = None;
         if matches!(self.peek(), Tok::Word(w) if is_keyword(w, "COUNT"))
             && matches!(self.toks.get(self.at + 1), Some((Tok::Sym("("), _)))
         {
             self.bump();
             self.sym("(")?;
-            self.sym(")")?;
+            if !self.at_sym(")") {
+                let field = self.name()?;
+                self.sym(")")?;
+                let alias = match self.peek().clone() {
+                    Tok::Word(w) if !RESERVED.iter().any(|r| is_keyword(&w, r)) => {
+                        self.bump();
+                        Some(w)
+                    }
+                    _ => None,
+                };
+                count_field = Some((field, alias));
+            } else {
+                self.sym(")")?;
+            }
             count = true;
         } else {
             loop {
@@ -463,6 +530,7 @@ impl Parser<'_> {
         Ok(Select {
             items,
             count,
+            count_field,
             from,
             filter,
             order,
@@ -552,6 +620,11 @@ impl Parser<'_> {
             Tok::Word(w) if is_keyword(&w, "null") => Lit::Null,
             Tok::Word(w) if is_keyword(&w, "true") => Lit::Bool(true),
             Tok::Word(w) if is_keyword(&w, "false") => Lit::Bool(false),
+            Tok::Word(w) if date_literal(&w, Utc::now().date_naive()).is_some() => {
+                let (first, last) =
+                    date_literal(&w, Utc::now().date_naive()).expect("checked above");
+                Lit::Days(first, last)
+            }
             _ => return Err(self.unexpected()),
         };
         self.bump();
@@ -655,6 +728,29 @@ mod tests {
         assert!(
             parse("SELECT Id FROM Account WHERE (Name = 'a' AND Name = 'b') OR Name = 'c'").is_ok()
         );
+    }
+
+    #[test]
+    fn date_literals_are_day_ranges() {
+        let today = NaiveDate::from_ymd_opt(2025, 3, 15).unwrap();
+        let d = |m, day| NaiveDate::from_ymd_opt(2025, m, day).unwrap();
+        assert_eq!(date_literal("today", today), Some((today, today)));
+        assert_eq!(
+            date_literal("LAST_N_DAYS:30", today),
+            Some((d(2, 13), today))
+        );
+        assert_eq!(
+            date_literal("NEXT_N_DAYS:2", today),
+            Some((d(3, 16), d(3, 17)))
+        );
+        assert_eq!(date_literal("LAST_MONTH", today), Some((d(2, 1), d(2, 28))));
+        assert_eq!(date_literal("LAST_N_DAYS:x", today), None);
+        assert_eq!(date_literal("SOMEDAY", today), None);
+        let q = parse("SELECT Id FROM Opportunity WHERE CloseDate = LAST_N_DAYS:7").unwrap();
+        let Some(Expr::Cond { values, .. }) = q.filter else {
+            panic!("a condition")
+        };
+        assert!(matches!(values[0].0, Lit::Days(_, _)));
     }
 
     #[test]

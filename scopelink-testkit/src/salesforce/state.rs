@@ -1,6 +1,6 @@
 //! State: the org's records, ids, the clock, query cursors, counters.
 
-use super::schema::{SObject, ACCOUNT_TYPES, INDUSTRIES, ROLES, STAGES};
+use super::schema::{FieldDef, SObject, ACCOUNT_TYPES, CURRENCY_FIELD, INDUSTRIES, ROLES, STAGES};
 use super::*;
 
 /// One stored record: its fields by API name (`Id`, `IsDeleted`,
@@ -39,6 +39,8 @@ pub(super) struct State {
     pub(super) api_usage: u64,
     /// API requests counted against the connected app's allocation.
     pub(super) app_usage: u64,
+    /// Every SOQL query received (`query` and `queryAll`), in order.
+    pub(super) queries: Vec<SimQuery>,
     pub(super) slow_next: u32,
     pub(super) slow_latency: Duration,
     pub(super) sim: SimLayer,
@@ -71,8 +73,10 @@ pub(super) fn same_id(a: &str, b: &str) -> bool {
 }
 
 /// Salesforce's datetime format in JSON (`2025-06-02T14:05:11.000+0000`).
+/// Salesforce keeps whole seconds (the milliseconds are always `000`), so
+/// records changed in the same second share a `SystemModstamp`.
 pub(super) fn stamp(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%dT%H:%M:%S%.3f+0000").to_string()
+    t.format("%Y-%m-%dT%H:%M:%S.000+0000").to_string()
 }
 
 /// Reads a stored datetime back.
@@ -115,6 +119,7 @@ impl State {
             rules: Vec::new(),
             api_usage,
             app_usage: 0,
+            queries: Vec::new(),
             slow_next: 0,
             slow_latency: Duration::ZERO,
             sim: SimLayer::default(),
@@ -139,14 +144,10 @@ impl State {
         ))
     }
 
-    /// The next timestamp: now, but always after the last one handed out.
+    /// The next timestamp: now, but never before the last one handed out.
     pub(super) fn tick(&mut self) -> DateTime<Utc> {
         let now = Utc::now();
-        let next = if now > self.last_stamp {
-            now
-        } else {
-            self.last_stamp + chrono::Duration::milliseconds(1)
-        };
+        let next = now.max(self.last_stamp);
         self.last_stamp = next;
         next
     }
@@ -169,11 +170,31 @@ impl State {
         ] {
             row.insert(k.into(), v);
         }
-        for f in object.fields() {
+        if self.config.multi_currency && object.field(CURRENCY_FIELD).is_some() {
+            row.entry(CURRENCY_FIELD).or_insert(json!("USD"));
+        }
+        for f in self.fields(object) {
             row.entry(f.name).or_insert(Value::Null);
         }
         self.records.entry(object).or_default().push(row);
         id
+    }
+
+    /// The fields `object` has in this org (`CurrencyIsoCode` only with
+    /// multiple currencies).
+    pub(super) fn fields(&self, object: SObject) -> impl Iterator<Item = &'static FieldDef> {
+        let multi = self.config.multi_currency;
+        object
+            .fields()
+            .iter()
+            .filter(move |f| multi || f.name != CURRENCY_FIELD)
+    }
+
+    /// The field `name` of `object` in this org.
+    pub(super) fn field(&self, object: SObject, name: &str) -> Option<&'static FieldDef> {
+        object
+            .field(name)
+            .filter(|f| self.config.multi_currency || f.name != CURRENCY_FIELD)
     }
 
     /// The record `id` of `object` (deleted ones too).
@@ -278,6 +299,46 @@ impl State {
             at += chrono::Duration::milliseconds(gap);
             at
         };
+        // The integration user (the one who authorized the app) and two
+        // sales reps who own records.
+        let mut owners = Vec::new();
+        for (i, (first, last)) in [
+            ("Integration", "User"),
+            ("Riley", "Chen"),
+            ("Jordan", "Patel"),
+        ]
+        .into_iter()
+        .enumerate()
+        {
+            let id = if i == 0 {
+                self.config.user_id.clone()
+            } else {
+                self.new_id(SObject::User.key_prefix())
+            };
+            let at = json!(stamp(step()));
+            let mut row = Row::new();
+            row.insert("Id".into(), json!(id));
+            row.insert(
+                "Username".into(),
+                json!(format!("{}@acme-corp.example", first.to_lowercase())),
+            );
+            row.insert("FirstName".into(), json!(first));
+            row.insert("LastName".into(), json!(last));
+            row.insert("Name".into(), json!(format!("{first} {last}")));
+            row.insert(
+                "Email".into(),
+                json!(format!("{}@acme-corp.example", first.to_lowercase())),
+            );
+            row.insert("IsActive".into(), json!(true));
+            row.insert("Title".into(), Value::Null);
+            for k in ["CreatedDate", "LastModifiedDate", "SystemModstamp"] {
+                row.insert(k.into(), at.clone());
+            }
+            row.insert("CreatedById".into(), json!(self.config.user_id));
+            row.insert("LastModifiedById".into(), json!(self.config.user_id));
+            self.records.entry(SObject::User).or_default().push(row);
+            owners.push(id);
+        }
         let mut accounts = Vec::new();
         for i in 0..self.config.accounts {
             let name = format!(
@@ -310,7 +371,7 @@ impl State {
                 "BillingCountry".into(),
                 json!(["US", "DE", "GB", "FR"][i % 4]),
             );
-            f.insert("OwnerId".into(), json!(self.config.user_id));
+            f.insert("OwnerId".into(), json!(owners[1 + i % 2]));
             let id = self.insert(SObject::Account, f, step());
             accounts.push(id);
         }
@@ -364,7 +425,7 @@ impl State {
             f.insert("IsWon".into(), json!(won));
             f.insert("ForecastCategoryName".into(), json!(forecast));
             f.insert("Type".into(), json!("New Business"));
-            f.insert("OwnerId".into(), json!(self.config.user_id));
+            f.insert("OwnerId".into(), json!(owners[1 + i % 2]));
             let at = step();
             let opp = self.insert(SObject::Opportunity, f, at);
             if i % 2 == 0 {

@@ -191,7 +191,7 @@ impl State {
             if k == "attributes" {
                 continue;
             }
-            let Some(f) = object.field(&k) else {
+            let Some(f) = self.field(object, &k) else {
                 return Err(Reply::error(
                     400,
                     "INVALID_FIELD",
@@ -277,7 +277,7 @@ impl State {
                     row.insert("IsWon".into(), json!(won));
                 }
             }
-            SObject::Contact => {
+            SObject::Contact | SObject::User => {
                 let first = row.get("FirstName").and_then(Value::as_str).unwrap_or("");
                 let last = row.get("LastName").and_then(Value::as_str).unwrap_or("");
                 let name = format!("{first} {last}").trim().to_string();
@@ -408,6 +408,7 @@ impl State {
                     }
                 }
             }
+            SObject::User => {}
             SObject::OpportunityContactRole => {
                 let opp = self
                     .find(object, id)
