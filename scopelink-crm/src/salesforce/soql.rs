@@ -16,7 +16,7 @@ use scopelink_core::ConnectorError;
 use std::collections::BTreeSet;
 
 /// Account fields read (the host-named picklists are added). The address
-/// is the billing city and country.
+/// is the billing address.
 pub const ACCOUNT_FIELDS: &[&str] = &[
     "Id",
     "Name",
@@ -24,7 +24,10 @@ pub const ACCOUNT_FIELDS: &[&str] = &[
     "Industry",
     "Website",
     "Phone",
+    "BillingStreet",
     "BillingCity",
+    "BillingState",
+    "BillingPostalCode",
     "BillingCountry",
     "SystemModstamp",
 ];
@@ -262,7 +265,7 @@ mod tests {
             .with_timezone(&Utc);
         assert_eq!(
             select(DataType::Companies, &filter, &fields, Some(since)).unwrap(),
-            "SELECT Id, Name, Type, Industry, Website, Phone, BillingCity, BillingCountry, SystemModstamp, Rating, Region__c FROM Account WHERE Type IN ('Customer - Direct') AND Rating IN ('Hot') AND Region__c IN ('APAC', 'EMEA') AND SystemModstamp >= 2025-06-01T00:00:00Z ORDER BY SystemModstamp ASC"
+            "SELECT Id, Name, Type, Industry, Website, Phone, BillingStreet, BillingCity, BillingState, BillingPostalCode, BillingCountry, SystemModstamp, Rating, Region__c FROM Account WHERE Type IN ('Customer - Direct') AND Rating IN ('Hot') AND Region__c IN ('APAC', 'EMEA') AND SystemModstamp >= 2025-06-01T00:00:00Z ORDER BY SystemModstamp ASC"
         );
         assert_eq!(
             select(DataType::Contacts, &filter, &fields, None).unwrap(),
