@@ -165,6 +165,8 @@ async fn salesforce_pages_follow_next_records_url_with_the_batch_size() {
         .filter(|p| p.contains("/query"))
         .collect();
     assert_eq!(reads.len(), 3, "450 rows in pages of 200: {reads:?}");
+    let asked: Vec<Option<usize>> = c.sim.queries().into_iter().map(|q| q.batch_size).collect();
+    assert_eq!(asked, vec![Some(200)], "Sforce-Query-Options: batchSize=200");
     assert!(reads[0].ends_with("/query"));
     assert!(
         reads[1].contains("/query/") && reads[2].contains("/query/"),
