@@ -231,15 +231,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Salesforce reports deletions by whole minutes, up to now; the answer
     // says where the next window starts (`covered_until`).
     let until = chrono::Utc::now() + chrono::Duration::minutes(2);
-    let mut deleted = SyncCounts::default();
-    for data_type in CRM {
-        let deletions = salesforce.deleted_since(data_type, since, until).await?;
-        let applied = engine
-            .apply_webhook(&connection.id, &salesforce, deletions.events)
-            .await?;
-        deleted.deleted += applied.deleted;
-        deleted.skipped += applied.skipped;
-    }
+    let (deleted, _next_window) = salesforce
+        .apply_deletions(&engine, &connection.id, since, until)
+        .await?;
     println!(
         "   deletions applied: {} records deleted (the account with its contacts and opportunities), {} skipped",
         deleted.deleted, deleted.skipped

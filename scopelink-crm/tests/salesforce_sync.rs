@@ -7,6 +7,7 @@ mod support;
 
 use scopelink_core::connector::{Connector, CrmSource};
 use scopelink_core::filter::{FilterOption, SyncFilter};
+use scopelink_core::store::RecordStore;
 use scopelink_core::sync::SyncCounts;
 use scopelink_core::{ConnectionStatus, ConnectorError, DataType, SyncError, SyncRequest};
 use scopelink_crm::salesforce::SalesforceSettings;
@@ -166,7 +167,11 @@ async fn salesforce_pages_follow_next_records_url_with_the_batch_size() {
         .collect();
     assert_eq!(reads.len(), 3, "450 rows in pages of 200: {reads:?}");
     let asked: Vec<Option<usize>> = c.sim.queries().into_iter().map(|q| q.batch_size).collect();
-    assert_eq!(asked, vec![Some(200)], "Sforce-Query-Options: batchSize=200");
+    assert_eq!(
+        asked,
+        vec![Some(200)],
+        "Sforce-Query-Options: batchSize=200"
+    );
     assert!(reads[0].ends_with("/query"));
     assert!(
         reads[1].contains("/query/") && reads[2].contains("/query/"),
@@ -349,6 +354,31 @@ async fn salesforce_deletions_are_applied_as_deletes() {
         .await
         .unwrap();
     assert_eq!(again.deleted, 0);
+    // All three types at once: the account's contacts and opportunities
+    // went to the recycle bin with it.
+    let (all, next) = c
+        .connector
+        .apply_deletions(&engine, &c.id, start, end)
+        .await
+        .unwrap();
+    assert!(all.deleted >= 1, "{all:?}");
+    assert!(next.is_some());
+    for t in [DataType::Contacts, DataType::Opportunities] {
+        let stored = c.env.store.count_records(&c.id, t).await.unwrap();
+        let rows = match t {
+            DataType::Contacts => c.sim.contacts(),
+            _ => c.sim.opportunities(),
+        };
+        let live = rows
+            .iter()
+            .filter(|r| r["IsDeleted"] != serde_json::json!(true))
+            .count() as u64;
+        assert!(
+            live < rows.len() as u64,
+            "{t}: some went to the recycle bin"
+        );
+        assert_eq!(stored, live, "{t}: the deleted account's records are gone");
+    }
 }
 
 #[tokio::test]

@@ -196,6 +196,47 @@ impl SalesforceConnector {
     }
 }
 
+impl SalesforceConnector {
+    /// Reads the deletions of Accounts, Contacts and Opportunities between
+    /// `start` and `end` ([`SalesforceConnector::deleted_since`]) and
+    /// applies them through `engine` (each checked with a fetch, so a
+    /// record Salesforce still has, or one deleted before, is skipped).
+    /// Returns the counts and where the next window starts: the earliest
+    /// `latestDateCovered` of the three answers (keep it beside the
+    /// connection, e.g. in its settings).
+    pub async fn apply_deletions(
+        &self,
+        engine: &scopelink_core::SyncEngine,
+        connection: &scopelink_core::ConnectionId,
+        start: DateTime<Utc>,
+        end: DateTime<Utc>,
+    ) -> Result<(scopelink_core::sync::SyncCounts, Option<DateTime<Utc>>), scopelink_core::SyncError>
+    {
+        let mut counts = scopelink_core::sync::SyncCounts::default();
+        let mut covered: Option<DateTime<Utc>> = None;
+        for data_type in [
+            DataType::Companies,
+            DataType::Contacts,
+            DataType::Opportunities,
+        ] {
+            let deletions = self
+                .deleted_since(data_type, start, end)
+                .await
+                .map_err(|source| scopelink_core::SyncError::Connector { data_type, source })?;
+            covered = match (covered, deletions.covered_until) {
+                (Some(a), Some(b)) => Some(a.min(b)),
+                (a, b) => a.or(b),
+            };
+            let applied = engine
+                .apply_webhook(connection, self, deletions.events)
+                .await?;
+            counts.deleted += applied.deleted;
+            counts.skipped += applied.skipped;
+        }
+        Ok((counts, covered))
+    }
+}
+
 /// Deletions read from Salesforce (see
 /// [`SalesforceConnector::deleted_since`]).
 #[derive(Debug, Clone, Default, PartialEq)]
