@@ -80,6 +80,23 @@ async fn salesforce_a_configured_api_version_is_used_as_is() {
 }
 
 #[tokio::test]
+async fn salesforce_a_version_the_org_does_not_offer_is_a_setting_error() {
+    let c = connect_with(SalesforceSimConfig::default(), &[("api_version", "63.0")]).await;
+    let err = c.connector.test_connection().await.unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConnectorError::InvalidConfig {
+                field: "api_version",
+                ..
+            }
+        ),
+        "{err}"
+    );
+    assert!(err.to_string().contains("63.0"), "{err}");
+}
+
+#[tokio::test]
 async fn salesforce_full_then_incremental_sync() {
     let c = connect().await;
     let engine = c.env.engine();

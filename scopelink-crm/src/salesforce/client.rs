@@ -464,7 +464,16 @@ impl Connector for SalesforceConnector {
     /// and logs the daily API usage; see [`SalesforceConnector::limits`]
     /// for the figures.
     async fn test_connection(&self) -> Result<(), ConnectorError> {
-        let usage = self.limits().await?;
+        let usage = match self.limits().await {
+            Err(ConnectorError::NotFound { .. }) if self.inner.settings.api_version.is_some() => {
+                let version = lock(&self.inner.version).clone().unwrap_or_default();
+                return Err(ConnectorError::InvalidConfig {
+                    field: SalesforceSettings::API_VERSION,
+                    message: format!("this org does not offer REST API version {version}; choose one it lists, or leave the setting empty for the newest"),
+                });
+            }
+            other => other?,
+        };
         tracing::info!(used = usage.used, max = usage.max, scopes = ?SCOPES, "Salesforce connection works");
         Ok(())
     }
