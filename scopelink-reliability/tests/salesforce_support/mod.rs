@@ -10,6 +10,7 @@ use scopelink_core::secret::{ClientCredentials, Credentials};
 use scopelink_core::store::PendingAuthorizationStore;
 use scopelink_core::{MemoryStore, Provider, Store};
 use scopelink_crm::salesforce::{SalesforceConnector, SalesforceSettings};
+#[allow(unused_imports)]
 pub use scopelink_testkit::host::{Host, Recorder};
 use scopelink_testkit::salesforce::{SalesforceSim, SalesforceSimConfig};
 use secrecy::SecretString;
