@@ -39,7 +39,10 @@
 //!   or the org's My Domain ([`SalesforceSettings::oauth_client`]; other
 //!   hosts are refused). The token response's `instance_url` and `id` are
 //!   recorded as the connection's `oauth.instance_url` and `oauth.id`, and
-//!   every API call goes to that instance. Salesforce tokens carry no
+//!   every API call goes to that instance. (A refresh answer's
+//!   `instance_url` is kept with the tokens by the core; the connector
+//!   reads the instance from the settings, so a host rebuilds it after a
+//!   reconnect.) Salesforce tokens carry no
 //!   lifetime: a 401 `INVALID_SESSION_ID` refreshes the session once
 //!   through the core ([`scopelink_core::oauth::OAuthSession`]) and the
 //!   call is sent again.
@@ -53,7 +56,9 @@
 //!   values escaped, so a quote in a filter value cannot change the query),
 //!   deletions from `/sobjects/{Type}/deleted/`
 //!   ([`SalesforceConnector::deleted_since`]) applied as deletes through
-//!   the engine. Filters from describe metadata: Account `Type` (company
+//!   the engine ([`SalesforceConnector::apply_deletions`], which returns
+//!   where the next window starts). A resumed run whose checkpointed query
+//!   cursor Salesforce has closed reads the query again from the start. Filters from describe metadata: Account `Type` (company
 //!   types), `Industry` (markets), and the Account picklists the host names
 //!   as status and territory fields; the preview is a `SELECT COUNT()`.
 //! - **Write-back**: `Amount`, `Probability` (sent with `StageName`, so
