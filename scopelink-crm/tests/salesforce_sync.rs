@@ -444,3 +444,71 @@ async fn salesforce_a_company_filter_narrows_contacts_and_opportunities_through_
         assert_eq!(counts(&report, t).skipped, 0, "{t}: filtered at the source");
     }
 }
+
+#[tokio::test]
+async fn salesforce_a_host_named_picklist_is_offered_and_filters() {
+    let c = connect_with(
+        SalesforceSimConfig::default(),
+        &[("status_field", "Rating")],
+    )
+    .await;
+    let options = c.connector.filter_options().await.unwrap();
+    let ids: Vec<&str> = options.statuses.iter().map(|o| o.id.as_str()).collect();
+    assert_eq!(ids, vec!["Hot", "Warm", "Cold"]);
+    for a in c.sim.accounts().iter().step_by(4) {
+        assert!(c.sim.edit(
+            "Account",
+            a["Id"].as_str().unwrap(),
+            serde_json::json!({"Rating": "Hot"})
+        ));
+    }
+    let hot = c
+        .sim
+        .accounts()
+        .iter()
+        .filter(|a| a["Rating"].as_str() == Some("Hot"))
+        .count() as u64;
+    let filter = SyncFilter {
+        statuses: BTreeSet::from([FilterOption::new("Hot", "Hot")]),
+        ..SyncFilter::default()
+    };
+    assert!(hot > 0 && hot < c.sim.accounts().len() as u64);
+    assert_eq!(c.connector.preview(&filter).await.unwrap().companies, hot);
+    let report = c
+        .env
+        .engine()
+        .run(
+            &c.env.access,
+            &c.id,
+            &c.connector,
+            &SyncRequest {
+                data_types: vec![DataType::Companies],
+                filter,
+                ..SyncRequest::default()
+            },
+            None,
+        )
+        .await
+        .unwrap();
+    assert_eq!(counts(&report, DataType::Companies).created, hot);
+    let first_hot = c
+        .sim
+        .accounts()
+        .into_iter()
+        .find(|a| a["Rating"].as_str() == Some("Hot"))
+        .unwrap();
+    let stored = c
+        .env
+        .store
+        .record(
+            &c.id,
+            DataType::Companies,
+            first_hot["Id"].as_str().unwrap(),
+        )
+        .await
+        .unwrap();
+    assert!(
+        matches!(&stored, Some(scopelink_core::Record::Company(co)) if co.status.as_deref() == Some("Hot")),
+        "{stored:?}"
+    );
+}
