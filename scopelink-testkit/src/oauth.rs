@@ -556,6 +556,30 @@ impl OAuthSim {
         v
     }
 
+    /// Also answers the authorize, token and userinfo paths on `server`,
+    /// with the same state: a second host of this authorization server
+    /// (Salesforce's My Domain, which is also the API host). Those paths
+    /// take precedence over what `server` already answers.
+    pub async fn mount_on(&self, server: &MockServer) {
+        let paths = {
+            let s = lock(&self.state);
+            [
+                s.config.authorize_path.clone(),
+                s.config.token_path.clone(),
+                s.config.userinfo_path.clone(),
+            ]
+        };
+        for p in paths {
+            Mock::given(wiremock::matchers::path(p))
+                .respond_with(Responder {
+                    state: self.state.clone(),
+                })
+                .with_priority(1)
+                .mount(server)
+                .await;
+        }
+    }
+
     /// Whether `access_token` was issued here and is still live.
     pub fn is_live(&self, access_token: &str) -> bool {
         lock(&self.state).is_live(access_token)

@@ -74,6 +74,25 @@ async fn token_answer_has_salesforce_shape_and_refresh_keeps_the_instance() {
         .await
         .unwrap();
     assert_eq!(info["sub"], t["id"]);
+
+    // My Domain: the org's own host answers the token endpoint too, with
+    // the same authorization server behind it.
+    let via_my_domain: Value = http
+        .post(format!("{}/services/oauth2/token", sim.my_domain_url()))
+        .form(&[
+            ("grant_type", "refresh_token"),
+            ("refresh_token", t["refresh_token"].as_str().unwrap()),
+            ("client_id", &config.client_id),
+            ("client_secret", &config.client_secret),
+        ])
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(via_my_domain["instance_url"], t["instance_url"]);
+    assert_eq!(sim.oauth().counts().refreshes, 2);
     assert_eq!(info["organization_id"], json!(sim.organization_id()));
 }
 

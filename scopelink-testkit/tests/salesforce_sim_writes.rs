@@ -46,6 +46,29 @@ async fn opportunity_patch_resets_probability_unless_sent() {
     assert_eq!(after["Amount"], 52000.0);
     assert_eq!(after["CloseDate"], "2025-10-15");
 
+    let created = api
+        .post(
+            "/services/data/v62.0/sobjects/Opportunity",
+            json!({"Name": "New deal", "StageName": "Value Proposition", "CloseDate": "2025-12-01", "AccountId": opp["AccountId"]}),
+        )
+        .await;
+    assert_eq!(created.status, 201, "{:?}", created.body);
+    let new_id = created.body["id"].as_str().unwrap();
+    assert!(new_id.starts_with("006"));
+    let stored = api.sim.record(new_id).unwrap();
+    assert_eq!(stored["Probability"], 50.0, "the stage's default");
+    assert_eq!(stored["IsClosed"], false);
+    let incomplete = api
+        .post(
+            "/services/data/v62.0/sobjects/Opportunity",
+            json!({"Name": "No stage"}),
+        )
+        .await;
+    assert_eq!(
+        incomplete.body[0]["fields"],
+        json!(["StageName", "CloseDate"])
+    );
+
     let won = api.patch(&path, json!({"StageName": "Closed Won"})).await;
     assert_eq!(won.status, 204);
     let after = api.sim.record(id).unwrap();
@@ -231,6 +254,14 @@ async fn contact_roles_set_the_primary_contact() {
         )
         .await;
     assert_eq!(error_code(&dangling), "INVALID_CROSS_REFERENCE_KEY");
+    let wrong_type = api
+        .post(
+            "/services/data/v62.0/sobjects/OpportunityContactRole",
+            json!({"OpportunityId": opp_id, "ContactId": account}),
+        )
+        .await;
+    assert_eq!(error_code(&wrong_type), "FIELD_INTEGRITY_EXCEPTION");
+    assert_eq!(wrong_type.body[0]["fields"], json!(["ContactId"]));
 
     // An opportunity with no role reads the child relationship as null.
     let empty = api

@@ -29,7 +29,8 @@ pub struct SalesforceSimConfig {
     pub api_usage: u64,
     /// The connected app's own allocation, if one is set:
     /// `(app name, max)`, reported as `per-app-api-usage` in
-    /// `Sforce-Limit-Info` and under `DailyApiRequests` in `/limits`.
+    /// `Sforce-Limit-Info` and under `DailyApiRequests` in `/limits` (reported,
+    /// not enforced: no public source says how Salesforce refuses it).
     pub per_app_limit: Option<(String, u64)>,
     /// How long a session (access token) lives; `None`: until
     /// [`super::SalesforceSim::expire_sessions`]. Token answers never say

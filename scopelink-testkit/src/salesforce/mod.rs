@@ -16,6 +16,9 @@
 //!   `id`, `issued_at`, `signature`, `token_type`, `scope` and no
 //!   `expires_in`.
 //!
+//! The instance host is also the org's My Domain
+//! ([`SalesforceSim::my_domain_url`]): the two OAuth paths answer there too.
+//!
 //! Instance host ([`SalesforceSim::instance_url`]), under
 //! `/services/data/`:
 //! - `GET /services/data/` (no session needed): the versions list.

@@ -74,6 +74,8 @@ impl SalesforceSim {
                 "query": format!("{}/services/data/v{{version}}/query/", server.uri()),
             },
         }));
+        // With My Domain the org's own host (the instance) answers OAuth too.
+        login.mount_on(&server).await;
         let state = Arc::new(Mutex::new(State::new(config, login.live_tokens())));
         mount(&server, &state).await;
         Self {
@@ -96,6 +98,13 @@ impl SalesforceSim {
     /// and `/services/oauth2/token` answer there).
     pub fn login_url(&self) -> String {
         self.login.uri()
+    }
+
+    /// The org's My Domain host: the instance host, where
+    /// `/services/oauth2/authorize` and `/services/oauth2/token` answer as
+    /// on the login host (one authorization server, two hosts).
+    pub fn my_domain_url(&self) -> String {
+        self.server.uri()
     }
 
     /// The full authorize URL.

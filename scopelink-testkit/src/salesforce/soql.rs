@@ -333,7 +333,13 @@ struct Parser<'a> {
     soql: &'a str,
     toks: Vec<(Tok, usize)>,
     at: usize,
+    /// How deeply conditions nest (parentheses and NOT), bounded so a
+    /// hostile query cannot exhaust the stack.
+    depth: usize,
 }
+
+/// The deepest nesting of conditions the parser follows.
+const MAX_DEPTH: usize = 64;
 
 fn is_keyword(word: &str, kw: &str) -> bool {
     word.eq_ignore_ascii_case(kw)
@@ -568,6 +574,21 @@ impl Parser<'_> {
     }
 
     fn term(&mut self) -> Result<Expr, SoqlError> {
+        if self.depth >= MAX_DEPTH {
+            return Err(located(
+                "MALFORMED_QUERY",
+                self.soql,
+                self.col(),
+                "The query is nested too deeply",
+            ));
+        }
+        self.depth += 1;
+        let term = self.term_inner();
+        self.depth -= 1;
+        term
+    }
+
+    fn term_inner(&mut self) -> Result<Expr, SoqlError> {
         if self.at_sym("(") {
             self.bump();
             let e = self.expr()?;
@@ -640,7 +661,12 @@ pub(super) fn parse(soql: &str) -> Result<Select, SoqlError> {
         pos: 0,
     }
     .tokens()?;
-    let mut p = Parser { soql, toks, at: 0 };
+    let mut p = Parser {
+        soql,
+        toks,
+        at: 0,
+        depth: 0,
+    };
     let select = p.select(false)?;
     if *p.peek() != Tok::End {
         return Err(p.unexpected());
@@ -751,6 +777,27 @@ mod tests {
             panic!("a condition")
         };
         assert!(matches!(values[0].0, Lit::Days(_, _)));
+    }
+
+    #[test]
+    fn deep_nesting_is_refused_not_overflowed() {
+        let deep = format!(
+            "SELECT Id FROM Account WHERE {}Name = 'a'{}",
+            "(".repeat(10_000),
+            ")".repeat(10_000)
+        );
+        assert_eq!(parse(&deep).unwrap_err().code, "MALFORMED_QUERY");
+        let nots = format!(
+            "SELECT Id FROM Account WHERE {}Name = 'a'",
+            "NOT ".repeat(10_000)
+        );
+        assert_eq!(parse(&nots).unwrap_err().code, "MALFORMED_QUERY");
+        let fine = format!(
+            "SELECT Id FROM Account WHERE {}Name = 'a'{}",
+            "(".repeat(20),
+            ")".repeat(20)
+        );
+        assert!(parse(&fine).is_ok());
     }
 
     #[test]

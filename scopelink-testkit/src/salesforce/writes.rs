@@ -4,7 +4,7 @@
 //! read-only fields, wrong JSON types, required fields set to null,
 //! restricted picklists, validation rules.
 
-use super::schema::{stage, FieldDef, FieldType, SObject};
+use super::schema::{stage, FieldDef, FieldType, SObject, CURRENCY_FIELD};
 use super::state::{stamp, Row};
 use super::*;
 
@@ -212,11 +212,19 @@ impl State {
                 let live = self
                     .find(to, id)
                     .is_some_and(|r| r.get("IsDeleted") != Some(&json!(true)));
-                if !live || !id_shaped(to, id) {
+                if !id_shaped(to, id) {
+                    return Err(Reply::field_error(
+                        400,
+                        "FIELD_INTEGRITY_EXCEPTION",
+                        &format!("{}: id value of incorrect type: {id}", f.label),
+                        &[f.name],
+                    ));
+                }
+                if !live {
                     return Err(Reply::field_error(
                         400,
                         "INVALID_CROSS_REFERENCE_KEY",
-                        &format!("{}: id value of incorrect type: {id}", f.label),
+                        "invalid cross reference id",
                         &[f.name],
                     ));
                 }
@@ -224,10 +232,11 @@ impl State {
             changes.insert(f.name.to_string(), stored);
         }
         if create {
-            let missing: Vec<&str> = object
-                .fields()
-                .iter()
+            // Booleans default to false and the currency to the user's.
+            let missing: Vec<&str> = self
+                .fields(object)
                 .filter(|f| f.createable && !f.nillable && f.kind != FieldType::Boolean)
+                .filter(|f| f.name != CURRENCY_FIELD)
                 .filter(|f| changes.get(f.name).is_none_or(Value::is_null))
                 .map(|f| f.name)
                 .collect();
