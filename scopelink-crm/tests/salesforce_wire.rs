@@ -204,3 +204,55 @@ async fn salesforce_a_session_refused_after_its_refresh_is_an_authentication_err
     let url: Url = sf.instance_url().clone();
     assert_eq!(url.as_str(), format!("{}/", server.uri()));
 }
+
+#[tokio::test]
+async fn salesforce_a_connector_is_built_only_from_a_salesforce_connection() {
+    let server = MockServer::start().await;
+    let (sf, env) = connector(&server).await;
+    let other = env
+        .connections
+        .create(
+            &env.access,
+            NewConnection {
+                provider: Provider::HubSpot,
+                name: "not salesforce".into(),
+                categories: [FeatureCategory::Crm].into(),
+                credentials: Credentials::OAuth(OAuthTokens {
+                    access_token: SecretString::from("hubspot-access-token"),
+                    refresh_token: None,
+                    expires_at: None,
+                    instance_url: None,
+                }),
+                settings: sf.settings().to_map(),
+            },
+        )
+        .await
+        .unwrap();
+    let client = sf
+        .settings()
+        .oauth_client(
+            AddressPolicy::allow_local(),
+            "cid",
+            None,
+            "https://app.example/cb",
+        )
+        .unwrap();
+    let session = OAuthSession::new(
+        env.connections.clone(),
+        sf.http().clone(),
+        client,
+        other.id.clone(),
+        Renewal::RefreshToken,
+    );
+    let err = SalesforceConnector::from_connection(&other, session, sf.http().clone()).unwrap_err();
+    assert!(
+        matches!(
+            err,
+            ConnectorError::InvalidConfig {
+                field: "provider",
+                ..
+            }
+        ),
+        "{err}"
+    );
+}

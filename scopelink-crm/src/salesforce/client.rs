@@ -203,6 +203,29 @@ impl SalesforceConnector {
         })
     }
 
+    /// [`SalesforceConnector::new`] with the settings read from
+    /// `connection` (what a connector registry calls).
+    pub fn from_connection(
+        connection: &scopelink_core::Connection,
+        session: OAuthSession,
+        http: HttpClient,
+    ) -> Result<Self, ConnectorError> {
+        if connection.provider != Provider::Salesforce {
+            return Err(ConnectorError::InvalidConfig {
+                field: "provider",
+                message: format!(
+                    "connection {} is a {:?} connection, not a Salesforce one",
+                    connection.id, connection.provider
+                ),
+            });
+        }
+        Self::new(
+            SalesforceSettings::from_map(&connection.settings)?,
+            session,
+            http,
+        )
+    }
+
     /// The HTTP client (for request counts and its configuration).
     pub fn http(&self) -> &HttpClient {
         &self.inner.http

@@ -101,12 +101,8 @@ pub async fn connect_with(config: SalesforceSimConfig, extra: &[(&str, &str)]) -
         id.clone(),
         Renewal::RefreshToken,
     );
-    let connector = SalesforceConnector::new(
-        SalesforceSettings::from_map(&connection.settings).unwrap(),
-        session,
-        http.clone(),
-    )
-    .unwrap();
+    let connector =
+        SalesforceConnector::from_connection(&connection, session, http.clone()).unwrap();
     Connected {
         sim,
         env,
