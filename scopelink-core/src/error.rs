@@ -216,6 +216,25 @@ pub enum ConnectorError {
         /// What was missing.
         what: String,
     },
+    /// The provider refused the value of one field (a validation rule, a
+    /// value not in a restricted picklist, a required field left empty).
+    #[error("the provider refused the value of `{field}` ({code}): {message}")]
+    FieldRejected {
+        /// The provider's name of the field (`StageName`).
+        field: String,
+        /// The provider's error code (`FIELD_CUSTOM_VALIDATION_EXCEPTION`).
+        code: String,
+        /// The provider's message.
+        message: String,
+    },
+    /// The provider's request quota (a daily or rolling allocation) is used
+    /// up: waiting seconds does not help, so nothing is retried. The
+    /// connection's state is unchanged; sync again once the quota frees up.
+    #[error("the provider's API request quota is used up ({message}); nothing was retried: sync again once the allocation frees up (or ask the provider's admin to raise it)")]
+    QuotaExhausted {
+        /// The provider's message, with the usage figures when known.
+        message: String,
+    },
 }
 
 impl ConnectorError {
@@ -511,6 +530,14 @@ pub enum WebhookError {
     /// The payload could not be parsed.
     #[error("the webhook payload is malformed: {0}")]
     Malformed(String),
+    /// The payload is well formed but names another account, organization
+    /// or subscription than the connection's (a misdirected or forged
+    /// delivery); refused without applying anything.
+    #[error("the webhook is not for this connection: {reason}; refused")]
+    NotForThisConnection {
+        /// What did not match (ids, never secrets).
+        reason: String,
+    },
     /// The payload points at a key or resource on a host other than the
     /// connection's own.
     #[error("the webhook refers to `{host}`, which is not this connection's host")]
@@ -534,8 +561,9 @@ pub enum WebhookError {
 
 impl WebhookError {
     /// The HTTP status a host should answer the provider's webhook request
-    /// with: 401 for a missing or wrong signature, 400 for a payload that
-    /// will never be accepted, and 429 when it may be accepted later (too
+    /// with: 401 for a missing or wrong signature, 403 for a delivery meant
+    /// for another connection, 400 for a payload that will never be
+    /// accepted, and 429 when it may be accepted later (too
     /// many key fetches, or a key that could not be fetched), since
     /// ConnectWise, for one, redelivers only after 404, 409, 419 or 429.
     pub fn response_status(&self) -> u16 {
@@ -545,6 +573,7 @@ impl WebhookError {
             WebhookError::Stale { .. }
             | WebhookError::Malformed(_)
             | WebhookError::ForeignHost { .. } => 400,
+            WebhookError::NotForThisConnection { .. } => 403,
         }
     }
 

@@ -12,11 +12,12 @@ use std::path::Path;
 use std::process::Command;
 
 /// The crates published to crates.io; every other member has `publish = false`.
-const PUBLISHED: [&str; 4] = [
+const PUBLISHED: [&str; 5] = [
     "scopelink-core",
     "scopelink-connectwise",
     "scopelink-halopsa",
     "scopelink-store-sqlite",
+    "scopelink-crm",
 ];
 
 /// `cargo metadata` of the workspace, with `extra` arguments.

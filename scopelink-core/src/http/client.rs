@@ -177,6 +177,20 @@ impl HttpClient {
                             method: request.method,
                         });
                     }
+                    if request.keep_client_errors
+                        && (400..500).contains(&status)
+                        && !is_transient_status(status)
+                    {
+                        tracing::debug!(parent: &span, status, elapsed_ms, "client error handed back to the connector");
+                        return Ok(Response {
+                            status,
+                            headers: exchange.headers,
+                            body: exchange.body,
+                            url: exchange.url,
+                            attempts: attempt,
+                            method: request.method,
+                        });
+                    }
                     if let Some(target) = unfollowed_redirect(&exchange) {
                         // reqwest follows only http(s) redirects (each
                         // checked by the redirect policy); one it handed

@@ -69,6 +69,10 @@ pub struct Request {
     pub body: Option<Vec<u8>>,
     /// Retry even though the method is not idempotent (POST/PATCH).
     pub retry_safe: bool,
+    /// Hand back a client error (4xx other than 429) as a [`Response`]
+    /// instead of [`crate::error::HttpError::Status`] (see
+    /// [`Request::keep_client_errors`]).
+    pub keep_client_errors: bool,
 }
 
 impl fmt::Debug for Request {
@@ -82,6 +86,7 @@ impl fmt::Debug for Request {
                 &self.body.as_ref().map(|b| format!("<{} bytes>", b.len())),
             )
             .field("retry_safe", &self.retry_safe)
+            .field("keep_client_errors", &self.keep_client_errors)
             .finish()
     }
 }
@@ -95,6 +100,7 @@ impl Request {
             headers: HeaderMap::new(),
             body: None,
             retry_safe: false,
+            keep_client_errors: false,
         }
     }
 
@@ -186,6 +192,20 @@ impl Request {
         self.retry_safe = safe;
         self
     }
+
+    /// Hands back a client error (a 4xx status other than 429, which is
+    /// never retried) as an `Ok` [`Response`] with its status, headers
+    /// and the first [`super::BodyLimits::error`] bytes of its body, for
+    /// providers whose error bodies and headers carry more than a message
+    /// (Salesforce's `errorCode` and `fields`, its `Sforce-Limit-Info` on
+    /// every answer). 429s, 5xx and transport failures are retried and
+    /// reported as usual. The connector must check
+    /// [`Response::is_success`] and must not echo the body unread: it may
+    /// hold what the request sent.
+    pub fn keep_client_errors(mut self, keep: bool) -> Self {
+        self.keep_client_errors = keep;
+        self
+    }
 }
 
 /// A successful (2xx) response, body read in full.
@@ -220,6 +240,12 @@ impl fmt::Debug for Response {
 }
 
 impl Response {
+    /// Whether the status is 2xx (always, unless the request asked for
+    /// [`Request::keep_client_errors`]).
+    pub fn is_success(&self) -> bool {
+        (200..300).contains(&self.status)
+    }
+
     /// A header's value as text.
     pub fn header(&self, name: &str) -> Option<&str> {
         self.headers.get(name).and_then(|v| v.to_str().ok())
