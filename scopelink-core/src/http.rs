@@ -25,6 +25,47 @@
 //!
 //! Environment proxies (`HTTPS_PROXY`, ...) are not used: through a proxy
 //! the address policy could not be enforced for host names.
+//!
+//! # Example
+//!
+//! A client that may reach a server on loopback (a simulator here), with a
+//! shorter timeout, sending one request:
+//!
+//! ```
+//! use scopelink_core::http::{AddressPolicy, HttpClient, HttpConfig, Method, Request};
+//! use std::time::Duration;
+//! use wiremock::{matchers, Mock, MockServer, ResponseTemplate};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let server = MockServer::start().await;
+//! Mock::given(matchers::path("/api/ping"))
+//!     .respond_with(ResponseTemplate::new(200).set_body_string(r#"{"ok":true}"#))
+//!     .mount(&server)
+//!     .await;
+//!
+//! let config = HttpConfig::default()
+//!     .with_addresses(AddressPolicy::allow_local())
+//!     .with_timeout(Duration::from_secs(5));
+//! let client = HttpClient::new(config)?;
+//! let url = client.validate_url(&format!("{}/api/ping", server.uri()))?;
+//! let response = client.send(Request::new(Method::GET, url)).await?;
+//! assert_eq!(response.status, 200);
+//! assert_eq!(response.json::<serde_json::Value>()?["ok"], true);
+//! # Ok(()) }
+//! ```
+//!
+//! With the default policy the same address is refused before anything is
+//! sent, and the error says how to opt in:
+//!
+//! ```
+//! use scopelink_core::http::{validate_url, AddressPolicy};
+//!
+//! let refused = validate_url("https://127.0.0.1:8080/api", AddressPolicy::default()).unwrap_err();
+//! assert!(refused.to_string().contains("allow_local"), "{refused}");
+//! assert!(validate_url("https://127.0.0.1:8080/api", AddressPolicy::allow_local()).is_ok());
+//! assert!(validate_url("https://api-na.myconnectwise.net/", AddressPolicy::default()).is_ok());
+//! ```
 
 use std::time::Duration;
 
@@ -101,6 +142,63 @@ impl Default for HttpConfig {
 }
 
 impl HttpConfig {
+    /// With `policy` deciding which hosts may be reached
+    /// ([`AddressPolicy::allow_local`] for a simulator or an on-premise
+    /// server on a private network).
+    pub fn with_addresses(mut self, policy: AddressPolicy) -> Self {
+        self.addresses = policy;
+        self
+    }
+
+    /// With a per-attempt timeout of `timeout`.
+    pub fn with_timeout(mut self, timeout: Duration) -> Self {
+        self.timeout = timeout;
+        self
+    }
+
+    /// With `retry` as the retry policy.
+    pub fn with_retry(mut self, retry: RetryPolicy) -> Self {
+        self.retry = retry;
+        self
+    }
+
+    /// With a client-side rate limit.
+    pub fn with_rate_limit(mut self, rate_limit: RateLimit) -> Self {
+        self.rate_limit = Some(rate_limit);
+        self
+    }
+
+    /// With `user_agent` as the `User-Agent` header.
+    pub fn with_user_agent(mut self, user_agent: impl Into<String>) -> Self {
+        self.user_agent = user_agent.into();
+        self
+    }
+
+    /// With `deadline` as the longest one request may take, retries
+    /// included (see [`HttpConfig::deadline`]).
+    pub fn with_deadline(mut self, deadline: Duration) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
+    /// With `limits` on response body sizes.
+    pub fn with_body_limits(mut self, limits: BodyLimits) -> Self {
+        self.body_limits = Some(limits);
+        self
+    }
+
+    /// With `throttle` deciding how a 429 is waited out.
+    pub fn with_throttle(mut self, throttle: ThrottlePolicy) -> Self {
+        self.throttle = Some(throttle);
+        self
+    }
+
+    /// With `pages` bounding page walks.
+    pub fn with_page_limits(mut self, pages: PageLimits) -> Self {
+        self.pages = Some(pages);
+        self
+    }
+
     /// The overall deadline of one request: [`HttpConfig::deadline`], or
     /// twice the per-attempt timeout.
     pub fn request_deadline(&self) -> Duration {
