@@ -2,11 +2,46 @@
 //!
 //! No error ever carries a credential: HTTP errors keep the status, the
 //! request path (never the query string) and the provider's message.
+//!
+//! A cause is either in an error's message or in its
+//! [`source`](std::error::Error::source), never both, so walking the chain
+//! shows each cause once; [`chain`] prints the whole chain as one line.
+//!
+//! ```
+//! use scopelink_core::error::{chain, ConnectorError, SyncError};
+//! use scopelink_core::DataType;
+//!
+//! let err = SyncError::Connector {
+//!     data_type: DataType::Companies,
+//!     source: ConnectorError::Authentication { message: "the API keys were rejected".into() },
+//! };
+//! assert_eq!(err.to_string(), "companies sync failed");
+//! assert_eq!(
+//!     chain(&err),
+//!     "companies sync failed: authentication failed: the API keys were rejected"
+//! );
+//! ```
 
 use crate::connection::ConnectionId;
 use crate::model::DataType;
 use crate::provider::FeatureCategory;
 use std::time::Duration;
+
+/// `e`'s message followed by the message of each of its sources, joined
+/// by `": "`; a source whose text an earlier message already holds (as
+/// some third-party errors repeat their cause) is left out.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(e);
+    while let Some(err) = current {
+        let text = err.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = err.source();
+    }
+    parts.join(": ")
+}
 
 /// A failure of the shared HTTP layer.
 #[derive(Debug, thiserror::Error)]
@@ -437,6 +472,22 @@ pub enum StoreError {
     },
 }
 
+/// A root certificate could not be read
+/// ([`crate::http::RootCertificate::from_pem`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// A `CERTIFICATE` block could not be decoded.
+    #[error("the root certificate is not valid PEM ({reason}); supply the CA's certificate as PEM text (`-----BEGIN CERTIFICATE-----` ...)")]
+    Malformed {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The text holds no `CERTIFICATE` block.
+    #[error("the text holds no PEM certificate (no `-----BEGIN CERTIFICATE-----` block); supply the CA's certificate, not its key or a DER file")]
+    NoCertificate,
+}
+
 /// A vault operation failed.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -588,8 +639,9 @@ pub enum SyncError {
     /// wrote nothing after the delete.
     #[error("connection {0} was deleted during sync; the run stopped and wrote nothing after the delete")]
     DeletedDuringSync(ConnectionId),
-    /// The connector failed.
-    #[error("{data_type} sync failed: {source}")]
+    /// The connector failed. The cause is in [`std::error::Error::source`],
+    /// not in this message; [`chain`] shows both.
+    #[error("{data_type} sync failed")]
     Connector {
         /// The data type being synced.
         data_type: DataType,

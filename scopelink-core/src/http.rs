@@ -23,8 +23,15 @@
 //!   limit, repeated pages refused); [`collect_pages`] gathers a small list
 //!   under an item limit.
 //!
-//! Environment proxies (`HTTPS_PROXY`, ...) are not used: through a proxy
-//! the address policy could not be enforced for host names.
+//! - TLS with rustls: built-in roots chosen by a cargo feature
+//!   (`rustls-webpki-roots`, the default, or `rustls-native-roots`), plus
+//!   any private CA added with [`HttpConfig::with_root_certificate`].
+//!
+//! Proxies are off by default: environment proxies (`HTTPS_PROXY`, ...)
+//! are not used, because through a proxy the address policy could not be
+//! enforced for host names (an SSRF guard). A host that must go through a
+//! proxy opts in with [`HttpConfig::with_proxy`]; see [`Proxy`] for what
+//! the address policy can and cannot check then.
 //!
 //! # Example
 //!
@@ -83,6 +90,7 @@ mod policy;
 mod ratelimit;
 mod request;
 mod retry;
+mod trust;
 
 pub use address::{validate_url, AddressPolicy};
 pub use client::HttpClient;
@@ -94,6 +102,7 @@ pub use policy::{BodyLimits, PageLimits, RateLimit, RetryPolicy, ThrottlePolicy}
 pub(crate) use request::CREDENTIAL_HEADER_HINTS;
 pub use request::{Request, Response};
 pub use retry::retry_after;
+pub use trust::{Proxy, RootCertificate};
 
 /// Client settings.
 #[derive(Debug, Clone)]
@@ -123,6 +132,11 @@ pub struct HttpConfig {
     /// provider (see [`PageLimits::for_records`]), else
     /// [`PageLimits::DEFAULT`].
     pub pages: Option<PageLimits>,
+    /// Root certificates trusted besides the built-in roots.
+    pub root_certificates: Vec<RootCertificate>,
+    /// The proxy every request goes through. `None` (the default): none,
+    /// whatever the environment says (see [`Proxy`] for why).
+    pub proxy: Option<Proxy>,
 }
 
 impl Default for HttpConfig {
@@ -137,6 +151,8 @@ impl Default for HttpConfig {
             body_limits: None,
             throttle: None,
             pages: None,
+            root_certificates: Vec::new(),
+            proxy: None,
         }
     }
 }
@@ -196,6 +212,38 @@ impl HttpConfig {
     /// With `pages` bounding page walks.
     pub fn with_page_limits(mut self, pages: PageLimits) -> Self {
         self.pages = Some(pages);
+        self
+    }
+
+    /// Trusting the certificates of `root` too (a private CA), besides the
+    /// built-in roots.
+    ///
+    /// ```
+    /// use scopelink_core::error::CertificateError;
+    /// use scopelink_core::http::{HttpClient, HttpConfig, RootCertificate};
+    ///
+    /// let pem = include_bytes!("../tests/tls/ca.pem");
+    /// let ca = RootCertificate::from_pem(pem)?;
+    /// let client = HttpClient::new(HttpConfig::default().with_root_certificate(ca)).unwrap();
+    /// assert_eq!(client.config().root_certificates.len(), 1);
+    ///
+    /// assert!(matches!(
+    ///     RootCertificate::from_pem(b"not a certificate"),
+    ///     Err(CertificateError::NoCertificate)
+    /// ));
+    /// # Ok::<(), CertificateError>(())
+    /// ```
+    pub fn with_root_certificate(mut self, root: RootCertificate) -> Self {
+        self.root_certificates.push(root);
+        self
+    }
+
+    /// Sending every request through the proxy at `url` (`http://` or
+    /// `https://`; a user name and password in it are sent to the proxy).
+    /// Off by default; read [`Proxy`] first: through a proxy the address
+    /// policy cannot check where a host name leads.
+    pub fn with_proxy(mut self, url: url::Url) -> Self {
+        self.proxy = Some(Proxy::new(url));
         self
     }
 

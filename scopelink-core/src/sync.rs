@@ -718,7 +718,9 @@ impl SyncEngine {
                 Ok(checkpoint.counts)
             }
             Err(err) => {
-                let reason = err.to_string();
+                // The message with its causes: what the activity log and a
+                // Connection Error show.
+                let reason = crate::error::chain(&err);
                 tracing::warn!(%connection, %data_type, %reason, "sync failed");
                 // Best effort: the original error matters more than a
                 // failure to record it.
