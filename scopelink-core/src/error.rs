@@ -419,6 +419,16 @@ pub enum StoreError {
     /// The backing store failed.
     #[error("store backend failed: {0}")]
     Backend(String),
+    /// The store's database failed; its own error is the source (SQLite's,
+    /// for scopelink-store-sqlite), never holding a stored value.
+    #[error("the store's database failed ({operation})")]
+    Database {
+        /// What the store was doing.
+        operation: String,
+        /// The database's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The connection changed since it was read (another update won the
     /// race); nothing was written. Read it again and redo the change.
     #[error("connection {connection} was changed by someone else (version {found}, expected {expected}); nothing was saved: reload it and try again")]

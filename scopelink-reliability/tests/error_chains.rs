@@ -205,3 +205,30 @@ async fn a_file_that_is_no_database_is_refused_with_one_reason() {
     let printed = check("not a database", &err, 1, &[]);
     assert!(printed.contains("notes.db"), "{printed}");
 }
+
+#[tokio::test]
+async fn a_sqlite_failure_is_the_typed_source_of_the_store_error() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("scopelink.db");
+    let store = SqliteStore::open(&path).await.unwrap();
+    // Another program breaks the schema under the open store.
+    rusqlite::Connection::open(&path)
+        .unwrap()
+        .execute_batch("DROP TABLE connections;")
+        .unwrap();
+    let err = store
+        .connection(&ConnectionId("conn-1".into()))
+        .await
+        .unwrap_err();
+    assert!(
+        matches!(err, scopelink_core::StoreError::Database { .. }),
+        "{err:?}"
+    );
+    let cause = err.source().expect("the SQLite error is the source");
+    assert!(
+        cause.downcast_ref::<Arc<rusqlite::Error>>().is_some(),
+        "the source is rusqlite's error: {cause:?}"
+    );
+    let printed = check("sqlite failure", &err, 2, &[]);
+    assert!(printed.contains("no such table"), "{printed}");
+}
