@@ -63,7 +63,7 @@ pub enum HttpError {
     },
     /// The URL (or a redirect, or a DNS answer) points at a loopback, private,
     /// link-local or unspecified address.
-    #[error("`{host}` resolves to a loopback, private or link-local address, which is refused; use a public host name (a host that must reach a local or private server, such as a test simulator, opts in by setting `HttpConfig::addresses` to `AddressPolicy::allow_local()`)")]
+    #[error("`{host}` resolves to a loopback, private or link-local address, which is refused; use a public host name (a host that must reach a local or private server, such as a test simulator, opts in with `HttpConfig::default().with_addresses(AddressPolicy::allow_local())`, which sets `HttpConfig::addresses`)")]
     ForbiddenAddress {
         /// The refused host.
         host: String,
