@@ -104,8 +104,25 @@ pub use request::{Request, Response};
 pub use retry::retry_after;
 pub use trust::{Proxy, RootCertificate};
 
-/// Client settings.
+/// Client settings: start from [`HttpConfig::default`] and change what
+/// differs with the `with_*` methods (fields stay public to read and to
+/// assign). `#[non_exhaustive]`: a new setting is not a breaking change.
+///
+/// ```
+/// use scopelink_core::http::{AddressPolicy, HttpConfig, RateLimit};
+/// use std::time::Duration;
+///
+/// let config = HttpConfig::default()
+///     .with_addresses(AddressPolicy::allow_local())
+///     .with_timeout(Duration::from_secs(10))
+///     .with_rate_limit(RateLimit { requests: 50, per: Duration::from_secs(1) })
+///     .with_user_agent("acme-scoping/2.1");
+/// assert_eq!(config.timeout, Duration::from_secs(10));
+/// assert_eq!(config.request_deadline(), Duration::from_secs(20));
+/// assert!(config.proxy.is_none(), "no proxy unless opted in");
+/// ```
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct HttpConfig {
     /// Per-attempt timeout (connecting, waiting and reading the body).
     pub timeout: Duration,
