@@ -239,11 +239,9 @@ struct SyncFigures {
 }
 
 fn http_config() -> HttpConfig {
-    HttpConfig {
-        addresses: AddressPolicy::allow_local(),
-        timeout: Duration::from_secs(120),
-        ..HttpConfig::default()
-    }
+    HttpConfig::default()
+        .with_addresses(AddressPolicy::allow_local())
+        .with_timeout(Duration::from_secs(120))
 }
 
 fn settings(sim: &SimProcess) -> ConnectWiseSettings {

@@ -227,10 +227,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let cw = ConnectWiseConnector::connect(
         ConnectWiseSettings::from_map(&conn.settings)?,
         keys,
-        HttpConfig {
-            addresses: target.addresses,
-            ..HttpConfig::default()
-        },
+        HttpConfig::default().with_addresses(target.addresses),
     )
     .await?
     .with_page_size(100);

@@ -2,6 +2,10 @@
 //! loopback and the real connector talks to it.
 //!
 //! Run with `cargo run -p scopelink-examples --example halopsa_push_project`.
+//!
+//! The same scoping project is pushed once in each task mode (one HaloPSA
+//! project each, with the tree created), then the scope grows and the
+//! first project is resubmitted: only the new service is added.
 
 use rust_decimal::Decimal;
 use scopelink_core::connector::PsaProjects;
@@ -32,8 +36,13 @@ fn print_task(task: &SimTask, all: &[SimTask], depth: usize) {
     }
 }
 
-fn print_tree(sim: &HaloPsaSim) {
-    for project in sim.project_tree() {
+/// Prints the HaloPSA project `project_id` as the simulator holds it.
+fn print_tree(sim: &HaloPsaSim, project_id: &str) {
+    for project in sim
+        .project_tree()
+        .into_iter()
+        .filter(|p| p.id.to_string() == project_id)
+    {
         println!(
             "  project #{} {} (client {})",
             project.id, project.summary, project.client_id
@@ -95,11 +104,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let halo = HaloPsaConnector::new(
         HaloPsaSettings::from_map(&conn.settings)?,
         credentials,
-        HttpConfig {
-            // The simulator runs on plain http on loopback.
-            addresses: AddressPolicy::allow_local(),
-            ..HttpConfig::default()
-        },
+        // The simulator runs on plain http on loopback.
+        HttpConfig::default().with_addresses(AddressPolicy::allow_local()),
     )?;
     let conn = connections.test(&admin, &conn.id, &halo).await?;
     println!("tested: {}", conn.status);
@@ -123,7 +129,6 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut options = PushOptions::for_company(
         pick(&lookups.companies, "Brightwater Dental").ok_or("no such company")?,
     );
-    options.task_mode = TaskMode::PerService;
     options.include_sub_services = true;
     options.include_governance = true;
     options.status_id = pick(&lookups.statuses, "New");
@@ -140,20 +145,50 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             p.psa_id
         );
     };
-    let mut project = sample_project();
-    println!("\npushing \"{}\":", project.name);
-    let report = connections
-        .push_project(&conn.id, &halo, &project, &options, Some(&progress))
-        .await?;
-    println!(
-        "pushed: HaloPSA project #{}, {} objects created",
-        report.project_id, report.created
-    );
-    for name in &report.plan.unassigned_governance {
-        println!("  not pushed (assigned to no phase): {name}");
+    // The same scoping project in each task mode; each push is its own
+    // scoping project (its own links), so each creates a HaloPSA project.
+    let modes = [
+        (
+            TaskMode::PerService,
+            "per service: one task per service, sub-services as project tasks under it",
+        ),
+        (
+            TaskMode::PerPhase,
+            "per phase: one task per phase, its services folded into the description and hours",
+        ),
+        (
+            TaskMode::ServicesAndSubServices,
+            "services and sub-services: each a task of the milestone",
+        ),
+    ];
+    let mut first = None;
+    for (mode, what) in modes {
+        let mut project = sample_project();
+        project.id = format!("{}-{mode:?}", project.id);
+        project.name = format!("{} ({mode:?})", project.name);
+        let mut options = options.clone();
+        options.task_mode = mode;
+        println!("\npushing \"{}\", task mode {what}:", project.name);
+        let report = connections
+            .push_project(&conn.id, &halo, &project, &options, Some(&progress))
+            .await?;
+        println!(
+            "pushed: HaloPSA project #{}, {} objects created",
+            report.project_id, report.created
+        );
+        if !report.plan.unassigned_governance.is_empty() {
+            println!("  by design, governance items assigned to no phase are not pushed:");
+            for name in &report.plan.unassigned_governance {
+                println!("    {name}");
+            }
+        }
+        println!("in HaloPSA:");
+        print_tree(&sim, &report.project_id);
+        if first.is_none() {
+            first = Some((project, options, report.project_id));
+        }
     }
-    println!("\nin HaloPSA:");
-    print_tree(&sim);
+    let (mut project, options, first_id) = first.ok_or("no task mode was pushed")?;
 
     // The scope grows: a service is added, and the project is resubmitted.
     project.services.push(Service {
@@ -168,7 +203,10 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             hours: Decimal::new(3, 0),
         }],
     });
-    println!("\nresubmitting with a new service:");
+    println!(
+        "\nresubmitting \"{}\" (project #{first_id}) with a new service:",
+        project.name
+    );
     let report = connections
         .push_project(&conn.id, &halo, &project, &options, Some(&progress))
         .await?;
@@ -177,7 +215,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.created, report.project_id
     );
     println!("\nin HaloPSA:");
-    print_tree(&sim);
+    print_tree(&sim, &report.project_id);
     println!(
         "\n{} requests sent to HaloPSA, {} token request(s)",
         halo.http().requests_sent(),

@@ -30,10 +30,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(MemoryStore::new());
     let vault = Arc::new(InMemoryVault::new());
     let connections = Connections::new(store.clone(), vault.clone());
-    let http = HttpClient::new(HttpConfig {
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    })?;
+    let http = HttpClient::new(HttpConfig::default().with_addresses(AddressPolicy::allow_local()))?;
     let mut client = OAuthClient::new(
         Url::parse(&sim.authorize_url())?,
         Url::parse(&sim.token_url())?,

@@ -9,6 +9,10 @@
 //! live progress bar (created / updated / skipped), runs an unchanged
 //! re-sync, pushes a sample scoping project to HaloPSA, and prints a summary
 //! table. Pass a path to keep the database: `-- ./scopelink.db`.
+//!
+//! On a terminal, progress is drawn as live bars on stderr; when stderr is
+//! not a terminal (piped, CI logs) the bars would be hidden, so plain
+//! progress lines are printed instead.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
 use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings, API_BASE_SETTING};
@@ -29,35 +33,57 @@ use scopelink_store_sqlite::{SqliteStore, VaultKey};
 use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig};
 use std::collections::HashMap;
+use std::io::IsTerminal;
 use std::path::PathBuf;
 use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 /// Simulators run on plain http on loopback, which the default policy refuses.
 fn local_http() -> HttpConfig {
-    HttpConfig {
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    }
+    HttpConfig::default().with_addresses(AddressPolicy::allow_local())
 }
 
-/// One progress bar per data type, updated after every page.
+/// A plain progress line is printed every this many pages when stderr is
+/// not a terminal.
+const PAGES_PER_LINE: u64 = 10;
+
+/// One progress bar per data type, updated after every page; or, when
+/// stderr is not a terminal, plain lines on stdout.
 struct Bars {
     multi: MultiProgress,
     bars: Mutex<HashMap<DataType, ProgressBar>>,
     label: &'static str,
+    live: bool,
 }
 
 impl Bars {
-    fn new(multi: &MultiProgress, label: &'static str) -> Self {
+    fn new(multi: &MultiProgress, label: &'static str, live: bool) -> Self {
         Self {
             multi: multi.clone(),
             bars: Mutex::new(HashMap::new()),
             label,
+            live,
         }
     }
 
     fn update(&self, p: &SyncProgress) {
+        if !self.live {
+            if p.finished || p.pages % PAGES_PER_LINE == 0 {
+                let c = &p.counts;
+                println!(
+                    "  {:<11} {:<15} page {:>3}  created {:>5}  updated {:>4}  unchanged {:>5}  skipped {:>3}{}",
+                    self.label,
+                    p.data_type.as_str(),
+                    p.pages,
+                    c.created,
+                    c.updated,
+                    c.unchanged,
+                    c.skipped,
+                    if p.finished { "  done" } else { "" }
+                );
+            }
+            return;
+        }
         let Ok(mut bars) = self.bars.lock() else {
             return;
         };
@@ -242,6 +268,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\nsyncing ({} ConnectWise companies match the empty filter):",
         preview.companies
     );
+    let live = std::io::stderr().is_terminal();
+    if !live {
+        println!(
+            "(stderr is not a terminal: progress is printed as lines, every {PAGES_PER_LINE} pages and when a data type is done)"
+        );
+    }
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
     let full = SyncRequest {
         full: true,
@@ -249,7 +281,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     };
     let mut table = Vec::new();
 
-    let cw_bars = Bars::new(&multi, "ConnectWise");
+    let cw_bars = Bars::new(&multi, "ConnectWise", live);
     let report = engine
         .run(
             &admin,
@@ -260,7 +292,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     table.extend(rows(&cw_conn.name, "full sync", &report));
-    let halo_bars = Bars::new(&multi, "HaloPSA");
+    let halo_bars = Bars::new(&multi, "HaloPSA", live);
     let report = engine
         .run(
             &admin,
@@ -298,7 +330,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ProgressStyle::with_template("  push to HaloPSA {bar:30} {pos}/{len} {msg}")
             .unwrap_or_else(|_| ProgressStyle::default_bar()),
     );
+    if !live {
+        println!("pushing \"{}\" to HaloPSA:", project.name);
+    }
     let on_push = |p: &PushProgress| {
+        if !live {
+            println!(
+                "  push to HaloPSA {:>2}/{:<2} created {:<16} -> #{}",
+                p.created,
+                p.total,
+                p.item.to_string(),
+                p.psa_id
+            );
+            return;
+        }
         push_bar.set_length(p.total as u64);
         push_bar.set_position(p.created as u64);
         push_bar.set_message(p.item.to_string());
@@ -327,11 +372,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         report.per_type.len()
     );
     println!(
+        "  (the re-sync is incremental: it asks only for records modified since the last run's\n   \
+         cursor, the cursor time included so that none is missed; \"unchanged\" counts the records\n   \
+         that came back at that boundary and equal the stored copy, so nothing was written)"
+    );
+    println!(
         "pushed \"{}\" to HaloPSA project #{}: {} objects created",
         project.name, pushed.project_id, pushed.created
     );
-    for name in &pushed.plan.unassigned_governance {
-        println!("  not pushed (assigned to no phase): {name}");
+    if !pushed.plan.unassigned_governance.is_empty() {
+        println!(
+            "  by design, governance items assigned to no phase are not pushed (a task needs a\n  \
+             milestone to sit in); assign them to a phase in the scoping project to push them:"
+        );
+        for name in &pushed.plan.unassigned_governance {
+            println!("    not pushed: {name}");
+        }
     }
     println!("in the SQLite store:");
     println!("  {}: {}", cw_conn.name, stored(&store, &cw_conn.id).await?);

@@ -22,6 +22,50 @@
 //! policy, retries, rate limit and error mapping apply, and no credential is
 //! ever logged or shown in `Debug`.
 //!
+//! # Example
+//!
+//! Against the ConnectWise simulator of `scopelink-testkit`: the settings
+//! are read from a connection's settings map as a host stores them, the
+//! API base is discovered, then the connection is tested and a filter
+//! previewed. (A real site is `server_url = "na.myconnectwise.net"` with
+//! the default [`HttpConfig`](scopelink_core::http::HttpConfig), which
+//! refuses loopback addresses.)
+//!
+//! ```
+//! use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings};
+//! use scopelink_core::connector::{Connector, CrmSource};
+//! use scopelink_core::filter::{FilterOption, SyncFilter};
+//! use scopelink_core::http::{AddressPolicy, HttpConfig};
+//! use scopelink_core::secret::ApiKeyPair;
+//! use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
+//! use std::collections::BTreeMap;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), scopelink_core::ConnectorError> {
+//! let sim = ConnectWiseSim::start(ConnectWiseSimConfig::new(20, 2)).await;
+//!
+//! let stored = BTreeMap::from([
+//!     ("server_url".to_string(), sim.server_url().to_string()),
+//!     ("client_id".to_string(), sim.client_id().to_string()),
+//! ]);
+//! let keys = ApiKeyPair::new(sim.company_id(), sim.public_key(), sim.private_key());
+//! let cw = ConnectWiseConnector::connect(
+//!     ConnectWiseSettings::from_map(&stored)?,
+//!     keys,
+//!     HttpConfig::default().with_addresses(AddressPolicy::allow_local()),
+//! )
+//! .await?;
+//! assert!(cw.api_base().path().ends_with("/apis/3.0"), "{}", cw.api_base());
+//! cw.test_connection().await?;
+//!
+//! assert_eq!(cw.preview(&SyncFilter::default()).await?.companies, 20);
+//! let mut active = SyncFilter::default();
+//! active.statuses.insert(FilterOption::new("1", "Active"));
+//! let matching = cw.preview(&active).await?.companies;
+//! assert!(matching > 0 && matching < 20, "{matching}");
+//! # Ok(()) }
+//! ```
+//!
 //! ## Crate shape
 //!
 //! Every provider crate has the same files, so a reader who knows one knows

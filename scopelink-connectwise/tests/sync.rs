@@ -549,10 +549,10 @@ async fn an_authentication_failure_during_sync_marks_the_connection() {
         )
         .await
         .unwrap_err();
+    let shown = scopelink_core::error::chain(&err);
     assert!(
-        err.to_string()
-            .contains("check the public and private keys"),
-        "{err}"
+        shown.contains("check the public and private keys"),
+        "{shown}"
     );
     let c = env
         .connections

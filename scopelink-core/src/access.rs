@@ -1,5 +1,24 @@
 //! Who may do what: connected-apps permissions, site administration and the
 //! account's entitlements.
+//!
+//! # Example
+//!
+//! ```
+//! use scopelink_core::{Access, AccessError, Entitlements, FeatureCategory, Permission};
+//!
+//! let viewer = Access::with(Permission::View, Entitlements::of([FeatureCategory::Crm]));
+//! assert!(viewer.require(Permission::View).is_ok());
+//! assert!(matches!(
+//!     viewer.require(Permission::Manage),
+//!     Err(AccessError::MissingPermission { required: Permission::Manage })
+//! ));
+//! assert!(viewer.require_entitled(&[FeatureCategory::Crm]).is_ok());
+//! assert!(viewer.require_entitled(&[FeatureCategory::Psa]).is_err());
+//! assert!(viewer.require_site_admin().is_err());
+//!
+//! let manager = Access::with(Permission::Manage, Entitlements::of([FeatureCategory::Crm]));
+//! assert!(manager.require(Permission::View).is_ok()); // Manage implies View
+//! ```
 
 use crate::error::AccessError;
 use crate::provider::FeatureCategory;

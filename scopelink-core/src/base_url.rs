@@ -8,6 +8,25 @@
 //! query and fragment, and keeps or drops the path as the provider needs.
 //! Every failure is a [`ConnectorError::InvalidConfig`] on the provider's
 //! address field, saying what to enter.
+//!
+//! # Example
+//!
+//! ```
+//! use scopelink_core::base_url::{BaseUrlRules, PathRule};
+//! use scopelink_core::http::AddressPolicy;
+//!
+//! let rules = BaseUrlRules {
+//!     field: "host",
+//!     address: "your HaloPSA web address",
+//!     example: "yourcompany.halopsa.com",
+//!     path: PathRule::Prefix { strip: &["/api", "/auth"] },
+//! };
+//! let url = rules.normalize(" acme.halopsa.com/api/?x=1 ", AddressPolicy::default()).unwrap();
+//! assert_eq!(url.as_str(), "https://acme.halopsa.com/");
+//!
+//! let error = rules.normalize("http://acme.halopsa.com", AddressPolicy::default()).unwrap_err();
+//! assert!(error.to_string().contains("your HaloPSA web address"), "{error}");
+//! ```
 
 use crate::error::ConnectorError;
 use crate::http::{validate_url, AddressPolicy};

@@ -1,5 +1,50 @@
 //! A connection to a provider, its status and the transitions between
 //! statuses. Illegal transitions are typed errors, never silent no-ops.
+//!
+//! # Example
+//!
+//! ```
+//! use chrono::Utc;
+//! use scopelink_core::secret::CredentialRef;
+//! use scopelink_core::{Connection, ConnectionId, ConnectionStatus, FeatureCategory, Provider};
+//!
+//! let now = Utc::now();
+//! let mut conn = Connection::new(
+//!     ConnectionId::generate(),
+//!     Provider::HaloPsa,
+//!     "Acme HaloPSA",
+//!     [FeatureCategory::Crm, FeatureCategory::Psa].into(),
+//!     CredentialRef("vault-key-1".into()),
+//!     now,
+//! )?;
+//! assert_eq!(conn.status, ConnectionStatus::Untested);
+//!
+//! conn.record_test(Ok(()), now)?;
+//! assert_eq!(conn.status, ConnectionStatus::Connected);
+//!
+//! // Entering Connection Error reports `true` once: the moment to tell someone.
+//! assert!(conn.mark_error("401 Unauthorized".into(), now)?);
+//! assert!(!conn.mark_error("401 Unauthorized".into(), now)?);
+//!
+//! conn.disable()?;
+//! // A disabled connection is neither tested nor synced: a typed error, not a no-op.
+//! assert!(conn.record_test(Ok(()), now).is_err());
+//! assert!(conn.mark_synced(now).is_err());
+//! conn.enable()?;
+//! assert_eq!(conn.status, ConnectionStatus::Untested);
+//!
+//! // A provider without the category is refused at creation.
+//! assert!(Connection::new(
+//!     ConnectionId::generate(),
+//!     Provider::HaloPsa,
+//!     "Halo products",
+//!     [FeatureCategory::Products].into(),
+//!     CredentialRef("vault-key-2".into()),
+//!     now,
+//! )
+//! .is_err());
+//! # Ok::<(), scopelink_core::TransitionError>(())
+//! ```
 
 use crate::error::{InputError, TransitionError};
 use crate::provider::{FeatureCategory, Provider};

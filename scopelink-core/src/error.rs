@@ -2,11 +2,46 @@
 //!
 //! No error ever carries a credential: HTTP errors keep the status, the
 //! request path (never the query string) and the provider's message.
+//!
+//! A cause is either in an error's message or in its
+//! [`source`](std::error::Error::source), never both, so walking the chain
+//! shows each cause once; [`chain`] prints the whole chain as one line.
+//!
+//! ```
+//! use scopelink_core::error::{chain, ConnectorError, SyncError};
+//! use scopelink_core::DataType;
+//!
+//! let err = SyncError::Connector {
+//!     data_type: DataType::Companies,
+//!     source: ConnectorError::Authentication { message: "the API keys were rejected".into() },
+//! };
+//! assert_eq!(err.to_string(), "companies sync failed");
+//! assert_eq!(
+//!     chain(&err),
+//!     "companies sync failed: authentication failed: the API keys were rejected"
+//! );
+//! ```
 
 use crate::connection::ConnectionId;
 use crate::model::DataType;
 use crate::provider::FeatureCategory;
 use std::time::Duration;
+
+/// `e`'s message followed by the message of each of its sources, joined
+/// by `": "`; a source whose text an earlier message already holds (as
+/// some third-party errors repeat their cause) is left out.
+pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
+    let mut parts: Vec<String> = Vec::new();
+    let mut current = Some(e);
+    while let Some(err) = current {
+        let text = err.to_string();
+        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
+            parts.push(text);
+        }
+        current = err.source();
+    }
+    parts.join(": ")
+}
 
 /// A failure of the shared HTTP layer.
 #[derive(Debug, thiserror::Error)]
@@ -28,7 +63,7 @@ pub enum HttpError {
     },
     /// The URL (or a redirect, or a DNS answer) points at a loopback, private,
     /// link-local or unspecified address.
-    #[error("`{host}` resolves to a loopback, private or link-local address, which is refused; use a public host name (a host that must reach a local or private server, such as a test simulator, opts in by setting `HttpConfig::addresses` to `AddressPolicy::allow_local()`)")]
+    #[error("`{host}` resolves to a loopback, private or link-local address, which is refused; use a public host name (a host that must reach a local or private server, such as a test simulator, opts in with `HttpConfig::default().with_addresses(AddressPolicy::allow_local())`, which sets `HttpConfig::addresses`)")]
     ForbiddenAddress {
         /// The refused host.
         host: String,
@@ -403,6 +438,16 @@ pub enum StoreError {
     /// The backing store failed.
     #[error("store backend failed: {0}")]
     Backend(String),
+    /// The store's database failed; its own error is the source (SQLite's,
+    /// for scopelink-store-sqlite), never holding a stored value.
+    #[error("the store's database failed ({operation})")]
+    Database {
+        /// What the store was doing.
+        operation: String,
+        /// The database's error.
+        #[source]
+        source: Box<dyn std::error::Error + Send + Sync>,
+    },
     /// The connection changed since it was read (another update won the
     /// race); nothing was written. Read it again and redo the change.
     #[error("connection {connection} was changed by someone else (version {found}, expected {expected}); nothing was saved: reload it and try again")]
@@ -454,6 +499,22 @@ pub enum StoreError {
         /// The first problem the integrity check found.
         detail: String,
     },
+}
+
+/// A root certificate could not be read
+/// ([`crate::http::RootCertificate::from_pem`]).
+#[derive(Debug, thiserror::Error)]
+#[non_exhaustive]
+pub enum CertificateError {
+    /// A `CERTIFICATE` block could not be decoded.
+    #[error("the root certificate is not valid PEM ({reason}); supply the CA's certificate as PEM text (`-----BEGIN CERTIFICATE-----` ...)")]
+    Malformed {
+        /// What is wrong with it.
+        reason: String,
+    },
+    /// The text holds no `CERTIFICATE` block.
+    #[error("the text holds no PEM certificate (no `-----BEGIN CERTIFICATE-----` block); supply the CA's certificate, not its key or a DER file")]
+    NoCertificate,
 }
 
 /// A vault operation failed.
@@ -617,8 +678,9 @@ pub enum SyncError {
     /// wrote nothing after the delete.
     #[error("connection {0} was deleted during sync; the run stopped and wrote nothing after the delete")]
     DeletedDuringSync(ConnectionId),
-    /// The connector failed.
-    #[error("{data_type} sync failed: {source}")]
+    /// The connector failed. The cause is in [`std::error::Error::source`],
+    /// not in this message; [`chain`] shows both.
+    #[error("{data_type} sync failed")]
     Connector {
         /// The data type being synced.
         data_type: DataType,

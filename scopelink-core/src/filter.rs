@@ -1,4 +1,21 @@
 //! Sync filters, the options a provider offers for them, and the preview.
+//!
+//! # Example
+//!
+//! ```
+//! use scopelink_core::filter::{FilterOption, SyncFilter};
+//!
+//! let mut filter = SyncFilter::default();
+//! assert!(filter.is_empty()); // an empty filter syncs everything
+//! filter.statuses.insert(FilterOption::new("1", "Active"));
+//! filter.company_types.insert(FilterOption::new("5", "Client"));
+//!
+//! // Options match by name (any case) or by id.
+//! assert!(filter.matches(&["client", "Vendor"], Some("Active"), None, None));
+//! assert!(filter.matches(&["5"], Some("1"), None, None));
+//! assert!(!filter.matches(&["Prospect"], Some("Active"), None, None));
+//! assert!(!filter.matches(&["Client"], None, None, None));
+//! ```
 
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeSet;

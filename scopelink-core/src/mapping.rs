@@ -5,6 +5,31 @@
 //! [`GOVERNANCE_TASK_NAME`] (when chosen). On resubmit, only items that have
 //! no stored link yet are planned: whatever already exists in the PSA is left
 //! alone.
+//!
+//! # Example
+//!
+//! ```
+//! use scopelink_core::mapping::{plan, sample_project, ProjectLinks, PushOptions, TaskMode};
+//!
+//! let project = sample_project();
+//! let mut options = PushOptions::for_company("250");
+//! options.task_mode = TaskMode::PerService;
+//! options.include_governance = true;
+//!
+//! let plan = plan(&project, &options, &ProjectLinks::default())?;
+//! assert_eq!(plan.project_name, project.name);
+//! // One milestone per phase, in phase order.
+//! let milestones: Vec<&str> = plan.milestones.iter().map(|m| m.name.as_str()).collect();
+//! let phases: Vec<&str> = project.phases.iter().map(|p| p.name.as_str()).collect();
+//! assert_eq!(milestones, phases);
+//! // Governance items assigned to no phase are listed, not pushed.
+//! assert!(plan.unassigned_governance.iter().all(|name| project
+//!     .governance
+//!     .iter()
+//!     .any(|g| &g.name == name && g.phase_id.is_none())));
+//! assert!(plan.creations() > plan.milestones.len());
+//! # Ok::<(), scopelink_core::MappingError>(())
+//! ```
 
 use crate::error::MappingError;
 use crate::model::{ProjectStatus, ScopingProject, Service};

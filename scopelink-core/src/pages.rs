@@ -86,6 +86,23 @@ pub fn page_number(token: Option<&str>) -> Option<u32> {
 }
 
 /// A page token, read.
+///
+/// ```
+/// use scopelink_core::pages::{page_number, PageToken};
+/// use url::Url;
+///
+/// let base = Url::parse("https://acme.halopsa.com/api/").unwrap();
+/// assert_eq!(page_number(None), Some(1));
+/// assert_eq!(PageToken::read(Some("3"), &base), Some(PageToken::Number(3)));
+/// let next = "https://acme.halopsa.com/api/Client?page_no=2";
+/// assert_eq!(
+///     PageToken::read(Some(next), &base),
+///     Some(PageToken::NextUrl(Url::parse(next).unwrap()))
+/// );
+/// // A checkpoint or a link never sends a request to another origin.
+/// assert_eq!(PageToken::read(Some("https://evil.example/api/Client"), &base), None);
+/// assert_eq!(PageToken::read(Some("0"), &base), None);
+/// ```
 #[derive(Debug, Clone, PartialEq, Eq)]
 #[non_exhaustive]
 pub enum PageToken {

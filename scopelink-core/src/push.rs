@@ -10,6 +10,7 @@ use crate::mapping::{plan, ItemRef, PlannedTask, ProjectLinks, PsaPlan, PushOpti
 use crate::model::ScopingProject;
 use crate::provider::FeatureCategory;
 use crate::store::Store;
+use tracing::Instrument;
 
 /// A push progress report, sent after each PSA object is created.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -198,7 +199,30 @@ async fn push_and_place(
 ///
 /// This leaves the connection's status alone; [`crate::Connections::push_project`]
 /// also moves it to Connection Error when the PSA rejects the credentials.
+///
+/// Traced as one `push_project` span (fields `connection`, `provider`,
+/// `scoping_project`) holding the connector's `http_request` spans.
 pub async fn push_project(
+    store: &dyn Store,
+    connection: &ConnectionId,
+    psa: &dyn PsaProjects,
+    project: &ScopingProject,
+    options: &PushOptions,
+    progress: Option<&(dyn Fn(&PushProgress) + Send + Sync)>,
+) -> Result<PushReport, Error> {
+    let span = tracing::info_span!(
+        "push_project",
+        connection = %connection,
+        provider = tracing::field::Empty,
+        scoping_project = %project.id,
+    );
+    push_traced(store, connection, psa, project, options, progress)
+        .instrument(span)
+        .await
+}
+
+/// [`push_project`] inside its span.
+async fn push_traced(
     store: &dyn Store,
     connection: &ConnectionId,
     psa: &dyn PsaProjects,
@@ -210,6 +234,7 @@ pub async fn push_project(
         .connection(connection)
         .await?
         .ok_or_else(|| StoreError::ConnectionNotFound(connection.clone()))?;
+    tracing::Span::current().record("provider", tracing::field::display(&conn.provider));
     if conn.status != ConnectionStatus::Connected {
         return Err(Error::NotConnected {
             connection: connection.clone(),

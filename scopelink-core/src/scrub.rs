@@ -9,6 +9,20 @@
 //! base64, URL-encoded, JSON-escaped), whatever its length. The HTTP
 //! runtime does this for every provider message it keeps
 //! ([`crate::error::HttpError::Status`]).
+//!
+//! # Example
+//!
+//! ```
+//! use scopelink_core::scrub::{Scrubber, REDACTED};
+//!
+//! let mut scrubber = Scrubber::new();
+//! scrubber.add("s3cr3t value");
+//! // As sent, and URL-encoded, as a server may echo a form field.
+//! let echoed = "invalid client_secret 's3cr3t value' (client_secret=s3cr3t+value)";
+//! let shown = scrubber.scrub(echoed);
+//! assert!(!shown.contains("s3cr3t"), "{shown}");
+//! assert_eq!(shown.matches(REDACTED).count(), 2);
+//! ```
 
 use crate::http::Request;
 use crate::secret::Credentials;

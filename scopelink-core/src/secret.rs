@@ -3,6 +3,32 @@
 //! Every secret is a [`SecretString`]: its `Debug` output is redacted and it
 //! is zeroized on drop. A connection stores only a [`CredentialRef`], the key
 //! under which its credentials sit in the host's [`Vault`].
+//!
+//! # Example
+//!
+//! Credentials go into the vault sealed, come back out typed, and never show
+//! in `Debug`:
+//!
+//! ```
+//! use scopelink_core::secret::{load_credentials, ApiKeyPair, CredentialRef, Credentials, InMemoryVault, Vault};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), scopelink_core::VaultError> {
+//! let keys = Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pubKEY", "s3cr3t-private"));
+//! assert!(!format!("{keys:?}").contains("s3cr3t-private"));
+//!
+//! let vault = InMemoryVault::new();
+//! let reference = CredentialRef("conn-1/credentials".into());
+//! vault.put(&reference.0, keys.seal()).await?;
+//! let Credentials::ApiKeyPair(back) = load_credentials(&vault, &reference).await? else {
+//!     panic!("another credential type came back");
+//! };
+//! assert_eq!(back.public_key, "pubKEY");
+//!
+//! vault.delete(&reference.0).await?;
+//! assert!(load_credentials(&vault, &reference).await.is_err());
+//! # Ok(()) }
+//! ```
 
 use crate::error::VaultError;
 use async_trait::async_trait;

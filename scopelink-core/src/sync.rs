@@ -21,6 +21,7 @@ use chrono::{DateTime, Utc};
 use futures::StreamExt;
 use serde::{Deserialize, Serialize};
 use std::sync::Arc;
+use tracing::Instrument;
 
 mod webhooks;
 
@@ -557,7 +558,32 @@ impl SyncEngine {
     }
 
     /// Runs a sync of `connection` from `source` (needs Manage).
+    ///
+    /// Traced as one `sync_run` span (fields `connection`, `provider`,
+    /// `full`) holding a `sync_data_type` span per data type (`connection`,
+    /// `provider`, `data_type`), which holds the connector's `http_request`
+    /// spans.
     pub async fn run(
+        &self,
+        access: &Access,
+        connection: &ConnectionId,
+        source: &dyn CrmSource,
+        request: &SyncRequest,
+        progress: Option<ProgressFn<'_>>,
+    ) -> Result<SyncReport, SyncError> {
+        let span = tracing::info_span!(
+            "sync_run",
+            connection = %connection,
+            provider = tracing::field::Empty,
+            full = request.full,
+        );
+        self.run_traced(access, connection, source, request, progress)
+            .instrument(span)
+            .await
+    }
+
+    /// [`SyncEngine::run`] inside its span.
+    async fn run_traced(
         &self,
         access: &Access,
         connection: &ConnectionId,
@@ -567,6 +593,7 @@ impl SyncEngine {
     ) -> Result<SyncReport, SyncError> {
         access.require(Permission::Manage)?;
         let conn = self.enabled_connection(connection).await?;
+        tracing::Span::current().record("provider", tracing::field::display(&conn.provider));
         let offered = source.data_types();
         let types = if request.data_types.is_empty() {
             DataType::in_sync_order(
@@ -606,8 +633,15 @@ impl SyncEngine {
         }
         let mut report = SyncReport::default();
         for data_type in types {
+            let span = tracing::info_span!(
+                "sync_data_type",
+                connection = %connection,
+                provider = %conn.provider,
+                data_type = %data_type,
+            );
             let counts = self
                 .run_type(connection, source, data_type, request, progress)
+                .instrument(span)
                 .await?;
             report.per_type.push((data_type, counts));
         }
@@ -684,7 +718,9 @@ impl SyncEngine {
                 Ok(checkpoint.counts)
             }
             Err(err) => {
-                let reason = err.to_string();
+                // The message with its causes: what the activity log and a
+                // Connection Error show.
+                let reason = crate::error::chain(&err);
                 tracing::warn!(%connection, %data_type, %reason, "sync failed");
                 // Best effort: the original error matters more than a
                 // failure to record it.

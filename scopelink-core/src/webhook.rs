@@ -1,4 +1,30 @@
 //! Webhook signature checks and the normalized webhook event.
+//!
+//! # Example
+//!
+//! Checking an HMAC-SHA256 signature sent in a header (compared in constant
+//! time) and the request's timestamp:
+//!
+//! ```
+//! use chrono::{Duration, Utc};
+//! use scopelink_core::webhook::{check_timestamp, hmac, verify_hmac, HmacAlgorithm, SignatureEncoding};
+//! use scopelink_core::WebhookError;
+//!
+//! let key = b"shared signing key";
+//! let body = br#"{"ID":250,"Action":"updated"}"#;
+//! let header = hex::encode(hmac(HmacAlgorithm::Sha256, key, body));
+//!
+//! assert!(verify_hmac(HmacAlgorithm::Sha256, key, body, &header, SignatureEncoding::Hex).is_ok());
+//! let tampered = br#"{"ID":251,"Action":"updated"}"#;
+//! assert!(matches!(
+//!     verify_hmac(HmacAlgorithm::Sha256, key, tampered, &header, SignatureEncoding::Hex),
+//!     Err(WebhookError::BadSignature)
+//! ));
+//!
+//! let now = Utc::now();
+//! assert!(check_timestamp(now - Duration::seconds(30), now, Duration::minutes(5)).is_ok());
+//! assert!(check_timestamp(now - Duration::hours(1), now, Duration::minutes(5)).is_err());
+//! ```
 
 use crate::error::WebhookError;
 use crate::model::{DataType, Record};

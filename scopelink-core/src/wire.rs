@@ -31,6 +31,34 @@
 //! so one malformed record becomes a [`Rejected`] (its id, found by
 //! [`record_id`] even when the rest does not read, and the reason) while the
 //! others of its page still convert.
+//!
+//! # Example
+//!
+//! ```
+//! use scopelink_core::wire::{decode_record, lenient_bool, lenient_id, text_id, value_id};
+//! use serde::Deserialize;
+//! use serde_json::json;
+//!
+//! assert_eq!(value_id(&json!(12)), Some(12));
+//! assert_eq!(value_id(&json!(12.0)), Some(12));
+//! assert_eq!(value_id(&json!(" 12 ")), Some(12));
+//! assert_eq!(value_id(&json!(12.5)), None);
+//! assert_eq!(text_id("12a"), None);
+//!
+//! #[derive(Deserialize)]
+//! struct Client {
+//!     #[serde(default, deserialize_with = "lenient_id")]
+//!     id: Option<i64>,
+//!     #[serde(default, deserialize_with = "lenient_bool")]
+//!     inactive: Option<bool>,
+//! }
+//! // A flag given as "True" and an id as text still read; a field of an
+//! // unexpected shape reads as `None` instead of failing the record.
+//! let client: Client = decode_record(r#"{"id":"31","inactive":"True"}"#, "client").unwrap();
+//! assert_eq!((client.id, client.inactive), (Some(31), Some(true)));
+//! let odd: Client = decode_record(r#"{"id":[31],"inactive":null}"#, "client").unwrap();
+//! assert_eq!((odd.id, odd.inactive), (None, None));
+//! ```
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 use rust_decimal::Decimal;

@@ -26,13 +26,10 @@ fn retry(max_attempts: u32) -> RetryPolicy {
 }
 
 fn config() -> HttpConfig {
-    HttpConfig {
-        timeout: Duration::from_secs(10),
-        retry: retry(4),
-        rate_limit: None,
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    }
+    HttpConfig::default()
+        .with_timeout(Duration::from_secs(10))
+        .with_retry(retry(4))
+        .with_addresses(AddressPolicy::allow_local())
 }
 
 fn client_with(config: HttpConfig) -> HttpClient {
@@ -272,10 +269,7 @@ async fn retries_stop_at_max_attempts_with_the_providers_message() {
         ))
         .mount(&server)
         .await;
-    let http = client_with(HttpConfig {
-        retry: retry(3),
-        ..config()
-    });
+    let http = client_with(config().with_retry(retry(3)));
     let err = http.send(get(&server, "/down")).await.unwrap_err();
     match &err {
         HttpError::Status {
@@ -312,13 +306,10 @@ async fn a_retry_after_longer_than_max_delay_is_returned_at_once() {
         )
         .mount(&server)
         .await;
-    let http = client_with(HttpConfig {
-        retry: RetryPolicy {
-            max_delay: Duration::from_secs(1),
-            ..retry(4)
-        },
-        ..config()
-    });
+    let http = client_with(config().with_retry(RetryPolicy {
+        max_delay: Duration::from_secs(1),
+        ..retry(4)
+    }));
     let started = Instant::now();
     let err = http.send(get(&server, "/quota")).await.unwrap_err();
     let HttpError::Status {
@@ -448,11 +439,11 @@ async fn a_slow_answer_is_a_timeout() {
         .respond_with(ResponseTemplate::new(200).set_delay(Duration::from_secs(3)))
         .mount(&server)
         .await;
-    let http = client_with(HttpConfig {
-        timeout: Duration::from_millis(200),
-        retry: retry(1),
-        ..config()
-    });
+    let http = client_with(
+        config()
+            .with_timeout(Duration::from_millis(200))
+            .with_retry(retry(1)),
+    );
     let err = http.send(get(&server, "/slow")).await.unwrap_err();
     match err {
         HttpError::Timeout {
@@ -470,12 +461,12 @@ async fn a_slow_answer_is_a_timeout() {
 
     // Timeouts are retried like connection errors (within the request's
     // overall deadline, by default twice the timeout, here longer).
-    let http = client_with(HttpConfig {
-        timeout: Duration::from_millis(200),
-        retry: retry(2),
-        deadline: Some(Duration::from_secs(10)),
-        ..config()
-    });
+    let http = client_with(
+        config()
+            .with_timeout(Duration::from_millis(200))
+            .with_retry(retry(2))
+            .with_deadline(Duration::from_secs(10)),
+    );
     let err = http.send(get(&server, "/slow")).await.unwrap_err();
     assert!(matches!(err, HttpError::Timeout { .. }), "{err:?}");
     assert_eq!(http.requests_sent(), 2);
@@ -488,10 +479,7 @@ async fn an_unreachable_host_is_a_connect_error_after_retries() {
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         listener.local_addr().unwrap().port()
     };
-    let http = client_with(HttpConfig {
-        retry: retry(3),
-        ..config()
-    });
+    let http = client_with(config().with_retry(retry(3)));
     let target = Url::parse(&format!("http://127.0.0.1:{port}/x?api_key=SECRET")).unwrap();
     let err = http
         .send(Request::new(Method::GET, target))
@@ -638,13 +626,10 @@ async fn the_rate_limit_spaces_requests_across_clones() {
         .respond_with(ResponseTemplate::new(200))
         .mount(&server)
         .await;
-    let http = client_with(HttpConfig {
-        rate_limit: Some(RateLimit {
-            requests: 2,
-            per: Duration::from_millis(200),
-        }),
-        ..config()
-    });
+    let http = client_with(config().with_rate_limit(RateLimit {
+        requests: 2,
+        per: Duration::from_millis(200),
+    }));
     let started = Instant::now();
     for _ in 0..3 {
         http.send(get(&server, "/rl")).await.unwrap();
@@ -795,12 +780,12 @@ async fn loopback_redirects_are_followed_up_to_five() {
 
 #[tokio::test]
 async fn a_name_resolving_to_loopback_is_refused_under_public_only() {
-    let http = client_with(HttpConfig {
-        addresses: AddressPolicy::public_only(),
-        retry: retry(3),
-        timeout: Duration::from_secs(5),
-        ..HttpConfig::default()
-    });
+    let http = client_with(
+        HttpConfig::default()
+            .with_addresses(AddressPolicy::public_only())
+            .with_retry(retry(3))
+            .with_timeout(Duration::from_secs(5)),
+    );
     let err = http
         .send(Request::new(
             Method::GET,
@@ -818,10 +803,7 @@ async fn a_name_resolving_to_loopback_is_refused_under_public_only() {
 
 #[tokio::test]
 async fn literal_refused_addresses_and_http_are_refused_before_sending() {
-    let http = client_with(HttpConfig {
-        addresses: AddressPolicy::public_only(),
-        ..HttpConfig::default()
-    });
+    let http = client_with(HttpConfig::default().with_addresses(AddressPolicy::public_only()));
     for (target, want_forbidden) in [
         ("https://127.0.0.1:1/", true),
         ("https://[::1]:1/", true),

@@ -17,16 +17,16 @@ use wiremock::matchers::{method, path, query_param, query_param_is_missing};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn client() -> HttpClient {
-    HttpClient::new(HttpConfig {
-        timeout: Duration::from_secs(10),
-        retry: RetryPolicy {
-            max_attempts: 2,
-            base_delay: Duration::from_millis(10),
-            max_delay: Duration::from_millis(100),
-        },
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    })
+    HttpClient::new(
+        HttpConfig::default()
+            .with_timeout(Duration::from_secs(10))
+            .with_retry(RetryPolicy {
+                max_attempts: 2,
+                base_delay: Duration::from_millis(10),
+                max_delay: Duration::from_millis(100),
+            })
+            .with_addresses(AddressPolicy::allow_local()),
+    )
     .unwrap()
 }
 

@@ -21,16 +21,16 @@ const FAST: ThrottlePolicy = ThrottlePolicy {
 };
 
 fn client(throttle: ThrottlePolicy) -> HttpClient {
-    HttpClient::new(HttpConfig {
-        retry: RetryPolicy {
-            max_attempts: 2,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_secs(5),
-        },
-        throttle: Some(throttle),
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    })
+    HttpClient::new(
+        HttpConfig::default()
+            .with_retry(RetryPolicy {
+                max_attempts: 2,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_secs(5),
+            })
+            .with_throttle(throttle)
+            .with_addresses(AddressPolicy::allow_local()),
+    )
     .unwrap()
 }
 

@@ -404,8 +404,8 @@ fn a_refused_local_address_tells_how_to_opt_in() {
     let message = err.to_string();
     assert!(message.contains("`127.0.0.1`"), "{message}");
     assert!(
-        message.contains("HttpConfig::addresses")
-            && message.contains("AddressPolicy::allow_local()"),
+        message.contains("with_addresses(AddressPolicy::allow_local())")
+            && message.contains("HttpConfig::addresses"),
         "{message}"
     );
 }

@@ -40,11 +40,11 @@ struct Env {
 }
 
 fn http() -> HttpClient {
-    HttpClient::new(HttpConfig {
-        addresses: AddressPolicy::allow_local(),
-        timeout: Duration::from_secs(10),
-        ..HttpConfig::default()
-    })
+    HttpClient::new(
+        HttpConfig::default()
+            .with_addresses(AddressPolicy::allow_local())
+            .with_timeout(Duration::from_secs(10)),
+    )
     .expect("client")
 }
 

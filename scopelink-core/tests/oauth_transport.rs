@@ -13,16 +13,16 @@ use wiremock::matchers::{body_string_contains, method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn http(addresses: AddressPolicy) -> HttpClient {
-    HttpClient::new(HttpConfig {
-        addresses,
-        timeout: Duration::from_secs(10),
-        retry: RetryPolicy {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(5),
-        },
-        ..HttpConfig::default()
-    })
+    HttpClient::new(
+        HttpConfig::default()
+            .with_addresses(addresses)
+            .with_timeout(Duration::from_secs(10))
+            .with_retry(RetryPolicy {
+                max_attempts: 4,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(5),
+            }),
+    )
     .unwrap()
 }
 

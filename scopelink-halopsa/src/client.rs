@@ -545,11 +545,7 @@ mod tests {
     use scopelink_core::http::AddressPolicy;
 
     fn client(policy: AddressPolicy) -> HttpClient {
-        HttpClient::new(HttpConfig {
-            addresses: policy,
-            ..HttpConfig::default()
-        })
-        .unwrap()
+        HttpClient::new(HttpConfig::default().with_addresses(policy)).unwrap()
     }
 
     #[test]

@@ -22,21 +22,46 @@
 //!   clients sit in, e.g. Customers / Prospects); statuses are Active and
 //!   Inactive; territories and markets are empty and cannot be filtered on.
 //!
-//! ```no_run
-//! # async fn demo() -> Result<(), scopelink_core::ConnectorError> {
-//! use scopelink_core::connector::Connector;
-//! use scopelink_core::http::HttpConfig;
+//! # Example
+//!
+//! Against the HaloPSA simulator of `scopelink-testkit` (a real instance
+//! is `HaloPsaSettings::new("yourcompany.halopsa.com")` with the default
+//! [`HttpConfig`](scopelink_core::http::HttpConfig), which refuses
+//! loopback addresses):
+//!
+//! ```
+//! use scopelink_core::connector::{Connector, CrmSource};
+//! use scopelink_core::filter::SyncFilter;
+//! use scopelink_core::http::{AddressPolicy, HttpConfig};
 //! use scopelink_core::secret::ClientCredentials;
 //! use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
+//! use scopelink_testkit::halopsa::HaloPsaSim;
 //!
-//! let mut settings = HaloPsaSettings::new("companyxyz.halopsa.com");
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), scopelink_core::ConnectorError> {
+//! let sim = HaloPsaSim::start_default().await;
+//!
+//! let mut settings = HaloPsaSettings::new(sim.uri());
 //! settings.project_ticket_type_id = Some("3".into());
 //! let halo = HaloPsaConnector::new(
 //!     settings,
-//!     ClientCredentials::new("client-id", "client-secret"),
-//!     HttpConfig::default(),
+//!     ClientCredentials::new("sim-client", "sim-secret"),
+//!     HttpConfig::default().with_addresses(AddressPolicy::allow_local()),
 //! )?;
 //! halo.test_connection().await?;
+//!
+//! let options = halo.filter_options().await?;
+//! assert!(options.company_types.iter().any(|t| t.name == "Customers"));
+//! let preview = halo.preview(&SyncFilter::default()).await?;
+//! assert_eq!(preview.companies as usize, sim.clients().len());
+//!
+//! // A wrong secret is refused by the token endpoint.
+//! let wrong = HaloPsaConnector::new(
+//!     HaloPsaSettings::new(sim.uri()),
+//!     ClientCredentials::new("sim-client", "not-the-secret"),
+//!     HttpConfig::default().with_addresses(AddressPolicy::allow_local()),
+//! )?;
+//! assert!(wrong.test_connection().await.is_err());
 //! # Ok(()) }
 //! ```
 //!

@@ -25,14 +25,14 @@ async fn main() {
     println!("| cap | RSS before | peak RSS | growth | growth - cap | time to refuse |");
     println!("|---|---|---|---|---|---|");
     for cap in [8 * MIB, 16 * MIB, 32 * MIB, 64 * MIB] {
-        let http = HttpClient::new(HttpConfig {
-            body_limits: Some(BodyLimits {
-                success: cap,
-                ..BodyLimits::DEFAULT
-            }),
-            addresses: AddressPolicy::allow_local(),
-            ..HttpConfig::default()
-        })
+        let http = HttpClient::new(
+            HttpConfig::default()
+                .with_body_limits(BodyLimits {
+                    success: cap,
+                    ..BodyLimits::DEFAULT
+                })
+                .with_addresses(AddressPolicy::allow_local()),
+        )
         .expect("client");
         let _ = http.send(Request::new(Method::GET, url.clone())).await;
         let (Some(before), true) = (current_rss(), reset_peak_rss()) else {

@@ -8,7 +8,7 @@
 mod fault_support;
 
 use fault_support::*;
-use scopelink_core::http::{BodyLimits, HttpClient, HttpConfig, Method, Request, RetryPolicy};
+use scopelink_core::http::{BodyLimits, HttpClient, Method, Request, RetryPolicy};
 use scopelink_core::{ConnectorError, DataType, HttpError, MemoryStore, Store, SyncError};
 use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
 use scopelink_reliability::hostile_server::{Answer, HostileServer};
@@ -25,15 +25,15 @@ const MIB: u64 = 1024 * 1024;
 const SOCKET_SLACK: u64 = 16 * MIB;
 
 fn client(limits: BodyLimits, attempts: u32) -> HttpClient {
-    HttpClient::new(HttpConfig {
-        body_limits: Some(limits),
-        retry: RetryPolicy {
-            max_attempts: attempts,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(10),
-        },
-        ..http(Duration::from_secs(30))
-    })
+    HttpClient::new(
+        http(Duration::from_secs(30))
+            .with_body_limits(limits)
+            .with_retry(RetryPolicy {
+                max_attempts: attempts,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(10),
+            }),
+    )
     .unwrap()
 }
 

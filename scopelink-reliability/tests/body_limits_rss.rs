@@ -18,14 +18,14 @@ async fn peak_rss_against_an_endless_body_stays_near_the_cap() {
         .unwrap();
     let url = Url::parse(&format!("{}/companies", server.url())).unwrap();
     for cap in [16 * MIB, 64 * MIB] {
-        let http = HttpClient::new(HttpConfig {
-            body_limits: Some(BodyLimits {
-                success: cap,
-                ..BodyLimits::DEFAULT
-            }),
-            addresses: AddressPolicy::allow_local(),
-            ..HttpConfig::default()
-        })
+        let http = HttpClient::new(
+            HttpConfig::default()
+                .with_body_limits(BodyLimits {
+                    success: cap,
+                    ..BodyLimits::DEFAULT
+                })
+                .with_addresses(AddressPolicy::allow_local()),
+        )
         .unwrap();
         // Warm up the client (connection, TLS config, runtime buffers)
         // with a first capped read, then measure a second one.

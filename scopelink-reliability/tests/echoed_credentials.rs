@@ -23,16 +23,14 @@ const COMPANY: &str = "scopelinkdemo";
 const CLIENT_ID: &str = "3f1c2a7e-0b9d-4c56-8e21-6a4f9d0b7c13";
 
 fn http() -> HttpConfig {
-    HttpConfig {
-        timeout: Duration::from_secs(10),
-        retry: RetryPolicy {
+    HttpConfig::default()
+        .with_timeout(Duration::from_secs(10))
+        .with_retry(RetryPolicy {
             max_attempts: 2,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(20),
-        },
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    }
+        })
+        .with_addresses(AddressPolicy::allow_local())
 }
 
 fn b64(s: &str) -> String {

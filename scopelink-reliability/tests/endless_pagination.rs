@@ -98,10 +98,10 @@ async fn connectwise_sync_stops_on_a_page_that_repeats() {
         ),
         "{err:?}"
     );
+    let shown = scopelink_core::error::chain(&err);
     assert!(
-        err.to_string()
-            .contains("page 2 of this list is the same as page 1"),
-        "{err}"
+        shown.contains("page 2 of this list is the same as page 1"),
+        "{shown}"
     );
     assert_eq!(server.requests(), 2, "{:?}", server.request_lines());
     // The first page was committed once; the repeat was not.
@@ -122,13 +122,10 @@ async fn connectwise_sync_of_new_pages_forever_stops_at_the_page_limit() {
     })
     .await
     .unwrap();
-    let http = HttpConfig {
-        pages: Some(PageLimits {
-            max_pages: 40,
-            ..PageLimits::DEFAULT
-        }),
-        ..http(Duration::from_secs(10))
-    };
+    let http = http(Duration::from_secs(10)).with_page_limits(PageLimits {
+        max_pages: 40,
+        ..PageLimits::DEFAULT
+    });
     let (_sim, host, connector) = cw_setup(&server, http).await;
     let rec = Recorder::default();
     let err = bounded("the sync", host.run_crm(&connector, &rec))
@@ -325,10 +322,7 @@ async fn halopsa_walks_of_new_pages_forever_stop_at_the_limits() {
     };
     let halo = halo_connector(
         &server,
-        HttpConfig {
-            pages: Some(limits),
-            ..http(Duration::from_secs(10))
-        },
+        http(Duration::from_secs(10)).with_page_limits(limits),
     );
     // Filter discovery gathers every client: stopped at 1,000 entries.
     let err = bounded("filter discovery", halo.filter_options())

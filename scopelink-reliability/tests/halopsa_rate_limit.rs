@@ -70,10 +70,7 @@ fn the_connector_applies_the_default_throttle_unless_the_host_sets_one() {
     let halo = HaloPsaConnector::new(
         settings,
         credentials(),
-        HttpConfig {
-            throttle: Some(ThrottlePolicy::NO_RETRY),
-            ..HttpConfig::default()
-        },
+        HttpConfig::default().with_throttle(ThrottlePolicy::NO_RETRY),
     )
     .unwrap();
     assert_eq!(
@@ -100,10 +97,7 @@ fn connector(sim: &HaloPsaSim, throttle: ThrottlePolicy) -> HaloPsaConnector {
     HaloPsaConnector::new(
         settings,
         scopelink_core::secret::ClientCredentials::new("sim-client", "sim-secret"),
-        HttpConfig {
-            throttle: Some(throttle),
-            ..http(Duration::from_secs(10))
-        },
+        http(Duration::from_secs(10)).with_throttle(throttle),
     )
     .unwrap()
 }
@@ -177,7 +171,8 @@ async fn retries_shaped_for_brief_outages_give_up_inside_the_window() {
         ),
         "{err:?}"
     );
-    assert!(err.to_string().contains("Rate Limit Reached"), "{err}");
+    let shown = scopelink_core::error::chain(&err);
+    assert!(shown.contains("Rate Limit Reached"), "{shown}");
     assert_eq!(refused(&sim), 4, "the first refusal and its 3 retries");
 }
 
@@ -187,6 +182,7 @@ async fn a_daily_quota_policy_does_not_retry_a_429() {
     let halo = connector(&sim, ThrottlePolicy::NO_RETRY);
     let host = Host::halopsa(Arc::new(MemoryStore::new()), &sim.uri()).await;
     let err = host.run_crm(&halo, &Recorder::default()).await.unwrap_err();
-    assert!(err.to_string().contains("HTTP 429"), "{err}");
+    let shown = scopelink_core::error::chain(&err);
+    assert!(shown.contains("HTTP 429"), "{shown}");
     assert_eq!(refused(&sim), 1);
 }

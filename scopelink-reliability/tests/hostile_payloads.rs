@@ -138,20 +138,18 @@ fn page_level_bodies() -> Vec<(&'static str, Body)> {
 // ------------------------------------------------------------ connectwise
 
 fn http() -> HttpConfig {
-    HttpConfig {
-        timeout: Duration::from_secs(20),
-        retry: RetryPolicy {
+    HttpConfig::default()
+        .with_timeout(Duration::from_secs(20))
+        .with_retry(RetryPolicy {
             max_attempts: 2,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(20),
-        },
-        rate_limit: Some(RateLimit {
+        })
+        .with_rate_limit(RateLimit {
             requests: 100_000,
             per: Duration::from_secs(1),
-        }),
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    }
+        })
+        .with_addresses(AddressPolicy::allow_local())
 }
 
 fn cw_settings(server: &MockServer) -> ConnectWiseSettings {
@@ -278,7 +276,7 @@ async fn outcome(
                 matches!(err, SyncError::Connector { data_type: t, .. } if t == data_type),
                 "{case}: a page failure is a connector error of the type: {err:?}"
             );
-            let text = err.to_string();
+            let text = scopelink_core::error::chain(&err);
             assert!(
                 text.len() < 2_000,
                 "{case}: the error stays short ({} bytes)",

@@ -89,11 +89,11 @@ async fn host(config: OAuthSimConfig) -> Host {
     let store = Arc::new(MemoryStore::new());
     let vault = Arc::new(InMemoryVault::new());
     let connections = Connections::new(store.clone(), vault.clone());
-    let http = HttpClient::new(HttpConfig {
-        addresses: AddressPolicy::allow_local(),
-        timeout: Duration::from_secs(10),
-        ..HttpConfig::default()
-    })
+    let http = HttpClient::new(
+        HttpConfig::default()
+            .with_addresses(AddressPolicy::allow_local())
+            .with_timeout(Duration::from_secs(10)),
+    )
     .unwrap();
     let mut client = OAuthClient::new(
         Url::parse(&sim.authorize_url()).unwrap(),

@@ -14,16 +14,17 @@ use wiremock::matchers::path;
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn config(timeout: Duration, deadline: Option<Duration>) -> HttpConfig {
-    HttpConfig {
-        timeout,
-        deadline,
-        retry: RetryPolicy {
+    let config = HttpConfig::default()
+        .with_timeout(timeout)
+        .with_retry(RetryPolicy {
             max_attempts: 4,
             base_delay: Duration::from_millis(10),
             max_delay: Duration::from_secs(5),
-        },
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
+        })
+        .with_addresses(AddressPolicy::allow_local());
+    match deadline {
+        Some(deadline) => config.with_deadline(deadline),
+        None => config,
     }
 }
 
@@ -161,18 +162,19 @@ async fn rate_limit_waits_do_not_count_against_the_deadline() {
         .respond_with(ResponseTemplate::new(200).set_body_string("[]"))
         .mount(&server)
         .await;
-    let http = HttpClient::new(HttpConfig {
+    let http = HttpClient::new(
         // Waits of 200, 400 and 800 ms: 1.4 s, past the 0.5 s deadline.
-        throttle: Some(ThrottlePolicy {
-            retry: true,
-            first_wait: Duration::from_millis(200),
-            max_wait: Duration::from_secs(1),
-            max_total_wait: Duration::from_secs(10),
-            max_retries: 5,
-            quota_markers: &[],
-        }),
-        ..config(Duration::from_secs(5), Some(Duration::from_millis(500)))
-    })
+        config(Duration::from_secs(5), Some(Duration::from_millis(500))).with_throttle(
+            ThrottlePolicy {
+                retry: true,
+                first_wait: Duration::from_millis(200),
+                max_wait: Duration::from_secs(1),
+                max_total_wait: Duration::from_secs(10),
+                max_retries: 5,
+                quota_markers: &[],
+            },
+        ),
+    )
     .unwrap();
     let started = Instant::now();
     let response = http.send(get(&server, "/limited")).await.unwrap();

@@ -42,16 +42,14 @@ fn capture() -> &'static LogCapture {
 }
 
 fn http() -> HttpConfig {
-    HttpConfig {
-        timeout: Duration::from_secs(10),
-        retry: RetryPolicy {
+    HttpConfig::default()
+        .with_timeout(Duration::from_secs(10))
+        .with_retry(RetryPolicy {
             max_attempts: 3,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(20),
-        },
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    }
+        })
+        .with_addresses(AddressPolicy::allow_local())
 }
 
 /// What must never show: each secret, with a name for the failure message.

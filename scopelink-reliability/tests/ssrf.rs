@@ -131,16 +131,14 @@ fn cw_keys() -> ApiKeyPair {
 }
 
 fn fast(policy: AddressPolicy) -> HttpConfig {
-    HttpConfig {
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
+    HttpConfig::default()
+        .with_timeout(Duration::from_secs(5))
+        .with_retry(RetryPolicy {
             max_attempts: 2,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(20),
-        },
-        addresses: policy,
-        ..HttpConfig::default()
-    }
+        })
+        .with_addresses(policy)
 }
 
 fn assert_config_error(err: &ConnectorError, field: &str, context: &str) {

@@ -45,7 +45,7 @@ impl Checkpointer {
             OpenFlags::SQLITE_OPEN_READ_WRITE | OpenFlags::SQLITE_OPEN_NO_MUTEX,
         )
         .map_err(|e| {
-            DbError(format!(
+            DbError::new(format!(
                 "sqlite: opening {} for checkpoints: {e}",
                 path.display()
             ))
@@ -58,7 +58,7 @@ impl Checkpointer {
         let thread = std::thread::Builder::new()
             .name("scopelink-sqlite-checkpoint".into())
             .spawn(move || run(&conn, &woken))
-            .map_err(|e| DbError(format!("sqlite: starting the checkpoint thread: {e}")))?;
+            .map_err(|e| DbError::new(format!("sqlite: starting the checkpoint thread: {e}")))?;
         Ok(Checkpointer {
             wake: Some(wake),
             thread: Some(thread),
@@ -105,5 +105,5 @@ fn run(conn: &Connection, woken: &Receiver<()>) {
 /// next checkpoint catches up).
 fn checkpoint(conn: &Connection, mode: &str) -> Result<(), DbError> {
     conn.query_row(&format!("PRAGMA wal_checkpoint({mode})"), [], |_| Ok(()))
-        .map_err(|e| DbError(format!("sqlite: checkpointing ({mode}): {e}")))
+        .map_err(|e| DbError::new(format!("sqlite: checkpointing ({mode}): {e}")))
 }

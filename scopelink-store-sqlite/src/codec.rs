@@ -16,7 +16,7 @@ pub(crate) fn ts(t: DateTime<Utc>) -> String {
 pub(crate) fn parse_ts(text: &str, what: impl Display) -> Result<DateTime<Utc>, DbError> {
     DateTime::parse_from_rfc3339(text)
         .map(|t| t.with_timezone(&Utc))
-        .map_err(|e| DbError(format!("{what} has an unreadable timestamp: {e}")))
+        .map_err(|e| DbError::new(format!("{what} has an unreadable timestamp: {e}")))
 }
 
 /// A value as JSON text.
@@ -24,13 +24,13 @@ pub(crate) fn to_json<T: Serialize + ?Sized>(
     value: &T,
     what: impl Display,
 ) -> Result<String, DbError> {
-    serde_json::to_string(value).map_err(|e| DbError(format!("cannot encode {what}: {e}")))
+    serde_json::to_string(value).map_err(|e| DbError::new(format!("cannot encode {what}: {e}")))
 }
 
 /// A value from JSON text; a row that does not parse is an error naming the
 /// row (serde's message gives the position and expected shape).
 pub(crate) fn from_json<T: DeserializeOwned>(text: &str, what: impl Display) -> Result<T, DbError> {
-    serde_json::from_str(text).map_err(|e| DbError(format!("{what} is not readable: {e}")))
+    serde_json::from_str(text).map_err(|e| DbError::new(format!("{what} is not readable: {e}")))
 }
 
 #[cfg(test)]
@@ -54,8 +54,11 @@ mod tests {
     #[test]
     fn bad_values_are_errors_naming_the_row() {
         let err = parse_ts("yesterday", "activity entry 3").unwrap_err();
-        assert!(err.0.starts_with("activity entry 3"), "{err}");
+        assert!(err.text().starts_with("activity entry 3"), "{err}");
         let err = from_json::<Vec<u8>>("{not json", "the record x").unwrap_err();
-        assert!(err.0.starts_with("the record x is not readable"), "{err}");
+        assert!(
+            err.text().starts_with("the record x is not readable"),
+            "{err}"
+        );
     }
 }

@@ -98,19 +98,52 @@ pub(crate) const MIGRATIONS: &[&str] = &[
 pub const SCHEMA_VERSION: u32 = MIGRATIONS.len() as u32;
 
 /// A failure of the database layer, turned into the caller's error type.
-/// Its message says what failed and never carries a stored value.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub(crate) struct DbError(pub(crate) String);
+/// Its message says what failed and never carries a stored value; a
+/// SQLite failure is kept as its typed cause (rusqlite's errors name the
+/// SQLite result code, a column or the statement's problem, never a bound
+/// value).
+#[derive(Debug, Clone)]
+pub(crate) struct DbError(pub(crate) String, pub(crate) Option<Arc<rusqlite::Error>>);
 
-impl fmt::Display for DbError {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str(&self.0)
+impl DbError {
+    /// A failure that is not SQLite's own (a row that cannot be decoded, ...).
+    pub(crate) fn new(message: String) -> Self {
+        Self(message, None)
+    }
+
+    /// The message with its cause, as one text, for errors that keep text
+    /// only (the vault's).
+    pub(crate) fn text(&self) -> String {
+        match &self.1 {
+            Some(cause) => format!("{}: {cause}", self.0),
+            None => self.0.clone(),
+        }
+    }
+
+    /// As the store's error: SQLite's failure as the typed source of
+    /// [`StoreError::Database`](scopelink_core::StoreError::Database),
+    /// anything else as [`StoreError::Backend`](scopelink_core::StoreError::Backend).
+    pub(crate) fn into_store_error(self) -> scopelink_core::StoreError {
+        match self.1 {
+            Some(cause) => scopelink_core::StoreError::Database {
+                operation: self.0,
+                source: Box::new(cause),
+            },
+            None => scopelink_core::StoreError::Backend(self.0),
+        }
     }
 }
 
-/// Maps a rusqlite error to a [`DbError`] naming the operation.
+impl fmt::Display for DbError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(&self.text())
+    }
+}
+
+/// Maps a rusqlite error to a [`DbError`] naming the operation, the
+/// rusqlite error kept as its cause.
 pub(crate) fn sql(what: &str) -> impl FnOnce(rusqlite::Error) -> DbError + '_ {
-    move |e| DbError(format!("sqlite: {what}: {e}"))
+    move |e| DbError(format!("sqlite: {what}"), Some(Arc::new(e)))
 }
 
 /// Why a database could not be opened.
@@ -136,7 +169,7 @@ impl From<OpenError> for scopelink_core::StoreError {
         match e {
             OpenError::NotADatabase { path, reason } => StoreError::NotADatabase { path, reason },
             OpenError::Corrupt { path, detail } => StoreError::Corrupt { path, detail },
-            OpenError::Db(e) => StoreError::Backend(e.0),
+            OpenError::Db(e) => e.into_store_error(),
         }
     }
 }
@@ -161,7 +194,7 @@ fn classify(path: &Path, what: &str, e: rusqlite::Error) -> OpenError {
             path: path_text,
             detail: format!("{what}: {e}"),
         },
-        _ => OpenError::Db(DbError(format!("sqlite: {what} of {path_text}: {e}"))),
+        _ => OpenError::Db(DbError::new(format!("sqlite: {what} of {path_text}: {e}"))),
     }
 }
 
@@ -192,7 +225,7 @@ fn check_existing_file(path: &Path) -> Result<(), OpenError> {
     match std::fs::metadata(path) {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => {
-            return Err(OpenError::Db(DbError(format!(
+            return Err(OpenError::Db(DbError::new(format!(
                 "sqlite: reading the metadata of {}: {e}",
                 path.display()
             ))))
@@ -281,7 +314,7 @@ impl Db {
                     | OpenFlags::SQLITE_OPEN_CREATE
                     | OpenFlags::SQLITE_OPEN_NO_MUTEX,
             )
-            .map_err(|e| DbError(format!("sqlite: opening {}: {e}", p.display())))?,
+            .map_err(|e| DbError::new(format!("sqlite: opening {}: {e}", p.display())))?,
             None => Connection::open_in_memory().map_err(sql("opening an in-memory database"))?,
         };
         conn.busy_timeout(BUSY_TIMEOUT)
@@ -296,7 +329,7 @@ impl Db {
                 .query_row("PRAGMA journal_mode = WAL", [], |r| r.get(0))
                 .map_err(sql("switching to WAL mode"))?;
             if !mode.eq_ignore_ascii_case("wal") {
-                return Err(DbError(format!(
+                return Err(DbError::new(format!(
                     "sqlite: the database refused WAL mode (journal mode is {mode})"
                 ))
                 .into());
@@ -329,7 +362,7 @@ impl Db {
         tokio::task::spawn_blocking(move || Db::open_blocking(path))
             .await
             .map_err(|e| {
-                OpenError::Db(DbError(format!(
+                OpenError::Db(DbError::new(format!(
                     "sqlite: the task opening the database failed: {e}"
                 )))
             })?
@@ -365,7 +398,7 @@ impl Db {
             result
         })
         .await
-        .map_err(|e| E::from(DbError(format!("sqlite: the task {what} failed: {e}"))))?
+        .map_err(|e| E::from(DbError::new(format!("sqlite: the task {what} failed: {e}"))))?
     }
 
     /// Runs a read-only `f` on tokio's blocking pool: on the reader
@@ -385,7 +418,7 @@ impl Db {
             f(&guard)
         })
         .await
-        .map_err(|e| E::from(DbError(format!("sqlite: the task {what} failed: {e}"))))?
+        .map_err(|e| E::from(DbError::new(format!("sqlite: the task {what} failed: {e}"))))?
     }
 }
 
@@ -395,7 +428,7 @@ fn open_reader(path: &Path) -> Result<Connection, DbError> {
         path,
         OpenFlags::SQLITE_OPEN_READ_ONLY | OpenFlags::SQLITE_OPEN_NO_MUTEX,
     )
-    .map_err(|e| DbError(format!("sqlite: opening {} to read: {e}", path.display())))?;
+    .map_err(|e| DbError::new(format!("sqlite: opening {} to read: {e}", path.display())))?;
     conn.busy_timeout(BUSY_TIMEOUT)
         .map_err(sql("setting the reader's busy timeout"))?;
     conn.set_prepared_statement_cache_capacity(STATEMENT_CACHE);
@@ -409,14 +442,14 @@ pub(crate) fn write_tx<'c>(
     what: &str,
 ) -> Result<rusqlite::Transaction<'c>, DbError> {
     conn.transaction_with_behavior(TransactionBehavior::Immediate)
-        .map_err(|e| DbError(format!("sqlite: starting a transaction to {what}: {e}")))
+        .map_err(|e| DbError::new(format!("sqlite: starting a transaction to {what}: {e}")))
 }
 
 fn user_version(conn: &Connection) -> Result<u32, DbError> {
     let v: i64 = conn
         .query_row("PRAGMA user_version", [], |r| r.get(0))
         .map_err(sql("reading the schema version"))?;
-    u32::try_from(v).map_err(|_| DbError(format!("sqlite: invalid schema version {v}")))
+    u32::try_from(v).map_err(|_| DbError::new(format!("sqlite: invalid schema version {v}")))
 }
 
 /// Applies every pending migration in one transaction.
@@ -426,14 +459,14 @@ fn migrate(conn: &mut Connection) -> Result<(), DbError> {
     // once migrate it once.
     let from = user_version(&tx)?;
     if from > SCHEMA_VERSION {
-        return Err(DbError(format!(
+        return Err(DbError::new(format!(
             "sqlite: the database has schema version {from}, newer than the {SCHEMA_VERSION} this \
              version of scopelink-store-sqlite understands; upgrade scopelink-store-sqlite"
         )));
     }
     for (i, migration) in MIGRATIONS.iter().enumerate().skip(from as usize) {
         tx.execute_batch(migration)
-            .map_err(|e| DbError(format!("sqlite: applying migration {}: {e}", i + 1)))?;
+            .map_err(|e| DbError::new(format!("sqlite: applying migration {}: {e}", i + 1)))?;
     }
     if from < SCHEMA_VERSION {
         tx.pragma_update(None, "user_version", SCHEMA_VERSION)
@@ -487,6 +520,6 @@ mod tests {
         conn.pragma_update(None, "user_version", SCHEMA_VERSION + 1)
             .unwrap();
         let err = migrate(&mut conn).expect_err("newer schema must be refused");
-        assert!(err.0.contains("newer"), "unexpected message: {err}");
+        assert!(err.text().contains("newer"), "unexpected message: {err}");
     }
 }

@@ -19,18 +19,55 @@
 //! checked: empty, foreign and damaged files are refused, unchanged. The
 //! vault keeps a key check value and refuses a wrong key at open.
 //!
-//! ```no_run
-//! use std::sync::Arc;
-//! use scopelink_core::{Connections, Store};
+//! # Example
+//!
+//! A file database (a temporary one here) and its encrypted vault: what
+//! was saved is there after reopening the file, and the vault refuses a
+//! wrong key. Hosts hand both to the connection service and the sync
+//! engine (`Connections::new(Arc::new(store), Arc::new(vault))`).
+//!
+//! ```
+//! use chrono::Utc;
+//! use scopelink_core::secret::{load_credentials, ApiKeyPair, CredentialRef, Credentials, Vault};
+//! use scopelink_core::store::ConnectionStore;
+//! use scopelink_core::{Connection, ConnectionId, FeatureCategory, Provider, VaultError};
 //! use scopelink_store_sqlite::{SqliteStore, VaultKey};
 //!
-//! # async fn demo(key_bytes: [u8; 32]) -> Result<(), Box<dyn std::error::Error>> {
-//! let store = SqliteStore::open("scopelink.db").await?;
-//! let vault = store.vault(VaultKey::from_bytes(key_bytes));
-//! let connections = Connections::new(Arc::new(store), Arc::new(vault));
-//! # let _ = connections;
-//! # Ok(())
-//! # }
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let dir = tempfile::tempdir()?;
+//! let path = dir.path().join("scopelink.db");
+//! let key = || VaultKey::from_bytes([7; 32]);
+//!
+//! let store = SqliteStore::open(&path).await?;
+//! let vault = store.open_vault(key()).await?;
+//! let reference = CredentialRef("conn-1/credentials".into());
+//! let keys = Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pubKEY", "s3cr3t"));
+//! vault.put(&reference.0, keys.seal()).await?;
+//! let conn = Connection::new(
+//!     ConnectionId::generate(),
+//!     Provider::ConnectWiseManage,
+//!     "Acme ConnectWise",
+//!     [FeatureCategory::Crm, FeatureCategory::Psa].into(),
+//!     reference.clone(),
+//!     Utc::now(),
+//! )?;
+//! assert_eq!(store.save_connection(&conn).await?, 1);
+//! drop((vault, store));
+//!
+//! let store = SqliteStore::open(&path).await?;
+//! let back = store.connection(&conn.id).await?.expect("saved");
+//! assert_eq!((back.name.as_str(), back.version), ("Acme ConnectWise", 1));
+//! let vault = store.open_vault(key()).await?;
+//! let Credentials::ApiKeyPair(pair) = load_credentials(&vault, &back.credential_ref).await? else {
+//!     panic!("another credential type came back");
+//! };
+//! assert_eq!(pair.public_key, "pubKEY");
+//! assert!(matches!(
+//!     store.open_vault(VaultKey::from_bytes([8; 32])).await,
+//!     Err(VaultError::WrongKey)
+//! ));
+//! # Ok(()) }
 //! ```
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]

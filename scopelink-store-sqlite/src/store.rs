@@ -19,7 +19,7 @@ use std::path::Path;
 
 impl From<DbError> for StoreError {
     fn from(e: DbError) -> Self {
-        StoreError::Backend(e.0)
+        e.into_store_error()
     }
 }
 

@@ -99,7 +99,7 @@ fn verify_key(conn: &mut rusqlite::Connection, key: &VaultKey) -> Result<(), Vau
 
 impl From<DbError> for VaultError {
     fn from(e: DbError) -> Self {
-        VaultError::Backend(e.0)
+        VaultError::Backend(e.text())
     }
 }
 

@@ -50,16 +50,14 @@ pub fn keys() -> ApiKeyPair {
 
 /// An HTTP config for loopback with fast retries.
 pub fn http_config() -> HttpConfig {
-    HttpConfig {
-        timeout: Duration::from_secs(5),
-        retry: RetryPolicy {
+    HttpConfig::default()
+        .with_timeout(Duration::from_secs(5))
+        .with_retry(RetryPolicy {
             max_attempts: 2,
             base_delay: Duration::from_millis(5),
             max_delay: Duration::from_millis(50),
-        },
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    }
+        })
+        .with_addresses(AddressPolicy::allow_local())
 }
 
 /// Settings for the mock server.

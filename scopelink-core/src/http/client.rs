@@ -6,7 +6,7 @@ use super::error_body::{error_message, scrub_echoed_secrets, status_reason};
 use super::ratelimit::RateLimiter;
 use super::retry::{decide, is_idempotent, is_transient_status, retry_after, Decision, Failure};
 use super::{BodyLimits, HttpConfig, Request, Response};
-use crate::error::HttpError;
+use crate::error::{chain as error_chain, HttpError};
 use reqwest::header::HeaderMap;
 use reqwest::StatusCode;
 use std::fmt;
@@ -51,19 +51,46 @@ struct Exchange {
 impl HttpClient {
     /// A client with `config`.
     pub fn new(config: HttpConfig) -> Result<Self, HttpError> {
-        let client = reqwest::Client::builder()
+        let mut builder = reqwest::Client::builder()
             .use_rustls_tls()
             .timeout(config.timeout)
             .user_agent(config.user_agent.as_str())
             .redirect(redirect_policy(config.addresses))
             .dns_resolver(Arc::new(PolicyResolver {
                 policy: config.addresses,
-            }))
-            .no_proxy()
-            .build()
-            .map_err(|e| HttpError::Client {
-                reason: error_chain(&e),
-            })?;
+            }));
+        for root in &config.root_certificates {
+            for certificate in root.certificates() {
+                builder = builder.add_root_certificate(certificate.clone());
+            }
+        }
+        builder = match &config.proxy {
+            // Environment proxies are ignored too.
+            None => builder.no_proxy(),
+            Some(proxy) => {
+                if !matches!(proxy.url().scheme(), "http" | "https") {
+                    return Err(HttpError::Client {
+                        reason: format!(
+                            "the proxy {} is not an http:// or https:// URL",
+                            proxy.origin()
+                        ),
+                    });
+                }
+                // Setting a proxy turns environment proxies off as well.
+                builder.proxy(reqwest::Proxy::all(proxy.url().as_str()).map_err(|e| {
+                    HttpError::Client {
+                        reason: format!(
+                            "the proxy {} is not usable: {}",
+                            proxy.origin(),
+                            error_chain(&e.without_url())
+                        ),
+                    }
+                })?)
+            }
+        };
+        let client = builder.build().map_err(|e| HttpError::Client {
+            reason: error_chain(&e),
+        })?;
         let limiter = config.rate_limit.map(RateLimiter::new);
         Ok(Self {
             inner: Arc::new(Inner {
@@ -476,18 +503,4 @@ fn find_refusal(e: &reqwest::Error) -> Option<&Refusal> {
         current = err.source();
     }
     None
-}
-
-/// The messages of `e` and its sources, joined, without repeats.
-fn error_chain(e: &(dyn std::error::Error + 'static)) -> String {
-    let mut parts: Vec<String> = Vec::new();
-    let mut current = Some(e);
-    while let Some(err) = current {
-        let text = err.to_string();
-        if !text.is_empty() && !parts.iter().any(|p| p.contains(&text)) {
-            parts.push(text);
-        }
-        current = err.source();
-    }
-    parts.join(": ")
 }

@@ -203,14 +203,20 @@ pub fn read_ahead<T: Send + 'static>(
         return stream;
     };
     let (tx, rx) = tokio::sync::mpsc::channel(depth.max(1));
-    let task = runtime.spawn(async move {
-        let mut stream = stream;
-        while let Some(item) = stream.next().await {
-            if tx.send(item).await.is_err() {
-                break;
+    // The task runs in the caller's span (a sync's data type), so the
+    // requests it sends are traced under it.
+    let span = tracing::Span::current();
+    let task = runtime.spawn(tracing::Instrument::instrument(
+        async move {
+            let mut stream = stream;
+            while let Some(item) = stream.next().await {
+                if tx.send(item).await.is_err() {
+                    break;
+                }
             }
-        }
-    });
+        },
+        span,
+    ));
     let producer = Producer(Some(task));
     futures::stream::unfold((rx, producer), |(mut rx, mut producer)| async move {
         if let Some(item) = rx.recv().await {

@@ -26,6 +26,21 @@ pub fn new_state() -> Result<String, OAuthError> {
 
 /// The S256 code challenge of `verifier`:
 /// `BASE64URL-ENCODE(SHA256(ASCII(code_verifier)))`.
+///
+/// ```
+/// use scopelink_core::oauth::{challenge_s256, new_state, new_verifier};
+/// use secrecy::ExposeSecret;
+///
+/// // RFC 7636, appendix B.
+/// assert_eq!(
+///     challenge_s256("dBjftJeZ4CVP-mB92K27uhbUJU1p1r_wW1gFWFOEjXk"),
+///     "E9Melhoa2OwvFrEMTJguCHaoeK1t8URWbuGJSstw-cM"
+/// );
+/// let verifier = new_verifier()?;
+/// assert_eq!(verifier.expose_secret().len(), 43);
+/// assert_ne!(new_state()?, new_state()?);
+/// # Ok::<(), scopelink_core::oauth::OAuthError>(())
+/// ```
 pub fn challenge_s256(verifier: &str) -> String {
     URL_SAFE_NO_PAD.encode(Sha256::digest(verifier.as_bytes()))
 }

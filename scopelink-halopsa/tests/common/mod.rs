@@ -11,20 +11,18 @@ use std::time::Duration;
 
 /// Loopback allowed, fast retries, no practical rate limit.
 pub fn http() -> HttpConfig {
-    HttpConfig {
-        timeout: Duration::from_secs(10),
-        retry: RetryPolicy {
+    HttpConfig::default()
+        .with_timeout(Duration::from_secs(10))
+        .with_retry(RetryPolicy {
             max_attempts: 3,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_millis(50),
-        },
-        rate_limit: Some(RateLimit {
+        })
+        .with_rate_limit(RateLimit {
             requests: 100_000,
             per: Duration::from_secs(1),
-        }),
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    }
+        })
+        .with_addresses(AddressPolicy::allow_local())
 }
 
 pub fn settings(host: &str) -> HaloPsaSettings {

@@ -20,21 +20,19 @@ use url::Url;
 /// per attempt, and an overall deadline past four whole attempts (so every
 /// attempt may time out); no client-side rate limit to speak of.
 pub fn http(timeout: Duration) -> HttpConfig {
-    HttpConfig {
-        timeout,
-        deadline: Some(timeout.saturating_mul(5)),
-        retry: RetryPolicy {
+    HttpConfig::default()
+        .with_timeout(timeout)
+        .with_deadline(timeout.saturating_mul(5))
+        .with_retry(RetryPolicy {
             max_attempts: 4,
             base_delay: Duration::from_millis(1),
             max_delay: Duration::from_secs(2),
-        },
-        rate_limit: Some(RateLimit {
+        })
+        .with_rate_limit(RateLimit {
             requests: 1_000_000,
             per: Duration::from_secs(1),
-        }),
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    }
+        })
+        .with_addresses(AddressPolicy::allow_local())
 }
 
 /// The simulator's keys.
