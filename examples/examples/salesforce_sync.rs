@@ -83,10 +83,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
     let access = Access::full();
     // The simulator is on loopback: the host opts in (never in production).
-    let http = HttpClient::new(HttpConfig {
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    })?;
+    let http = HttpClient::new(HttpConfig::default().with_addresses(AddressPolicy::allow_local()))?;
 
     // 1. The connection form: the login host (production, sandbox or My
     //    Domain; here the simulator's) and a page size.

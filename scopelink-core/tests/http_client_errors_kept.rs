@@ -11,15 +11,15 @@ use wiremock::matchers::{method, path};
 use wiremock::{Mock, MockServer, ResponseTemplate};
 
 fn client() -> HttpClient {
-    HttpClient::new(HttpConfig {
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(50),
-        },
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    })
+    HttpClient::new(
+        HttpConfig::default()
+            .with_retry(RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(50),
+            })
+            .with_addresses(AddressPolicy::allow_local()),
+    )
     .unwrap()
 }
 

@@ -51,15 +51,15 @@ fn salesforce_sample_rows_map_to_records() {
 /// refreshed at `server`'s token endpoint.
 async fn connector(server: &MockServer) -> (SalesforceConnector, MemoryEnv) {
     let env = MemoryEnv::new();
-    let http = HttpClient::new(HttpConfig {
-        addresses: AddressPolicy::allow_local(),
-        retry: RetryPolicy {
-            max_attempts: 2,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_millis(10),
-        },
-        ..HttpConfig::default()
-    })
+    let http = HttpClient::new(
+        HttpConfig::default()
+            .with_addresses(AddressPolicy::allow_local())
+            .with_retry(RetryPolicy {
+                max_attempts: 2,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_millis(10),
+            }),
+    )
     .unwrap();
     let mut settings = SalesforceSettings::new(server.uri());
     settings.instance_url = Some(server.uri());

@@ -28,15 +28,15 @@ pub struct Connected {
 }
 
 pub fn http() -> HttpClient {
-    HttpClient::new(HttpConfig {
-        addresses: AddressPolicy::allow_local(),
-        retry: RetryPolicy {
-            max_attempts: 3,
-            base_delay: Duration::from_millis(5),
-            max_delay: Duration::from_millis(50),
-        },
-        ..HttpConfig::default()
-    })
+    HttpClient::new(
+        HttpConfig::default()
+            .with_addresses(AddressPolicy::allow_local())
+            .with_retry(RetryPolicy {
+                max_attempts: 3,
+                base_delay: Duration::from_millis(5),
+                max_delay: Duration::from_millis(50),
+            }),
+    )
     .unwrap()
 }
 

@@ -20,20 +20,20 @@ use url::Url;
 
 /// Loopback allowed, fast retries.
 pub fn http() -> HttpClient {
-    HttpClient::new(HttpConfig {
-        timeout: Duration::from_secs(10),
-        retry: RetryPolicy {
-            max_attempts: 4,
-            base_delay: Duration::from_millis(1),
-            max_delay: Duration::from_secs(1),
-        },
-        rate_limit: Some(RateLimit {
-            requests: 1_000_000,
-            per: Duration::from_secs(1),
-        }),
-        addresses: AddressPolicy::allow_local(),
-        ..HttpConfig::default()
-    })
+    HttpClient::new(
+        HttpConfig::default()
+            .with_timeout(Duration::from_secs(10))
+            .with_retry(RetryPolicy {
+                max_attempts: 4,
+                base_delay: Duration::from_millis(1),
+                max_delay: Duration::from_secs(1),
+            })
+            .with_rate_limit(RateLimit {
+                requests: 1_000_000,
+                per: Duration::from_secs(1),
+            })
+            .with_addresses(AddressPolicy::allow_local()),
+    )
     .unwrap()
 }
 
