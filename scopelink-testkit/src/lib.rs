@@ -3,6 +3,7 @@
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 
+pub mod autotask;
 pub mod connectwise;
 pub mod fake_crm;
 pub mod halopsa;

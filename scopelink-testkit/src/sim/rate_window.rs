@@ -27,6 +27,17 @@ impl RollingWindow {
     /// Whether a request arriving at `now` is admitted; admitted requests
     /// are counted, refused ones are not.
     pub fn admit(&mut self, now: Instant) -> bool {
+        if self.count(now) < self.limit {
+            self.admitted.push_back(now);
+            true
+        } else {
+            false
+        }
+    }
+
+    /// How many admitted requests are still inside the window at `now`
+    /// (a provider's "requests used this timeframe").
+    pub fn count(&mut self, now: Instant) -> usize {
         while self
             .admitted
             .front()
@@ -34,12 +45,12 @@ impl RollingWindow {
         {
             self.admitted.pop_front();
         }
-        if self.admitted.len() < self.limit {
-            self.admitted.push_back(now);
-            true
-        } else {
-            false
-        }
+        self.admitted.len()
+    }
+
+    /// The most requests admitted in any window.
+    pub fn limit(&self) -> usize {
+        self.limit
     }
 }
 

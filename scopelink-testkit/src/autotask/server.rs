@@ -1,0 +1,229 @@
+//! The public handle.
+
+use super::*;
+
+/// A running Autotask PSA REST API simulator on a loopback port.
+pub struct AutotaskSim {
+    server: MockServer,
+    state: Arc<Mutex<State>>,
+}
+
+impl std::fmt::Debug for AutotaskSim {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AutotaskSim")
+            .field("uri", &self.server.uri())
+            .finish_non_exhaustive()
+    }
+}
+
+impl AutotaskSim {
+    /// Starts the simulator on a loopback port with `config`'s data.
+    pub async fn start(config: AutotaskSimConfig) -> Self {
+        let server = MockServer::start().await;
+        let state = Arc::new(Mutex::new(State::new(config, server.uri())));
+        mount(&server, &state).await;
+        Self { server, state }
+    }
+
+    fn state(&self) -> MutexGuard<'_, State> {
+        lock(&self.state)
+    }
+
+    /// The host zone discovery is asked on (`http://127.0.0.1:PORT`; the
+    /// real one is `https://webservices.autotask.net`):
+    /// `GET {it}/ATServicesRest/v1.0/zoneInformation?user=...`.
+    pub fn zone_lookup_url(&self) -> String {
+        self.server.uri()
+    }
+
+    /// The zone's REST root, as `zoneInformation`'s `url` gives it
+    /// (`http://127.0.0.1:PORT/ATServicesRest/`).
+    pub fn zone_url(&self) -> String {
+        format!("{}/ATServicesRest/", self.server.uri())
+    }
+
+    /// The configuration it started with (current limits).
+    pub fn config(&self) -> AutotaskSimConfig {
+        self.state().config.clone()
+    }
+
+    /// The rows of `entity` (its URL name, e.g. `"Companies"`), by id.
+    pub fn rows(&self, entity: &str) -> Vec<Value> {
+        let st = self.state();
+        entity_def(entity)
+            .map(|d| st.table(d.name))
+            .unwrap_or_default()
+    }
+
+    /// Every company, by id.
+    pub fn companies(&self) -> Vec<Value> {
+        self.rows("Companies")
+    }
+
+    /// Every contact, by id.
+    pub fn contacts(&self) -> Vec<Value> {
+        self.rows("Contacts")
+    }
+
+    /// Every opportunity, by id.
+    pub fn opportunities(&self) -> Vec<Value> {
+        self.rows("Opportunities")
+    }
+
+    /// Every configuration item, by id.
+    pub fn configuration_items(&self) -> Vec<Value> {
+        self.rows("ConfigurationItems")
+    }
+
+    /// Every product, by id.
+    pub fn products(&self) -> Vec<Value> {
+        self.rows("Products")
+    }
+
+    /// Every project, by id.
+    pub fn projects(&self) -> Vec<Value> {
+        self.rows("Projects")
+    }
+
+    /// Every project phase, by id.
+    pub fn phases(&self) -> Vec<Value> {
+        self.rows("Phases")
+    }
+
+    /// Every project task, by id.
+    pub fn tasks(&self) -> Vec<Value> {
+        self.rows("Tasks")
+    }
+
+    /// Adds (or replaces) a row of `entity` as stored, e.g. a company made
+    /// in Autotask's UI; `false` for an unknown entity or a row without a
+    /// numeric `id`.
+    pub fn insert_row(&self, entity: &str, row: Value) -> bool {
+        let Some(def) = entity_def(entity) else {
+            return false;
+        };
+        let Some(id) = row.get("id").and_then(id_of) else {
+            return false;
+        };
+        let mut st = self.state();
+        st.tables.entry(def.name).or_default().insert(id, row);
+        let next = st.next_ids.entry(def.name).or_insert(id + 1);
+        *next = (*next).max(id + 1);
+        true
+    }
+
+    /// Marks company `id` changed now, as an edit in Autotask's UI would:
+    /// `lastActivityDate` and `lastTrackedModifiedDateTime` become now
+    /// (later than any stamp before). `false` when there is no such company.
+    pub fn touch_company(&self, id: i64) -> bool {
+        let mut st = self.state();
+        let now = st.now();
+        let Some(row) = st.tables.get_mut("Companies").and_then(|t| t.get_mut(&id)) else {
+            return false;
+        };
+        row["lastActivityDate"] = json!(now);
+        row["lastTrackedModifiedDateTime"] = json!(now);
+        true
+    }
+
+    /// Deletes company `id` (and its contacts), as Autotask's UI can (the
+    /// API cannot). `false` when there is no such company.
+    pub fn delete_company(&self, id: i64) -> bool {
+        let mut st = self.state();
+        let removed = st
+            .tables
+            .get_mut("Companies")
+            .and_then(|t| t.remove(&id))
+            .is_some();
+        if removed {
+            if let Some(contacts) = st.tables.get_mut("Contacts") {
+                contacts.retain(|_, c| c.get("companyID").and_then(id_of) != Some(id));
+            }
+        }
+        removed
+    }
+
+    /// Every request so far, in order (no header is logged, so no secret).
+    pub fn requests(&self) -> Vec<SimRequest> {
+        self.state().sim.log.all().to_vec()
+    }
+
+    /// How many requests so far.
+    pub fn request_count(&self) -> usize {
+        self.state().sim.log.len()
+    }
+
+    /// Forgets the request log.
+    pub fn clear_requests(&self) {
+        self.state().sim.log.clear();
+    }
+
+    /// Answers the next `n` authenticated API calls with `status` and an
+    /// `{"errors": [..]}` body (429: the thread-limit refusal).
+    pub fn fail_next(&self, n: u64, status: u16) {
+        self.state().sim.faults.push(n, status);
+    }
+
+    /// Answers every `k`-th authenticated API call with `status` from now
+    /// on (`k = 0` stops it).
+    pub fn fail_every(&self, k: u64, status: u16) {
+        self.state().sim.faults.set_every(k, status);
+    }
+
+    /// Stops injected failures.
+    pub fn clear_faults(&self) {
+        self.state().sim.faults.clear();
+    }
+
+    /// What fault injection did so far.
+    pub fn fault_stats(&self) -> FaultStats {
+        self.state().sim.faults.stats()
+    }
+
+    /// Sets the fixed delay and jitter of every answer.
+    pub fn set_latency(&self, latency: Duration, jitter: Duration) {
+        let mut st = self.state();
+        st.config.latency = latency;
+        st.config.jitter = jitter;
+    }
+
+    /// The hourly threshold and its use, as `ThresholdInformation` reports.
+    pub fn threshold_usage(&self) -> ThresholdUsage {
+        self.state().threshold_usage()
+    }
+
+    /// What the thread limit and the hourly threshold did so far.
+    pub fn limit_stats(&self) -> AutotaskLimitStats {
+        self.state().limits
+    }
+
+    /// Time spent answering (latency excluded).
+    pub fn server_time(&self) -> Duration {
+        self.state().sim.busy
+    }
+
+    /// Every registered webhook with its field subscriptions, by id.
+    pub fn webhooks(&self) -> Vec<SimWebhook> {
+        self.state().webhooks()
+    }
+
+    /// The callout Autotask would POST to webhook `webhook_id`'s
+    /// `webhookUrl` for `action` (`"Create"`, `"Update"`, `"Delete"`) on
+    /// record `entity_id`: its headers (`Content-Type`, `X-Hook-Signature`)
+    /// and raw body. `Fields` holds the record's subscribed and
+    /// display-always fields (none when the record no longer exists).
+    ///
+    /// # Panics
+    ///
+    /// When there is no webhook `webhook_id` (a mistake in the test).
+    pub fn signed_callout(
+        &self,
+        webhook_id: i64,
+        action: &str,
+        entity_id: i64,
+    ) -> (Vec<(String, String)>, Vec<u8>) {
+        self.state()
+            .callout(webhook_id, action, entity_id)
+            .unwrap_or_else(|| panic!("the Autotask simulator has no webhook {webhook_id}"))
+    }
+}

@@ -1,0 +1,211 @@
+//! Webhook callouts as Autotask sends them: the JSON body serialized with
+//! .NET's escaping, signed with HMAC-SHA1 over the raw bytes.
+
+use super::*;
+use base64::Engine as _;
+use scopelink_core::webhook::{hmac, HmacAlgorithm};
+
+/// A registered webhook: its record (`CompanyWebhooks` / `ContactWebhooks`
+/// row) and its field subscriptions.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SimWebhook {
+    /// The webhook's id.
+    pub id: i64,
+    /// The entity type its callouts carry (`Company`, `Contact`).
+    pub entity_type: String,
+    /// The webhook record, with `secretKey` and `webhookGUID`.
+    pub record: Value,
+    /// Its `Fields` children (`fieldID`, `isSubscribedField`,
+    /// `isDisplayAlwaysField`, `webhookID`).
+    pub fields: Vec<Value>,
+}
+
+/// Writes `s` as a JSON string the way Autotask's serializer does: `&`,
+/// `<`, `>`, `'`, `+`, `` ` `` and every non-ASCII character as `\uXXXX`
+/// (upper-case hex, UTF-16 units), control characters escaped.
+fn push_string(out: &mut String, s: &str) {
+    out.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            '\u{8}' => out.push_str("\\b"),
+            '\u{c}' => out.push_str("\\f"),
+            '&' | '<' | '>' | '\'' | '+' | '`' => {
+                out.push_str(&format!("\\u{:04X}", c as u32));
+            }
+            c if (c as u32) < 0x20 || !c.is_ascii() => {
+                let mut units = [0u16; 2];
+                for u in c.encode_utf16(&mut units) {
+                    out.push_str(&format!("\\u{u:04X}"));
+                }
+            }
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+}
+
+/// Compact JSON of `v` with Autotask's string escaping, keys in the map's
+/// order.
+pub(super) fn dotnet_json(v: &Value) -> String {
+    fn write(out: &mut String, v: &Value) {
+        match v {
+            Value::String(s) => push_string(out, s),
+            Value::Array(items) => {
+                out.push('[');
+                for (i, item) in items.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    write(out, item);
+                }
+                out.push(']');
+            }
+            Value::Object(map) => {
+                out.push('{');
+                for (i, (k, item)) in map.iter().enumerate() {
+                    if i > 0 {
+                        out.push(',');
+                    }
+                    push_string(out, k);
+                    out.push(':');
+                    write(out, item);
+                }
+                out.push('}');
+            }
+            other => out.push_str(&other.to_string()),
+        }
+    }
+    let mut out = String::new();
+    write(&mut out, v);
+    out
+}
+
+/// A JSON object of already encoded `(key, value)` members, in order.
+pub(super) fn ordered_object(members: &[(String, String)]) -> String {
+    let mut out = String::from("{");
+    for (i, (k, v)) in members.iter().enumerate() {
+        if i > 0 {
+            out.push(',');
+        }
+        push_string(&mut out, k);
+        out.push(':');
+        out.push_str(v);
+    }
+    out.push('}');
+    out
+}
+
+/// `X-Hook-Signature`'s value for `body` signed with `secret`:
+/// `sha1=` + base64(HMAC-SHA1(secret, body)).
+pub fn hook_signature(secret: &str, body: &[u8]) -> String {
+    let mac = hmac(HmacAlgorithm::Sha1, secret.as_bytes(), body);
+    format!(
+        "sha1={}",
+        base64::engine::general_purpose::STANDARD.encode(mac)
+    )
+}
+
+impl State {
+    /// Every registered webhook.
+    pub(super) fn webhooks(&self) -> Vec<SimWebhook> {
+        let mut out = Vec::new();
+        for kind in ["Company", "Contact"] {
+            let Some((hooks, fields, _)) = webhook_entities(kind) else {
+                continue;
+            };
+            for (id, record) in self.tables.get(hooks).into_iter().flatten() {
+                out.push(SimWebhook {
+                    id: *id,
+                    entity_type: kind.to_string(),
+                    record: record.clone(),
+                    fields: self
+                        .tables
+                        .get(fields)
+                        .into_iter()
+                        .flatten()
+                        .map(|(_, f)| f)
+                        .filter(|f| f.get("webhookID").and_then(id_of) == Some(*id))
+                        .cloned()
+                        .collect(),
+                });
+            }
+        }
+        out.sort_by_key(|w| w.id);
+        out
+    }
+
+    /// The callout of webhook `webhook_id` for `action` on `entity_id`:
+    /// headers and raw body. `None` when there is no such webhook.
+    pub(super) fn callout(
+        &mut self,
+        webhook_id: i64,
+        action: &str,
+        entity_id: i64,
+    ) -> Option<(Vec<(String, String)>, Vec<u8>)> {
+        let hook = self.webhooks().into_iter().find(|w| w.id == webhook_id)?;
+        let (_, _, watched) = webhook_entities(&hook.entity_type)?;
+        let def = entity_def(watched)?;
+        let row = self
+            .tables
+            .get(watched)
+            .and_then(|t| t.get(&entity_id))
+            .cloned();
+        let mut ids: Vec<i64> = hook
+            .fields
+            .iter()
+            .filter(|f| {
+                f.get("isSubscribedField").and_then(Value::as_bool) == Some(true)
+                    || f.get("isDisplayAlwaysField").and_then(Value::as_bool) == Some(true)
+            })
+            .filter_map(|f| f.get("fieldID").and_then(id_of))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut fields = Vec::new();
+        if let Some(row) = &row {
+            for id in ids {
+                if let Some(field) = def.fields.iter().find(|f| f.webhook_id == Some(id)) {
+                    let value = row.get(field.name).cloned().unwrap_or(Value::Null);
+                    fields.push((field.name.to_string(), dotnet_json(&value)));
+                }
+            }
+        }
+        let sequence = self.sequence;
+        self.sequence += 1;
+        let event_time = Utc::now().format("%Y-%m-%dT%H:%M:%SZ").to_string();
+        let guid = hook
+            .record
+            .get("webhookGUID")
+            .cloned()
+            .unwrap_or(Value::Null);
+        let body = [
+            ("Action".to_string(), dotnet_json(&json!(action))),
+            ("Guid".to_string(), dotnet_json(&guid)),
+            (
+                "EntityType".to_string(),
+                dotnet_json(&json!(hook.entity_type)),
+            ),
+            ("Id".to_string(), entity_id.to_string()),
+            ("Fields".to_string(), ordered_object(&fields)),
+            ("EventTime".to_string(), dotnet_json(&json!(event_time))),
+            ("SequenceNumber".to_string(), sequence.to_string()),
+            ("PersonID".to_string(), seed::OWNER.to_string()),
+        ];
+        let raw = ordered_object(&body).into_bytes();
+        let secret = hook
+            .record
+            .get("secretKey")
+            .and_then(Value::as_str)
+            .unwrap_or("");
+        let headers = vec![
+            ("Content-Type".to_string(), "application/json".to_string()),
+            ("X-Hook-Signature".to_string(), hook_signature(secret, &raw)),
+        ];
+        Some((headers, raw))
+    }
+}
