@@ -353,6 +353,8 @@ impl AutotaskConnector {
             }
             if (lower.contains("user") || lower.contains("resource"))
                 && (lower.contains("not found")
+                    || lower.contains("authenticat")
+                    || lower.contains("not a known")
                     || lower.contains("invalid")
                     || lower.contains("unknown")
                     || lower.contains("does not exist")
