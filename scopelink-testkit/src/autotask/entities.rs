@@ -74,11 +74,6 @@ impl FieldDef {
         self.webhook_id = Some(id);
         self
     }
-
-    /// Whether values are compared as numbers.
-    pub(super) fn numeric(&self) -> bool {
-        matches!(self.data_type, "integer" | "long" | "double" | "decimal")
-    }
 }
 
 /// Where an entity is written when it is a child: `{parent}/{id}/{segment}`,
@@ -422,7 +417,6 @@ pub(super) static ENTITIES: &[EntityDef] = &[
     },
     EntityDef {
         can_create: false,
-        can_update: false,
         ..entity("Resources", RESOURCE_FIELDS, 29_682_885)
     },
     EntityDef {

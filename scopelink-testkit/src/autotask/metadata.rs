@@ -53,11 +53,19 @@ pub(super) fn in_picklist(field: &FieldDef, value: i64) -> bool {
     })
 }
 
+/// An entity's singular name (`Companies` → `Company`).
+fn singular(name: &str) -> String {
+    match name.strip_suffix("ies") {
+        Some(stem) => format!("{stem}y"),
+        None => name.trim_end_matches('s').to_string(),
+    }
+}
+
 impl State {
     pub(super) fn entity_information(&self, def: &EntityDef) -> Out {
         ok(json!({
             "info": {
-                "name": def.name.trim_end_matches('s'),
+                "name": singular(def.name),
                 "canCreate": def.can_create,
                 "canDelete": def.can_delete,
                 "canQuery": true,

@@ -59,6 +59,7 @@ mod routes;
 mod seed;
 mod server;
 mod state;
+mod values;
 mod webhooks;
 mod writes;
 
@@ -70,5 +71,5 @@ pub use self::{
     config::AutotaskSimConfig,
     server::AutotaskSim,
     state::{AutotaskLimitStats, ThresholdUsage},
-    webhooks::{hook_signature, SimWebhook},
+    webhooks::{hook_signature, Callout, SimWebhook},
 };

@@ -38,7 +38,7 @@ impl State {
         }
         if let Some(status) = self.sim.faults.take() {
             return match status {
-                429 => errors(429, THREAD_REFUSAL),
+                429 => errors(429, thread_refusal(self.config.max_threads)),
                 s => errors(s, format!("Simulated HTTP {s}.")),
             };
         }
@@ -54,7 +54,7 @@ impl State {
         slots.retain(|end| *end > now);
         if slots.len() >= self.config.max_threads {
             self.limits.refused_threads += 1;
-            return errors(429, THREAD_REFUSAL);
+            return errors(429, thread_refusal(self.config.max_threads));
         }
         slots.push(now + delay);
         self.limits.max_in_flight = self.limits.max_in_flight.max(slots.len());
@@ -130,7 +130,9 @@ impl State {
             ("PATCH" | "PUT", []) => self.update(req, def, None, method == "PUT"),
             (m, []) => method_not_allowed(m),
             ("GET", [id]) => self.get_item(def, id, None),
-            ("DELETE", [_]) if def.child_of.is_some() || !def.can_delete => (404, None),
+            ("DELETE", [_]) if def.child_of.is_some() || !def.can_delete => {
+                method_not_allowed(method)
+            }
             ("DELETE", [id]) => self.delete(def, id, None),
             (m, [_]) => method_not_allowed(m),
             (_, [parent_id, child, rest @ ..]) => {
@@ -142,6 +144,11 @@ impl State {
                 };
                 let parent = Some(parent_id);
                 match (method, rest) {
+                    ("GET", ["entityinformation"]) => self.entity_information(cdef),
+                    ("GET", ["entityinformation", "fields"]) => self.field_information(cdef),
+                    ("GET", ["entityinformation", "userdefinedfields"]) => {
+                        self.udf_information(cdef)
+                    }
                     ("GET", []) => self.children(cdef, parent_id),
                     ("POST", []) => self.create(req, cdef, parent),
                     ("PATCH" | "PUT", []) => self.update(req, cdef, parent, method == "PUT"),
@@ -161,9 +168,13 @@ pub(super) const UNKNOWN_USER: &str =
 /// The body of a 500 for a missing or wrong `ApiIntegrationCode` (the SOAP
 /// API's wording).
 pub(super) const INTEGRATION_CODE_INVALID: &str = "IntegrationCode is invalid.";
-/// The body of a 429 over the thread limit (n8n quotes this text).
-pub(super) const THREAD_REFUSAL: &str =
-    "Request denied: the thread threshold of 3 threads has been exceeded for this integration and endpoint. Retry when a request completes.";
+/// The message of a 429 over the thread limit (n8n quotes "thread
+/// threshold of 3 threads has been exceeded").
+pub(super) fn thread_refusal(max_threads: usize) -> String {
+    format!(
+        "Request denied: the thread threshold of {max_threads} threads has been exceeded for this integration and endpoint. Retry when a request completes."
+    )
+}
 /// The body of a 429 over the hourly threshold (wording unconfirmed).
 pub(super) const THRESHOLD_REFUSAL: &str =
     "Request denied: the API request threshold of this database for the current hour has been exceeded.";

@@ -116,14 +116,43 @@ impl AutotaskSim {
     /// `lastActivityDate` and `lastTrackedModifiedDateTime` become now
     /// (later than any stamp before). `false` when there is no such company.
     pub fn touch_company(&self, id: i64) -> bool {
-        let mut st = self.state();
-        let now = st.now();
-        let Some(row) = st.tables.get_mut("Companies").and_then(|t| t.get_mut(&id)) else {
+        self.touch("Companies", id)
+    }
+
+    /// Marks row `id` of `entity` changed now: its modified-date fields
+    /// (Contacts `lastActivityDate`/`lastModifiedDate`, Opportunities
+    /// `lastActivity`, ConfigurationItems `lastModifiedTime`, Projects,
+    /// Phases and Tasks `lastActivityDateTime`) become now. `false` when
+    /// there is no such row.
+    pub fn touch(&self, entity: &str, id: i64) -> bool {
+        let Some(def) = entity_def(entity) else {
             return false;
         };
-        row["lastActivityDate"] = json!(now);
-        row["lastTrackedModifiedDateTime"] = json!(now);
+        let mut st = self.state();
+        if !st.tables.get(def.name).is_some_and(|t| t.contains_key(&id)) {
+            return false;
+        }
+        let now = st.now();
+        if let Some(row) = st.tables.get_mut(def.name).and_then(|t| t.get_mut(&id)) {
+            for f in def.modified_fields {
+                row[*f] = json!(now);
+            }
+        }
         true
+    }
+
+    /// Changes the hourly threshold and the thread limit from now on (a new
+    /// threshold starts a new, empty window).
+    pub fn set_limits(&self, thresholds: u64, max_threads: usize) {
+        let mut st = self.state();
+        if thresholds != st.config.thresholds {
+            st.config.thresholds = thresholds;
+            st.hourly = RollingWindow::new(
+                usize::try_from(thresholds).unwrap_or(usize::MAX),
+                Duration::from_secs(3600),
+            );
+        }
+        st.config.max_threads = max_threads;
     }
 
     /// Deletes company `id` (and its contacts), as Autotask's UI can (the
@@ -216,12 +245,7 @@ impl AutotaskSim {
     /// # Panics
     ///
     /// When there is no webhook `webhook_id` (a mistake in the test).
-    pub fn signed_callout(
-        &self,
-        webhook_id: i64,
-        action: &str,
-        entity_id: i64,
-    ) -> (Vec<(String, String)>, Vec<u8>) {
+    pub fn signed_callout(&self, webhook_id: i64, action: &str, entity_id: i64) -> Callout {
         self.state()
             .callout(webhook_id, action, entity_id)
             .unwrap_or_else(|| panic!("the Autotask simulator has no webhook {webhook_id}"))

@@ -192,3 +192,44 @@ impl State {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn delays_are_latency_plus_bounded_deterministic_jitter() {
+        let config = AutotaskSimConfig {
+            latency: Duration::from_millis(100),
+            jitter: Duration::from_millis(50),
+            ..AutotaskSimConfig::default()
+        };
+        let mut a = State::new(config.clone(), String::new());
+        let mut b = State::new(config, String::new());
+        let da: Vec<Duration> = (0..200).map(|_| a.next_delay()).collect();
+        let db: Vec<Duration> = (0..200).map(|_| b.next_delay()).collect();
+        assert_eq!(da, db, "the same seed gives the same delays");
+        assert!(da
+            .iter()
+            .all(|d| *d >= Duration::from_millis(100) && *d <= Duration::from_millis(150)));
+        assert!(da.iter().any(|d| *d != da[0]), "jitter varies");
+    }
+
+    #[test]
+    fn usage_latency_starts_at_half_the_threshold() {
+        let mut st = State::new(
+            AutotaskSimConfig {
+                thresholds: 4,
+                usage_latency: Duration::from_millis(700),
+                ..AutotaskSimConfig::default()
+            },
+            String::new(),
+        );
+        assert_eq!(st.next_delay(), Duration::ZERO);
+        assert!(st.hourly.admit(Instant::now()));
+        assert_eq!(st.next_delay(), Duration::ZERO, "1 of 4 used");
+        assert!(st.hourly.admit(Instant::now()));
+        assert_eq!(st.next_delay(), Duration::from_millis(700), "2 of 4 used");
+        assert_eq!(st.threshold_usage().current_timeframe_request_count, 2);
+    }
+}

@@ -5,6 +5,9 @@ use super::*;
 use base64::Engine as _;
 use scopelink_core::webhook::{hmac, HmacAlgorithm};
 
+/// A callout: its headers and raw body.
+pub type Callout = (Vec<(String, String)>, Vec<u8>);
+
 /// A registered webhook: its record (`CompanyWebhooks` / `ContactWebhooks`
 /// row) and its field subscriptions.
 #[derive(Debug, Clone, PartialEq)]
@@ -146,7 +149,7 @@ impl State {
         webhook_id: i64,
         action: &str,
         entity_id: i64,
-    ) -> Option<(Vec<(String, String)>, Vec<u8>)> {
+    ) -> Option<Callout> {
         let hook = self.webhooks().into_iter().find(|w| w.id == webhook_id)?;
         let (_, _, watched) = webhook_entities(&hook.entity_type)?;
         let def = entity_def(watched)?;
@@ -207,5 +210,58 @@ impl State {
             ("X-Hook-Signature".to_string(), hook_signature(secret, &raw)),
         ];
         Some((headers, raw))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The notes' sample callout (`fixtures/autotask/webhook_callout.json`):
+    /// its parsed body, written with Autotask's escaping in its key order,
+    /// gives back its raw body byte for byte.
+    #[test]
+    fn the_sample_callout_body_is_reproduced_byte_for_byte() {
+        let sample: Value = serde_json::from_str(include_str!(
+            "../../../fixtures/autotask/webhook_callout.json"
+        ))
+        .unwrap_or(Value::Null);
+        let parsed = &sample["parsedBody"];
+        let fields: Vec<(String, String)> =
+            ["companyName", "companyType", "isActive", "territoryID"]
+                .iter()
+                .map(|k| ((*k).to_string(), dotnet_json(&parsed["Fields"][*k])))
+                .collect();
+        let mut members = Vec::new();
+        for k in [
+            "Action",
+            "Guid",
+            "EntityType",
+            "Id",
+            "Fields",
+            "EventTime",
+            "SequenceNumber",
+            "PersonID",
+        ] {
+            let v = if k == "Fields" {
+                ordered_object(&fields)
+            } else {
+                dotnet_json(&parsed[k])
+            };
+            members.push((k.to_string(), v));
+        }
+        assert_eq!(
+            ordered_object(&members),
+            sample["rawBody"].as_str().unwrap_or("")
+        );
+    }
+
+    #[test]
+    fn strings_escape_like_the_dotnet_serializer() {
+        assert_eq!(
+            dotnet_json(&json!("a&b<c>d'e+f`g\"h\\i\né")),
+            "\"a\\u0026b\\u003Cc\\u003Ed\\u0027e\\u002Bf\\u0060g\\\"h\\\\i\\n\\u00E9\""
+        );
+        assert_eq!(dotnet_json(&json!("😀")), "\"\\uD83D\\uDE00\"");
     }
 }
