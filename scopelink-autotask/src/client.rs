@@ -734,7 +734,12 @@ impl scopelink_core::connector::Connector for AutotaskConnector {
     }
 
     fn capabilities(&self) -> BTreeSet<FeatureCategory> {
-        [FeatureCategory::Crm, FeatureCategory::Psa].into()
+        [
+            FeatureCategory::Crm,
+            FeatureCategory::Psa,
+            FeatureCategory::Products,
+        ]
+        .into()
     }
 
     /// Reads `GET ThresholdInformation`, Autotask's cheapest authenticated
