@@ -130,7 +130,9 @@ impl PsaProjects for FailingOnce {
         project_id: &str,
         milestone: &PlannedMilestone,
     ) -> Result<String, ConnectorError> {
-        self.inner.create_milestone(plan, project_id, milestone).await
+        self.inner
+            .create_milestone(plan, project_id, milestone)
+            .await
     }
     async fn create_task(
         &self,

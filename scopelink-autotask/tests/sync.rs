@@ -34,7 +34,9 @@ async fn a_full_sync_reads_pages_of_500_and_skips_records_of_filtered_out_compan
     .await;
     let engine = s.env.engine();
     let mut filter = SyncFilter::default();
-    filter.company_types.insert(FilterOption::new("1", "Customer"));
+    filter
+        .company_types
+        .insert(FilterOption::new("1", "Customer"));
     let expected: Vec<i64> = s
         .sim
         .companies()
@@ -43,7 +45,13 @@ async fn a_full_sync_reads_pages_of_500_and_skips_records_of_filtered_out_compan
         .filter_map(|c| c["id"].as_i64())
         .collect();
     let report = engine
-        .run(&s.env.access, &s.conn, &s.at, &request(filter.clone(), true), None)
+        .run(
+            &s.env.access,
+            &s.conn,
+            &s.at,
+            &request(filter.clone(), true),
+            None,
+        )
         .await
         .unwrap();
     let companies = report.counts(DataType::Companies).unwrap();
@@ -70,7 +78,13 @@ async fn a_full_sync_reads_pages_of_500_and_skips_records_of_filtered_out_compan
     }
     // A skip says why.
     let kinds = s.env.kinds(&s.conn).await;
-    assert!(kinds.iter().any(|k| matches!(k, ActivityKind::RecordSkipped { data_type: DataType::Contacts, .. })));
+    assert!(kinds.iter().any(|k| matches!(
+        k,
+        ActivityKind::RecordSkipped {
+            data_type: DataType::Contacts,
+            ..
+        }
+    )));
 
     // The companies were read in pages of 500 with the filter and the
     // fields the records need, following nextPageUrl.
@@ -89,7 +103,9 @@ async fn a_full_sync_reads_pages_of_500_and_skips_records_of_filtered_out_compan
         body["Filter"],
         serde_json::json!([{"op": "in", "field": "companyType", "value": [1]}])
     );
-    assert!(company_queries[1..].iter().all(|r| r.body.as_ref() == Some(&body)));
+    assert!(company_queries[1..]
+        .iter()
+        .all(|r| r.body.as_ref() == Some(&body)));
     assert!(company_queries[1..].iter().all(|r| !r.query.is_empty()));
 }
 
@@ -98,7 +114,13 @@ async fn an_incremental_sync_reads_only_what_changed() {
     let s = setup(AutotaskSimConfig::default()).await;
     let engine = s.env.engine();
     let full = engine
-        .run(&s.env.access, &s.conn, &s.at, &request(SyncFilter::default(), true), None)
+        .run(
+            &s.env.access,
+            &s.conn,
+            &s.at,
+            &request(SyncFilter::default(), true),
+            None,
+        )
         .await
         .unwrap();
     assert_eq!(
@@ -117,7 +139,13 @@ async fn an_incremental_sync_reads_only_what_changed() {
     }
     s.sim.clear_requests();
     let report = engine
-        .run(&s.env.access, &s.conn, &s.at, &request(SyncFilter::default(), false), None)
+        .run(
+            &s.env.access,
+            &s.conn,
+            &s.at,
+            &request(SyncFilter::default(), false),
+            None,
+        )
         .await
         .unwrap();
     let companies = report.counts(DataType::Companies).unwrap();
