@@ -128,7 +128,7 @@ impl CrmSource for AutotaskConnector {
     /// `POST {Entity}/query` with `MaxRecords` 500, the fields the records
     /// need (`IncludeFields`) and a JSON filter: companies by the sync
     /// filter, every type but products by its change time on incremental
-    /// runs; pages follow `pageDetails.nextPageUrl` (the same body posted
+    /// runs (companies also by `createDate`); pages follow `pageDetails.nextPageUrl` (the same body posted
     /// to it), which is also the resume token.
     fn stream(&self, request: StreamRequest) -> PageStream<'_> {
         let Some((entity, include)) = entity(request.data_type) else {

@@ -65,7 +65,7 @@ pub(crate) fn everything() -> Value {
 
 /// The filter items of a company read or count: the sync filter's sets
 /// (each an `in`, the status an `eq` on `isActive`), and `since` on the
-/// change time. Never empty.
+/// change time or the creation time. Never empty.
 pub(crate) fn company_filter(filter: &SyncFilter, since: Option<DateTime<Utc>>) -> Vec<Value> {
     let mut items: Vec<Value> = Vec::new();
     items.extend(any_of("companyType", &filter.company_types));
@@ -81,7 +81,17 @@ pub(crate) fn company_filter(filter: &SyncFilter, since: Option<DateTime<Utc>>) 
     }
     items.extend(any_of("territoryID", &filter.territories));
     items.extend(any_of("marketSegmentID", &filter.markets));
-    items.extend(since_filter(DataType::Companies, since));
+    if let Some(since) = since {
+        // A company never edited since its creation may have no tracked
+        // modification time: new companies are found by `createDate`.
+        items.push(json!({
+            "op": "or",
+            "items": [
+                { "op": "gte", "field": "lastTrackedModifiedDateTime", "value": time_value(since) },
+                { "op": "gte", "field": "createDate", "value": time_value(since) },
+            ],
+        }));
+    }
     if items.is_empty() {
         items.push(everything());
     }
@@ -135,7 +145,10 @@ mod tests {
                 {"op":"in","field":"companyType","value":[1,3]},
                 {"op":"eq","field":"isActive","value":true},
                 {"op":"in","field":"territoryID","value":[29683458]},
-                {"op":"gte","field":"lastTrackedModifiedDateTime","value":"2026-03-01T00:00:00Z"}
+                {"op":"or","items":[
+                    {"op":"gte","field":"lastTrackedModifiedDateTime","value":"2026-03-01T00:00:00Z"},
+                    {"op":"gte","field":"createDate","value":"2026-03-01T00:00:00Z"}
+                ]}
             ])
         );
         // Both statuses do not narrow.
