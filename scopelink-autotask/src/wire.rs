@@ -330,26 +330,39 @@ pub struct Product {
     pub is_active: Option<bool>,
 }
 
-/// A webhook callout's body.
+/// A webhook callout's body (keys as Autotask writes them, PascalCase;
+/// camelCase accepted too, as their casing is not documented).
 #[derive(Debug, Clone, Default, Deserialize)]
 #[serde(default)]
 pub struct Callout {
     /// `Create`, `Update`, `Delete` (or `Deactivated`).
-    #[serde(rename = "Action", deserialize_with = "lenient_text")]
+    #[serde(rename = "Action", alias = "action", deserialize_with = "lenient_text")]
     pub action: Option<String>,
     /// The webhook's GUID.
-    #[serde(rename = "Guid", deserialize_with = "lenient_text")]
+    #[serde(rename = "Guid", alias = "guid", deserialize_with = "lenient_text")]
     pub guid: Option<String>,
     /// `Company`, `Contact`, ...
-    #[serde(rename = "EntityType", deserialize_with = "lenient_text")]
+    #[serde(
+        rename = "EntityType",
+        alias = "entityType",
+        deserialize_with = "lenient_text"
+    )]
     pub entity_type: Option<String>,
     /// The entity's id.
-    #[serde(rename = "Id", deserialize_with = "lenient_id")]
+    #[serde(rename = "Id", alias = "id", deserialize_with = "lenient_id")]
     pub id: Option<i64>,
     /// The webhook's event counter.
-    #[serde(rename = "SequenceNumber", deserialize_with = "lenient_id")]
+    #[serde(
+        rename = "SequenceNumber",
+        alias = "sequenceNumber",
+        deserialize_with = "lenient_id"
+    )]
     pub sequence_number: Option<i64>,
     /// When it happened.
-    #[serde(rename = "EventTime", deserialize_with = "lenient_text")]
+    #[serde(
+        rename = "EventTime",
+        alias = "eventTime",
+        deserialize_with = "lenient_text"
+    )]
     pub event_time: Option<String>,
 }

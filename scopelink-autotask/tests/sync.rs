@@ -161,7 +161,10 @@ async fn an_incremental_sync_reads_only_what_changed() {
     let filter: &Value = &query.body.as_ref().unwrap()["Filter"];
     assert_eq!(filter[0]["op"], "or");
     assert_eq!(filter[0]["items"][0]["op"], "gte");
-    assert_eq!(filter[0]["items"][0]["field"], "lastTrackedModifiedDateTime");
+    assert_eq!(
+        filter[0]["items"][0]["field"],
+        "lastTrackedModifiedDateTime"
+    );
     assert_eq!(filter[0]["items"][1]["field"], "createDate");
     assert!(filter[0]["items"][0]["value"].is_string());
     // Products carry no change time: read whole, unchanged.
