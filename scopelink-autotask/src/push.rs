@@ -260,7 +260,7 @@ impl PsaProjects for AutotaskConnector {
 
     /// `POST Projects/{id}/Tasks` in the phase; a sub-service (a child
     /// task) becomes a task of the same phase titled after its service (see
-    /// the [module docs](self)).
+    /// the crate docs: Autotask has no sub-tasks).
     async fn create_task(
         &self,
         plan: &PsaPlan,
