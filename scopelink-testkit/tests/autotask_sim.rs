@@ -179,6 +179,10 @@ async fn credentials_are_refused_as_autotask_refuses_them() {
 
     let none = send(None, None, None).await.unwrap();
     assert_eq!(none.status(), 500);
+    assert!(
+        !format!("{c:?}").contains(&c.secret),
+        "Debug leaves the secret out"
+    );
     let logged = api.sim.requests();
     assert_eq!(logged.len(), 6);
     assert!(
@@ -325,6 +329,22 @@ async fn bad_queries_are_refused_with_500_and_an_errors_body() {
 
     let (status, _) = api.call(Method::GET, "Companies", None).await;
     assert_eq!(status, 405, "no GET on an entity root");
+
+    // A body that is not declared JSON is refused as ASP.NET refuses it.
+    let c = api.sim.config();
+    let resp = api
+        .http
+        .post(format!("{}Companies/query", api.base))
+        .header("ApiIntegrationCode", &c.integration_code)
+        .header("UserName", &c.username)
+        .header("Secret", &c.secret)
+        .body(r#"{"filter":[{"op":"exist","field":"id"}]}"#)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(resp.status(), 415);
+    let body: Value = resp.json().await.unwrap();
+    assert!(body["Message"].as_str().unwrap().contains("media type"));
     let (status, _) = api
         .query(
             "Widgets",

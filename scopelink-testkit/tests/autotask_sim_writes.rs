@@ -417,6 +417,11 @@ async fn more_than_three_requests_in_flight_on_one_endpoint_get_429() {
     assert_eq!(stats.max_in_flight, 3);
     assert_eq!(stats.refused_threads as usize, refused.len());
     assert_eq!(stats.refused_for_limit(), stats.refused_threads);
+    assert_eq!(
+        api.sim.threshold_usage().current_timeframe_request_count as usize,
+        ok,
+        "refused calls are not counted in the hour"
+    );
 }
 
 #[tokio::test]
@@ -554,4 +559,124 @@ async fn limits_change_at_run_time() {
     let (status, _) = api.call(Method::GET, "ThresholdInformation", None).await;
     assert_eq!(status, 429);
     assert_eq!(api.sim.threshold_usage().external_request_threshold, 2);
+}
+
+#[tokio::test]
+async fn changes_queue_the_callouts_of_subscribed_webhooks() {
+    let api = Api::start(AutotaskSimConfig::default()).await;
+    let (_, created) = api
+        .call(
+            Method::POST,
+            "CompanyWebhooks",
+            Some(json!({
+                "name": "companies", "isActive": true,
+                "webhookUrl": "https://hooks.example.test/autotask/companies",
+                "deactivationUrl": "https://hooks.example.test/autotask/off",
+                "secretKey": "k3y", "isSubscribedToCreateEvents": true,
+                "isSubscribedToUpdateEvents": true, "isSubscribedToDeleteEvents": true
+            })),
+        )
+        .await;
+    let hook = created["itemId"].as_i64().unwrap();
+    // Not ready yet (no subscribed field): changes send nothing.
+    assert!(api
+        .sim
+        .edit("Companies", COMPANY, json!({"companyName": "Renamed"})));
+    assert!(api.sim.take_callouts().is_empty());
+    for (field, subscribed) in [(7, true), (24, false)] {
+        let (status, _) = api
+            .call(
+                Method::POST,
+                &format!("CompanyWebhooks/{hook}/Fields"),
+                Some(json!({"fieldID": field, "isSubscribedField": subscribed, "isDisplayAlwaysField": true})),
+            )
+            .await;
+        assert_eq!(status, 200);
+    }
+
+    // A change to a field nobody subscribed to sends nothing.
+    assert!(api
+        .sim
+        .edit("Companies", COMPANY, json!({"phone": "555-9999"})));
+    assert!(api.sim.take_callouts().is_empty());
+
+    assert!(api.sim.edit(
+        "Companies",
+        COMPANY,
+        json!({"CompanyName": "Harbor & Pine"})
+    ));
+    let (status, _) = api
+        .call(
+            Method::PATCH,
+            "Companies",
+            Some(json!({"id": COMPANY, "companyName": "Harbor and Pine"})),
+        )
+        .await;
+    assert_eq!(status, 200);
+    let (_, new) = api
+        .call(
+            Method::POST,
+            "Companies",
+            Some(json!({"companyName": "Fresh Co", "companyType": 1, "ownerResourceID": 29682885, "phone": "555-0101"})),
+        )
+        .await;
+    let new_id = new["itemId"].as_i64().unwrap();
+    assert!(api.sim.delete_company(new_id));
+
+    let callouts = api.sim.take_callouts();
+    let seen: Vec<(String, i64, Value)> = callouts
+        .iter()
+        .map(|c| {
+            assert_eq!(c.webhook_id, hook);
+            assert_eq!(c.url, "https://hooks.example.test/autotask/companies");
+            let sig = &c
+                .headers
+                .iter()
+                .find(|(k, _)| k == "X-Hook-Signature")
+                .unwrap()
+                .1;
+            assert_eq!(sig, &hook_signature("k3y", &c.body));
+            let v: Value = serde_json::from_slice(&c.body).unwrap();
+            (
+                v["Action"].as_str().unwrap().to_string(),
+                v["Id"].as_i64().unwrap(),
+                v["Fields"].clone(),
+            )
+        })
+        .collect();
+    assert_eq!(
+        seen,
+        vec![
+            (
+                "Update".into(),
+                COMPANY,
+                json!({"companyName": "Harbor & Pine", "companyType": 1})
+            ),
+            (
+                "Update".into(),
+                COMPANY,
+                json!({"companyName": "Harbor and Pine", "companyType": 1})
+            ),
+            (
+                "Create".into(),
+                new_id,
+                json!({"companyName": "Fresh Co", "companyType": 1})
+            ),
+            (
+                "Delete".into(),
+                new_id,
+                json!({"companyName": "Fresh Co", "companyType": 1})
+            ),
+        ]
+    );
+    let sequence: Vec<i64> = callouts
+        .iter()
+        .map(|c| {
+            serde_json::from_slice::<Value>(&c.body).unwrap()["SequenceNumber"]
+                .as_i64()
+                .unwrap()
+        })
+        .collect();
+    assert!(sequence.windows(2).all(|w| w[0] < w[1]), "{sequence:?}");
+    assert!(api.sim.take_callouts().is_empty(), "taken once");
 }

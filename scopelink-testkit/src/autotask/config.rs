@@ -3,7 +3,8 @@
 use std::time::Duration;
 
 /// How the simulator starts: the API user, the seed data and the limits.
-#[derive(Debug, Clone)]
+/// Its `Debug` leaves the secret out.
+#[derive(Clone)]
 pub struct AutotaskSimConfig {
     /// The API user's username (`UserName` header; the `user` of zone
     /// discovery).
@@ -68,5 +69,28 @@ impl Default for AutotaskSimConfig {
             max_threads: 3,
             seed: 0x5eed_a070_7a5c,
         }
+    }
+}
+
+impl std::fmt::Debug for AutotaskSimConfig {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("AutotaskSimConfig")
+            .field("username", &self.username)
+            .field("secret", &"[redacted]")
+            .field("integration_code", &"[redacted]")
+            .field("zone_name", &self.zone_name)
+            .field("ci", &self.ci)
+            .field("companies", &self.companies)
+            .field("contacts_per_company", &self.contacts_per_company)
+            .field("opportunities", &self.opportunities)
+            .field("configuration_items", &self.configuration_items)
+            .field("products", &self.products)
+            .field("latency", &self.latency)
+            .field("jitter", &self.jitter)
+            .field("usage_latency", &self.usage_latency)
+            .field("thresholds", &self.thresholds)
+            .field("max_threads", &self.max_threads)
+            .field("seed", &self.seed)
+            .finish()
     }
 }

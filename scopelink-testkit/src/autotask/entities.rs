@@ -283,6 +283,7 @@ const TASK_FIELDS: &[FieldDef] = &[
     f("assignedResourceID", "integer").refs("Resources"),
     f("assignedResourceRoleID", "integer"),
     f("priority", "integer"),
+    f("priorityLabel", "integer").pick(TASK_PRIORITIES),
     f("billingCodeID", "integer"),
     f("isVisibleInClientPortal", "boolean"),
     f("externalID", "string").len(50),

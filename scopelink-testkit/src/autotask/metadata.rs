@@ -105,25 +105,30 @@ impl State {
         ok(json!({ "fields": fields }))
     }
 
+    /// `entityInformation/userDefinedFields`: the swagger's `Field` model.
     pub(super) fn udf_information(&self, def: &EntityDef) -> Out {
-        let fields = if def.name == "Companies" {
-            vec![json!({
-                "name": "Customer Tier",
-                "label": "Customer Tier",
-                "type": 1,
-                "udfType": 1,
-                "dataType": 1,
-                "length": 20,
-                "isRequired": false,
-                "isPickList": false,
-                "picklistValues": null,
-                "isProtected": false,
-                "isVisibleToClientPortal": false,
-                "isActive": true,
-            })]
-        } else {
-            Vec::new()
-        };
+        let fields: Vec<Value> = query::udf_names(def)
+            .iter()
+            .map(|name| {
+                json!({
+                    "name": name,
+                    "label": name,
+                    "type": "string",
+                    "length": 20,
+                    "description": "",
+                    "isRequired": false,
+                    "isReadOnly": false,
+                    "isQueryable": true,
+                    "isReference": false,
+                    "referenceEntityType": "",
+                    "isPickList": false,
+                    "picklistValues": null,
+                    "picklistParentValueField": "",
+                    "defaultValue": "",
+                    "isSupportedWebhookField": true,
+                })
+            })
+            .collect();
         ok(json!({ "fields": fields }))
     }
 }

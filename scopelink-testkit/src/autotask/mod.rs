@@ -14,7 +14,8 @@
 //! - Every other call needs the headers `UserName`, `Secret` and
 //!   `ApiIntegrationCode` (names case-insensitive): an unknown user or a
 //!   missing or wrong integration code gets 500 with an errors body, a
-//!   wrong secret 401 with no body.
+//!   wrong secret 401 with no body. Request bodies must be declared
+//!   `application/json` (else 415).
 //! - `POST {Entity}/query` and `GET {Entity}/query?search=<json>`, and
 //!   `/query/count` (`{"queryCount": n}`): the filter grammar (`eq`,
 //!   `noteq`, `gt`, `gte`, `lt`, `lte`, `beginsWith`, `endsWith`,
@@ -29,10 +30,20 @@
 //!   `CompanyWebhooks/{id}/Fields`); required fields and picklist values
 //!   checked; `DELETE` where Autotask allows it.
 //! - `CompanyWebhooks`, `ContactWebhooks` and their `Fields`;
-//!   [`AutotaskSim::signed_callout`] builds a callout as Autotask sends it.
+//!   [`AutotaskSim::signed_callout`] builds a callout as Autotask sends it,
+//!   and creates, updates and deletes (through the API, or
+//!   [`AutotaskSim::edit`] / [`AutotaskSim::delete_company`] as a user's
+//!   edit in Autotask) queue the callouts of the webhooks subscribed to
+//!   them ([`AutotaskSim::take_callouts`]); they are not delivered.
 //! - `ThresholdInformation`; the hourly request threshold of the database
 //!   and the thread limit per integration code and endpoint, both refused
 //!   with 429 and an errors body; latency with jitter.
+//!
+//! Tests read and change the data with [`AutotaskSim::companies`] (and the
+//! other lists), [`AutotaskSim::touch`], [`AutotaskSim::insert_row`],
+//! inject failures with [`AutotaskSim::fail_next`], change the limits with
+//! [`AutotaskSim::set_limits`] and read them with
+//! [`AutotaskSim::threshold_usage`] and [`AutotaskSim::limit_stats`].
 //!
 //! Entities served: Companies, Contacts, Opportunities, ConfigurationItems,
 //! Products, Projects, Phases, Tasks, Resources and the webhook entities.
@@ -71,5 +82,5 @@ pub use self::{
     config::AutotaskSimConfig,
     server::AutotaskSim,
     state::{AutotaskLimitStats, ThresholdUsage},
-    webhooks::{hook_signature, Callout, SimWebhook},
+    webhooks::{hook_signature, Callout, QueuedCallout, SimWebhook},
 };

@@ -117,3 +117,11 @@ pub(super) const TASK_STATUSES: &[Pick] =
 
 /// Tasks `taskType`.
 pub(super) const TASK_TYPES: &[Pick] = &[default(p(1, "Fixed Work")), p(2, "Fixed Duration")];
+
+/// Tasks `priorityLabel`.
+pub(super) const TASK_PRIORITIES: &[Pick] = &[
+    p(1, "High"),
+    default(p(2, "Medium")),
+    p(3, "Low"),
+    p(4, "Critical"),
+];

@@ -72,10 +72,6 @@ struct QueryBody {
     include: Option<Vec<&'static str>>,
 }
 
-fn get_ci_key<'a>(obj: &'a Map<String, Value>, key: &str) -> Option<&'a Value> {
-    get_ci(obj, key)
-}
-
 struct Parser<'a> {
     def: &'a EntityDef,
     udfs: usize,
@@ -90,11 +86,11 @@ impl Parser<'_> {
         let obj = item
             .as_object()
             .ok_or_else(|| format!("Invalid filter item: {item}."))?;
-        let op = get_ci_key(obj, "op")
+        let op = get_ci(obj, "op")
             .and_then(Value::as_str)
             .ok_or("A filter item has no op.")?;
         if op.eq_ignore_ascii_case("and") || op.eq_ignore_ascii_case("or") {
-            let items = get_ci_key(obj, "items")
+            let items = get_ci(obj, "items")
                 .and_then(Value::as_array)
                 .filter(|i| !i.is_empty())
                 .ok_or_else(|| format!("The '{op}' grouping has no items."))?;
@@ -106,13 +102,13 @@ impl Parser<'_> {
             });
         }
         let op_parsed = Op::parse(op).ok_or_else(|| format!("Invalid operator '{op}'."))?;
-        let field = get_ci_key(obj, "field")
+        let field = get_ci(obj, "field")
             .and_then(Value::as_str)
             .filter(|f| !f.is_empty())
             .ok_or_else(|| format!("The '{op}' condition has no field."))?;
-        let udf = get_ci_key(obj, "udf").is_some_and(|u| u.as_bool() == Some(true));
-        let value = get_ci_key(obj, "value").cloned().unwrap_or(Value::Null);
-        let data_type = if udf {
+        let udf = get_ci(obj, "udf").is_some_and(|u| u.as_bool() == Some(true));
+        let value = get_ci(obj, "value").cloned().unwrap_or(Value::Null);
+        let target = if udf {
             self.udfs += 1;
             if self.udfs > 1 {
                 return Err("Only one user-defined field may be used in a query.".into());
@@ -127,7 +123,7 @@ impl Parser<'_> {
                     self.def.name
                 ));
             }
-            "string"
+            Target::Udf(field.to_string())
         } else {
             let f = self.def.field(field).ok_or_else(|| {
                 format!("Unable to find {field} in the {} entity.", self.def.name)
@@ -135,7 +131,11 @@ impl Parser<'_> {
             if !f.queryable {
                 return Err(format!("The field {} is not queryable.", f.name));
             }
-            f.data_type
+            Target::Field(f)
+        };
+        let data_type = match &target {
+            Target::Field(f) => f.data_type,
+            Target::Udf(_) => "string",
         };
         match op_parsed {
             Op::Exist | Op::NotExist => {}
@@ -156,11 +156,6 @@ impl Parser<'_> {
                 }
             }
         }
-        let target = if udf {
-            Target::Udf(field.to_string())
-        } else {
-            Target::Field(self.def.field(field).ok_or("unreachable")?)
-        };
         Ok(Cond::Leaf {
             op: op_parsed,
             target,

@@ -36,26 +36,45 @@ impl State {
         if let Some(refusal) = self.authenticate(req) {
             return refusal;
         }
+        if matches!(method.as_str(), "POST" | "PATCH" | "PUT") {
+            let media = header(req, "Content-Type")
+                .and_then(|v| v.split(';').next())
+                .map(|v| v.trim().to_ascii_lowercase());
+            if !matches!(media.as_deref(), Some("application/json" | "text/json")) {
+                let media = media.unwrap_or_else(|| "application/octet-stream".into());
+                return (
+                    415,
+                    Some(json!({
+                        "Message": format!(
+                            "The request entity's media type '{media}' is not supported for this resource."
+                        )
+                    })),
+                );
+            }
+        }
         if let Some(status) = self.sim.faults.take() {
             return match status {
                 429 => errors(429, thread_refusal(self.config.max_threads)),
                 s => errors(s, format!("Simulated HTTP {s}.")),
             };
         }
+        // Neither refusal is counted in the hour (an assumption).
         let now = Instant::now();
+        let segments: Vec<&str> = rest.split('/').collect();
+        let endpoint = segments.first().copied().unwrap_or("").to_ascii_lowercase();
+        let key = format!("{}|{endpoint}", self.config.integration_code);
+        let max_threads = self.config.max_threads;
+        let slots = self.in_flight.entry(key.clone()).or_default();
+        slots.retain(|end| *end > now);
+        if slots.len() >= max_threads {
+            self.limits.refused_threads += 1;
+            return errors(429, thread_refusal(max_threads));
+        }
         if !self.hourly.admit(now) {
             self.limits.refused_threshold += 1;
             return errors(429, THRESHOLD_REFUSAL);
         }
-        let segments: Vec<&str> = rest.split('/').collect();
-        let endpoint = segments.first().copied().unwrap_or("").to_ascii_lowercase();
-        let key = format!("{}|{endpoint}", self.config.integration_code);
         let slots = self.in_flight.entry(key).or_default();
-        slots.retain(|end| *end > now);
-        if slots.len() >= self.config.max_threads {
-            self.limits.refused_threads += 1;
-            return errors(429, thread_refusal(self.config.max_threads));
-        }
         slots.push(now + delay);
         self.limits.max_in_flight = self.limits.max_in_flight.max(slots.len());
         self.dispatch(req, &method, &segments)

@@ -254,5 +254,24 @@ pub(super) fn seed(config: &AutotaskSimConfig) -> Tables {
             }),
         );
     }
+    // Autotask answers every field of the entity; the fixtures show a few.
+    for def in ENTITIES {
+        for row in t.get_mut(def.name).into_iter().flat_map(|t| t.values_mut()) {
+            complete_row(def, row);
+        }
+    }
     t
+}
+
+/// Gives `row` every field of `def` (`null` where it has none) and, where
+/// the entity has them, `userDefinedFields` (`[]`), as Autotask answers.
+pub(super) fn complete_row(def: &EntityDef, row: &mut Value) {
+    if let Some(obj) = row.as_object_mut() {
+        for f in def.fields {
+            obj.entry(f.name).or_insert(Value::Null);
+        }
+        if def.has_udfs {
+            obj.entry("userDefinedFields").or_insert_with(|| json!([]));
+        }
+    }
 }

@@ -96,15 +96,16 @@ impl AutotaskSim {
     }
 
     /// Adds (or replaces) a row of `entity` as stored, e.g. a company made
-    /// in Autotask's UI; `false` for an unknown entity or a row without a
-    /// numeric `id`.
-    pub fn insert_row(&self, entity: &str, row: Value) -> bool {
+    /// in Autotask's UI (fields it lacks become `null`); `false` for an
+    /// unknown entity or a row without a numeric `id`.
+    pub fn insert_row(&self, entity: &str, mut row: Value) -> bool {
         let Some(def) = entity_def(entity) else {
             return false;
         };
         let Some(id) = row.get("id").and_then(id_of) else {
             return false;
         };
+        seed::complete_row(def, &mut row);
         let mut st = self.state();
         st.tables.entry(def.name).or_default().insert(id, row);
         let next = st.next_ids.entry(def.name).or_insert(id + 1);
@@ -156,20 +157,73 @@ impl AutotaskSim {
     }
 
     /// Deletes company `id` (and its contacts), as Autotask's UI can (the
-    /// API cannot). `false` when there is no such company.
+    /// API cannot); queues the `Delete` callouts of subscribed webhooks.
+    /// `false` when there is no such company.
     pub fn delete_company(&self, id: i64) -> bool {
         let mut st = self.state();
-        let removed = st
+        let Some(row) = st.tables.get_mut("Companies").and_then(|t| t.remove(&id)) else {
+            return false;
+        };
+        st.queue_callouts("Companies", "Delete", id, &row, &[]);
+        let contacts: Vec<(i64, Value)> = st
             .tables
-            .get_mut("Companies")
-            .and_then(|t| t.remove(&id))
-            .is_some();
-        if removed {
-            if let Some(contacts) = st.tables.get_mut("Contacts") {
-                contacts.retain(|_, c| c.get("companyID").and_then(id_of) != Some(id));
+            .get("Contacts")
+            .into_iter()
+            .flatten()
+            .filter(|(_, c)| c.get("companyID").and_then(id_of) == Some(id))
+            .map(|(k, c)| (*k, c.clone()))
+            .collect();
+        for (cid, contact) in contacts {
+            if let Some(t) = st.tables.get_mut("Contacts") {
+                t.remove(&cid);
+            }
+            st.queue_callouts("Contacts", "Delete", cid, &contact, &[]);
+        }
+        true
+    }
+
+    /// Edits row `id` of `entity` as a user would in Autotask's UI: sets
+    /// `fields` (field names case-insensitive, unknown ones ignored, values
+    /// taken as given), stamps the modified dates and queues the `Update`
+    /// callouts of webhooks subscribed to a changed field. `false` when
+    /// there is no such row or `fields` is not an object.
+    pub fn edit(&self, entity: &str, id: i64, fields: Value) -> bool {
+        let (Some(def), Value::Object(fields)) = (entity_def(entity), fields) else {
+            return false;
+        };
+        let mut st = self.state();
+        let Some(mut row) = st
+            .tables
+            .get(def.name)
+            .and_then(|t| t.get(&id))
+            .and_then(Value::as_object)
+            .cloned()
+        else {
+            return false;
+        };
+        let before = row.clone();
+        for (k, v) in fields {
+            if let Some(f) = def.field(&k) {
+                row.insert(f.name.to_string(), v);
             }
         }
-        removed
+        let changed = writes::changed_fields(def, &before, &row);
+        let now = st.now();
+        for f in def.modified_fields {
+            row.insert((*f).to_string(), json!(now));
+        }
+        let row = Value::Object(row);
+        st.queue_callouts(def.name, "Update", id, &row, &changed);
+        st.tables.entry(def.name).or_default().insert(id, row);
+        true
+    }
+
+    /// The callouts queued by changes since the last call (creates, updates
+    /// and deletes through the API, [`AutotaskSim::edit`],
+    /// [`AutotaskSim::delete_company`]), oldest first: what Autotask would
+    /// have POSTed to each subscribed webhook's `webhookUrl`.
+    pub fn take_callouts(&self) -> Vec<QueuedCallout> {
+        std::mem::take(&mut self.state().outbox)
     }
 
     /// Every request so far, in order (no header is logged, so no secret).

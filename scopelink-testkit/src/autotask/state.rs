@@ -50,6 +50,8 @@ pub(super) struct State {
     pub(super) limits: AutotaskLimitStats,
     /// The next webhook callout's `SequenceNumber`.
     pub(super) sequence: u64,
+    /// Callouts queued by changes, oldest first.
+    pub(super) outbox: Vec<QueuedCallout>,
     pub(super) rng: u64,
     pub(super) sim: SimLayer,
 }
@@ -126,6 +128,7 @@ impl State {
             in_flight: HashMap::new(),
             limits: AutotaskLimitStats::default(),
             sequence: 1,
+            outbox: Vec::new(),
             sim: SimLayer::default(),
         }
     }

@@ -152,25 +152,30 @@ impl State {
     ) -> Option<Callout> {
         let hook = self.webhooks().into_iter().find(|w| w.id == webhook_id)?;
         let (_, _, watched) = webhook_entities(&hook.entity_type)?;
-        let def = entity_def(watched)?;
         let row = self
             .tables
             .get(watched)
             .and_then(|t| t.get(&entity_id))
             .cloned();
-        let mut ids: Vec<i64> = hook
-            .fields
-            .iter()
-            .filter(|f| {
-                f.get("isSubscribedField").and_then(Value::as_bool) == Some(true)
-                    || f.get("isDisplayAlwaysField").and_then(Value::as_bool) == Some(true)
-            })
-            .filter_map(|f| f.get("fieldID").and_then(id_of))
-            .collect();
+        self.callout_for_row(&hook, action, entity_id, row.as_ref())
+    }
+
+    /// The callout of `hook` for `action` on record `entity_id` holding
+    /// `row` (`None`: gone, no `Fields`).
+    fn callout_for_row(
+        &mut self,
+        hook: &SimWebhook,
+        action: &str,
+        entity_id: i64,
+        row: Option<&Value>,
+    ) -> Option<Callout> {
+        let (_, _, watched) = webhook_entities(&hook.entity_type)?;
+        let def = entity_def(watched)?;
+        let mut ids = subscribed_ids(hook, true);
         ids.sort_unstable();
         ids.dedup();
         let mut fields = Vec::new();
-        if let Some(row) = &row {
+        if let Some(row) = row {
             for id in ids {
                 if let Some(field) = def.fields.iter().find(|f| f.webhook_id == Some(id)) {
                     let value = row.get(field.name).cloned().unwrap_or(Value::Null);
@@ -211,6 +216,99 @@ impl State {
         ];
         Some((headers, raw))
     }
+
+    /// Queues the callouts Autotask would send for `action` on row `id` of
+    /// `entity` (`row`: the record after a create or update, before a
+    /// delete): to every active, ready webhook of that entity subscribed to
+    /// the action, and for an update only when a subscribed field is among
+    /// `changed`.
+    pub(super) fn queue_callouts(
+        &mut self,
+        entity: &str,
+        action: &str,
+        id: i64,
+        row: &Value,
+        changed: &[&str],
+    ) {
+        let Some(kind) = entity_def(entity).and_then(|d| d.webhook_type) else {
+            return;
+        };
+        let Some((_, _, watched)) = webhook_entities(kind) else {
+            return;
+        };
+        let Some(def) = entity_def(watched) else {
+            return;
+        };
+        let flag = match action {
+            "Create" => "isSubscribedToCreateEvents",
+            "Update" => "isSubscribedToUpdateEvents",
+            _ => "isSubscribedToDeleteEvents",
+        };
+        let hooks: Vec<SimWebhook> = self
+            .webhooks()
+            .into_iter()
+            .filter(|w| w.entity_type == kind)
+            .filter(|w| {
+                ["isActive", "isReady", flag]
+                    .iter()
+                    .all(|k| w.record.get(*k).and_then(Value::as_bool) == Some(true))
+            })
+            .collect();
+        for hook in hooks {
+            if action == "Update" {
+                let subscribed = subscribed_ids(&hook, false);
+                let hit = def.fields.iter().any(|f| {
+                    f.webhook_id.is_some_and(|i| subscribed.contains(&i))
+                        && changed.contains(&f.name)
+                });
+                if !hit {
+                    continue;
+                }
+            }
+            let url = hook
+                .record
+                .get("webhookUrl")
+                .and_then(Value::as_str)
+                .unwrap_or("")
+                .to_string();
+            if let Some((headers, body)) = self.callout_for_row(&hook, action, id, Some(row)) {
+                self.outbox.push(QueuedCallout {
+                    webhook_id: hook.id,
+                    url,
+                    headers,
+                    body,
+                });
+            }
+        }
+    }
+}
+
+/// The field ids a webhook subscribes to (with `display_always`, also those
+/// it always shows).
+fn subscribed_ids(hook: &SimWebhook, display_always: bool) -> Vec<i64> {
+    hook.fields
+        .iter()
+        .filter(|f| {
+            f.get("isSubscribedField").and_then(Value::as_bool) == Some(true)
+                || (display_always
+                    && f.get("isDisplayAlwaysField").and_then(Value::as_bool) == Some(true))
+        })
+        .filter_map(|f| f.get("fieldID").and_then(id_of))
+        .collect()
+}
+
+/// A callout Autotask would have POSTed after a change: where to, its
+/// headers and its raw body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct QueuedCallout {
+    /// The webhook it is for.
+    pub webhook_id: i64,
+    /// The webhook's `webhookUrl`.
+    pub url: String,
+    /// `Content-Type` and `X-Hook-Signature`.
+    pub headers: Vec<(String, String)>,
+    /// The raw body (sign and verify these bytes).
+    pub body: Vec<u8>,
 }
 
 #[cfg(test)]

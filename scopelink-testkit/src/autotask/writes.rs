@@ -11,6 +11,19 @@ fn no_reference(field: &str) -> String {
     format!("Value does not reference an existing entity for {field} . ")
 }
 
+/// The fields of `def` whose value differs between `before` and `after`.
+pub(super) fn changed_fields(
+    def: &EntityDef,
+    before: &Map<String, Value>,
+    after: &Map<String, Value>,
+) -> Vec<&'static str> {
+    def.fields
+        .iter()
+        .filter(|f| before.get(f.name) != after.get(f.name))
+        .map(|f| f.name)
+        .collect()
+}
+
 impl State {
     pub(super) fn get_item(&mut self, def: &EntityDef, id: &str, parent: Option<i64>) -> Out {
         let row = id
@@ -309,10 +322,9 @@ impl State {
         let id = self.new_id(def.name);
         row.insert("id".into(), json!(id));
         self.stamp_row(def, &mut row, true);
-        self.tables
-            .entry(def.name)
-            .or_default()
-            .insert(id, Value::Object(row));
+        let row = Value::Object(row);
+        self.queue_callouts(def.name, "Create", id, &row, &[]);
+        self.tables.entry(def.name).or_default().insert(id, row);
         self.refresh_webhook_ready();
         ok(json!({ "itemId": id }))
     }
@@ -356,6 +368,7 @@ impl State {
                 format!("No matching records found for {} id {id}.", def.name),
             );
         };
+        let before = row.clone();
         // Fields that cannot change on update.
         let fixed: &[&str] = match def.name {
             "Projects" => &["companyID"],
@@ -389,11 +402,11 @@ impl State {
         if let Err(out) = self.validate(def, &row) {
             return out;
         }
+        let changed = changed_fields(def, &before, &row);
         self.stamp_row(def, &mut row, false);
-        self.tables
-            .entry(def.name)
-            .or_default()
-            .insert(id, Value::Object(row));
+        let row = Value::Object(row);
+        self.queue_callouts(def.name, "Update", id, &row, &changed);
+        self.tables.entry(def.name).or_default().insert(id, row);
         self.refresh_webhook_ready();
         ok(json!({ "itemId": id }))
     }
@@ -415,8 +428,8 @@ impl State {
                 "No matching records found. The delete was not performed.",
             );
         };
-        if let Some(t) = self.tables.get_mut(def.name) {
-            t.remove(&id);
+        if let Some(row) = self.tables.get_mut(def.name).and_then(|t| t.remove(&id)) {
+            self.queue_callouts(def.name, "Delete", id, &row, &[]);
         }
         if def.name.ends_with("Webhooks") {
             let fields = format!("{}Fields", def.name.trim_end_matches('s'));
