@@ -203,3 +203,80 @@ async fn a_failed_test_puts_the_connection_in_connection_error_with_autotasks_re
         other => panic!("{other:?}"),
     }
 }
+
+#[tokio::test]
+async fn zone_addresses_pass_the_address_policy() {
+    use wiremock::matchers::{method, path};
+    use wiremock::{Mock, MockServer, ResponseTemplate};
+
+    // A typed lookup host on a link-local or private address is refused
+    // before any request.
+    for typed in [
+        "http://169.254.169.254",
+        "https://10.0.0.5/ATServicesRest/",
+        "ftp://webservices.autotask.net",
+    ] {
+        let err = AutotaskConnector::connect(
+            AutotaskSettings {
+                zone_lookup_url: Some(typed.into()),
+                ..AutotaskSettings::default()
+            },
+            ApiUserSecret::new("api@example.test", "secret", "CODE"),
+            local(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConnectorError::InvalidConfig {
+                    field: "zone_lookup_url",
+                    ..
+                }
+            ),
+            "{typed}: {err:?}"
+        );
+    }
+
+    // A lookup that answers with a zone on a private or metadata address:
+    // refused, so the credentials never go there.
+    for zone in [
+        "https://10.1.2.3/ATServicesRest/",
+        "http://169.254.169.254/latest/",
+        "https://192.168.0.9/",
+    ] {
+        let lookup = MockServer::start().await;
+        Mock::given(method("GET"))
+            .and(path("/ATServicesRest/v1.0/zoneInformation"))
+            .respond_with(ResponseTemplate::new(200).set_body_json(serde_json::json!({
+                "zoneName": "Elsewhere", "url": zone, "webUrl": "https://ww3.autotask.net/", "ci": 1
+            })))
+            .mount(&lookup)
+            .await;
+        let err = AutotaskConnector::connect(
+            AutotaskSettings {
+                zone_lookup_url: Some(lookup.uri()),
+                ..AutotaskSettings::default()
+            },
+            ApiUserSecret::new("api@example.test", "secret", "CODE"),
+            local(),
+        )
+        .await
+        .unwrap_err();
+        assert!(
+            matches!(
+                err,
+                ConnectorError::InvalidConfig {
+                    field: "zone_url",
+                    ..
+                }
+            ),
+            "{zone}: {err:?}"
+        );
+        // The lookup itself carried no credential.
+        let received = lookup.received_requests().await.unwrap();
+        assert_eq!(received.len(), 1);
+        assert!(received[0].headers.get("secret").is_none());
+        assert!(received[0].headers.get("apiintegrationcode").is_none());
+    }
+}
