@@ -258,6 +258,9 @@ async fn a_sync_dropped_halfway_resumes_from_its_next_page_url() {
     let sim = AutotaskSim::start(big()).await;
     let at = connector(&sim, &sim.zone_lookup_url());
     let host = host(&sim).await;
+    // Answers take 50 ms, so page 3 is still on its way when page 2 is
+    // reported.
+    sim.set_latency(Duration::from_millis(50), Duration::ZERO);
     // Reports 1-2 are companies pages 1-2: the future is dropped at its
     // next await after that, mid-companies.
     const ABORT_AFTER: u64 = 2;
@@ -294,6 +297,7 @@ async fn a_sync_dropped_halfway_resumes_from_its_next_page_url() {
         .expect("a checkpoint with the next page");
     assert!(token.starts_with(&sim.zone_url()), "{token}");
 
+    sim.set_latency(Duration::ZERO, Duration::ZERO);
     let refused = host.run_crm(&at, &rec).await.expect_err("still running");
     assert!(matches!(
         refused,
