@@ -351,17 +351,15 @@ impl AutotaskConnector {
                     ),
                 };
             }
-            if (lower.contains("user") || lower.contains("resource"))
-                && (lower.contains("not found")
-                    || lower.contains("authenticat")
-                    || lower.contains("not a known")
-                    || lower.contains("invalid")
-                    || lower.contains("unknown")
-                    || lower.contains("does not exist")
-                    || lower.contains("not authorized")
-                    || lower.contains("unauthorized"))
-                && !lower.contains("permission")
-            {
+            let names_user = lower.contains("username")
+                || lower.contains("user name")
+                || lower.contains("api user");
+            let refuses = lower.contains("not a known")
+                || lower.contains("unknown")
+                || lower.contains("not found")
+                || lower.contains("does not exist")
+                || lower.contains("invalid");
+            if lower.contains("authenticat") || (names_user && refuses) {
                 return ConnectorError::Authentication {
                     message: format!(
                         "Autotask does not accept the API user `{}` while {what} ({message}); check the user name ({API_USER_SETTINGS})",
@@ -854,6 +852,49 @@ mod tests {
         let e = check_credentials(&ApiUserSecret::new("u", "", "c")).unwrap_err();
         assert!(matches!(e, ConnectorError::Authentication { .. }));
         assert!(check_credentials(&ApiUserSecret::new("u", "s", "c")).is_ok());
+    }
+
+    #[test]
+    fn only_credential_500s_are_authentication_failures() {
+        let at = AutotaskConnector::with_zone_url(
+            "https://webservices3.autotask.net/ATServicesRest/",
+            AutotaskSettings::default(),
+            ApiUserSecret::new("api@example.test", "s", "c"),
+            HttpConfig::default(),
+        )
+        .unwrap();
+        let status = |code: u16, message: &str| HttpError::Status {
+            method: "POST".into(),
+            path: "/x".into(),
+            status: code,
+            message: message.into(),
+            retry_after: None,
+        };
+        for auth in [
+            "Unable to authenticate: the UserName is not a known API user.",
+            "IntegrationCode is invalid.",
+            "The API tracking identifier is missing.",
+        ] {
+            let e = at.api_error(status(500, auth), "reading");
+            assert!(e.is_auth_failure(), "{auth}: {e:?}");
+        }
+        for other in [
+            "When assigning a Resource, you must assign both a assignedResourceID and assignedResourceRoleID.",
+            "The resource is invalid for this role.",
+            "Value does not reference an existing entity for taskType . ",
+        ] {
+            let e = at.api_error(status(500, other), "creating a task");
+            assert!(!e.is_auth_failure(), "{other}: {e:?}");
+            assert!(e.to_string().contains(other.trim()), "{e}");
+        }
+        let e = at.api_error(
+            status(500, "The logged in Resource does not have the adequate permissions to update this entity type."),
+            "updating",
+        );
+        assert!(
+            matches!(e, ConnectorError::PermissionDenied { .. }),
+            "{e:?}"
+        );
     }
 
     #[test]
