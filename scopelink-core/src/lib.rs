@@ -22,6 +22,7 @@ pub mod error;
 pub mod error_hints;
 pub mod filter;
 pub mod http;
+pub mod in_flight;
 pub mod mapping;
 pub mod model;
 pub mod oauth;

@@ -38,7 +38,7 @@ impl fmt::Display for FeatureCategory {
 pub enum Provider {
     /// ConnectWise Manage (PSA, CRM, Products).
     ConnectWiseManage,
-    /// Datto Autotask PSA.
+    /// Datto Autotask PSA (CRM, PSA, Products).
     Autotask,
     /// HaloPSA.
     HaloPsa,
@@ -63,7 +63,7 @@ impl Provider {
         use FeatureCategory::*;
         let list: &[FeatureCategory] = match self {
             Provider::ConnectWiseManage => &[Crm, Psa, Products],
-            Provider::Autotask => &[Crm, Psa],
+            Provider::Autotask => &[Crm, Psa, Products],
             Provider::HaloPsa => &[Crm, Psa],
             Provider::Salesforce | Provider::HubSpot | Provider::Dynamics365 => &[Crm],
             Provider::DocuSign => &[ESignature],

@@ -12,10 +12,11 @@ use std::path::Path;
 use std::process::Command;
 
 /// The crates published to crates.io; every other member has `publish = false`.
-const PUBLISHED: [&str; 5] = [
+const PUBLISHED: [&str; 6] = [
     "scopelink-core",
     "scopelink-connectwise",
     "scopelink-halopsa",
+    "scopelink-autotask",
     "scopelink-store-sqlite",
     "scopelink-crm",
 ];
