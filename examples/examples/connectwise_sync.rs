@@ -221,7 +221,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The connector, built from what the host stored; the API base is
     // discovered through /login/companyinfo and kept in the settings.
-    let Credentials::ApiKeyPair(keys) = connections.credentials(&conn.id).await? else {
+    let Credentials::ApiKeyPair(keys) = connections.credentials(&admin, &conn.id).await? else {
         return Err("unexpected credential type".into());
     };
     let cw = ConnectWiseConnector::connect(
@@ -235,14 +235,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?
     .with_page_size(100);
     connections
-        .set_setting(&conn.id, API_BASE_SETTING, cw.api_base().as_str())
+        .set_setting(&admin, &conn.id, API_BASE_SETTING, cw.api_base().as_str())
         .await?;
     println!("   API base discovered: {}", cw.api_base());
 
     let conn = connections.test(&admin, &conn.id, &cw).await?;
     println!("2. tested: {}", conn.status);
     summary.push(("test connection".into(), conn.status.to_string()));
-    if !conn.is_enabled() || conn.status.label() != "Connected" {
+    if !conn.is_connected() {
         return Err(format!("the connection test failed: {}", conn.status).into());
     }
 

@@ -88,7 +88,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("created connection {} [{}]", conn.name, conn.status);
 
     // The connector, built from what the host stored.
-    let Credentials::ClientCredentials(credentials) = connections.credentials(&conn.id).await?
+    let Credentials::ClientCredentials(credentials) =
+        connections.credentials(&admin, &conn.id).await?
     else {
         return Err("unexpected credential type".into());
     };
@@ -143,7 +144,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let mut project = sample_project();
     println!("\npushing \"{}\":", project.name);
     let report = connections
-        .push_project(&conn.id, &halo, &project, &options, Some(&progress))
+        .push_project(&admin, &conn.id, &halo, &project, &options, Some(&progress))
         .await?;
     println!(
         "pushed: HaloPSA project #{}, {} objects created",
@@ -170,7 +171,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     });
     println!("\nresubmitting with a new service:");
     let report = connections
-        .push_project(&conn.id, &halo, &project, &options, Some(&progress))
+        .push_project(&admin, &conn.id, &halo, &project, &options, Some(&progress))
         .await?;
     println!(
         "resubmitted: {} objects added to HaloPSA project #{}",

@@ -77,7 +77,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("2. callback completed: {}", connected.status);
 
     // An hour later: the access token in the vault has expired.
-    if let Credentials::OAuth(mut tokens) = connections.credentials(&connection.id).await? {
+    if let Credentials::OAuth(mut tokens) = connections.credentials(&access, &connection.id).await?
+    {
         tokens.expires_at = Some(chrono::Utc::now() - chrono::Duration::minutes(1));
         let reference = connections
             .get(&access, &connection.id)

@@ -187,7 +187,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             },
         )
         .await?;
-    let Credentials::ApiKeyPair(keys) = connections.credentials(&cw_conn.id).await? else {
+    let Credentials::ApiKeyPair(keys) = connections.credentials(&admin, &cw_conn.id).await? else {
         return Err("unexpected credential type".into());
     };
     let cw = ConnectWiseConnector::connect(
@@ -197,7 +197,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .await?;
     connections
-        .set_setting(&cw_conn.id, API_BASE_SETTING, cw.api_base().as_str())
+        .set_setting(
+            &admin,
+            &cw_conn.id,
+            API_BASE_SETTING,
+            cw.api_base().as_str(),
+        )
         .await?;
     let cw_conn = connections.test(&admin, &cw_conn.id, &cw).await?;
     println!("{}: {}", cw_conn.name, cw_conn.status);
@@ -225,7 +230,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         )
         .await?;
     let Credentials::ClientCredentials(credentials) =
-        connections.credentials(&halo_conn.id).await?
+        connections.credentials(&admin, &halo_conn.id).await?
     else {
         return Err("unexpected credential type".into());
     };
@@ -304,7 +309,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         push_bar.set_message(p.item.to_string());
     };
     let pushed = connections
-        .push_project(&halo_conn.id, &halo, &project, &options, Some(&on_push))
+        .push_project(
+            &admin,
+            &halo_conn.id,
+            &halo,
+            &project,
+            &options,
+            Some(&on_push),
+        )
         .await?;
     push_bar.finish_with_message("done");
 

@@ -612,7 +612,7 @@ impl SyncEngine {
             report.per_type.push((data_type, counts));
         }
         self.connections
-            .mark_synced(connection)
+            .record_synced(connection)
             .await
             .map_err(|e| match e {
                 Error::Store(s) => stopped(connection, s),
@@ -715,7 +715,7 @@ impl SyncEngine {
                     .await;
                 if let SyncError::Connector { source, .. } = &err {
                     if source.is_auth_failure() {
-                        let _ = self.connections.mark_error(connection, &reason).await;
+                        let _ = self.connections.record_error(connection, &reason).await;
                     }
                 }
                 Err(err)

@@ -351,7 +351,10 @@ async fn oauth_server_refuses_a_wrong_pkce_verifier() {
         "nothing changed"
     );
     assert!(matches!(
-        env.connections.credentials(&env.id).await.unwrap(),
+        env.connections
+            .credentials(&Access::full(), &env.id)
+            .await
+            .unwrap(),
         Credentials::ClientCredentials(_)
     ));
 }

@@ -1259,7 +1259,10 @@ async fn connectwise_bad_keys_become_connection_error_with_the_provider_reason()
             Credentials::ApiKeyPair(cw_keys()),
         )
         .await;
-    host.connections.mark_synced(&conn.id).await.unwrap();
+    host.connections
+        .mark_synced(&Access::full(), &conn.id)
+        .await
+        .unwrap();
     assert_eq!(host.status(&conn).await, ConnectionStatus::Connected);
     let err = host
         .engine
@@ -1309,7 +1312,10 @@ async fn halopsa_bad_credentials_become_connection_error_with_the_provider_reaso
             Credentials::ClientCredentials(halo_credentials()),
         )
         .await;
-    host.connections.mark_synced(&conn.id).await.unwrap();
+    host.connections
+        .mark_synced(&Access::full(), &conn.id)
+        .await
+        .unwrap();
     host.engine
         .run(
             &Access::full(),

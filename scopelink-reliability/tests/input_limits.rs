@@ -235,7 +235,7 @@ async fn valid_input_is_accepted_and_edits_are_checked_the_same_way() {
     ));
     let err = h
         .connections
-        .set_setting(&id, "host", "https://halo.example.com:0")
+        .set_setting(&Access::full(), &id, "host", "https://halo.example.com:0")
         .await
         .expect_err("a bad setting");
     assert!(matches!(

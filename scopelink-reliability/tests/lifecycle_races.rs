@@ -370,7 +370,12 @@ async fn concurrent_updates_lose_nothing(store: Arc<dyn Store>) {
         let host = Arc::clone(&host);
         tasks.push(tokio::spawn(async move {
             host.connections
-                .set_setting(&host.conn, &format!("race_{i}"), &format!("value {i}"))
+                .set_setting(
+                    &scopelink_core::Access::full(),
+                    &host.conn,
+                    &format!("race_{i}"),
+                    &format!("value {i}"),
+                )
                 .await
         }));
     }

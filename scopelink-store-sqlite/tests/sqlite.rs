@@ -625,7 +625,11 @@ async fn the_vault_plugs_into_the_connection_service() {
         )
         .await
         .unwrap();
-    match connections.credentials(&created.id).await.unwrap() {
+    match connections
+        .credentials(&Access::full(), &created.id)
+        .await
+        .unwrap()
+    {
         Credentials::ApiKeyPair(k) => assert_eq!(k.private_key.expose_secret(), SECRET),
         other => panic!("unexpected credentials {other:?}"),
     }
