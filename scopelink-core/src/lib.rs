@@ -28,6 +28,7 @@ pub mod oauth;
 pub mod pages;
 pub mod provider;
 pub mod push;
+pub mod registry;
 pub mod scrub;
 pub mod secret;
 pub mod settings;
@@ -43,12 +44,13 @@ pub use access::{Access, Entitlements, Permission};
 pub use connection::{Connection, ConnectionId, ConnectionStatus};
 pub use connections::{ConnectionEvent, Connections, NewConnection};
 pub use error::{
-    AccessError, ConnectorError, Error, HttpError, InputError, MappingError, StoreError, SyncError,
-    TransitionError, VaultError, WebhookError,
+    AccessError, ConnectorError, Error, HttpError, InputError, MappingError, RegistryError,
+    StoreError, SyncError, TransitionError, VaultError, WebhookError,
 };
 
 pub use model::{DataType, Record};
 pub use provider::{FeatureCategory, Provider};
+pub use registry::{LiveConnection, ProviderFactory, Registry};
 pub use store::{MemoryStore, Store};
 pub use sync::{SyncEngine, SyncRequest};
 
