@@ -59,6 +59,57 @@ pub struct NewConnection {
     pub settings: BTreeMap<String, String>,
 }
 
+impl NewConnection {
+    /// A form for a connection to `provider` named `name`, with its
+    /// credentials, no category enabled yet and no settings.
+    ///
+    /// ```
+    /// use scopelink_core::secret::{ApiKeyPair, Credentials};
+    /// use scopelink_core::{FeatureCategory, NewConnection, Provider};
+    ///
+    /// let keys = Credentials::ApiKeyPair(ApiKeyPair::new("acme", "public", "private"));
+    /// let new = NewConnection::new(Provider::ConnectWiseManage, "Acme", keys)
+    ///     .category(FeatureCategory::Crm)
+    ///     .setting("server_url", "na.myconnectwise.net");
+    /// assert!(new.categories.contains(&FeatureCategory::Crm));
+    /// assert_eq!(new.settings["server_url"], "na.myconnectwise.net");
+    /// ```
+    pub fn new(provider: Provider, name: impl Into<String>, credentials: Credentials) -> Self {
+        Self {
+            provider,
+            name: name.into(),
+            categories: BTreeSet::new(),
+            credentials,
+            settings: BTreeMap::new(),
+        }
+    }
+
+    /// With `category` enabled too.
+    pub fn category(mut self, category: FeatureCategory) -> Self {
+        self.categories.insert(category);
+        self
+    }
+
+    /// With each of `categories` enabled too.
+    pub fn categories(mut self, categories: impl IntoIterator<Item = FeatureCategory>) -> Self {
+        self.categories.extend(categories);
+        self
+    }
+
+    /// With setting `key` set to `value`.
+    pub fn setting(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.insert(key.into(), value.into());
+        self
+    }
+
+    /// With each of `settings` set (a provider settings type's `to_map()`,
+    /// for instance).
+    pub fn settings(mut self, settings: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.settings.extend(settings);
+        self
+    }
+}
+
 /// The connection service. Cheap to clone.
 #[derive(Clone)]
 pub struct Connections {

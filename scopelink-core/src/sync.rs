@@ -330,6 +330,49 @@ pub struct SyncRequest {
 }
 
 impl SyncRequest {
+    /// Every data type the source offers and the connection has enabled,
+    /// unfiltered, incremental, with no deadline.
+    ///
+    /// ```
+    /// use scopelink_core::model::DataType;
+    /// use scopelink_core::SyncRequest;
+    ///
+    /// let request = SyncRequest::all()
+    ///     .data_types([DataType::Companies, DataType::Contacts])
+    ///     .full()
+    ///     .with_time_limit(std::time::Duration::from_secs(600));
+    /// assert_eq!(request.data_types, [DataType::Companies, DataType::Contacts]);
+    /// assert!(request.full && request.deadline.is_some());
+    /// ```
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Only these data types (run in dependency order whatever the order
+    /// given).
+    pub fn data_types(mut self, data_types: impl IntoIterator<Item = DataType>) -> Self {
+        self.data_types = data_types.into_iter().collect();
+        self
+    }
+
+    /// With this company filter.
+    pub fn filter(mut self, filter: SyncFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Ignoring the cursors: everything is fetched again.
+    pub fn full(mut self) -> Self {
+        self.full = true;
+        self
+    }
+
+    /// Stopping at `deadline` (see [`SyncRequest::deadline`](#structfield.deadline)).
+    pub fn until(mut self, deadline: std::time::Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
     /// This request with a deadline `limit` from now, for every data type
     /// it runs together.
     pub fn with_time_limit(mut self, limit: std::time::Duration) -> Self {

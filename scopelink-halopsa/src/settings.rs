@@ -48,6 +48,34 @@ impl HaloPsaSettings {
         }
     }
 
+    /// With the tenant name sent on token requests.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// With the ticket type id of projects.
+    ///
+    /// ```
+    /// use scopelink_halopsa::HaloPsaSettings;
+    ///
+    /// let settings = HaloPsaSettings::new("companyxyz.halopsa.com")
+    ///     .project_ticket_type_id("3")
+    ///     .task_ticket_type_id("26");
+    /// assert_eq!(settings.to_map()["project_ticket_type_id"], "3");
+    /// assert_eq!(settings.tenant, None);
+    /// ```
+    pub fn project_ticket_type_id(mut self, id: impl Into<String>) -> Self {
+        self.project_ticket_type_id = Some(id.into());
+        self
+    }
+
+    /// With the ticket type id of project tasks.
+    pub fn task_ticket_type_id(mut self, id: impl Into<String>) -> Self {
+        self.task_ticket_type_id = Some(id.into());
+        self
+    }
+
     /// Reads settings from a connection's settings map (the keys above;
     /// values trimmed, blank ones absent, other keys ignored).
     pub fn from_map(map: &BTreeMap<String, String>) -> Result<Self, ConnectorError> {
