@@ -64,25 +64,22 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(MemoryStore::new());
     let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
     let admin = Access::full();
-    let settings = HaloPsaSettings {
-        host: sim.uri(),
-        // Left empty: the connector reads it from /api/authinfo.
-        tenant: None,
-        project_ticket_type_id: Some("3".into()),
-        task_ticket_type_id: Some("26".into()),
-    };
+    let settings = HaloPsaSettings::new(sim.uri())
+        .project_ticket_type_id("3")
+        .task_ticket_type_id("26");
     let conn = connections
         .create(
             &admin,
-            NewConnection {
-                provider: Provider::HaloPsa,
-                name: "Acme MSP HaloPSA".into(),
-                categories: [FeatureCategory::Crm, FeatureCategory::Psa].into(),
-                credentials: Credentials::ClientCredentials(
-                    scopelink_core::secret::ClientCredentials::new("sim-client", "sim-secret"),
-                ),
-                settings: settings.to_map(),
-            },
+            NewConnection::new(
+                Provider::HaloPsa,
+                "Acme MSP HaloPSA",
+                Credentials::ClientCredentials(scopelink_core::secret::ClientCredentials::new(
+                    "sim-client",
+                    "sim-secret",
+                )),
+            )
+            .categories([FeatureCategory::Crm, FeatureCategory::Psa])
+            .settings(settings.to_map()),
         )
         .await?;
     println!("created connection {} [{}]", conn.name, conn.status);

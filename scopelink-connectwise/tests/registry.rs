@@ -39,22 +39,19 @@ async fn host(http: HttpConfig) -> Host {
 }
 
 fn form(sim: &ConnectWiseSim, categories: &[FeatureCategory]) -> NewConnection {
-    let settings = ConnectWiseSettings {
-        server_url: sim.server_url().to_string(),
-        client_id: sim.client_id().to_string(),
-        ..ConnectWiseSettings::default()
-    };
-    NewConnection {
-        provider: Provider::ConnectWiseManage,
-        name: "Acme ConnectWise".into(),
-        categories: categories.iter().copied().collect(),
-        credentials: Credentials::ApiKeyPair(ApiKeyPair::new(
+    let settings =
+        ConnectWiseSettings::new(sim.server_url().to_string(), sim.client_id().to_string());
+    NewConnection::new(
+        Provider::ConnectWiseManage,
+        "Acme ConnectWise",
+        Credentials::ApiKeyPair(ApiKeyPair::new(
             sim.company_id(),
             sim.public_key(),
             sim.private_key(),
         )),
-        settings: settings.to_map(),
-    }
+    )
+    .categories(categories.iter().copied())
+    .settings(settings.to_map())
 }
 
 fn invalid_field(result: Result<impl std::fmt::Debug, Error>) -> &'static str {
@@ -157,10 +154,7 @@ async fn connect_test_and_sync_store_the_api_base_once() {
         .sync(
             &access,
             &c.id,
-            &SyncRequest {
-                data_types: vec![DataType::Companies],
-                ..SyncRequest::default()
-            },
+            &SyncRequest::all().data_types(vec![DataType::Companies]),
             None,
         )
         .await

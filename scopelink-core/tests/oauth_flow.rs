@@ -77,17 +77,15 @@ async fn env(config: OAuthSimConfig) -> Env {
     let created = connections
         .create(
             &Access::full(),
-            NewConnection {
-                provider: Provider::Salesforce,
-                name: "Acme Salesforce".into(),
-                categories: BTreeSet::from([FeatureCategory::Crm]),
-                // The application's credentials until the user authorizes.
-                credentials: Credentials::ClientCredentials(ClientCredentials::new(
+            NewConnection::new(
+                Provider::Salesforce,
+                "Acme Salesforce",
+                Credentials::ClientCredentials(ClientCredentials::new(
                     &config.client_id,
                     &config.client_secret,
                 )),
-                settings: BTreeMap::new(),
-            },
+            )
+            .categories(BTreeSet::from([FeatureCategory::Crm])),
         )
         .await
         .expect("create");

@@ -17,7 +17,7 @@ use scopelink_core::{
     async_trait, AccessError, ConnectorError, Error, FeatureCategory, NewConnection, Provider,
     ProviderFactory, Registry, SyncRequest,
 };
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 
@@ -113,16 +113,9 @@ impl ProviderFactory for FakeFactory {
 }
 
 fn form(settings: &[(&str, &str)], categories: &[FeatureCategory]) -> NewConnection {
-    NewConnection {
-        provider: Provider::ConnectWiseManage,
-        name: "Acme".into(),
-        categories: categories.iter().copied().collect(),
-        credentials: credentials(),
-        settings: settings
-            .iter()
-            .map(|(k, v)| (k.to_string(), v.to_string()))
-            .collect::<BTreeMap<_, _>>(),
-    }
+    NewConnection::new(Provider::ConnectWiseManage, "Acme", credentials())
+        .categories(categories.iter().copied())
+        .settings(settings.iter().map(|(k, v)| (k.to_string(), v.to_string())))
 }
 
 const GOOD: &[(&str, &str)] = &[("server", "https://na.example.com")];
@@ -253,10 +246,7 @@ async fn test_and_sync_in_one_call_each() {
         .sync(
             &env.access,
             &c.id,
-            &SyncRequest {
-                data_types: vec![DataType::Companies],
-                ..SyncRequest::default()
-            },
+            &SyncRequest::all().data_types(vec![DataType::Companies]),
             None,
         )
         .await

@@ -25,13 +25,13 @@ fn registry(http: HttpConfig) -> Registry {
 }
 
 fn form(host: &str, categories: &[FeatureCategory]) -> NewConnection {
-    NewConnection {
-        provider: Provider::HaloPsa,
-        name: "Acme HaloPSA".into(),
-        categories: categories.iter().copied().collect(),
-        credentials: Credentials::ClientCredentials(credentials()),
-        settings: settings(host).to_map(),
-    }
+    NewConnection::new(
+        Provider::HaloPsa,
+        "Acme HaloPSA",
+        Credentials::ClientCredentials(credentials()),
+    )
+    .categories(categories.iter().copied())
+    .settings(settings(host).to_map())
 }
 
 fn invalid_field(result: Result<impl std::fmt::Debug, Error>) -> &'static str {
@@ -102,10 +102,7 @@ async fn connect_test_and_sync_in_one_call_each() {
         .sync(
             &access,
             &crm_only.id,
-            &SyncRequest {
-                data_types: vec![DataType::Companies],
-                ..SyncRequest::default()
-            },
+            &SyncRequest::all().data_types(vec![DataType::Companies]),
             None,
         )
         .await

@@ -155,11 +155,7 @@ fn http() -> HttpConfig {
 }
 
 fn cw_settings(server: &MockServer) -> ConnectWiseSettings {
-    ConnectWiseSettings {
-        server_url: server.uri(),
-        client_id: CW_CLIENT_ID.into(),
-        ..ConnectWiseSettings::default()
-    }
+    ConnectWiseSettings::new(server.uri(), CW_CLIENT_ID)
 }
 
 fn cw_keys() -> ApiKeyPair {
@@ -197,20 +193,15 @@ impl Host {
         self.connections
             .create(
                 &Access::full(),
-                NewConnection {
-                    provider,
-                    name: "hostile".into(),
-                    categories: [
+                NewConnection::new(provider, "hostile", credentials).categories(
+                    [
                         FeatureCategory::Crm,
                         FeatureCategory::Psa,
                         FeatureCategory::Products,
                     ]
                     .into_iter()
-                    .filter(|c| offered.contains(c))
-                    .collect(),
-                    credentials,
-                    settings: Default::default(),
-                },
+                    .filter(|c| offered.contains(c)),
+                ),
             )
             .await
             .unwrap()
@@ -324,11 +315,7 @@ async fn sync_and_judge(
             &Access::full(),
             &conn.id,
             connector,
-            &SyncRequest {
-                data_types: types,
-                full: true,
-                ..SyncRequest::default()
-            },
+            &SyncRequest::all().data_types(types).full(),
             None,
         )
         .await;

@@ -26,13 +26,13 @@ fn host() -> Host {
 }
 
 fn new(name: &str, settings: BTreeMap<String, String>) -> NewConnection {
-    NewConnection {
-        provider: Provider::HaloPsa,
-        name: name.into(),
-        categories: [FeatureCategory::Crm].into(),
-        credentials: Credentials::ClientCredentials(ClientCredentials::new("id", "secret")),
-        settings,
-    }
+    NewConnection::new(
+        Provider::HaloPsa,
+        name,
+        Credentials::ClientCredentials(ClientCredentials::new("id", "secret")),
+    )
+    .categories([FeatureCategory::Crm])
+    .settings(settings)
 }
 
 fn server(url: &str) -> BTreeMap<String, String> {

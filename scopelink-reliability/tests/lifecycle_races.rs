@@ -35,10 +35,7 @@ const PAGE: u32 = 30;
 const HELD_BEFORE: u64 = 4;
 
 fn companies() -> SyncRequest {
-    SyncRequest {
-        data_types: vec![DataType::Companies],
-        ..SyncRequest::default()
-    }
+    SyncRequest::all().data_types(vec![DataType::Companies])
 }
 
 async fn sqlite(dir: &tempfile::TempDir) -> Arc<dyn Store> {

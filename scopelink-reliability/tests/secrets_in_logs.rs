@@ -150,13 +150,9 @@ async fn create(
     connections
         .create(
             &Access::full(),
-            NewConnection {
-                provider,
-                name: "secrets".into(),
-                categories: categories.iter().copied().collect(),
-                credentials,
-                settings,
-            },
+            NewConnection::new(provider, "secrets", credentials)
+                .categories(categories.iter().copied())
+                .settings(settings),
         )
         .await
         .unwrap()
@@ -195,12 +191,9 @@ async fn connectwise_sync_webhook_write_back_and_failures_leak_nothing() {
     ]);
 
     let (_store, connections, engine) = host();
-    let settings = ConnectWiseSettings {
-        server_url: sim.server_url().to_string(),
-        client_id: sim.client_id().to_string(),
-        board_id: Some("31".into()),
-        ..ConnectWiseSettings::default()
-    };
+    let settings =
+        ConnectWiseSettings::new(sim.server_url().to_string(), sim.client_id().to_string())
+            .board_id("31");
     let keys = || ApiKeyPair::new(sim.company_id(), sim.public_key(), sim.private_key());
     let conn = create(
         &connections,
@@ -229,10 +222,7 @@ async fn connectwise_sync_webhook_write_back_and_failures_leak_nothing() {
             &Access::full(),
             &conn.id,
             &cw,
-            &SyncRequest {
-                full: true,
-                ..Default::default()
-            },
+            &SyncRequest::all().full(),
             None,
         )
         .await
@@ -335,10 +325,11 @@ async fn connectwise_sync_webhook_write_back_and_failures_leak_nothing() {
     .await;
     // A connect with wrong keys, and a refused server address.
     let err = ConnectWiseConnector::connect(
-        ConnectWiseSettings {
-            server_url: format!("https://user:{wrong_private}@example.com/"),
-            ..settings.clone()
-        },
+        ConnectWiseSettings::new(
+            format!("https://user:{wrong_private}@example.com/"),
+            &settings.client_id,
+        )
+        .board_id(settings.board_id.clone().unwrap_or_default()),
         keys(),
         HttpConfig::default(),
     )
@@ -435,12 +426,9 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
         ("refresh token", "refresh-9c1b7e5a".into()),
     ]);
     let (store, connections, engine) = host();
-    let settings = HaloPsaSettings {
-        host: sim.uri(),
-        tenant: None,
-        project_ticket_type_id: Some("3".into()),
-        task_ticket_type_id: Some("26".into()),
-    };
+    let settings = HaloPsaSettings::new(sim.uri())
+        .project_ticket_type_id("3")
+        .task_ticket_type_id("26");
     let credentials = ClientCredentials::new("sim-client", &client_secret);
     let conn = create(
         &connections,
@@ -473,10 +461,7 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
             &Access::full(),
             &conn.id,
             &halo,
-            &SyncRequest {
-                full: true,
-                ..Default::default()
-            },
+            &SyncRequest::all().full(),
             None,
         )
         .await

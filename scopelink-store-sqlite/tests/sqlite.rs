@@ -615,13 +615,12 @@ async fn the_vault_plugs_into_the_connection_service() {
     let created = connections
         .create(
             &Access::full(),
-            NewConnection {
-                provider: Provider::ConnectWiseManage,
-                name: "Acme CW".into(),
-                categories: [FeatureCategory::Crm].into_iter().collect(),
-                credentials: Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pub", SECRET)),
-                settings: Default::default(),
-            },
+            NewConnection::new(
+                Provider::ConnectWiseManage,
+                "Acme CW",
+                Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pub", SECRET)),
+            )
+            .categories([FeatureCategory::Crm].into_iter()),
         )
         .await
         .unwrap();
