@@ -10,8 +10,11 @@ use std::collections::BTreeMap;
 /// [`ConnectWiseConnector::with_api_base`](crate::ConnectWiseConnector::with_api_base).
 pub const API_BASE_SETTING: &str = "api_base";
 
-/// Non-secret settings of a ConnectWise connection.
+/// Non-secret settings of a ConnectWise connection. Build them with
+/// [`ConnectWiseSettings::new`] and the builder methods, or read them with
+/// [`ConnectWiseSettings::from_map`] (the struct is `#[non_exhaustive]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 #[serde(default)]
 pub struct ConnectWiseSettings {
     /// The server address as the user typed it: `https://na.myconnectwise.net`,

@@ -44,8 +44,11 @@ pub enum ConnectionEvent {
     },
 }
 
-/// What a user enters to create a connection.
+/// What a user enters to create a connection. Build it with
+/// [`NewConnection::new`] and the builder methods (the struct is
+/// `#[non_exhaustive]`, so adding a field is not a breaking change).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct NewConnection {
     /// The provider.
     pub provider: Provider,

@@ -311,8 +311,10 @@ pub struct SyncProgress {
     pub finished: bool,
 }
 
-/// What to sync.
+/// What to sync. Build it with [`SyncRequest::all`] and the builder
+/// methods (the struct is `#[non_exhaustive]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SyncRequest {
     /// Data types; run in dependency order whatever the order given. Empty
     /// means every type the source offers and the connection has enabled.

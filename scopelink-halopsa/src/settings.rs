@@ -5,8 +5,11 @@ use scopelink_core::ConnectorError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A connection's non-secret HaloPSA settings.
+/// A connection's non-secret HaloPSA settings. Build them with
+/// [`HaloPsaSettings::new`] and the builder methods, or read them with
+/// [`HaloPsaSettings::from_map`] (the struct is `#[non_exhaustive]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 #[serde(default)]
 pub struct HaloPsaSettings {
     /// The HaloPSA web address, e.g. `companyxyz.halopsa.com`, with or
