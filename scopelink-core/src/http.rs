@@ -29,7 +29,6 @@
 use std::time::Duration;
 
 pub use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-pub use reqwest::Method;
 
 /// Redirects followed at most per request.
 pub const MAX_REDIRECTS: usize = 5;
@@ -37,6 +36,7 @@ pub const MAX_REDIRECTS: usize = 5;
 mod address;
 mod client;
 mod error_body;
+mod method;
 mod pages;
 mod policy;
 mod ratelimit;
@@ -46,6 +46,7 @@ mod retry;
 pub use address::{validate_url, AddressPolicy};
 pub use client::HttpClient;
 pub use error_body::error_message;
+pub use method::Method;
 pub use pages::{
     collect_pages, next_link, paginate, paginate_with, read_ahead, stop_after_error, Page,
 };
