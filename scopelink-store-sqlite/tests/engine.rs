@@ -63,7 +63,7 @@ async fn create_connection(connections: &Connections) -> ConnectionId {
                 "Acme CW",
                 Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pub", "private-key-1")),
             )
-            .categories([FeatureCategory::Crm].into_iter()),
+            .categories([FeatureCategory::Crm]),
         )
         .await
         .expect("create connection")

@@ -620,7 +620,7 @@ async fn the_vault_plugs_into_the_connection_service() {
                 "Acme CW",
                 Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pub", SECRET)),
             )
-            .categories([FeatureCategory::Crm].into_iter()),
+            .categories([FeatureCategory::Crm]),
         )
         .await
         .unwrap();
