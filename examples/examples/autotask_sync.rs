@@ -107,18 +107,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let conn = connections
         .create(
             &admin,
-            NewConnection {
-                provider: Provider::Autotask,
-                name: "Acme MSP Autotask".into(),
-                categories: [
-                    FeatureCategory::Crm,
-                    FeatureCategory::Psa,
-                    FeatureCategory::Products,
-                ]
-                .into(),
-                credentials: Credentials::ApiUserSecret(credentials),
-                settings: at.settings().to_map(),
-            },
+            NewConnection::new(
+                Provider::Autotask,
+                "Acme MSP Autotask",
+                Credentials::ApiUserSecret(credentials),
+            )
+            .categories([
+                FeatureCategory::Crm,
+                FeatureCategory::Psa,
+                FeatureCategory::Products,
+            ])
+            .settings(at.settings().to_map()),
         )
         .await?;
     println!(
@@ -167,12 +166,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 5. Full sync of the active customers.
     let engine = SyncEngine::new(connections.clone());
-    let request = SyncRequest {
-        data_types: Vec::new(),
-        filter: filter.clone(),
-        full: true,
-        deadline: None,
-    };
+    let request = SyncRequest::all().filter(filter.clone()).full();
     let report = engine.run(&admin, &conn.id, &at, &request, None).await?;
     println!("5. full sync (contacts and opportunities of other companies are skipped):");
     for line in report_lines(&report) {
@@ -195,10 +189,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             &admin,
             &conn.id,
             &at,
-            &SyncRequest {
-                full: false,
-                ..request.clone()
-            },
+            &SyncRequest::all().filter(filter.clone()),
             None,
         )
         .await?;

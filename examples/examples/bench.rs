@@ -245,13 +245,7 @@ fn http_config() -> HttpConfig {
 }
 
 fn settings(sim: &SimProcess) -> ConnectWiseSettings {
-    ConnectWiseSettings {
-        server_url: sim.get("server_url"),
-        client_id: sim.get("client_id"),
-        api_version: None,
-        board_id: None,
-        billing_method: None,
-    }
+    ConnectWiseSettings::new(sim.get("server_url"), sim.get("client_id"))
 }
 
 fn keys(sim: &SimProcess) -> ApiKeyPair {
@@ -272,13 +266,13 @@ async fn sync_into(
     let conn = connections
         .create(
             &admin,
-            NewConnection {
-                provider: Provider::ConnectWiseManage,
-                name: format!("ConnectWise (benchmark, {label})"),
-                categories: [FeatureCategory::Crm].into(),
-                credentials: Credentials::ApiKeyPair(keys(sim)),
-                settings: settings(sim).to_map(),
-            },
+            NewConnection::new(
+                Provider::ConnectWiseManage,
+                format!("ConnectWise (benchmark, {label})"),
+                Credentials::ApiKeyPair(keys(sim)),
+            )
+            .categories([FeatureCategory::Crm])
+            .settings(settings(sim).to_map()),
         )
         .await?;
     let cw = ConnectWiseConnector::connect(settings(sim), keys(sim), http_config())
@@ -310,11 +304,7 @@ async fn sync_into(
             &admin,
             &conn.id,
             &cw,
-            &SyncRequest {
-                data_types: TYPES.to_vec(),
-                full: true,
-                ..SyncRequest::default()
-            },
+            &SyncRequest::all().data_types(TYPES.to_vec()).full(),
             Some(&progress),
         )
         .await?;
@@ -353,10 +343,7 @@ async fn sync_into(
                 &admin,
                 &conn.id,
                 &cw,
-                &SyncRequest {
-                    data_types: vec![data_type],
-                    ..SyncRequest::default()
-                },
+                &SyncRequest::all().data_types(vec![data_type]),
                 None,
             )
             .await?;

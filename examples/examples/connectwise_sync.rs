@@ -186,32 +186,26 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(MemoryStore::new());
     let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
     let admin = Access::full();
-    let settings = ConnectWiseSettings {
-        server_url: target.server_url.clone(),
-        client_id: target.client_id.clone(),
-        api_version: None,
-        board_id: Some("31".into()),
-        billing_method: None,
-    };
+    let settings = ConnectWiseSettings::new(target.server_url.clone(), target.client_id.clone())
+        .board_id("31");
     let conn = connections
         .create(
             &admin,
-            NewConnection {
-                provider: Provider::ConnectWiseManage,
-                name: "Acme MSP ConnectWise".into(),
-                categories: [
-                    FeatureCategory::Crm,
-                    FeatureCategory::Psa,
-                    FeatureCategory::Products,
-                ]
-                .into(),
-                credentials: Credentials::ApiKeyPair(ApiKeyPair::new(
+            NewConnection::new(
+                Provider::ConnectWiseManage,
+                "Acme MSP ConnectWise",
+                Credentials::ApiKeyPair(ApiKeyPair::new(
                     &target.company,
                     &target.public_key,
                     &target.private_key,
                 )),
-                settings: settings.to_map(),
-            },
+            )
+            .categories([
+                FeatureCategory::Crm,
+                FeatureCategory::Psa,
+                FeatureCategory::Products,
+            ])
+            .settings(settings.to_map()),
         )
         .await?;
     println!(
@@ -221,7 +215,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // The connector, built from what the host stored; the API base is
     // discovered through /login/companyinfo and kept in the settings.
-    let Credentials::ApiKeyPair(keys) = connections.credentials(&conn.id).await? else {
+    let Credentials::ApiKeyPair(keys) = connections.credentials(&admin, &conn.id).await? else {
         return Err("unexpected credential type".into());
     };
     let cw = ConnectWiseConnector::connect(
@@ -232,14 +226,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     .await?
     .with_page_size(100);
     connections
-        .set_setting(&conn.id, API_BASE_SETTING, cw.api_base().as_str())
+        .set_setting(&admin, &conn.id, API_BASE_SETTING, cw.api_base().as_str())
         .await?;
     println!("   API base discovered: {}", cw.api_base());
 
     let conn = connections.test(&admin, &conn.id, &cw).await?;
     println!("2. tested: {}", conn.status);
     summary.push(("test connection".into(), conn.status.to_string()));
-    if !conn.is_enabled() || conn.status.label() != "Connected" {
+    if !conn.is_connected() {
         return Err(format!("the connection test failed: {}", conn.status).into());
     }
 
@@ -289,12 +283,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     ));
 
     let engine = SyncEngine::new(connections.clone());
-    let request = SyncRequest {
-        data_types: Vec::new(),
-        filter: SyncFilter::default(),
-        full: true,
-        deadline: None,
-    };
+    let incremental = SyncRequest::all();
+    let request = incremental.clone().full();
     println!("5. full sync (every company; contacts of unknown companies are skipped):");
     let t = Instant::now();
     let report = engine
@@ -321,16 +311,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "6. companies {changed:?} edited in ConnectWise; incremental sync (uses the cursor):"
         );
         let report = engine
-            .run(
-                &admin,
-                &conn.id,
-                &cw,
-                &SyncRequest {
-                    full: false,
-                    ..request.clone()
-                },
-                Some(&progress_line),
-            )
+            .run(&admin, &conn.id, &cw, &incremental, Some(&progress_line))
             .await?;
         for line in report_lines(&report) {
             println!("     {line}");
@@ -437,16 +418,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         println!("6. incremental sync (uses the cursor):");
         let report = engine
-            .run(
-                &admin,
-                &conn.id,
-                &cw,
-                &SyncRequest {
-                    full: false,
-                    ..request.clone()
-                },
-                Some(&progress_line),
-            )
+            .run(&admin, &conn.id, &cw, &incremental, Some(&progress_line))
             .await?;
         for line in report_lines(&report) {
             println!("     {line}");

@@ -73,31 +73,29 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let store = Arc::new(MemoryStore::new());
     let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
     let admin = Access::full();
-    let settings = HaloPsaSettings {
-        host: sim.uri(),
-        // Left empty: the connector reads it from /api/authinfo.
-        tenant: None,
-        project_ticket_type_id: Some("3".into()),
-        task_ticket_type_id: Some("26".into()),
-    };
+    let settings = HaloPsaSettings::new(sim.uri())
+        .project_ticket_type_id("3")
+        .task_ticket_type_id("26");
     let conn = connections
         .create(
             &admin,
-            NewConnection {
-                provider: Provider::HaloPsa,
-                name: "Acme MSP HaloPSA".into(),
-                categories: [FeatureCategory::Crm, FeatureCategory::Psa].into(),
-                credentials: Credentials::ClientCredentials(
-                    scopelink_core::secret::ClientCredentials::new("sim-client", "sim-secret"),
-                ),
-                settings: settings.to_map(),
-            },
+            NewConnection::new(
+                Provider::HaloPsa,
+                "Acme MSP HaloPSA",
+                Credentials::ClientCredentials(scopelink_core::secret::ClientCredentials::new(
+                    "sim-client",
+                    "sim-secret",
+                )),
+            )
+            .categories([FeatureCategory::Crm, FeatureCategory::Psa])
+            .settings(settings.to_map()),
         )
         .await?;
     println!("created connection {} [{}]", conn.name, conn.status);
 
     // The connector, built from what the host stored.
-    let Credentials::ClientCredentials(credentials) = connections.credentials(&conn.id).await?
+    let Credentials::ClientCredentials(credentials) =
+        connections.credentials(&admin, &conn.id).await?
     else {
         return Err("unexpected credential type".into());
     };
@@ -170,7 +168,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         options.task_mode = mode;
         println!("\npushing \"{}\", task mode {what}:", project.name);
         let report = connections
-            .push_project(&conn.id, &halo, &project, &options, Some(&progress))
+            .push_project(&admin, &conn.id, &halo, &project, &options, Some(&progress))
             .await?;
         println!(
             "pushed: HaloPSA project #{}, {} objects created",
@@ -208,7 +206,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         project.name
     );
     let report = connections
-        .push_project(&conn.id, &halo, &project, &options, Some(&progress))
+        .push_project(&admin, &conn.id, &halo, &project, &options, Some(&progress))
         .await?;
     println!(
         "resubmitted: {} objects added to HaloPSA project #{}",

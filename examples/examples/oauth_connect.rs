@@ -15,7 +15,7 @@ use scopelink_core::store::PendingAuthorizationStore;
 use scopelink_core::{Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider};
 use scopelink_testkit::oauth::{OAuthSim, OAuthSimConfig};
 use secrecy::SecretString;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::sync::Arc;
 use std::time::Instant;
 use url::Url;
@@ -49,16 +49,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let connection = connections
         .create(
             &access,
-            NewConnection {
-                provider: Provider::HubSpot,
-                name: "Acme HubSpot".into(),
-                categories: BTreeSet::from([FeatureCategory::Crm]),
-                credentials: Credentials::ClientCredentials(ClientCredentials::new(
+            NewConnection::new(
+                Provider::HubSpot,
+                "Acme HubSpot",
+                Credentials::ClientCredentials(ClientCredentials::new(
                     &config.client_id,
                     &config.client_secret,
                 )),
-                settings: BTreeMap::new(),
-            },
+            )
+            .categories(BTreeSet::from([FeatureCategory::Crm])),
         )
         .await?;
     println!("created {} ({})", connection.name, connection.status);
@@ -74,7 +73,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("2. callback completed: {}", connected.status);
 
     // An hour later: the access token in the vault has expired.
-    if let Credentials::OAuth(mut tokens) = connections.credentials(&connection.id).await? {
+    if let Credentials::OAuth(mut tokens) = connections.credentials(&access, &connection.id).await?
+    {
         tokens.expires_at = Some(chrono::Utc::now() - chrono::Duration::minutes(1));
         let reference = connections
             .get(&access, &connection.id)

@@ -185,35 +185,32 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("store: {}\n", db_path.display());
 
     // ConnectWise Manage: CRM, PSA and Products.
-    let cw_settings = ConnectWiseSettings {
-        server_url: cw_sim.server_url().to_string(),
-        client_id: cw_sim.client_id().to_string(),
-        api_version: None,
-        board_id: Some("31".into()),
-        billing_method: None,
-    };
+    let cw_settings = ConnectWiseSettings::new(
+        cw_sim.server_url().to_string(),
+        cw_sim.client_id().to_string(),
+    )
+    .board_id("31");
     let cw_conn = connections
         .create(
             &admin,
-            NewConnection {
-                provider: Provider::ConnectWiseManage,
-                name: "ConnectWise (simulator)".into(),
-                categories: [
-                    FeatureCategory::Crm,
-                    FeatureCategory::Psa,
-                    FeatureCategory::Products,
-                ]
-                .into(),
-                credentials: Credentials::ApiKeyPair(ApiKeyPair::new(
+            NewConnection::new(
+                Provider::ConnectWiseManage,
+                "ConnectWise (simulator)",
+                Credentials::ApiKeyPair(ApiKeyPair::new(
                     cw_sim.company_id(),
                     cw_sim.public_key(),
                     cw_sim.private_key(),
                 )),
-                settings: cw_settings.to_map(),
-            },
+            )
+            .categories([
+                FeatureCategory::Crm,
+                FeatureCategory::Psa,
+                FeatureCategory::Products,
+            ])
+            .settings(cw_settings.to_map()),
         )
         .await?;
-    let Credentials::ApiKeyPair(keys) = connections.credentials(&cw_conn.id).await? else {
+    let Credentials::ApiKeyPair(keys) = connections.credentials(&admin, &cw_conn.id).await? else {
         return Err("unexpected credential type".into());
     };
     let cw = ConnectWiseConnector::connect(
@@ -223,35 +220,34 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     )
     .await?;
     connections
-        .set_setting(&cw_conn.id, API_BASE_SETTING, cw.api_base().as_str())
+        .set_setting(
+            &admin,
+            &cw_conn.id,
+            API_BASE_SETTING,
+            cw.api_base().as_str(),
+        )
         .await?;
     let cw_conn = connections.test(&admin, &cw_conn.id, &cw).await?;
     println!("{}: {}", cw_conn.name, cw_conn.status);
 
     // HaloPSA: CRM and PSA.
-    let halo_settings = HaloPsaSettings {
-        host: halo_sim.uri(),
-        tenant: None,
-        project_ticket_type_id: Some("3".into()),
-        task_ticket_type_id: Some("26".into()),
-    };
+    let halo_settings = HaloPsaSettings::new(halo_sim.uri())
+        .project_ticket_type_id("3")
+        .task_ticket_type_id("26");
     let halo_conn = connections
         .create(
             &admin,
-            NewConnection {
-                provider: Provider::HaloPsa,
-                name: "HaloPSA (simulator)".into(),
-                categories: [FeatureCategory::Crm, FeatureCategory::Psa].into(),
-                credentials: Credentials::ClientCredentials(ClientCredentials::new(
-                    "sim-client",
-                    "sim-secret",
-                )),
-                settings: halo_settings.to_map(),
-            },
+            NewConnection::new(
+                Provider::HaloPsa,
+                "HaloPSA (simulator)",
+                Credentials::ClientCredentials(ClientCredentials::new("sim-client", "sim-secret")),
+            )
+            .categories([FeatureCategory::Crm, FeatureCategory::Psa])
+            .settings(halo_settings.to_map()),
         )
         .await?;
     let Credentials::ClientCredentials(credentials) =
-        connections.credentials(&halo_conn.id).await?
+        connections.credentials(&admin, &halo_conn.id).await?
     else {
         return Err("unexpected credential type".into());
     };
@@ -275,10 +271,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         );
     }
     let multi = MultiProgress::with_draw_target(ProgressDrawTarget::stderr());
-    let full = SyncRequest {
-        full: true,
-        ..SyncRequest::default()
-    };
+    let full = SyncRequest::all().full();
     let mut table = Vec::new();
 
     let cw_bars = Bars::new(&multi, "ConnectWise", live);
@@ -349,7 +342,14 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         push_bar.set_message(p.item.to_string());
     };
     let pushed = connections
-        .push_project(&halo_conn.id, &halo, &project, &options, Some(&on_push))
+        .push_project(
+            &admin,
+            &halo_conn.id,
+            &halo,
+            &project,
+            &options,
+            Some(&on_push),
+        )
         .await?;
     push_bar.finish_with_message("done");
 

@@ -92,16 +92,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let connection = connections
         .create(
             &access,
-            NewConnection {
-                provider: Provider::Salesforce,
-                name: "Acme Salesforce".into(),
-                categories: [FeatureCategory::Crm].into(),
-                credentials: Credentials::ClientCredentials(ClientCredentials::new(
+            NewConnection::new(
+                Provider::Salesforce,
+                "Acme Salesforce",
+                Credentials::ClientCredentials(ClientCredentials::new(
                     &config.client_id,
                     &config.client_secret,
                 )),
-                settings: form.to_map(),
-            },
+            )
+            .categories([FeatureCategory::Crm])
+            .settings(form.to_map()),
         )
         .await?;
     println!(
@@ -185,10 +185,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     // 5. Full sync.
     let engine = SyncEngine::new(connections.clone());
-    let request = SyncRequest {
-        data_types: CRM.to_vec(),
-        ..SyncRequest::default()
-    };
+    let request = SyncRequest::all().data_types(CRM.to_vec());
     let began = Instant::now();
     let full = engine
         .run(

@@ -162,21 +162,23 @@ async fn a_failed_test_puts_the_connection_in_connection_error_with_autotasks_re
         .connections
         .create(
             &env.access,
-            NewConnection {
-                provider: Provider::Autotask,
-                name: "Autotask".into(),
-                categories: [FeatureCategory::Crm, FeatureCategory::Psa].into(),
-                credentials: Credentials::ApiUserSecret(ApiUserSecret::new(
+            NewConnection::new(
+                Provider::Autotask,
+                "Autotask",
+                Credentials::ApiUserSecret(ApiUserSecret::new(
                     &config.username,
                     "wrong",
                     &config.integration_code,
                 )),
-                settings: AutotaskSettings {
+            )
+            .categories([FeatureCategory::Crm, FeatureCategory::Psa])
+            .settings(
+                AutotaskSettings {
                     zone_url: Some(sim.zone_url()),
                     ..AutotaskSettings::default()
                 }
                 .to_map(),
-            },
+            ),
         )
         .await
         .unwrap();

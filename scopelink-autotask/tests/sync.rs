@@ -13,11 +13,13 @@ use scopelink_testkit::autotask::AutotaskSimConfig;
 use serde_json::Value;
 
 fn request(filter: SyncFilter, full: bool) -> SyncRequest {
-    SyncRequest {
-        data_types: Vec::new(),
-        filter,
-        full,
-        deadline: None,
+    {
+        let r = SyncRequest::all().filter(filter);
+        if full {
+            r.full()
+        } else {
+            r
+        }
     }
 }
 

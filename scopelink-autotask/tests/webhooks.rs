@@ -122,12 +122,10 @@ async fn signed_callouts_update_and_delete_through_the_engine() {
             &s.env.access,
             &s.conn,
             &s.at,
-            &SyncRequest {
-                data_types: vec![DataType::Companies, DataType::Contacts],
-                filter: Default::default(),
-                full: true,
-                deadline: None,
-            },
+            &SyncRequest::all()
+                .data_types(vec![DataType::Companies, DataType::Contacts])
+                .filter(Default::default())
+                .full(),
             None,
         )
         .await

@@ -185,6 +185,45 @@ fn unknown_company(company_id: &str) -> ConnectorError {
     )
 }
 
+/// The checks every connector build makes, without any network call: the
+/// clientId, company id and keys present, the API version well-formed.
+/// Returns the API version to pin.
+pub(crate) fn check<'a>(
+    settings: &'a ConnectWiseSettings,
+    keys: &ApiKeyPair,
+) -> Result<&'a str, ConnectorError> {
+    if settings.client_id.trim().is_empty() {
+        return Err(config_error(
+            "client_id",
+            "the ConnectWise clientId of this integration is missing; ConnectWise requires it on every call",
+        ));
+    }
+    if keys.company_id.is_empty() {
+        return Err(config_error(
+            "company_id",
+            "enter the company id you log in to ConnectWise with",
+        ));
+    }
+    if keys.public_key.is_empty() || keys.private_key.expose_secret().is_empty() {
+        return Err(ConnectorError::Authentication {
+            message: "the public or private key is empty; check the public and private keys and the company id".into(),
+        });
+    }
+    let version = settings
+        .api_version
+        .as_deref()
+        .map(str::trim)
+        .filter(|v| !v.is_empty())
+        .unwrap_or(DEFAULT_API_VERSION);
+    if !valid_api_version(version) {
+        return Err(config_error(
+            "api_version",
+            format!("`{version}` is not a ConnectWise API version such as {DEFAULT_API_VERSION}"),
+        ));
+    }
+    Ok(version)
+}
+
 /// A page as it came: `items` holds the response body's bytes, undecoded.
 type RawPage = Page<u8>;
 
@@ -283,37 +322,7 @@ impl ConnectWiseConnector {
         if let Ok(mut segments) = api_base.path_segments_mut() {
             segments.pop_if_empty();
         }
-        if settings.client_id.trim().is_empty() {
-            return Err(config_error(
-                "client_id",
-                "the ConnectWise clientId of this integration is missing; ConnectWise requires it on every call",
-            ));
-        }
-        if keys.company_id.is_empty() {
-            return Err(config_error(
-                "company_id",
-                "enter the company id you log in to ConnectWise with",
-            ));
-        }
-        if keys.public_key.is_empty() || keys.private_key.expose_secret().is_empty() {
-            return Err(ConnectorError::Authentication {
-                message: "the public or private key is empty; check the public and private keys and the company id".into(),
-            });
-        }
-        let version = settings
-            .api_version
-            .as_deref()
-            .map(str::trim)
-            .filter(|v| !v.is_empty())
-            .unwrap_or(DEFAULT_API_VERSION);
-        if !valid_api_version(version) {
-            return Err(config_error(
-                "api_version",
-                format!(
-                    "`{version}` is not a ConnectWise API version such as {DEFAULT_API_VERSION}"
-                ),
-            ));
-        }
+        let version = check(&settings, &keys)?;
         // Held as secrets so the plain text is zeroized when dropped.
         let credentials = SecretString::from(format!(
             "{}+{}:{}",

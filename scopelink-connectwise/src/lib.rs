@@ -76,12 +76,18 @@
 //! | `lib.rs` | these docs, `mod` lines and re-exports; nothing else |
 //! | `settings.rs` | [`ConnectWiseSettings`], the connection's settings as a serde type |
 //! | `client.rs` | [`ConnectWiseConnector`]: auth headers, HTTP calls through the core client (`send`, `get_json`, `get_all`, …), error hints, and the `Connector` impl (`test_connection`) |
+//! | `provider.rs` | [`ConnectWiseProvider`], the crate's one [`ProviderFactory`](scopelink_core::ProviderFactory): checks settings and credentials with no network call, and builds the live connector for a [`Registry`](scopelink_core::Registry) (discovers the API base on the first connect and has the registry store it) |
 //! | `wire.rs` | serde types of ConnectWise's JSON, tolerant of unknown and null fields |
 //! | `convert.rs` | wire → core model records |
 //! | `crm.rs` | the `CrmSource` impl: filter options, preview, record streams, fetch |
 //! | `push.rs` | the `PsaProjects` impl: push-form lookups, projects, phases, tickets |
 //! | `writeback.rs` | the `OpportunityWriteBack` impl: one JSON Patch per opportunity |
 //! | `webhook.rs` | callback registration, verification and parsing, and the `WebhookReceiver` impl |
+//!
+//! Names: one scheme across provider crates: `<Provider>Connector` (the
+//! connector), `<Provider>Settings` (its settings), `<Provider>Provider`
+//! (its registry factory, here [`ConnectWiseProvider`]) and, in the testkit,
+//! `<Provider>Sim` / `<Provider>SimConfig`.
 //!
 //! Extra private modules, each named for what it holds: `site.rs` (login
 //! host, API host and cloud region of a site), `callback_key.rs` (trusted
@@ -98,6 +104,7 @@ mod client;
 mod conditions;
 mod convert;
 mod crm;
+mod provider;
 mod push;
 mod settings;
 mod site;
@@ -110,6 +117,7 @@ pub use callback_key::{
 };
 pub use client::{normalize_server_url, ConnectWiseConnector, DEFAULT_API_VERSION, MAX_PAGE_SIZE};
 pub use conditions::{build_child_conditions, build_conditions};
+pub use provider::ConnectWiseProvider;
 pub use push::{BILLING_METHODS, DEFAULT_PROJECT_DAYS, MAX_NAME_CHARS};
 #[doc(no_inline)]
 pub use scopelink_core::http::HttpClient;

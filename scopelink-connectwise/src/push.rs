@@ -16,6 +16,7 @@
 //! POSTs are not idempotent and are never marked retry-safe.
 
 use crate::client::ConnectWiseConnector;
+use crate::settings::ConnectWiseSettings;
 use crate::wire::{IdName, Reference};
 use async_trait::async_trait;
 use chrono::{Duration, NaiveDate, Utc};
@@ -156,18 +157,41 @@ impl ConnectWiseConnector {
     }
 
     fn billing_method(&self) -> Result<&'static str, ConnectorError> {
-        match self.settings().billing_method.as_deref().map(str::trim) {
-            None | Some("") => Ok("ActualRates"),
-            Some(m) => BILLING_METHODS
-                .iter()
-                .copied()
-                .find(|b| b.eq_ignore_ascii_case(m))
-                .ok_or_else(|| ConnectorError::InvalidConfig {
-                    field: "billing_method",
-                    message: format!("`{m}` is not one of {}", BILLING_METHODS.join(", ")),
-                }),
-        }
+        billing_method(self.settings())
     }
+}
+
+/// The billing method of new projects set in `settings` (default
+/// `ActualRates`), or an error naming `billing_method`.
+pub(crate) fn billing_method(
+    settings: &ConnectWiseSettings,
+) -> Result<&'static str, ConnectorError> {
+    match settings.billing_method.as_deref().map(str::trim) {
+        None | Some("") => Ok("ActualRates"),
+        Some(m) => BILLING_METHODS
+            .iter()
+            .copied()
+            .find(|b| b.eq_ignore_ascii_case(m))
+            .ok_or_else(|| ConnectorError::InvalidConfig {
+                field: "billing_method",
+                message: format!("`{m}` is not one of {}", BILLING_METHODS.join(", ")),
+            }),
+    }
+}
+
+/// Checks the push settings of `settings` as they are entered: the board
+/// id, when given, a ConnectWise id, and the billing method one of
+/// [`BILLING_METHODS`].
+pub(crate) fn check_push_settings(settings: &ConnectWiseSettings) -> Result<(), ConnectorError> {
+    if let Some(board) = settings
+        .board_id
+        .as_deref()
+        .map(str::trim)
+        .filter(|b| !b.is_empty())
+    {
+        option_id("board_id", board, "project board")?;
+    }
+    billing_method(settings).map(|_| ())
 }
 
 #[async_trait]

@@ -10,8 +10,11 @@ use std::collections::BTreeMap;
 /// [`ConnectWiseConnector::with_api_base`](crate::ConnectWiseConnector::with_api_base).
 pub const API_BASE_SETTING: &str = "api_base";
 
-/// Non-secret settings of a ConnectWise connection.
+/// Non-secret settings of a ConnectWise connection. Build them with
+/// [`ConnectWiseSettings::new`] and the builder methods, or read them with
+/// [`ConnectWiseSettings::from_map`] (the struct is `#[non_exhaustive]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 #[serde(default)]
 pub struct ConnectWiseSettings {
     /// The server address as the user typed it: `https://na.myconnectwise.net`,
@@ -36,6 +39,46 @@ pub struct ConnectWiseSettings {
 }
 
 impl ConnectWiseSettings {
+    /// Settings for the server address the user typed and the
+    /// integration's `clientId`, with everything else at its default.
+    ///
+    /// ```
+    /// use scopelink_connectwise::ConnectWiseSettings;
+    ///
+    /// let settings = ConnectWiseSettings::new("na.myconnectwise.net", "3f1c2b7e-5d4a-4c8b-9e21-7a6f0c5d3b19")
+    ///     .board_id("31")
+    ///     .billing_method("FixedFee");
+    /// assert_eq!(settings.to_map()["board_id"], "31");
+    /// assert_eq!(ConnectWiseSettings::from_map(&settings.to_map()).unwrap(), settings);
+    /// ```
+    pub fn new(server_url: impl Into<String>, client_id: impl Into<String>) -> Self {
+        Self {
+            server_url: server_url.into(),
+            client_id: client_id.into(),
+            api_version: None,
+            board_id: None,
+            billing_method: None,
+        }
+    }
+
+    /// With the API version pinned in the `Accept` header (`YYYY.N`).
+    pub fn api_version(mut self, version: impl Into<String>) -> Self {
+        self.api_version = Some(version.into());
+        self
+    }
+
+    /// With the project board new projects go on.
+    pub fn board_id(mut self, board_id: impl Into<String>) -> Self {
+        self.board_id = Some(board_id.into());
+        self
+    }
+
+    /// With the billing method of new projects.
+    pub fn billing_method(mut self, method: impl Into<String>) -> Self {
+        self.billing_method = Some(method.into());
+        self
+    }
+
     /// Reads settings from a connection's settings map (keys `server_url`,
     /// `client_id`, `api_version`, `board_id`, `billing_method`; values
     /// trimmed, blank ones absent, other keys such as [`API_BASE_SETTING`]

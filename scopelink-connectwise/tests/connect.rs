@@ -245,11 +245,7 @@ async fn a_missing_api_is_a_server_address_error() {
 #[tokio::test]
 async fn an_unreachable_host_is_a_server_address_error() {
     let port = closed_port();
-    let s = ConnectWiseSettings {
-        server_url: format!("http://127.0.0.1:{port}"),
-        client_id: CLIENT_ID.into(),
-        ..ConnectWiseSettings::default()
-    };
+    let s = ConnectWiseSettings::new(format!("http://127.0.0.1:{port}"), CLIENT_ID);
     let err = connect(s.clone()).await.unwrap_err();
     assert!(
         matches!(

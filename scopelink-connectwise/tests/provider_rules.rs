@@ -22,11 +22,8 @@ use url::Url;
 
 async fn connector(sim: &ConnectWiseSim) -> ConnectWiseConnector {
     let keys = ApiKeyPair::new(sim.company_id(), sim.public_key(), sim.private_key());
-    let settings = ConnectWiseSettings {
-        server_url: sim.server_url().to_string(),
-        client_id: sim.client_id().to_string(),
-        ..ConnectWiseSettings::default()
-    };
+    let settings =
+        ConnectWiseSettings::new(sim.server_url().to_string(), sim.client_id().to_string());
     ConnectWiseConnector::connect(settings, keys, http_config())
         .await
         .expect("discovered")

@@ -7,7 +7,7 @@ mod common;
 use chrono::NaiveDate;
 use common::*;
 use rust_decimal::Decimal;
-use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings};
+use scopelink_connectwise::ConnectWiseConnector;
 use scopelink_core::access::Access;
 use scopelink_core::connector::{LookupItem, PsaProjects};
 use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
@@ -217,10 +217,8 @@ async fn a_push_without_a_board_or_with_a_bad_company_is_refused_before_any_requ
     mount_creations(&server).await;
     let env = Env::new();
     let conn = env.connection(&server).await;
-    let settings = ConnectWiseSettings {
-        board_id: None,
-        ..settings(&server)
-    };
+    let mut settings = settings(&server);
+    settings.board_id = None;
     let cw =
         ConnectWiseConnector::with_api_base(api_base(&server), settings, keys(), http_config())
             .unwrap();

@@ -19,11 +19,8 @@ use std::sync::Arc;
 async fn discovery_retries_and_a_resumed_push_against_the_simulator() {
     let sim = ConnectWiseSim::start(ConnectWiseSimConfig::default()).await;
     let keys = ApiKeyPair::new(sim.company_id(), sim.public_key(), sim.private_key());
-    let settings = ConnectWiseSettings {
-        server_url: sim.server_url().to_string(),
-        client_id: sim.client_id().to_string(),
-        ..ConnectWiseSettings::default()
-    };
+    let settings =
+        ConnectWiseSettings::new(sim.server_url().to_string(), sim.client_id().to_string());
     let cw = ConnectWiseConnector::connect(settings.clone(), keys.clone(), http_config())
         .await
         .expect("discovered");
@@ -37,10 +34,7 @@ async fn discovery_retries_and_a_resumed_push_against_the_simulator() {
     let board = lookups.extra["boards"][0].id.clone();
     let company = lookups.companies[0].id.clone();
     let cw = ConnectWiseConnector::connect(
-        ConnectWiseSettings {
-            board_id: Some(board),
-            ..settings.clone()
-        },
+        settings.clone().board_id(board),
         keys.clone(),
         http_config(),
     )
@@ -52,13 +46,13 @@ async fn discovery_retries_and_a_resumed_push_against_the_simulator() {
     let conn = connections
         .create(
             &Access::full(),
-            NewConnection {
-                provider: Provider::ConnectWiseManage,
-                name: "simulator".into(),
-                categories: [FeatureCategory::Crm, FeatureCategory::Psa].into(),
-                credentials: Credentials::ApiKeyPair(keys),
-                settings: settings.to_map(),
-            },
+            NewConnection::new(
+                Provider::ConnectWiseManage,
+                "simulator",
+                Credentials::ApiKeyPair(keys),
+            )
+            .categories([FeatureCategory::Crm, FeatureCategory::Psa])
+            .settings(settings.to_map()),
         )
         .await
         .unwrap();

@@ -108,6 +108,46 @@ impl ConnectionStatus {
     }
 }
 
+impl ConnectionStatus {
+    /// Whether this is [`ConnectionStatus::Connected`].
+    pub fn is_connected(&self) -> bool {
+        matches!(self, ConnectionStatus::Connected)
+    }
+
+    /// Whether this is [`ConnectionStatus::Disabled`].
+    pub fn is_disabled(&self) -> bool {
+        matches!(self, ConnectionStatus::Disabled)
+    }
+
+    /// Whether this is [`ConnectionStatus::Untested`].
+    pub fn is_untested(&self) -> bool {
+        matches!(self, ConnectionStatus::Untested)
+    }
+
+    /// Whether this is [`ConnectionStatus::ConnectionError`].
+    pub fn is_error(&self) -> bool {
+        matches!(self, ConnectionStatus::ConnectionError { .. })
+    }
+
+    /// The reason of a [`ConnectionStatus::ConnectionError`], as shown to
+    /// users; `None` for every other status.
+    pub fn error_reason(&self) -> Option<&str> {
+        match self {
+            ConnectionStatus::ConnectionError { reason, .. } => Some(reason),
+            _ => None,
+        }
+    }
+
+    /// When a [`ConnectionStatus::ConnectionError`] began; `None` for every
+    /// other status.
+    pub fn error_since(&self) -> Option<DateTime<Utc>> {
+        match self {
+            ConnectionStatus::ConnectionError { since, .. } => Some(*since),
+            _ => None,
+        }
+    }
+}
+
 impl fmt::Display for ConnectionStatus {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.write_str(self.label())
@@ -297,7 +337,39 @@ impl Connection {
 
     /// Whether syncing and pushing are allowed (not disabled).
     pub fn is_enabled(&self) -> bool {
-        self.status != ConnectionStatus::Disabled
+        !self.is_disabled()
+    }
+
+    /// Whether the last test or sync worked (status Connected).
+    pub fn is_connected(&self) -> bool {
+        self.status.is_connected()
+    }
+
+    /// Whether a user paused the connection (status Disabled).
+    pub fn is_disabled(&self) -> bool {
+        self.status.is_disabled()
+    }
+
+    /// Whether the connection has not been tested since it was created,
+    /// re-enabled or given new credentials (status Untested).
+    pub fn is_untested(&self) -> bool {
+        self.status.is_untested()
+    }
+
+    /// Whether the last test or sync failed (status Connection Error).
+    pub fn is_error(&self) -> bool {
+        self.status.is_error()
+    }
+
+    /// Why the last test or sync failed, as shown to users, when the
+    /// connection is in Connection Error.
+    pub fn error_reason(&self) -> Option<&str> {
+        self.status.error_reason()
+    }
+
+    /// Since when the connection is in Connection Error, if it is.
+    pub fn error_since(&self) -> Option<DateTime<Utc>> {
+        self.status.error_since()
     }
 
     /// Renames the connection. The name (trimmed) must have a visible
@@ -378,7 +450,7 @@ impl Connection {
 
     /// Succeeds when the connection may be tested (it is not disabled).
     pub(crate) fn check_testable(&self) -> Result<(), TransitionError> {
-        if self.status == ConnectionStatus::Disabled {
+        if self.is_disabled() {
             return Err(illegal("test", &self.status));
         }
         Ok(())
@@ -386,7 +458,7 @@ impl Connection {
 
     /// Pauses the connection.
     pub fn disable(&mut self) -> Result<(), TransitionError> {
-        if self.status == ConnectionStatus::Disabled {
+        if self.is_disabled() {
             return Err(illegal("disable", &self.status));
         }
         self.status = ConnectionStatus::Disabled;
@@ -395,7 +467,7 @@ impl Connection {
 
     /// Re-enables a disabled connection; it is untested until the next test.
     pub fn enable(&mut self) -> Result<(), TransitionError> {
-        if self.status != ConnectionStatus::Disabled {
+        if !self.is_disabled() {
             return Err(illegal("enable", &self.status));
         }
         self.status = ConnectionStatus::Untested;
@@ -406,7 +478,7 @@ impl Connection {
     /// reference, whose vault entry the caller must delete. Not allowed while
     /// disabled (enable first).
     pub fn reconnect(&mut self, new_ref: CredentialRef) -> Result<CredentialRef, TransitionError> {
-        if self.status == ConnectionStatus::Disabled {
+        if self.is_disabled() {
             return Err(illegal("reconnect", &self.status));
         }
         self.status = ConnectionStatus::Untested;
@@ -439,7 +511,7 @@ impl Connection {
 
     /// Records a completed sync: the connection works, so it is Connected.
     pub fn mark_synced(&mut self, now: DateTime<Utc>) -> Result<(), TransitionError> {
-        if self.status == ConnectionStatus::Disabled {
+        if self.is_disabled() {
             return Err(illegal("sync", &self.status));
         }
         self.status = ConnectionStatus::Connected;
@@ -620,6 +692,24 @@ mod tests {
         assert!(c.set_setting("port", "443").is_ok());
         assert!(c.set_setting("port", "0").is_err());
         assert!(c.set_setting("", "v").is_err());
+    }
+
+    #[test]
+    fn status_predicates_name_each_status() {
+        let mut c = conn();
+        assert!(c.is_untested() && !c.is_connected() && !c.is_error() && !c.is_disabled());
+        assert_eq!(c.error_reason(), None);
+        c.record_test(Ok(()), Utc::now()).unwrap();
+        assert!(c.is_connected() && !c.is_untested());
+        let t0 = Utc::now();
+        c.mark_error("bad keys".into(), t0).unwrap();
+        assert!(c.is_error() && !c.is_connected() && c.is_enabled());
+        assert_eq!(c.error_reason(), Some("bad keys"));
+        assert_eq!(c.error_since(), Some(t0));
+        c.disable().unwrap();
+        assert!(c.is_disabled() && !c.is_enabled() && !c.is_error());
+        assert_eq!(c.error_reason(), None);
+        assert_eq!(c.error_since(), None);
     }
 
     #[test]

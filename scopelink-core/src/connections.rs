@@ -44,8 +44,11 @@ pub enum ConnectionEvent {
     },
 }
 
-/// What a user enters to create a connection.
+/// What a user enters to create a connection. Build it with
+/// [`NewConnection::new`] and the builder methods (the struct is
+/// `#[non_exhaustive]`, so adding a field is not a breaking change).
 #[derive(Debug, Clone)]
+#[non_exhaustive]
 pub struct NewConnection {
     /// The provider.
     pub provider: Provider,
@@ -57,6 +60,57 @@ pub struct NewConnection {
     pub credentials: Credentials,
     /// Non-secret settings (server URL, ...).
     pub settings: BTreeMap<String, String>,
+}
+
+impl NewConnection {
+    /// A form for a connection to `provider` named `name`, with its
+    /// credentials, no category enabled yet and no settings.
+    ///
+    /// ```
+    /// use scopelink_core::secret::{ApiKeyPair, Credentials};
+    /// use scopelink_core::{FeatureCategory, NewConnection, Provider};
+    ///
+    /// let keys = Credentials::ApiKeyPair(ApiKeyPair::new("acme", "public", "private"));
+    /// let new = NewConnection::new(Provider::ConnectWiseManage, "Acme", keys)
+    ///     .category(FeatureCategory::Crm)
+    ///     .setting("server_url", "na.myconnectwise.net");
+    /// assert!(new.categories.contains(&FeatureCategory::Crm));
+    /// assert_eq!(new.settings["server_url"], "na.myconnectwise.net");
+    /// ```
+    pub fn new(provider: Provider, name: impl Into<String>, credentials: Credentials) -> Self {
+        Self {
+            provider,
+            name: name.into(),
+            categories: BTreeSet::new(),
+            credentials,
+            settings: BTreeMap::new(),
+        }
+    }
+
+    /// With `category` enabled too.
+    pub fn category(mut self, category: FeatureCategory) -> Self {
+        self.categories.insert(category);
+        self
+    }
+
+    /// With each of `categories` enabled too.
+    pub fn categories(mut self, categories: impl IntoIterator<Item = FeatureCategory>) -> Self {
+        self.categories.extend(categories);
+        self
+    }
+
+    /// With setting `key` set to `value`.
+    pub fn setting(mut self, key: impl Into<String>, value: impl Into<String>) -> Self {
+        self.settings.insert(key.into(), value.into());
+        self
+    }
+
+    /// With each of `settings` set (a provider settings type's `to_map()`,
+    /// for instance).
+    pub fn settings(mut self, settings: impl IntoIterator<Item = (String, String)>) -> Self {
+        self.settings.extend(settings);
+        self
+    }
 }
 
 /// The connection service. Cheap to clone.
@@ -249,9 +303,22 @@ impl Connections {
         self.load(id).await
     }
 
-    /// The connection's credentials, to build a connector from. Internal to
-    /// the host: no user permission applies, and nothing here is logged.
-    pub async fn credentials(&self, id: &ConnectionId) -> Result<Credentials, Error> {
+    /// The connection's credentials, to build a connector from (needs
+    /// Manage: they are secrets). Nothing here is logged. A host that links
+    /// its providers in a [`crate::registry::Registry`] does not need this:
+    /// [`crate::registry::Registry::connect`] reads them itself.
+    pub async fn credentials(
+        &self,
+        access: &Access,
+        id: &ConnectionId,
+    ) -> Result<Credentials, Error> {
+        access.require(Permission::Manage)?;
+        self.stored_credentials(id).await
+    }
+
+    /// The connection's credentials, with no permission check (the
+    /// service's own use: scrubbing reasons, OAuth renewals, the registry).
+    pub(crate) async fn stored_credentials(&self, id: &ConnectionId) -> Result<Credentials, Error> {
         let c = self.load(id).await?;
         Ok(load_credentials(self.vault.as_ref(), &c.credential_ref).await?)
     }
@@ -284,8 +351,22 @@ impl Connections {
         Ok(c)
     }
 
-    /// Stores a non-secret setting (a detected API base, ...). Internal.
+    /// Stores a non-secret setting (needs Manage). The setting is checked as
+    /// [`Connection::set_setting`] does. A [`crate::registry::Registry`]
+    /// stores what its providers discover (a detected API base, ...) itself.
     pub async fn set_setting(
+        &self,
+        access: &Access,
+        id: &ConnectionId,
+        key: &str,
+        value: &str,
+    ) -> Result<(), Error> {
+        access.require(Permission::Manage)?;
+        self.store_setting(id, key, value).await
+    }
+
+    /// [`Connections::set_setting`] with no permission check.
+    pub(crate) async fn store_setting(
         &self,
         id: &ConnectionId,
         key: &str,
@@ -431,14 +512,31 @@ impl Connections {
         Ok(())
     }
 
-    /// Moves the connection to Connection Error (a sync or push found the
-    /// credentials rejected). Emits [`ConnectionEvent::EnteredError`] when
-    /// it enters that status.
+    /// Moves the connection to Connection Error (needs Manage), for a host
+    /// whose own use of the connection found the credentials rejected; the
+    /// sync engine and the push do this themselves. Emits
+    /// [`ConnectionEvent::EnteredError`] when it enters that status.
     ///
     /// Every secret of the connection's stored credentials (and each form a
     /// client sends them in) is removed from `reason` first, whatever
     /// produced it, since the reason is stored, logged and shown.
-    pub async fn mark_error(&self, id: &ConnectionId, reason: &str) -> Result<Connection, Error> {
+    pub async fn mark_error(
+        &self,
+        access: &Access,
+        id: &ConnectionId,
+        reason: &str,
+    ) -> Result<Connection, Error> {
+        access.require(Permission::Manage)?;
+        self.record_error(id, reason).await
+    }
+
+    /// [`Connections::mark_error`] with no permission check (the sync
+    /// engine, the push, OAuth renewals).
+    pub(crate) async fn record_error(
+        &self,
+        id: &ConnectionId,
+        reason: &str,
+    ) -> Result<Connection, Error> {
         let reason = self.scrubbed_reason(id, reason).await;
         self.transition(id, |c| Ok(c.mark_error(reason.clone(), Utc::now())?))
             .await
@@ -450,7 +548,7 @@ impl Connections {
     /// elsewhere. When the credentials cannot be read, `reason` is kept as
     /// it is (it was scrubbed where it came from).
     async fn scrubbed_reason(&self, id: &ConnectionId, reason: &str) -> String {
-        match self.credentials(id).await {
+        match self.stored_credentials(id).await {
             Ok(credentials) => crate::scrub::Scrubber::for_credentials(&credentials).scrub(reason),
             Err(_) => reason.to_string(),
         }
@@ -460,15 +558,17 @@ impl Connections {
     /// [`crate::push::push_project`] does (same refusals, links and
     /// resume), and like a sync, moves the connection to Connection Error
     /// with the reason when the PSA rejects its credentials, so
-    /// [`ConnectionEvent`] subscribers hear of it.
+    /// [`ConnectionEvent`] subscribers hear of it. Needs Manage.
     pub async fn push_project(
         &self,
+        access: &Access,
         connection: &ConnectionId,
         psa: &dyn PsaProjects,
         project: &ScopingProject,
         options: &PushOptions,
         progress: Option<&(dyn Fn(&PushProgress) + Send + Sync)>,
     ) -> Result<PushReport, Error> {
+        access.require(Permission::Manage)?;
         let result = crate::push::push_project(
             self.store.as_ref(),
             connection,
@@ -480,7 +580,7 @@ impl Connections {
         .await;
         if let Err(Error::Connector(e)) = &result {
             if e.is_auth_failure() {
-                if let Err(marking) = self.mark_error(connection, &e.to_string()).await {
+                if let Err(marking) = self.record_error(connection, &e.to_string()).await {
                     tracing::warn!(error = %marking, "could not mark the connection as failed");
                 }
             }
@@ -488,8 +588,19 @@ impl Connections {
         result
     }
 
-    /// Records a completed sync.
-    pub async fn mark_synced(&self, id: &ConnectionId) -> Result<Connection, Error> {
+    /// Records a completed sync (needs Manage), for a host that syncs by
+    /// other means than the [`crate::SyncEngine`], which does this itself.
+    pub async fn mark_synced(
+        &self,
+        access: &Access,
+        id: &ConnectionId,
+    ) -> Result<Connection, Error> {
+        access.require(Permission::Manage)?;
+        self.record_synced(id).await
+    }
+
+    /// [`Connections::mark_synced`] with no permission check.
+    pub(crate) async fn record_synced(&self, id: &ConnectionId) -> Result<Connection, Error> {
         self.transition(id, |c| {
             c.mark_synced(Utc::now())?;
             Ok(false)

@@ -739,6 +739,9 @@ pub enum Error {
     /// See [`crate::oauth::OAuthError`].
     #[error(transparent)]
     OAuth(#[from] crate::oauth::OAuthError),
+    /// See [`RegistryError`].
+    #[error(transparent)]
+    Registry(#[from] RegistryError),
     /// A project push needs a Connected connection.
     #[error("connection {connection} is {status}; it must be Connected to {action}")]
     NotConnected {
@@ -748,5 +751,35 @@ pub enum Error {
         status: String,
         /// What was attempted.
         action: &'static str,
+    },
+}
+
+/// The [`crate::registry::Registry`] could not turn a connection into its
+/// connector.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[non_exhaustive]
+pub enum RegistryError {
+    /// The host links no connector for the connection's provider.
+    #[error("no connector for {provider} is linked into this program; add the provider crate's factory to the registry (`Registry::with_provider`)")]
+    ProviderNotLinked {
+        /// The provider, as users see it.
+        provider: String,
+    },
+    /// The connection is disabled: its credentials are not used.
+    #[error("connection {0} is disabled; enable it before using it")]
+    Disabled(ConnectionId),
+    /// The connection does not have the capability asked for: it has not
+    /// enabled the category, or the provider's connector does not implement
+    /// it.
+    #[error("connection {connection} ({provider}) offers no {capability}: {reason}")]
+    MissingCapability {
+        /// The connection.
+        connection: ConnectionId,
+        /// Its provider, as users see it.
+        provider: String,
+        /// What was asked for (`CRM sync`, `project push`, ...).
+        capability: &'static str,
+        /// Why: the category is not enabled, or the connector lacks it.
+        reason: String,
     },
 }

@@ -77,7 +77,6 @@
 use std::time::Duration;
 
 pub use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-pub use reqwest::Method;
 
 /// Redirects followed at most per request.
 pub const MAX_REDIRECTS: usize = 5;
@@ -85,6 +84,7 @@ pub const MAX_REDIRECTS: usize = 5;
 mod address;
 mod client;
 mod error_body;
+mod method;
 mod pages;
 mod policy;
 mod ratelimit;
@@ -95,6 +95,7 @@ mod trust;
 pub use address::{validate_url, AddressPolicy};
 pub use client::HttpClient;
 pub use error_body::error_message;
+pub use method::Method;
 pub use pages::{
     collect_pages, next_link, paginate, paginate_with, read_ahead, stop_after_error, Page,
 };

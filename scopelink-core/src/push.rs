@@ -3,7 +3,7 @@
 //! resubmit adds only what is new.
 
 use crate::activity::{ActivityEntry, ActivityKind};
-use crate::connection::{ConnectionId, ConnectionStatus};
+use crate::connection::ConnectionId;
 use crate::connector::{PsaProjects, TaskPlacement, TaskTarget};
 use crate::error::{Error, StoreError};
 use crate::mapping::{plan, ItemRef, PlannedTask, ProjectLinks, PsaPlan, PushOptions};
@@ -235,7 +235,7 @@ async fn push_traced(
         .await?
         .ok_or_else(|| StoreError::ConnectionNotFound(connection.clone()))?;
     tracing::Span::current().record("provider", tracing::field::display(&conn.provider));
-    if conn.status != ConnectionStatus::Connected {
+    if !conn.is_connected() {
         return Err(Error::NotConnected {
             connection: connection.clone(),
             status: conn.status.label().into(),

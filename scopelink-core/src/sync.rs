@@ -312,8 +312,10 @@ pub struct SyncProgress {
     pub finished: bool,
 }
 
-/// What to sync.
+/// What to sync. Build it with [`SyncRequest::all`] and the builder
+/// methods (the struct is `#[non_exhaustive]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
+#[non_exhaustive]
 pub struct SyncRequest {
     /// Data types; run in dependency order whatever the order given. Empty
     /// means every type the source offers and the connection has enabled.
@@ -331,6 +333,49 @@ pub struct SyncRequest {
 }
 
 impl SyncRequest {
+    /// Every data type the source offers and the connection has enabled,
+    /// unfiltered, incremental, with no deadline.
+    ///
+    /// ```
+    /// use scopelink_core::model::DataType;
+    /// use scopelink_core::SyncRequest;
+    ///
+    /// let request = SyncRequest::all()
+    ///     .data_types([DataType::Companies, DataType::Contacts])
+    ///     .full()
+    ///     .with_time_limit(std::time::Duration::from_secs(600));
+    /// assert_eq!(request.data_types, [DataType::Companies, DataType::Contacts]);
+    /// assert!(request.full && request.deadline.is_some());
+    /// ```
+    pub fn all() -> Self {
+        Self::default()
+    }
+
+    /// Only these data types (run in dependency order whatever the order
+    /// given).
+    pub fn data_types(mut self, data_types: impl IntoIterator<Item = DataType>) -> Self {
+        self.data_types = data_types.into_iter().collect();
+        self
+    }
+
+    /// With this company filter.
+    pub fn filter(mut self, filter: SyncFilter) -> Self {
+        self.filter = filter;
+        self
+    }
+
+    /// Ignoring the cursors: everything is fetched again.
+    pub fn full(mut self) -> Self {
+        self.full = true;
+        self
+    }
+
+    /// Stopping at `deadline` (see [`SyncRequest::deadline`](#structfield.deadline)).
+    pub fn until(mut self, deadline: std::time::Instant) -> Self {
+        self.deadline = Some(deadline);
+        self
+    }
+
     /// This request with a deadline `limit` from now, for every data type
     /// it runs together.
     pub fn with_time_limit(mut self, limit: std::time::Duration) -> Self {
@@ -646,7 +691,7 @@ impl SyncEngine {
             report.per_type.push((data_type, counts));
         }
         self.connections
-            .mark_synced(connection)
+            .record_synced(connection)
             .await
             .map_err(|e| match e {
                 Error::Store(s) => stopped(connection, s),
@@ -751,7 +796,7 @@ impl SyncEngine {
                     .await;
                 if let SyncError::Connector { source, .. } = &err {
                     if source.is_auth_failure() {
-                        let _ = self.connections.mark_error(connection, &reason).await;
+                        let _ = self.connections.record_error(connection, &reason).await;
                     }
                 }
                 Err(err)

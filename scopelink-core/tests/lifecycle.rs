@@ -57,7 +57,7 @@ async fn create_stores_credentials_in_the_vault_and_test_connects() {
     assert_eq!(c.name, "Acme CRM");
     assert_eq!(env.vault.keys(), vec![c.credential_ref.0.clone()]);
     assert!(matches!(
-        env.connections.credentials(&c.id).await.unwrap(),
+        env.connections.credentials(&Access::full(), &c.id).await.unwrap(),
         Credentials::ApiKeyPair(k) if k.public_key == "pub-key-1"
     ));
 
@@ -127,7 +127,7 @@ async fn failed_test_enters_connection_error_once_with_the_reason() {
         ConnectionStatus::ConnectionError { reason, since: s } if reason.contains("still revoked") && *s == since
     ));
     env.connections
-        .mark_error(&c.id, "sync saw 401")
+        .mark_error(&Access::full(), &c.id, "sync saw 401")
         .await
         .unwrap();
     while let Ok(event) = events.try_recv() {
@@ -154,7 +154,7 @@ async fn failed_test_enters_connection_error_once_with_the_reason() {
         }
     );
     env.connections
-        .mark_error(&c.id, "sync saw 401")
+        .mark_error(&Access::full(), &c.id, "sync saw 401")
         .await
         .unwrap();
     assert!(matches!(
@@ -279,7 +279,10 @@ async fn reconnect_replaces_the_vault_entry_and_retests() {
     let env = Env::new();
     let access = Access::full();
     let mut c = env.connected(Provider::HubSpot, CRM).await;
-    env.connections.mark_error(&c.id, "401").await.unwrap();
+    env.connections
+        .mark_error(&Access::full(), &c.id, "401")
+        .await
+        .unwrap();
     let old_key = c.credential_ref.0.clone();
     assert_eq!(env.vault.keys(), vec![old_key.clone()]);
 
@@ -295,7 +298,7 @@ async fn reconnect_replaces_the_vault_entry_and_retests() {
     assert_eq!(env.vault.keys(), vec![c.credential_ref.0.clone()]);
     assert!(!env.vault.keys().contains(&old_key));
     assert!(matches!(
-        env.connections.credentials(&c.id).await.unwrap(),
+        env.connections.credentials(&Access::full(), &c.id).await.unwrap(),
         Credentials::ApiKeyPair(k) if k.public_key == "pub-key-2"
     ));
 
@@ -597,7 +600,11 @@ async fn debug_output_never_shows_a_secret() {
         .await
         .unwrap();
     let c = env.connections.get(&access, &c.id).await.unwrap();
-    let loaded = env.connections.credentials(&c.id).await.unwrap();
+    let loaded = env
+        .connections
+        .credentials(&Access::full(), &c.id)
+        .await
+        .unwrap();
     let activity = env
         .connections
         .activity(&access, None, usize::MAX)
@@ -648,7 +655,11 @@ async fn reasons_never_keep_a_credential_the_provider_echoed() {
     // A reason assembled elsewhere (a sync or push) is scrubbed the same way.
     let marked = env
         .connections
-        .mark_error(&c.id, &format!("sync stopped: token {SECRET} refused"))
+        .mark_error(
+            &Access::full(),
+            &c.id,
+            &format!("sync stopped: token {SECRET} refused"),
+        )
         .await
         .unwrap();
     let ConnectionStatus::ConnectionError { reason, .. } = marked.status else {

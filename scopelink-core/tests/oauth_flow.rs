@@ -77,17 +77,15 @@ async fn env(config: OAuthSimConfig) -> Env {
     let created = connections
         .create(
             &Access::full(),
-            NewConnection {
-                provider: Provider::Salesforce,
-                name: "Acme Salesforce".into(),
-                categories: BTreeSet::from([FeatureCategory::Crm]),
-                // The application's credentials until the user authorizes.
-                credentials: Credentials::ClientCredentials(ClientCredentials::new(
+            NewConnection::new(
+                Provider::Salesforce,
+                "Acme Salesforce",
+                Credentials::ClientCredentials(ClientCredentials::new(
                     &config.client_id,
                     &config.client_secret,
                 )),
-                settings: BTreeMap::new(),
-            },
+            )
+            .categories(BTreeSet::from([FeatureCategory::Crm])),
         )
         .await
         .expect("create");
@@ -351,7 +349,10 @@ async fn oauth_server_refuses_a_wrong_pkce_verifier() {
         "nothing changed"
     );
     assert!(matches!(
-        env.connections.credentials(&env.id).await.unwrap(),
+        env.connections
+            .credentials(&Access::full(), &env.id)
+            .await
+            .unwrap(),
         Credentials::ClientCredentials(_)
     ));
 }

@@ -339,7 +339,10 @@ async fn refuses_unless_connected_and_approved() {
     );
 
     // Connection Error.
-    env.connections.mark_error(&conn.id, "401").await.unwrap();
+    env.connections
+        .mark_error(&Access::full(), &conn.id, "401")
+        .await
+        .unwrap();
     let err = push(&env, &conn, &psa, &sample_project(), &opts)
         .await
         .unwrap_err();
@@ -410,7 +413,14 @@ async fn rejected_credentials_mid_push_put_the_connection_in_error_and_reconnect
     psa.reject_credentials_from(3);
     let err = env
         .connections
-        .push_project(&conn.id, &psa, &sample_project(), &opts, None)
+        .push_project(
+            &Access::full(),
+            &conn.id,
+            &psa,
+            &sample_project(),
+            &opts,
+            None,
+        )
         .await
         .unwrap_err();
     assert!(
@@ -438,7 +448,14 @@ async fn rejected_credentials_mid_push_put_the_connection_in_error_and_reconnect
     // While in error, a push is refused before any request.
     let refused = env
         .connections
-        .push_project(&conn.id, &psa, &sample_project(), &opts, None)
+        .push_project(
+            &Access::full(),
+            &conn.id,
+            &psa,
+            &sample_project(),
+            &opts,
+            None,
+        )
         .await
         .unwrap_err();
     assert!(matches!(refused, Error::NotConnected { .. }), "{refused:?}");

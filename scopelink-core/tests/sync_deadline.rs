@@ -86,11 +86,9 @@ impl CrmSource for Endless {
 }
 
 fn request(limit: Duration) -> SyncRequest {
-    SyncRequest {
-        data_types: vec![DataType::Companies],
-        ..SyncRequest::default()
-    }
-    .with_time_limit(limit)
+    SyncRequest::all()
+        .data_types(vec![DataType::Companies])
+        .with_time_limit(limit)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -54,10 +54,7 @@ async fn setup() -> Setup {
 }
 
 fn request(types: &[DataType]) -> SyncRequest {
-    SyncRequest {
-        data_types: types.to_vec(),
-        ..SyncRequest::default()
-    }
+    SyncRequest::all().data_types(types.to_vec())
 }
 
 impl Setup {
@@ -198,16 +195,7 @@ async fn incremental_runs_count_created_updated_unchanged() {
     assert_eq!(third.counts(DataType::Companies), Some(counts(1, 1, 1, 0)));
     assert_eq!(third.counts(DataType::Contacts), Some(counts(1, 0, 0, 1)));
 
-    let full = s
-        .run(
-            &crm,
-            &SyncRequest {
-                full: true,
-                ..SyncRequest::default()
-            },
-        )
-        .await
-        .unwrap();
+    let full = s.run(&crm, &SyncRequest::all().full()).await.unwrap();
     assert_eq!(full.counts(DataType::Companies), Some(counts(0, 0, 6, 0)));
 
     // The `since` each request carried: none, then the newest modification

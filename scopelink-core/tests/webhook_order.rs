@@ -56,10 +56,7 @@ async fn world() -> World {
             &Access::full(),
             &conn.id,
             &crm,
-            &SyncRequest {
-                data_types: vec![Companies],
-                ..SyncRequest::default()
-            },
+            &SyncRequest::all().data_types(vec![Companies]),
             None,
         )
         .await

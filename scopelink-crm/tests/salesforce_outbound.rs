@@ -33,10 +33,7 @@ async fn salesforce_outbound_messages_are_checked_applied_and_acknowledged() {
             &c.env.access,
             &c.id,
             &c.connector,
-            &scopelink_core::SyncRequest {
-                data_types: vec![DataType::Companies],
-                ..Default::default()
-            },
+            &scopelink_core::SyncRequest::all().data_types([DataType::Companies]),
             None,
         )
         .await

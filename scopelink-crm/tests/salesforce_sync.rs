@@ -22,10 +22,7 @@ const CRM: [DataType; 3] = [
 ];
 
 fn request() -> SyncRequest {
-    SyncRequest {
-        data_types: CRM.to_vec(),
-        ..SyncRequest::default()
-    }
+    SyncRequest::all().data_types(CRM.to_vec())
 }
 
 fn counts(report: &scopelink_core::sync::SyncReport, t: DataType) -> SyncCounts {
@@ -166,10 +163,7 @@ async fn salesforce_pages_follow_next_records_url_with_the_batch_size() {
             &c.env.access,
             &c.id,
             &c.connector,
-            &SyncRequest {
-                data_types: vec![DataType::Companies],
-                ..SyncRequest::default()
-            },
+            &SyncRequest::all().data_types(vec![DataType::Companies]),
             None,
         )
         .await
@@ -267,10 +261,7 @@ async fn salesforce_a_quote_in_a_filter_value_cannot_change_the_query() {
             &c.env.access,
             &c.id,
             &c.connector,
-            &SyncRequest {
-                data_types: vec![DataType::Companies],
-                ..SyncRequest::default()
-            },
+            &SyncRequest::all().data_types(vec![DataType::Companies]),
             None,
         )
         .await
@@ -414,14 +405,12 @@ async fn salesforce_a_company_filter_narrows_contacts_and_opportunities_through_
             .filter(|r| r["AccountId"].as_str().is_some_and(|a| kept.contains(a)))
             .count() as u64
     };
-    let request = SyncRequest {
-        data_types: CRM.to_vec(),
-        filter: SyncFilter {
+    let request = SyncRequest::all()
+        .data_types(CRM.to_vec())
+        .filter(SyncFilter {
             company_types: BTreeSet::from([FilterOption::new(ty.clone(), ty.clone())]),
             ..SyncFilter::default()
-        },
-        ..SyncRequest::default()
-    };
+        });
     let report = c
         .env
         .engine()
@@ -481,11 +470,9 @@ async fn salesforce_a_host_named_picklist_is_offered_and_filters() {
             &c.env.access,
             &c.id,
             &c.connector,
-            &SyncRequest {
-                data_types: vec![DataType::Companies],
-                filter,
-                ..SyncRequest::default()
-            },
+            &SyncRequest::all()
+                .data_types(vec![DataType::Companies])
+                .filter(filter),
             None,
         )
         .await

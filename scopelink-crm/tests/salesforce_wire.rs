@@ -68,18 +68,18 @@ async fn connector(server: &MockServer) -> (SalesforceConnector, MemoryEnv) {
         .connections
         .create(
             &env.access,
-            NewConnection {
-                provider: Provider::Salesforce,
-                name: "wire".into(),
-                categories: [FeatureCategory::Crm].into(),
-                credentials: Credentials::OAuth(OAuthTokens {
+            NewConnection::new(
+                Provider::Salesforce,
+                "wire",
+                Credentials::OAuth(OAuthTokens {
                     access_token: SecretString::from("00Dxx!first-access-token"),
                     refresh_token: Some(SecretString::from("5Aep-refresh-token")),
                     expires_at: None,
                     instance_url: Some(server.uri()),
                 }),
-                settings: settings.to_map(),
-            },
+            )
+            .categories([FeatureCategory::Crm])
+            .settings(settings.to_map()),
         )
         .await
         .unwrap()
@@ -213,18 +213,18 @@ async fn salesforce_a_connector_is_built_only_from_a_salesforce_connection() {
         .connections
         .create(
             &env.access,
-            NewConnection {
-                provider: Provider::HubSpot,
-                name: "not salesforce".into(),
-                categories: [FeatureCategory::Crm].into(),
-                credentials: Credentials::OAuth(OAuthTokens {
+            NewConnection::new(
+                Provider::HubSpot,
+                "not salesforce",
+                Credentials::OAuth(OAuthTokens {
                     access_token: SecretString::from("hubspot-access-token"),
                     refresh_token: None,
                     expires_at: None,
                     instance_url: None,
                 }),
-                settings: sf.settings().to_map(),
-            },
+            )
+            .categories([FeatureCategory::Crm])
+            .settings(sf.settings().to_map()),
         )
         .await
         .unwrap();

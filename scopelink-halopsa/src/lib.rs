@@ -75,10 +75,16 @@
 //! | `lib.rs` | these docs, `mod` lines and re-exports; nothing else |
 //! | `settings.rs` | [`HaloPsaSettings`], the connection's settings as a serde type |
 //! | `client.rs` | [`HaloPsaConnector`]: the bearer token on every call, HTTP calls through the core client (`send`, `get_json`, `get_all`, …), error hints, and the `Connector` impl (`test_connection`) |
+//! | `provider.rs` | [`HaloPsaProvider`], the crate's one [`ProviderFactory`](scopelink_core::ProviderFactory): checks settings and credentials with no network call, and builds the live connector for a [`Registry`](scopelink_core::Registry) (builds the connector without a request) |
 //! | `wire.rs` | serde types of HaloPSA's JSON, tolerant of unknown and null fields |
 //! | `convert.rs` | wire → core model records |
 //! | `crm.rs` | the `CrmSource` impl: filter options, preview, record streams, fetch |
 //! | `push.rs` | the `PsaProjects` impl: push-form lookups, projects, milestones, tasks |
+//!
+//! Names: one scheme across provider crates: `<Provider>Connector` (the
+//! connector), `<Provider>Settings` (its settings), `<Provider>Provider`
+//! (its registry factory, here [`HaloPsaProvider`]) and, in the testkit,
+//! `<Provider>Sim` / `<Provider>SimConfig`.
 //!
 //! Extra private modules, each named for what it holds: `decode.rs` (whole
 //! replies decoded: list pages and token replies), `membership.rs`
@@ -95,12 +101,14 @@ mod convert;
 mod crm;
 mod decode;
 mod membership;
+mod provider;
 mod push;
 mod settings;
 mod token;
 mod wire;
 
 pub use client::{HaloPsaConnector, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE};
+pub use provider::HaloPsaProvider;
 pub use settings::HaloPsaSettings;
 
 /// The connector's former name.

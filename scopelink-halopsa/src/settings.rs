@@ -5,8 +5,11 @@ use scopelink_core::ConnectorError;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
-/// A connection's non-secret HaloPSA settings.
+/// A connection's non-secret HaloPSA settings. Build them with
+/// [`HaloPsaSettings::new`] and the builder methods, or read them with
+/// [`HaloPsaSettings::from_map`] (the struct is `#[non_exhaustive]`).
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[non_exhaustive]
 #[serde(default)]
 pub struct HaloPsaSettings {
     /// The HaloPSA web address, e.g. `companyxyz.halopsa.com`, with or
@@ -46,6 +49,34 @@ impl HaloPsaSettings {
             host: host.into(),
             ..Self::default()
         }
+    }
+
+    /// With the tenant name sent on token requests.
+    pub fn tenant(mut self, tenant: impl Into<String>) -> Self {
+        self.tenant = Some(tenant.into());
+        self
+    }
+
+    /// With the ticket type id of projects.
+    ///
+    /// ```
+    /// use scopelink_halopsa::HaloPsaSettings;
+    ///
+    /// let settings = HaloPsaSettings::new("companyxyz.halopsa.com")
+    ///     .project_ticket_type_id("3")
+    ///     .task_ticket_type_id("26");
+    /// assert_eq!(settings.to_map()["project_ticket_type_id"], "3");
+    /// assert_eq!(settings.tenant, None);
+    /// ```
+    pub fn project_ticket_type_id(mut self, id: impl Into<String>) -> Self {
+        self.project_ticket_type_id = Some(id.into());
+        self
+    }
+
+    /// With the ticket type id of project tasks.
+    pub fn task_ticket_type_id(mut self, id: impl Into<String>) -> Self {
+        self.task_ticket_type_id = Some(id.into());
+        self
     }
 
     /// Reads settings from a connection's settings map (the keys above;

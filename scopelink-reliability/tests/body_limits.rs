@@ -220,12 +220,7 @@ async fn halopsa_sync_against_an_endless_page_fails_typed_at_the_default_cap() {
     })
     .await
     .unwrap();
-    let settings = HaloPsaSettings {
-        host: server.url(),
-        tenant: Some("acmemsp".into()),
-        project_ticket_type_id: None,
-        task_ticket_type_id: None,
-    };
+    let settings = HaloPsaSettings::new(server.url()).tenant("acmemsp");
     let halo = HaloPsaConnector::new(
         settings,
         scopelink_core::secret::ClientCredentials::new("sim-client", "sim-secret"),

@@ -33,10 +33,7 @@ fn raw(path: &Path) -> rusqlite::Connection {
 }
 
 fn companies() -> SyncRequest {
-    SyncRequest {
-        data_types: vec![DataType::Companies],
-        ..SyncRequest::default()
-    }
+    SyncRequest::all().data_types(vec![DataType::Companies])
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -78,21 +78,17 @@ async fn echoed_credentials_never_reach_reasons_errors_or_the_store() {
             let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
             let engine = SyncEngine::new(connections.clone());
             let keys = ApiKeyPair::new(COMPANY, public, private);
-            let settings = ConnectWiseSettings {
-                server_url: server.uri(),
-                client_id: CLIENT_ID.into(),
-                ..ConnectWiseSettings::default()
-            };
+            let settings = ConnectWiseSettings::new(server.uri(), CLIENT_ID);
             let conn = connections
                 .create(
                     &Access::full(),
-                    NewConnection {
-                        provider: Provider::ConnectWiseManage,
-                        name: "echo".into(),
-                        categories: [FeatureCategory::Crm].into(),
-                        credentials: Credentials::ApiKeyPair(keys.clone()),
-                        settings: settings.to_map(),
-                    },
+                    NewConnection::new(
+                        Provider::ConnectWiseManage,
+                        "echo",
+                        Credentials::ApiKeyPair(keys.clone()),
+                    )
+                    .categories([FeatureCategory::Crm])
+                    .settings(settings.to_map()),
                 )
                 .await
                 .unwrap();

@@ -250,12 +250,7 @@ fn halo_clients(first: u64) -> Value {
 }
 
 fn halo_connector(server: &HostileServer, http: HttpConfig) -> HaloPsaConnector {
-    let settings = HaloPsaSettings {
-        host: server.url(),
-        tenant: Some("acmemsp".into()),
-        project_ticket_type_id: None,
-        task_ticket_type_id: None,
-    };
+    let settings = HaloPsaSettings::new(server.url()).tenant("acmemsp");
     HaloPsaConnector::new(
         settings,
         scopelink_core::secret::ClientCredentials::new("sim-client", "sim-secret"),
@@ -267,12 +262,7 @@ fn halo_connector(server: &HostileServer, http: HttpConfig) -> HaloPsaConnector 
 #[test]
 fn halopsa_walks_are_bounded_at_five_million_records_by_default() {
     let halo = HaloPsaConnector::new(
-        HaloPsaSettings {
-            host: "https://acme.halopsa.com".into(),
-            tenant: Some("acme".into()),
-            project_ticket_type_id: None,
-            task_ticket_type_id: None,
-        },
+        HaloPsaSettings::new("https://acme.halopsa.com").tenant("acme"),
         scopelink_core::secret::ClientCredentials::new("id", "secret"),
         HttpConfig::default(),
     )

@@ -15,12 +15,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 fn connector(sim: &HaloPsaSim) -> HaloPsaConnector {
-    let settings = HaloPsaSettings {
-        host: sim.uri(),
-        tenant: Some("acmemsp".into()),
-        project_ticket_type_id: Some("3".into()),
-        task_ticket_type_id: Some("26".into()),
-    };
+    let settings = HaloPsaSettings::new(sim.uri())
+        .tenant("acmemsp")
+        .project_ticket_type_id("3")
+        .task_ticket_type_id("26");
     HaloPsaConnector::new(
         settings,
         scopelink_core::secret::ClientCredentials::new("sim-client", "sim-secret"),

@@ -170,11 +170,10 @@ async fn a_key_url_answering_401_is_not_sent_credentials() {
         .await;
     let cw = ConnectWiseConnector::with_api_base(
         Url::parse(&format!("{}/v2025_1/apis/3.0", server.uri())).unwrap(),
-        scopelink_connectwise::ConnectWiseSettings {
-            server_url: server.uri(),
-            client_id: "3f1c2a7e-0b9d-4c56-8e21-6a4f9d0b7c13".into(),
-            ..Default::default()
-        },
+        scopelink_connectwise::ConnectWiseSettings::new(
+            server.uri(),
+            "3f1c2a7e-0b9d-4c56-8e21-6a4f9d0b7c13",
+        ),
         scopelink_core::secret::ApiKeyPair::new("scopelinkdemo", "pubkey0001", "privkey-hunter2"),
         http(Duration::from_secs(10)),
     )
@@ -208,11 +207,10 @@ async fn a_key_url_answering_401_is_not_sent_credentials() {
 async fn callback_key_hosts_are_those_of_the_connections_region() {
     let cloud = ConnectWiseConnector::with_api_base(
         Url::parse("https://api-na.myconnectwise.net/v2025_1/apis/3.0").unwrap(),
-        scopelink_connectwise::ConnectWiseSettings {
-            server_url: "na.myconnectwise.net".into(),
-            client_id: "3f1c2a7e-0b9d-4c56-8e21-6a4f9d0b7c13".into(),
-            ..Default::default()
-        },
+        scopelink_connectwise::ConnectWiseSettings::new(
+            "na.myconnectwise.net",
+            "3f1c2a7e-0b9d-4c56-8e21-6a4f9d0b7c13",
+        ),
         scopelink_core::secret::ApiKeyPair::new("scopelinkdemo", "pubkey0001", "privkey-hunter2"),
         HttpConfig::default(),
     )
@@ -248,11 +246,10 @@ async fn callback_key_hosts_are_those_of_the_connections_region() {
 
     let on_premise = ConnectWiseConnector::with_api_base(
         Url::parse("https://cw.acme.example/v4_6_release/apis/3.0").unwrap(),
-        scopelink_connectwise::ConnectWiseSettings {
-            server_url: "https://cw.acme.example".into(),
-            client_id: "3f1c2a7e-0b9d-4c56-8e21-6a4f9d0b7c13".into(),
-            ..Default::default()
-        },
+        scopelink_connectwise::ConnectWiseSettings::new(
+            "https://cw.acme.example",
+            "3f1c2a7e-0b9d-4c56-8e21-6a4f9d0b7c13",
+        ),
         scopelink_core::secret::ApiKeyPair::new("scopelinkdemo", "pubkey0001", "privkey-hunter2"),
         HttpConfig::default(),
     )

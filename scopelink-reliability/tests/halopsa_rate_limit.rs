@@ -57,12 +57,7 @@ fn the_default_throttle_waits_seconds_doubling_to_a_minute_bounded_in_all() {
 
 #[test]
 fn the_connector_applies_the_default_throttle_unless_the_host_sets_one() {
-    let settings = HaloPsaSettings {
-        host: "https://acme.halopsa.com".into(),
-        tenant: Some("acme".into()),
-        project_ticket_type_id: None,
-        task_ticket_type_id: None,
-    };
+    let settings = HaloPsaSettings::new("https://acme.halopsa.com").tenant("acme");
     let credentials = || scopelink_core::secret::ClientCredentials::new("id", "secret");
     let halo =
         HaloPsaConnector::new(settings.clone(), credentials(), HttpConfig::default()).unwrap();
@@ -88,12 +83,7 @@ async fn limited_sim() -> HaloPsaSim {
 }
 
 fn connector(sim: &HaloPsaSim, throttle: ThrottlePolicy) -> HaloPsaConnector {
-    let settings = HaloPsaSettings {
-        host: sim.uri(),
-        tenant: Some("acmemsp".into()),
-        project_ticket_type_id: None,
-        task_ticket_type_id: None,
-    };
+    let settings = HaloPsaSettings::new(sim.uri()).tenant("acmemsp");
     HaloPsaConnector::new(
         settings,
         scopelink_core::secret::ClientCredentials::new("sim-client", "sim-secret"),

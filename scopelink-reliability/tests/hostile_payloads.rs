@@ -153,11 +153,7 @@ fn http() -> HttpConfig {
 }
 
 fn cw_settings(server: &MockServer) -> ConnectWiseSettings {
-    ConnectWiseSettings {
-        server_url: server.uri(),
-        client_id: CW_CLIENT_ID.into(),
-        ..ConnectWiseSettings::default()
-    }
+    ConnectWiseSettings::new(server.uri(), CW_CLIENT_ID)
 }
 
 fn cw_keys() -> ApiKeyPair {
@@ -195,20 +191,15 @@ impl Host {
         self.connections
             .create(
                 &Access::full(),
-                NewConnection {
-                    provider,
-                    name: "hostile".into(),
-                    categories: [
+                NewConnection::new(provider, "hostile", credentials).categories(
+                    [
                         FeatureCategory::Crm,
                         FeatureCategory::Psa,
                         FeatureCategory::Products,
                     ]
                     .into_iter()
-                    .filter(|c| offered.contains(c))
-                    .collect(),
-                    credentials,
-                    settings: Default::default(),
-                },
+                    .filter(|c| offered.contains(c)),
+                ),
             )
             .await
             .unwrap()
@@ -322,11 +313,7 @@ async fn sync_and_judge(
             &Access::full(),
             &conn.id,
             connector,
-            &SyncRequest {
-                data_types: types,
-                full: true,
-                ..SyncRequest::default()
-            },
+            &SyncRequest::all().data_types(types).full(),
             None,
         )
         .await;
@@ -1257,7 +1244,10 @@ async fn connectwise_bad_keys_become_connection_error_with_the_provider_reason()
             Credentials::ApiKeyPair(cw_keys()),
         )
         .await;
-    host.connections.mark_synced(&conn.id).await.unwrap();
+    host.connections
+        .mark_synced(&Access::full(), &conn.id)
+        .await
+        .unwrap();
     assert_eq!(host.status(&conn).await, ConnectionStatus::Connected);
     let err = host
         .engine
@@ -1307,7 +1297,10 @@ async fn halopsa_bad_credentials_become_connection_error_with_the_provider_reaso
             Credentials::ClientCredentials(halo_credentials()),
         )
         .await;
-    host.connections.mark_synced(&conn.id).await.unwrap();
+    host.connections
+        .mark_synced(&Access::full(), &conn.id)
+        .await
+        .unwrap();
     host.engine
         .run(
             &Access::full(),

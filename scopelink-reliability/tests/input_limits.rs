@@ -26,13 +26,13 @@ fn host() -> Host {
 }
 
 fn new(name: &str, settings: BTreeMap<String, String>) -> NewConnection {
-    NewConnection {
-        provider: Provider::HaloPsa,
-        name: name.into(),
-        categories: [FeatureCategory::Crm].into(),
-        credentials: Credentials::ClientCredentials(ClientCredentials::new("id", "secret")),
-        settings,
-    }
+    NewConnection::new(
+        Provider::HaloPsa,
+        name,
+        Credentials::ClientCredentials(ClientCredentials::new("id", "secret")),
+    )
+    .categories([FeatureCategory::Crm])
+    .settings(settings)
 }
 
 fn server(url: &str) -> BTreeMap<String, String> {
@@ -235,7 +235,7 @@ async fn valid_input_is_accepted_and_edits_are_checked_the_same_way() {
     ));
     let err = h
         .connections
-        .set_setting(&id, "host", "https://halo.example.com:0")
+        .set_setting(&Access::full(), &id, "host", "https://halo.example.com:0")
         .await
         .expect_err("a bad setting");
     assert!(matches!(

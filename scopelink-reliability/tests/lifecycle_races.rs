@@ -35,10 +35,7 @@ const PAGE: u32 = 30;
 const HELD_BEFORE: u64 = 4;
 
 fn companies() -> SyncRequest {
-    SyncRequest {
-        data_types: vec![DataType::Companies],
-        ..SyncRequest::default()
-    }
+    SyncRequest::all().data_types(vec![DataType::Companies])
 }
 
 async fn sqlite(dir: &tempfile::TempDir) -> Arc<dyn Store> {
@@ -370,7 +367,12 @@ async fn concurrent_updates_lose_nothing(store: Arc<dyn Store>) {
         let host = Arc::clone(&host);
         tasks.push(tokio::spawn(async move {
             host.connections
-                .set_setting(&host.conn, &format!("race_{i}"), &format!("value {i}"))
+                .set_setting(
+                    &scopelink_core::Access::full(),
+                    &host.conn,
+                    &format!("race_{i}"),
+                    &format!("value {i}"),
+                )
                 .await
         }));
     }

@@ -19,7 +19,7 @@ use scopelink_core::{
 use scopelink_reliability::log_capture::LogCapture;
 use scopelink_testkit::oauth::{OAuthSim, OAuthSimConfig, TEST_RSA_PRIVATE_PEM};
 use secrecy::{ExposeSecret, SecretString};
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
@@ -106,16 +106,15 @@ async fn host(config: OAuthSimConfig) -> Host {
     let id = connections
         .create(
             &Access::full(),
-            NewConnection {
-                provider: Provider::DocuSign,
-                name: "Acme DocuSign".into(),
-                categories: BTreeSet::from([FeatureCategory::ESignature]),
-                credentials: Credentials::ClientCredentials(ClientCredentials::new(
+            NewConnection::new(
+                Provider::DocuSign,
+                "Acme DocuSign",
+                Credentials::ClientCredentials(ClientCredentials::new(
                     &config.client_id,
                     &config.client_secret,
                 )),
-                settings: BTreeMap::new(),
-            },
+            )
+            .categories(BTreeSet::from([FeatureCategory::ESignature])),
         )
         .await
         .unwrap()

@@ -210,11 +210,7 @@ fn sync_child_process() {
         .build()
         .expect("runtime");
     runtime.block_on(async {
-        let settings = ConnectWiseSettings {
-            server_url: env("SL_CHILD_SERVER"),
-            client_id: env("SL_CHILD_CLIENT_ID"),
-            ..ConnectWiseSettings::default()
-        };
+        let settings = ConnectWiseSettings::new(env("SL_CHILD_SERVER"), env("SL_CHILD_CLIENT_ID"));
         let keys = ApiKeyPair::new(
             &env("SL_CHILD_COMPANY"),
             &env("SL_CHILD_PUBLIC"),

@@ -61,7 +61,7 @@ async fn tokens(sf: &SfHost) -> (String, Option<String>) {
     match sf
         .host
         .connections
-        .credentials(&sf.host.conn)
+        .credentials(&scopelink_core::Access::full(), &sf.host.conn)
         .await
         .unwrap()
     {

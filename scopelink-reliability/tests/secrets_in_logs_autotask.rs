@@ -111,13 +111,13 @@ async fn the_autotask_flow_and_its_failures_leak_nothing() {
     let conn = connections
         .create(
             &access,
-            NewConnection {
-                provider: Provider::Autotask,
-                name: "secrets".into(),
-                categories: [FeatureCategory::Crm, FeatureCategory::Psa].into(),
-                credentials: Credentials::ApiUserSecret(credentials.clone()),
-                settings: at.settings().to_map(),
-            },
+            NewConnection::new(
+                Provider::Autotask,
+                "secrets",
+                Credentials::ApiUserSecret(credentials.clone()),
+            )
+            .categories([FeatureCategory::Crm, FeatureCategory::Psa])
+            .settings(at.settings().to_map()),
         )
         .await
         .unwrap();

@@ -119,11 +119,7 @@ fn core_validator_refuses_every_case() {
 }
 
 fn cw_settings(server_url: &str) -> ConnectWiseSettings {
-    ConnectWiseSettings {
-        server_url: server_url.into(),
-        client_id: "3f1e9d2a-5b7c-4c11-9a0e-0d2b6c7e8f90".into(),
-        ..ConnectWiseSettings::default()
-    }
+    ConnectWiseSettings::new(server_url, "3f1e9d2a-5b7c-4c11-9a0e-0d2b6c7e8f90")
 }
 
 fn cw_keys() -> ApiKeyPair {

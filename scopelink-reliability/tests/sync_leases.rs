@@ -31,10 +31,7 @@ const HELD_BEFORE: u64 = 4;
 const LEASE: Duration = Duration::from_secs(60);
 
 fn companies() -> SyncRequest {
-    SyncRequest {
-        data_types: vec![DataType::Companies],
-        ..SyncRequest::default()
-    }
+    SyncRequest::all().data_types(vec![DataType::Companies])
 }
 
 async fn sqlite(dir: &tempfile::TempDir) -> Arc<dyn Store> {

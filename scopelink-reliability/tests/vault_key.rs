@@ -136,7 +136,10 @@ async fn a_reconnect_under_the_wrong_key_keeps_the_good_entry() {
         "the connection is unchanged"
     );
     assert!(
-        right.credentials(&host.conn).await.is_ok(),
+        right
+            .credentials(&scopelink_core::Access::full(), &host.conn)
+            .await
+            .is_ok(),
         "the right key still reads the connection's credentials"
     );
 }
@@ -201,5 +204,8 @@ async fn a_reconnect_whose_new_entry_cannot_be_read_back_keeps_the_old_one() {
     );
     let after = connections.get(&host.access, &host.conn).await.unwrap();
     assert_eq!(after.credential_ref, before.credential_ref);
-    assert!(connections.credentials(&host.conn).await.is_ok());
+    assert!(connections
+        .credentials(&scopelink_core::Access::full(), &host.conn)
+        .await
+        .is_ok());
 }

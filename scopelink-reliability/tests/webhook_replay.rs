@@ -46,10 +46,7 @@ async fn world() -> World {
             &host.access,
             &host.conn,
             &cw,
-            &scopelink_core::SyncRequest {
-                data_types: vec![DataType::Companies],
-                ..Default::default()
-            },
+            &scopelink_core::SyncRequest::all().data_types(vec![DataType::Companies]),
             None,
         )
         .await

@@ -58,17 +58,12 @@ async fn create_connection(connections: &Connections) -> ConnectionId {
     connections
         .create(
             &Access::full(),
-            NewConnection {
-                provider: Provider::ConnectWiseManage,
-                name: "Acme CW".into(),
-                categories: [FeatureCategory::Crm].into_iter().collect(),
-                credentials: Credentials::ApiKeyPair(ApiKeyPair::new(
-                    "acme",
-                    "pub",
-                    "private-key-1",
-                )),
-                settings: Default::default(),
-            },
+            NewConnection::new(
+                Provider::ConnectWiseManage,
+                "Acme CW",
+                Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pub", "private-key-1")),
+            )
+            .categories([FeatureCategory::Crm]),
         )
         .await
         .expect("create connection")

@@ -615,17 +615,20 @@ async fn the_vault_plugs_into_the_connection_service() {
     let created = connections
         .create(
             &Access::full(),
-            NewConnection {
-                provider: Provider::ConnectWiseManage,
-                name: "Acme CW".into(),
-                categories: [FeatureCategory::Crm].into_iter().collect(),
-                credentials: Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pub", SECRET)),
-                settings: Default::default(),
-            },
+            NewConnection::new(
+                Provider::ConnectWiseManage,
+                "Acme CW",
+                Credentials::ApiKeyPair(ApiKeyPair::new("acme", "pub", SECRET)),
+            )
+            .categories([FeatureCategory::Crm]),
         )
         .await
         .unwrap();
-    match connections.credentials(&created.id).await.unwrap() {
+    match connections
+        .credentials(&Access::full(), &created.id)
+        .await
+        .unwrap()
+    {
         Credentials::ApiKeyPair(k) => assert_eq!(k.private_key.expose_secret(), SECRET),
         other => panic!("unexpected credentials {other:?}"),
     }

@@ -118,13 +118,9 @@ impl Host {
         let conn = connections
             .create(
                 &access,
-                NewConnection {
-                    provider,
-                    name: "reliability".into(),
-                    categories: [FeatureCategory::Crm].into(),
-                    credentials,
-                    settings,
-                },
+                NewConnection::new(provider, "reliability", credentials)
+                    .categories([FeatureCategory::Crm])
+                    .settings(settings),
             )
             .await
             .expect("connection created")
@@ -148,10 +144,7 @@ impl Host {
 /// A non-full CRM sync request (resumes a checkpoint, else starts from the
 /// cursor).
 pub fn crm_request() -> SyncRequest {
-    SyncRequest {
-        data_types: CRM.to_vec(),
-        ..SyncRequest::default()
-    }
+    SyncRequest::all().data_types(CRM.to_vec())
 }
 
 /// Records the progress reports of runs: one report per page committed

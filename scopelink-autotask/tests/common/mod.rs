@@ -49,18 +49,17 @@ pub async fn setup(config: AutotaskSimConfig) -> Setup {
         .connections
         .create(
             &env.access,
-            NewConnection {
-                provider: Provider::Autotask,
-                name: "Autotask".into(),
-                categories: [
-                    FeatureCategory::Crm,
-                    FeatureCategory::Psa,
-                    FeatureCategory::Products,
-                ]
-                .into(),
-                credentials: Credentials::ApiUserSecret(credentials(&sim)),
-                settings: at.settings().to_map(),
-            },
+            NewConnection::new(
+                Provider::Autotask,
+                "Autotask",
+                Credentials::ApiUserSecret(credentials(&sim)),
+            )
+            .categories([
+                FeatureCategory::Crm,
+                FeatureCategory::Psa,
+                FeatureCategory::Products,
+            ])
+            .settings(at.settings().to_map()),
         )
         .await
         .unwrap();

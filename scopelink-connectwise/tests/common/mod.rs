@@ -62,13 +62,7 @@ pub fn http_config() -> HttpConfig {
 
 /// Settings for the mock server.
 pub fn settings(server: &MockServer) -> ConnectWiseSettings {
-    ConnectWiseSettings {
-        server_url: server.uri(),
-        client_id: CLIENT_ID.into(),
-        api_version: None,
-        board_id: Some("31".into()),
-        billing_method: None,
-    }
+    ConnectWiseSettings::new(server.uri(), CLIENT_ID).board_id("31")
 }
 
 /// The mock server's API base.
@@ -142,18 +136,17 @@ impl EnvExt for Env {
         self.connections
             .create(
                 &Access::full(),
-                NewConnection {
-                    provider: Provider::ConnectWiseManage,
-                    name: "ConnectWise (mock)".into(),
-                    categories: [
-                        FeatureCategory::Crm,
-                        FeatureCategory::Psa,
-                        FeatureCategory::Products,
-                    ]
-                    .into(),
-                    credentials: Credentials::ApiKeyPair(keys()),
-                    settings: map,
-                },
+                NewConnection::new(
+                    Provider::ConnectWiseManage,
+                    "ConnectWise (mock)",
+                    Credentials::ApiKeyPair(keys()),
+                )
+                .categories([
+                    FeatureCategory::Crm,
+                    FeatureCategory::Psa,
+                    FeatureCategory::Products,
+                ])
+                .settings(map),
             )
             .await
             .expect("connection created")

@@ -331,7 +331,7 @@ impl HttpClient {
         let mut builder = self
             .inner
             .client
-            .request(request.method.clone(), request.url.clone())
+            .request(request.method.to_wire(), request.url.clone())
             .headers(request.headers.clone());
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());

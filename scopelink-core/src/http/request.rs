@@ -4,9 +4,9 @@
 
 use super::address::display_url;
 use super::next_link;
+use super::Method;
 use crate::error::HttpError;
 use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
-use reqwest::Method;
 use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
@@ -92,10 +92,11 @@ impl fmt::Debug for Request {
 }
 
 impl Request {
-    /// A request with no headers or body.
-    pub fn new(method: Method, url: Url) -> Self {
+    /// A request with no headers or body. `method` is a [`Method`]
+    /// (`Method::GET`, ...), or the `http` crate's method.
+    pub fn new(method: impl Into<Method>, url: Url) -> Self {
         Self {
-            method,
+            method: method.into(),
             url,
             headers: HeaderMap::new(),
             body: None,

@@ -2,19 +2,12 @@
 //! `Retry-After` header asks for, and the decision after a failed attempt
 //! as a pure function.
 
+use super::Method;
 use reqwest::header::{HeaderMap, RETRY_AFTER};
-use reqwest::Method;
 use std::time::{Duration, SystemTime};
 
 pub(super) fn is_idempotent(method: &Method) -> bool {
-    [
-        Method::GET,
-        Method::HEAD,
-        Method::PUT,
-        Method::DELETE,
-        Method::OPTIONS,
-    ]
-    .contains(method)
+    method.is_idempotent()
 }
 
 pub(super) fn is_transient_status(status: u16) -> bool {

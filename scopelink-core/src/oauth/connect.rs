@@ -78,7 +78,7 @@ impl Connections {
         &self,
         id: &ConnectionId,
     ) -> Result<Option<OAuthTokens>, Error> {
-        match self.credentials(id).await? {
+        match self.stored_credentials(id).await? {
             Credentials::OAuth(tokens) => Ok(Some(tokens)),
             _ => Ok(None),
         }

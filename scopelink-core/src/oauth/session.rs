@@ -152,7 +152,7 @@ impl OAuthSession {
                     // returned either way.
                     let _ = inner
                         .connections
-                        .mark_error(&inner.connection, &e.to_string())
+                        .record_error(&inner.connection, &e.to_string())
                         .await;
                 }
                 return Err(e.into());

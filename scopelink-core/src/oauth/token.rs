@@ -3,10 +3,10 @@
 use super::client::SECRET_FIELDS;
 use super::{ClientAuth, OAuthClient, OAuthError};
 use crate::error::HttpError;
+use crate::http::Method;
 use crate::http::{HttpClient, Request};
 use base64::engine::general_purpose::STANDARD;
 use base64::Engine;
-use http::Method;
 use secrecy::{ExposeSecret, SecretString};
 use serde_json::Value;
 use std::collections::BTreeMap;

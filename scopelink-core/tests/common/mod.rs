@@ -42,13 +42,12 @@ pub fn other_credentials() -> Credentials {
 
 /// A new-connection form for `provider` with `categories`.
 pub fn new_connection(provider: Provider, categories: &[FeatureCategory]) -> NewConnection {
-    NewConnection {
-        provider,
-        name: "Acme CRM".into(),
-        categories: categories.iter().copied().collect(),
-        credentials: credentials(),
-        settings: BTreeMap::from([("server".to_string(), "https://na.example.com".to_string())]),
-    }
+    NewConnection::new(provider, "Acme CRM", credentials())
+        .categories(categories.iter().copied())
+        .settings(BTreeMap::from([(
+            "server".to_string(),
+            "https://na.example.com".to_string(),
+        )]))
 }
 
 /// A store, a vault and the connection service over them.

@@ -54,16 +54,16 @@ pub async fn connect_with(config: SalesforceSimConfig, extra: &[(&str, &str)]) -
         .connections
         .create(
             &env.access,
-            NewConnection {
-                provider: Provider::Salesforce,
-                name: "Acme Salesforce".into(),
-                categories: [FeatureCategory::Crm].into(),
-                credentials: Credentials::ClientCredentials(ClientCredentials::new(
+            NewConnection::new(
+                Provider::Salesforce,
+                "Acme Salesforce",
+                Credentials::ClientCredentials(ClientCredentials::new(
                     &config.client_id,
                     &config.client_secret,
                 )),
-                settings: settings.clone(),
-            },
+            )
+            .categories([FeatureCategory::Crm])
+            .settings(settings.clone()),
         )
         .await
         .unwrap()

@@ -42,11 +42,7 @@ pub fn cw_keys(sim: &ConnectWiseSim) -> ApiKeyPair {
 
 /// Settings for the simulator.
 pub fn cw_settings(sim: &ConnectWiseSim) -> ConnectWiseSettings {
-    ConnectWiseSettings {
-        server_url: sim.server_url().to_string(),
-        client_id: sim.client_id().to_string(),
-        ..ConnectWiseSettings::default()
-    }
+    ConnectWiseSettings::new(sim.server_url().to_string(), sim.client_id().to_string())
 }
 
 /// A connector on `origin` (the simulator's `server_url`, or a proxy's URL)
@@ -90,12 +86,10 @@ impl HostExt for Host {
     }
 
     async fn halopsa(store: Arc<dyn Store>, host: &str) -> Self {
-        let settings = scopelink_halopsa::HaloPsaSettings {
-            host: host.to_string(),
-            tenant: Some("acmemsp".into()),
-            project_ticket_type_id: Some("3".into()),
-            task_ticket_type_id: Some("26".into()),
-        };
+        let settings = scopelink_halopsa::HaloPsaSettings::new(host.to_string())
+            .tenant("acmemsp")
+            .project_ticket_type_id("3")
+            .task_ticket_type_id("26");
         Self::with(
             store,
             Provider::HaloPsa,
