@@ -38,6 +38,7 @@ mod address;
 mod client;
 mod error_body;
 mod pages;
+pub(crate) use pages::fingerprint;
 mod policy;
 mod ratelimit;
 mod request;
@@ -47,7 +48,7 @@ pub use address::{validate_url, AddressPolicy};
 pub use client::HttpClient;
 pub use error_body::error_message;
 pub use pages::{
-    collect_pages, next_link, paginate, paginate_with, read_ahead, stop_after_error, Page,
+    collect_pages, next_link, paginate, paginate_with, read_ahead, rel_link, stop_after_error, Page,
 };
 pub use policy::{BodyLimits, PageLimits, RateLimit, RetryPolicy, ThrottlePolicy};
 pub(crate) use request::CREDENTIAL_HEADER_HINTS;

@@ -75,7 +75,7 @@ mod settings;
 mod token;
 mod wire;
 
-pub use client::{HaloPsaConnector, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE};
+pub use client::{HaloPsaConnector, CONCURRENCY_LIMIT, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE};
 pub use settings::HaloPsaSettings;
 
 /// The connector's former name.
