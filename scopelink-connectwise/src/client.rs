@@ -32,14 +32,16 @@ pub const DEFAULT_API_VERSION: &str = "2025.1";
 /// The largest page ConnectWise serves (and the default page size).
 pub const MAX_PAGE_SIZE: u32 = 1000;
 /// Page requests a record read keeps in flight under
-/// [`Concurrency::Auto`]: at most 6, starting at 3. ConnectWise publishes
+/// [`Concurrency::Auto`]: at most 6, starting at 1 (the window grows only
+/// while pages are slow to come, see
+/// [`AdaptiveWindow`]). ConnectWise publishes
 /// no concurrency quota; its Developer Guide ("Rate Limiting") says it
 /// answers 429 with `Retry-After` and that more than about 1,000 requests
 /// a minute will likely be throttled: 6 pages of 1,000 records in flight,
 /// each taking a few hundred milliseconds, stay under that. Lists are read
 /// concurrently only when their replies carry navigable paging's
 /// `Link: <...>; rel="last"`.
-pub const CONCURRENCY_LIMIT: ConcurrencyLimit = ConcurrencyLimit::new(6, 3);
+pub const CONCURRENCY_LIMIT: ConcurrencyLimit = ConcurrencyLimit::new(6, 1);
 /// Response body limits used when [`HttpConfig::body_limits`] is `None`:
 /// 32 MiB for a page (a full page of 1,000 records with custom fields runs
 /// to a few MiB), 64 KiB of an error body (ConnectWise's are under 1 KiB).
@@ -610,7 +612,14 @@ impl ConnectWiseConnector {
             PageToken::Number(n) => Some(n),
             PageToken::NextUrl(url) => {
                 let n = page_param(&url)?;
-                (url == self.list_url(path, query, n)).then_some(n)
+                let ours = self.list_url(path, query, n);
+                // The same list: the same path and query, in any order.
+                let pairs = |u: &Url| {
+                    let mut pairs: Vec<(String, String)> = u.query_pairs().into_owned().collect();
+                    pairs.sort();
+                    pairs
+                };
+                (url.path() == ours.path() && pairs(&url) == pairs(&ours)).then_some(n)
             }
             _ => None,
         }

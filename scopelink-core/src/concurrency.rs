@@ -110,12 +110,27 @@ impl FromStr for Concurrency {
 /// rising latency (a provider queueing requests).
 const RISING_BY_AT_LEAST: Duration = Duration::from_millis(50);
 
+/// Answers in a window at the least, so that one slow answer among fast
+/// ones does not make a window of one "slow".
+const MIN_WINDOW: u32 = 3;
+
 /// The number of page requests a read keeps in flight, adapted as pages
-/// answer: one more after a window of clean answers (as many answers as
-/// the window's size, no 429 among them and latency not rising), halved
-/// (down to 1) on a 429 or when a window's mean latency is more than twice
-/// the lowest seen (and at least 50 ms above it). It never exceeds the
-/// limit's `max` and starts at its `start`.
+/// answer.
+///
+/// - It grows only while the provider is slow to answer: after a window of
+///   clean answers (as many as the window's size, at least 3; no 429 among
+///   them; latency not rising) whose fastest took at least the growth
+///   latency ([`AdaptiveWindow::GROW_AT`], 80 ms unless
+///   [`AdaptiveWindow::growing_at`] says otherwise). On a fast link one
+///   request in flight, pipelined with the conversion and the store, keeps
+///   up, and more would only load the provider: a read there runs exactly
+///   as without concurrency.
+/// - It doubles per window until the first decrease (a slow start), then
+///   grows by one per window (additive increase).
+/// - It is halved (down to 1) on a 429, once per window of answers, and when
+///   a window's mean latency is more than twice the lowest seen and at
+///   least 50 ms above it (multiplicative decrease).
+/// - It never exceeds the limit's `max` and starts at its `start`.
 ///
 /// Cheap to clone; clones share the window, so a connector's reads carry
 /// what one learned into the next (one read runs at a time per connection:
@@ -123,6 +138,7 @@ const RISING_BY_AT_LEAST: Duration = Duration::from_millis(50);
 #[derive(Clone)]
 pub struct AdaptiveWindow {
     limit: ConcurrencyLimit,
+    grow_at: Duration,
     state: Arc<Mutex<WindowState>>,
 }
 
@@ -133,6 +149,8 @@ struct WindowState {
     answered: u32,
     /// Their summed latency.
     latency: Duration,
+    /// The fastest of them.
+    fastest: Option<Duration>,
     /// The lowest window mean latency seen.
     baseline: Option<Duration>,
     /// The throttle count last seen.
@@ -148,7 +166,7 @@ struct WindowState {
 pub struct WindowStats {
     /// Pages answered.
     pub answered: u64,
-    /// Times the window grew by one.
+    /// Times the window grew.
     pub increases: u64,
     /// Times it was halved on a 429.
     pub throttle_decreases: u64,
@@ -162,12 +180,19 @@ impl fmt::Debug for AdaptiveWindow {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("AdaptiveWindow")
             .field("limit", &self.limit)
+            .field("grow_at", &self.grow_at)
             .field("size", &self.size())
             .finish()
     }
 }
 
 impl AdaptiveWindow {
+    /// The growth latency: a window grows only when its fastest answer took
+    /// at least this long. Pages served from a nearby or idle server come
+    /// back in a few milliseconds to a few tens; a provider's page of
+    /// records takes hundreds.
+    pub const GROW_AT: Duration = Duration::from_millis(80);
+
     /// A window under `limit`, starting at its `start`.
     pub fn new(limit: ConcurrencyLimit) -> Self {
         let limit = ConcurrencyLimit::new(limit.max, limit.start);
@@ -181,8 +206,16 @@ impl AdaptiveWindow {
         };
         AdaptiveWindow {
             limit,
+            grow_at: Self::GROW_AT,
             state: Arc::new(Mutex::new(state)),
         }
+    }
+
+    /// The same window, growing when a window's fastest answer took at
+    /// least `latency` (`Duration::ZERO`: whatever the latency).
+    pub fn growing_at(mut self, latency: Duration) -> Self {
+        self.grow_at = latency;
+        self
     }
 
     fn lock(&self) -> std::sync::MutexGuard<'_, WindowState> {
@@ -225,7 +258,8 @@ impl AdaptiveWindow {
         }
         st.answered += 1;
         st.latency += latency;
-        if st.answered < st.size {
+        st.fastest = Some(st.fastest.map_or(latency, |f| f.min(latency)));
+        if st.answered < st.size.max(MIN_WINDOW) {
             return;
         }
         let mean = st.latency / st.answered;
@@ -236,14 +270,21 @@ impl AdaptiveWindow {
         if rising {
             st.stats.latency_decreases += 1;
             st.shrink();
-        } else {
-            st.answered = 0;
-            st.latency = Duration::ZERO;
-            if st.size < max {
-                st.size += 1;
-                st.stats.increases += 1;
-                st.stats.peak = st.stats.peak.max(st.size);
-            }
+            return;
+        }
+        let slow = st.fastest.is_some_and(|f| f >= self.grow_at);
+        st.answered = 0;
+        st.latency = Duration::ZERO;
+        st.fastest = None;
+        if slow && st.size < max {
+            let decreased = st.stats.throttle_decreases + st.stats.latency_decreases > 0;
+            st.size = if decreased {
+                st.size + 1
+            } else {
+                st.size.saturating_mul(2).min(max)
+            };
+            st.stats.increases += 1;
+            st.stats.peak = st.stats.peak.max(st.size);
         }
     }
 }
@@ -253,6 +294,7 @@ impl WindowState {
         self.size = (self.size / 2).max(1);
         self.answered = 0;
         self.latency = Duration::ZERO;
+        self.fastest = None;
         self.since_decrease = 0;
     }
 }
@@ -294,23 +336,47 @@ mod tests {
     }
 
     #[test]
-    fn the_window_grows_by_one_per_clean_window_up_to_the_max() {
-        let w = AdaptiveWindow::new(ConcurrencyLimit::new(4, 2));
+    fn a_slow_provider_grows_the_window_doubling_then_by_one_up_to_the_max() {
+        let w = AdaptiveWindow::new(ConcurrencyLimit::new(8, 1));
+        assert_eq!(w.size(), 1);
+        w.answered(MS, 0);
+        w.answered(MS, 0);
+        assert_eq!(w.size(), 1, "a window is at least three answers");
+        w.answered(MS, 0);
         assert_eq!(w.size(), 2);
-        w.answered(MS, 0);
-        assert_eq!(w.size(), 2, "half a window is not a window");
-        w.answered(MS, 0);
-        assert_eq!(w.size(), 3);
         for _ in 0..3 {
             w.answered(MS, 0);
         }
-        assert_eq!(w.size(), 4);
-        for _ in 0..40 {
-            w.answered(MS, 0);
+        assert_eq!(w.size(), 4, "doubling until the first decrease");
+        w.answered(MS, 1);
+        assert_eq!(w.size(), 2, "a 429 halves it");
+        for _ in 0..3 {
+            w.answered(MS, 1);
         }
-        assert_eq!(w.size(), 4, "never above the max");
-        assert_eq!(w.stats().peak, 4);
-        assert_eq!(w.stats().increases, 2);
+        assert_eq!(w.size(), 3, "then one more per window");
+        for _ in 0..100 {
+            w.answered(MS, 1);
+        }
+        assert_eq!(w.size(), 8, "never above the max");
+        assert_eq!(w.stats().peak, 8);
+    }
+
+    #[test]
+    fn a_fast_provider_keeps_one_request_in_flight() {
+        let w = AdaptiveWindow::new(ConcurrencyLimit::new(8, 1));
+        for i in 0..100 {
+            // Loopback: a few milliseconds, one slow answer now and then.
+            let ms = if i % 10 == 0 { 900 } else { 3 };
+            w.answered(Duration::from_millis(ms), 0);
+        }
+        assert_eq!(w.size(), 1);
+        assert_eq!(w.stats().increases, 0);
+        // A host that wants concurrency whatever the latency.
+        let eager = AdaptiveWindow::new(ConcurrencyLimit::new(8, 1)).growing_at(Duration::ZERO);
+        for _ in 0..3 {
+            eager.answered(Duration::from_millis(3), 0);
+        }
+        assert_eq!(eager.size(), 2);
     }
 
     #[test]
@@ -342,20 +408,22 @@ mod tests {
         for _ in 0..4 {
             w.answered(MS, 0);
         }
-        assert_eq!(w.size(), 5);
+        assert_eq!(w.size(), 8);
         // Loopback noise: 1 ms to 30 ms is not "rising".
-        let w2 = AdaptiveWindow::new(ConcurrencyLimit::new(8, 2));
-        w2.answered(Duration::from_millis(1), 0);
-        w2.answered(Duration::from_millis(1), 0);
-        w2.answered(Duration::from_millis(30), 0);
-        w2.answered(Duration::from_millis(30), 0);
-        w2.answered(Duration::from_millis(30), 0);
-        assert_eq!(w2.size(), 4);
+        let w2 = AdaptiveWindow::new(ConcurrencyLimit::new(8, 2)).growing_at(Duration::ZERO);
+        for _ in 0..3 {
+            w2.answered(Duration::from_millis(1), 0);
+        }
+        for _ in 0..4 {
+            w2.answered(Duration::from_millis(30), 0);
+        }
+        assert_eq!(w2.size(), 8);
+        assert_eq!(w2.stats().latency_decreases, 0);
         // The provider queues: 100 ms becomes 400 ms.
-        for _ in 0..5 {
+        for _ in 0..8 {
             w.answered(MS * 4, 0);
         }
-        assert_eq!(w.size(), 2);
+        assert_eq!(w.size(), 4);
         assert_eq!(w.stats().latency_decreases, 1);
     }
 }

@@ -66,13 +66,14 @@ pub(crate) const DEFAULT_BODY_LIMITS: BodyLimits = BodyLimits {
 };
 
 /// Page requests a record read keeps in flight under
-/// [`Concurrency::Auto`]: at most 4, starting at 2. HaloPSA publishes no
+/// [`Concurrency::Auto`]: at most 4, starting at 1 (the window grows only
+/// while pages are slow to come, see [`AdaptiveWindow`]). HaloPSA publishes no
 /// concurrency limit, only its rolling window of requests (see
 /// [`DEFAULT_RATE_LIMIT`], which still paces every request): a few pages
 /// in flight cut a read's wall time where latency, not the window, is the
 /// bound, without sending more requests in all. Every list reply carries
 /// `record_count`, so the pages after the first can be asked for at once.
-pub const CONCURRENCY_LIMIT: ConcurrencyLimit = ConcurrencyLimit::new(4, 2);
+pub const CONCURRENCY_LIMIT: ConcurrencyLimit = ConcurrencyLimit::new(4, 1);
 
 /// The page size of list calls (HaloPSA's documented maximum).
 pub(crate) const PAGE_SIZE: u32 = 100;
