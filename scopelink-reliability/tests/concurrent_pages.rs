@@ -14,10 +14,10 @@
 
 mod fault_support;
 
-use async_trait::async_trait;
 use fault_support::*;
 use futures::StreamExt;
 use scopelink_connectwise::ConnectWiseConnector;
+use scopelink_core::async_trait;
 use scopelink_core::concurrency::Concurrency;
 use scopelink_core::connector::{CrmSource, PageStream, StreamRequest};
 use scopelink_core::filter::{FilterOptions, Preview, SyncFilter};
@@ -310,13 +310,22 @@ async fn a_sync_dropped_with_pages_in_flight_resumes_without_fetching_a_committe
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_provider_cap_halves_the_window_and_the_sync_completes_exactly() {
-    let sim = ConnectWiseSim::start(sim_config().with_max_in_flight(2)).await;
-    // 429s waited out briefly (the simulator's Retry-After is 0).
+    // 400 companies, 400 contacts, 400 opportunities: 12 pages of 100.
+    let config = ConnectWiseSimConfig::new(400, 1)
+        .with_opportunities_per_company(1)
+        .with_latency(Latency::with_jitter(
+            Duration::from_millis(100),
+            Duration::from_millis(50),
+        ))
+        .with_max_in_flight(2);
+    let sim = ConnectWiseSim::start(config).await;
+    // ConnectWise's 429 asks for a wait in seconds; the client waits it out.
+    sim.set_retry_after(1);
     let mut config = http(Duration::from_secs(10));
     config.throttle = Some(ThrottlePolicy {
         retry: true,
         first_wait: Duration::from_millis(20),
-        max_wait: Duration::from_millis(100),
+        max_wait: Duration::from_secs(2),
         max_total_wait: Duration::from_secs(20),
         max_retries: 50,
         quota_markers: &[],
