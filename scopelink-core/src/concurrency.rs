@@ -9,7 +9,10 @@
 //! URL (Salesforce, Dataverse, HubSpot, Autotask's `nextPageUrl`) cannot
 //! ask for page `n + 1` before page `n` has answered: they keep one request
 //! in flight, pipelined with the conversion and the store
-//! ([`crate::pages::record_stream`]), whatever this setting says.
+//! ([`crate::pages::record_stream`]), whatever this setting says. Autotask
+//! documents a limit of 3 concurrent threads per integration, but its
+//! queries page by `nextPageUrl`, so its reads stay sequential and well
+//! within it.
 
 use std::fmt;
 use std::str::FromStr;

@@ -293,14 +293,24 @@ async fn a_sync_dropped_with_pages_in_flight_resumes_without_fetching_a_committe
         .await
         .expect("the resumed run completes");
 
+    // The resumed run asks for every page after the checkpoint and none
+    // at or before it. A request of the dropped run that was already on
+    // its way may reach the simulator after the log was cleared: only a
+    // page that was in flight at the drop may show up twice.
     let resumed = pages_asked(&sim.requests(), "company/contacts");
     let mut sorted = resumed.clone();
     sorted.sort_unstable();
+    let mut distinct = sorted.clone();
+    distinct.dedup();
     let expected: Vec<u32> = (committed as u32 + 1..=16).collect();
-    assert_eq!(
-        sorted, expected,
-        "the resumed run asks for each page after the checkpoint once, and none before"
-    );
+    assert_eq!(distinct, expected, "asked after the drop: {resumed:?}");
+    for twice in sorted.windows(2).filter(|w| w[0] == w[1]) {
+        assert!(
+            before.contains(&twice[0]),
+            "page {} asked twice but not in flight at the drop ({before:?})",
+            twice[0]
+        );
+    }
     rec.assert_created_once(&totals(&sim));
     let checked = assert_store_matches(host.store.as_ref(), &host.conn, &cw_crm(&sim)).await;
     println!(
