@@ -115,13 +115,13 @@ const RISING_BY_AT_LEAST: Duration = Duration::from_millis(50);
 
 /// Answers in a window at the least, so that one slow answer among fast
 /// ones does not make a window of one "slow".
-const MIN_WINDOW: u32 = 3;
+const MIN_WINDOW: u32 = 2;
 
 /// The number of page requests a read keeps in flight, adapted as pages
 /// answer.
 ///
 /// - It grows only while the provider is slow to answer: after a window of
-///   clean answers (as many as the window's size, at least 3; no 429 among
+///   clean answers (as many as the window's size, at least 2; no 429 among
 ///   them; latency not rising) whose fastest took at least the growth
 ///   latency ([`AdaptiveWindow::GROW_AT`], 80 ms unless
 ///   [`AdaptiveWindow::growing_at`] says otherwise). On a fast link one
@@ -343,11 +343,10 @@ mod tests {
         let w = AdaptiveWindow::new(ConcurrencyLimit::new(8, 1));
         assert_eq!(w.size(), 1);
         w.answered(MS, 0);
-        w.answered(MS, 0);
-        assert_eq!(w.size(), 1, "a window is at least three answers");
+        assert_eq!(w.size(), 1, "a window is at least two answers");
         w.answered(MS, 0);
         assert_eq!(w.size(), 2);
-        for _ in 0..3 {
+        for _ in 0..2 {
             w.answered(MS, 0);
         }
         assert_eq!(w.size(), 4, "doubling until the first decrease");
@@ -376,7 +375,7 @@ mod tests {
         assert_eq!(w.stats().increases, 0);
         // A host that wants concurrency whatever the latency.
         let eager = AdaptiveWindow::new(ConcurrencyLimit::new(8, 1)).growing_at(Duration::ZERO);
-        for _ in 0..3 {
+        for _ in 0..2 {
             eager.answered(Duration::from_millis(3), 0);
         }
         assert_eq!(eager.size(), 2);
@@ -414,7 +413,7 @@ mod tests {
         assert_eq!(w.size(), 8);
         // Loopback noise: 1 ms to 30 ms is not "rising".
         let w2 = AdaptiveWindow::new(ConcurrencyLimit::new(8, 2)).growing_at(Duration::ZERO);
-        for _ in 0..3 {
+        for _ in 0..2 {
             w2.answered(Duration::from_millis(1), 0);
         }
         for _ in 0..4 {
