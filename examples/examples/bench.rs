@@ -6,7 +6,13 @@
 //! Options (defaults in brackets):
 //! - `--companies N` [100000], `--contacts-per-company N` [3],
 //!   `--opportunities N` [50000] (in all, spread over the companies);
-//! - `--stores memory,sqlite` [both]: which stores to sync into.
+//! - `--stores memory,sqlite` [both]: which stores to sync into;
+//! - `--latency MS` [0] and `--jitter MS` [0]: the simulator answers each
+//!   request after `MS` milliseconds plus up to the jitter;
+//! - `--concurrency N|auto` [auto]: page requests the connector keeps in
+//!   flight (auto: the connector's limit, [`CONCURRENCY_LIMIT`]); the
+//!   simulator refuses requests past that limit with a 429 and counts them,
+//!   with the most it saw in flight.
 //!
 //! The simulator runs in a child process (this same binary, started with
 //! `--serve-simulator`), so every memory figure is this process's own: the
@@ -14,10 +20,15 @@
 //! benchmark runs a full sync of companies, contacts and opportunities, then
 //! an unchanged re-sync, and finally fetches the same pages with a bare loop
 //! (plain `HttpClient` GETs decoded into the connector's wire types, no
-//! conversion, no store) to compare the two times.
+//! conversion, no store, one page after another) to compare the two times.
+//! With latency, the sync's time is also set against pages × latency ÷
+//! concurrency, the least a run with that many requests in flight can take.
 
 use scopelink_connectwise::fuzz::wire;
-use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings, MAX_PAGE_SIZE};
+use scopelink_connectwise::{
+    ConnectWiseConnector, ConnectWiseSettings, CONCURRENCY_LIMIT, MAX_PAGE_SIZE,
+};
+use scopelink_core::concurrency::Concurrency;
 use scopelink_core::http::{AddressPolicy, HttpClient, HttpConfig, Method, Request};
 use scopelink_core::model::DataType;
 use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault};
@@ -28,7 +39,7 @@ use scopelink_core::{
     SyncRequest,
 };
 use scopelink_store_sqlite::SqliteStore;
-use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
+use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig, Latency};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
 use std::io::{BufRead, BufReader, IsTerminal, Write};
@@ -120,14 +131,29 @@ fn rate(n: u64, d: Duration) -> u64 {
 // The simulator in a child process
 // ---------------------------------------------------------------------------
 
+/// The provider's side of the run: latency per request and the cap on
+/// requests in flight.
+#[derive(Debug, Clone, Copy)]
+struct Load {
+    latency_ms: u64,
+    jitter_ms: u64,
+    max_in_flight: usize,
+}
+
 /// Child mode: serves the simulator and answers `requests` (how many it
-/// has received) on stdin until stdin closes.
-async fn serve_simulator(size: Size) -> Result<(), BoxError> {
+/// has received) and `load` (most in flight, refused) on stdin until stdin
+/// closes.
+async fn serve_simulator(size: Size, load: Load) -> Result<(), BoxError> {
     let sim = ConnectWiseSim::start(
         ConnectWiseSimConfig::new(size.companies, size.contacts_per_company)
             .with_opportunities_total(size.opportunities)
             .with_configurations_per_company(0)
-            .with_catalog_items(0),
+            .with_catalog_items(0)
+            .with_latency(Latency::with_jitter(
+                Duration::from_millis(load.latency_ms),
+                Duration::from_millis(load.jitter_ms),
+            ))
+            .with_max_in_flight(load.max_in_flight),
     )
     .await;
     println!(
@@ -147,6 +173,10 @@ async fn serve_simulator(size: Size) -> Result<(), BoxError> {
     for line in stdin.lock().lines() {
         match line?.trim() {
             "requests" => println!("{}", sim.request_count()),
+            "load" => {
+                let l = sim.load_stats();
+                println!("{} {}", l.max_in_flight, l.refused_in_flight);
+            }
             other => println!("error: unknown command `{other}`"),
         }
         std::io::stdout().flush()?;
@@ -163,7 +193,7 @@ struct SimProcess {
 }
 
 impl SimProcess {
-    fn start(size: Size) -> Result<Self, BoxError> {
+    fn start(size: Size, load: Load) -> Result<Self, BoxError> {
         let mut child = Command::new(std::env::current_exe()?)
             .args([
                 "--serve-simulator",
@@ -173,6 +203,12 @@ impl SimProcess {
                 &size.contacts_per_company.to_string(),
                 "--opportunities",
                 &size.opportunities.to_string(),
+                "--latency",
+                &load.latency_ms.to_string(),
+                "--jitter",
+                &load.jitter_ms.to_string(),
+                "--sim-max-in-flight",
+                &load.max_in_flight.to_string(),
             ])
             .stdin(Stdio::piped())
             .stdout(Stdio::piped())
@@ -205,11 +241,26 @@ impl SimProcess {
 
     /// Requests the simulator has received so far.
     fn requests(&mut self) -> Result<u64, BoxError> {
-        writeln!(self.stdin, "requests")?;
+        Ok(self.ask("requests")?.trim().parse()?)
+    }
+
+    /// The most requests the simulator saw in flight, and the requests it
+    /// refused for its cap, so far.
+    fn load(&mut self) -> Result<(u64, u64), BoxError> {
+        let line = self.ask("load")?;
+        let mut parts = line.split_whitespace().map(str::parse::<u64>);
+        match (parts.next(), parts.next()) {
+            (Some(Ok(max)), Some(Ok(refused))) => Ok((max, refused)),
+            _ => Err(format!("the simulator answered `{}` to `load`", line.trim()).into()),
+        }
+    }
+
+    fn ask(&mut self, command: &str) -> Result<String, BoxError> {
+        writeln!(self.stdin, "{command}")?;
         self.stdin.flush()?;
         let mut line = String::new();
         self.stdout.read_line(&mut line)?;
-        Ok(line.trim().parse()?)
+        Ok(line)
     }
 }
 
@@ -236,6 +287,12 @@ struct SyncFigures {
     rss_after: Option<f64>,
     resync_requests: Vec<(DataType, u64)>,
     resync_time: Duration,
+    /// Requests the simulator refused for its cap during the sync (429).
+    refused: u64,
+    /// The most requests in flight the simulator saw (over the process).
+    max_in_flight: u64,
+    /// The connector's window: its limit and the largest size it reached.
+    window: String,
 }
 
 fn http_config() -> HttpConfig {
@@ -260,6 +317,7 @@ async fn sync_into(
     label: &'static str,
     store: Arc<dyn Store>,
     sim: &mut SimProcess,
+    concurrency: Concurrency,
 ) -> Result<SyncFigures, BoxError> {
     let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
     let admin = Access::full();
@@ -277,7 +335,8 @@ async fn sync_into(
         .await?;
     let cw = ConnectWiseConnector::connect(settings(sim), keys(sim), http_config())
         .await?
-        .with_page_size(MAX_PAGE_SIZE);
+        .with_page_size(MAX_PAGE_SIZE)
+        .with_concurrency(concurrency);
     let engine = SyncEngine::new(connections.clone());
     let live = std::io::stderr().is_terminal();
     let progress = |p: &SyncProgress| {
@@ -296,6 +355,7 @@ async fn sync_into(
     };
 
     let requests_before = sim.requests()?;
+    let (_, refused_before) = sim.load()?;
     reset_peak();
     let (_, rss_before) = memory();
     let t = Instant::now();
@@ -311,6 +371,16 @@ async fn sync_into(
     let time = t.elapsed();
     let (peak, rss_after) = memory();
     let requests = sim.requests()? - requests_before;
+    let (max_in_flight, refused_after) = sim.load()?;
+    let window = cw.concurrency();
+    let window = format!(
+        "limit {} (started at {}), reached {}, halved {} times on 429s and {} on rising latency",
+        window.limit().max,
+        window.limit().start,
+        window.stats().peak,
+        window.stats().throttle_decreases,
+        window.stats().latency_decreases
+    );
     let mut stored = 0;
     for t in TYPES {
         stored += store.count_records(&conn.id, t).await?;
@@ -362,6 +432,9 @@ async fn sync_into(
         rss_after,
         resync_requests,
         resync_time,
+        refused: refused_after - refused_before,
+        max_in_flight,
+        window,
     })
 }
 
@@ -447,11 +520,13 @@ struct Args {
     size: Size,
     memory: bool,
     sqlite: bool,
+    load: Load,
+    concurrency: Concurrency,
 }
 
 fn parse_args() -> Result<Args, String> {
     let usage = "usage: bench [--companies N] [--contacts-per-company N] [--opportunities N] \
-                 [--stores memory,sqlite]";
+                 [--stores memory,sqlite] [--latency MS] [--jitter MS] [--concurrency N|auto]";
     let mut args = Args {
         serve: false,
         size: Size {
@@ -461,6 +536,12 @@ fn parse_args() -> Result<Args, String> {
         },
         memory: true,
         sqlite: true,
+        load: Load {
+            latency_ms: 0,
+            jitter_ms: 0,
+            max_in_flight: CONCURRENCY_LIMIT.max as usize,
+        },
+        concurrency: Concurrency::Auto,
     };
     let mut it = std::env::args().skip(1);
     while let Some(flag) = it.next() {
@@ -481,6 +562,12 @@ fn parse_args() -> Result<Args, String> {
             "--companies" => args.size.companies = number()?,
             "--contacts-per-company" => args.size.contacts_per_company = number()?,
             "--opportunities" => args.size.opportunities = number()?,
+            "--latency" => args.load.latency_ms = number()? as u64,
+            "--jitter" => args.load.jitter_ms = number()? as u64,
+            "--sim-max-in-flight" => args.load.max_in_flight = number()?.max(1),
+            "--concurrency" => {
+                args.concurrency = value.parse().map_err(|e| format!("{e}; {usage}"))?;
+            }
             "--stores" => {
                 let stores: Vec<&str> = value.split(',').map(str::trim).collect();
                 if stores.iter().any(|s| *s != "memory" && *s != "sqlite") {
@@ -495,7 +582,7 @@ fn parse_args() -> Result<Args, String> {
     Ok(args)
 }
 
-fn print_sync(f: &SyncFigures, size: Size, bare: &BareFigures) {
+fn print_sync(f: &SyncFigures, size: Size, bare: &BareFigures, load: Load) {
     let delta = match (f.rss_after, f.rss_before) {
         (Some(a), Some(b)) => format!("{:+.0} MiB", a - b),
         _ => "n/a".into(),
@@ -537,6 +624,28 @@ fn print_sync(f: &SyncFigures, size: Size, bare: &BareFigures) {
     );
     let ratio = bare.time.as_secs_f64() / f.time.as_secs_f64().max(1e-9);
     println!("ratio            bare loop / sync = {ratio:.2}");
+    println!(
+        "concurrency      {}; the simulator saw at most {} in flight (its cap {})",
+        f.window, f.max_in_flight, load.max_in_flight
+    );
+    println!(
+        "failed requests  {} (refused with 429 by the simulator for its cap)",
+        f.refused
+    );
+    if load.latency_ms > 0 {
+        let limit = CONCURRENCY_LIMIT.max.min(load.max_in_flight as u32).max(1);
+        let floor = Duration::from_millis(load.latency_ms)
+            .mul_f64(size.all_pages() as f64 / f64::from(limit));
+        println!(
+            "latency          {} ms per request (+ up to {} ms): speed-up over the sequential bare loop {ratio:.2}; \
+             pages x latency / concurrency = {} x {} ms / {limit} = {floor:.2?} (sync / that = {:.2})",
+            load.latency_ms,
+            load.jitter_ms,
+            size.all_pages(),
+            load.latency_ms,
+            f.time.as_secs_f64() / floor.as_secs_f64().max(1e-9)
+        );
+    }
 }
 
 fn main() -> Result<(), BoxError> {
@@ -545,7 +654,7 @@ fn main() -> Result<(), BoxError> {
         .enable_all()
         .build()?;
     if args.serve {
-        return runtime.block_on(serve_simulator(args.size));
+        return runtime.block_on(serve_simulator(args.size, args.load));
     }
     runtime.block_on(bench(args))
 }
@@ -564,7 +673,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         thousands(size.count(DataType::Opportunities)),
     );
     let t = Instant::now();
-    let mut sim = SimProcess::start(size)?;
+    let mut sim = SimProcess::start(size, args.load)?;
     eprintln!("simulator process ready in {:.2?}", t.elapsed());
     let (_, rss_start) = memory();
     let peak_resettable = reset_peak();
@@ -578,7 +687,13 @@ async fn bench(args: Args) -> Result<(), BoxError> {
     if args.sqlite {
         std::fs::create_dir_all(&db_dir)?;
         let store = SqliteStore::open(db_dir.join("bench.sqlite3")).await?;
-        let result = sync_into("SqliteStore (file)", Arc::new(store), &mut sim).await;
+        let result = sync_into(
+            "SqliteStore (file)",
+            Arc::new(store),
+            &mut sim,
+            args.concurrency,
+        )
+        .await;
         let size_on_disk = std::fs::read_dir(&db_dir)?
             .filter_map(|e| e.ok()?.metadata().ok())
             .map(|m| m.len())
@@ -592,7 +707,15 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         runs.push(figures);
     }
     if args.memory {
-        runs.push(sync_into("MemoryStore", Arc::new(MemoryStore::new()), &mut sim).await?);
+        runs.push(
+            sync_into(
+                "MemoryStore",
+                Arc::new(MemoryStore::new()),
+                &mut sim,
+                args.concurrency,
+            )
+            .await?,
+        );
     }
     // Once more at the end, so neither side gains from running first or
     // last; the ratios use the faster of the two bare loops.
@@ -625,7 +748,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         }
     );
     println!(
-        "-- bare loop: HttpClient GET + serde_json into the wire types, no store\n\
+        "-- bare loop: HttpClient GET + serde_json into the wire types, no store, one page at a time\n\
          time             {:.2?} (first) and {:.2?} (last); the faster: {} records/s, {} records, {} requests, peak RSS {}",
         bare_times.0,
         bare_times.1,
@@ -635,7 +758,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         mib(bare.peak)
     );
     for run in &runs {
-        print_sync(run, size, &bare);
+        print_sync(run, size, &bare, args.load);
     }
     println!("==========================================================================");
     Ok(())

@@ -6,15 +6,18 @@ use crate::settings::ConnectWiseSettings;
 use crate::site::ConnectWiseSite;
 use base64::Engine as _;
 use scopelink_core::base_url::{BaseUrlRules, PathRule};
+use scopelink_core::concurrency::{AdaptiveWindow, Concurrency, ConcurrencyLimit};
 use scopelink_core::connector::{PageStream, RecordPage};
 use scopelink_core::error::{ConnectorError, HttpError};
 use scopelink_core::error_hints::ErrorHints;
 use scopelink_core::http::{
-    next_link, validate_url, AddressPolicy, BodyLimits, HttpClient, HttpConfig, Method, Page,
-    PageLimits, Request, Response,
+    next_link, rel_link, validate_url, AddressPolicy, BodyLimits, HttpClient, HttpConfig, Method,
+    Page, PageLimits, Request, Response,
 };
 use scopelink_core::model::DataType;
-use scopelink_core::pages::{collect_all, record_stream, same_origin, PageToken};
+use scopelink_core::pages::{
+    collect_all, numbered_record_stream, record_stream, same_origin, NumberedPage, PageToken,
+};
 use scopelink_core::secret::ApiKeyPair;
 use scopelink_core::wire::decode_array;
 use secrecy::{ExposeSecret, SecretString};
@@ -28,6 +31,17 @@ use url::Url;
 pub const DEFAULT_API_VERSION: &str = "2025.1";
 /// The largest page ConnectWise serves (and the default page size).
 pub const MAX_PAGE_SIZE: u32 = 1000;
+/// Page requests a record read keeps in flight under
+/// [`Concurrency::Auto`]: at most 6, starting at 1 (the window grows only
+/// while pages are slow to come, see
+/// [`AdaptiveWindow`]). ConnectWise publishes
+/// no concurrency quota; its Developer Guide ("Rate Limiting") says it
+/// answers 429 with `Retry-After` and that more than about 1,000 requests
+/// a minute will likely be throttled: 6 pages of 1,000 records in flight,
+/// each taking a few hundred milliseconds, stay under that. Lists are read
+/// concurrently only when their replies carry navigable paging's
+/// `Link: <...>; rel="last"`.
+pub const CONCURRENCY_LIMIT: ConcurrencyLimit = ConcurrencyLimit::new(6, 1);
 /// Response body limits used when [`HttpConfig::body_limits`] is `None`:
 /// 32 MiB for a page (a full page of 1,000 records with custom fields runs
 /// to a few MiB), 64 KiB of an error body (ConnectWise's are under 1 KiB).
@@ -255,6 +269,8 @@ pub(crate) struct Inner {
 pub struct ConnectWiseConnector {
     pub(crate) inner: Arc<Inner>,
     pub(crate) page_size: u32,
+    /// Page requests in flight for record reads (shared by clones).
+    pub(crate) window: AdaptiveWindow,
 }
 
 impl fmt::Debug for ConnectWiseConnector {
@@ -349,6 +365,7 @@ impl ConnectWiseConnector {
                 signing_keys,
             }),
             page_size: MAX_PAGE_SIZE,
+            window: AdaptiveWindow::new(CONCURRENCY_LIMIT),
         })
     }
 
@@ -356,6 +373,21 @@ impl ConnectWiseConnector {
     pub fn with_page_size(mut self, page_size: u32) -> Self {
         self.page_size = page_size.clamp(1, MAX_PAGE_SIZE);
         self
+    }
+
+    /// Sets how many page requests a record read keeps in flight (default
+    /// [`Concurrency::Auto`]: [`CONCURRENCY_LIMIT`]), never more than
+    /// [`CONCURRENCY_LIMIT`]'s `max`. Pages are still committed one at a
+    /// time, in order. `Concurrency::UpTo(1)` reads one page at a time.
+    pub fn with_concurrency(mut self, concurrency: Concurrency) -> Self {
+        self.window = AdaptiveWindow::new(concurrency.resolve(CONCURRENCY_LIMIT));
+        self
+    }
+
+    /// The window of page requests in flight record reads run under (its
+    /// current size and what it did so far).
+    pub fn concurrency(&self) -> &AdaptiveWindow {
+        &self.window
     }
 
     /// The API base (`https://api-na.myconnectwise.net/v2025_1/apis/3.0`);
@@ -500,6 +532,21 @@ impl ConnectWiseConnector {
         token: Option<String>,
         what: &str,
     ) -> Result<RawPage, ConnectorError> {
+        self.fetch_numbered_page(path, query, token, what)
+            .await
+            .map(|numbered| numbered.page)
+    }
+
+    /// [`Self::fetch_raw_page`], with the number of the list's last page
+    /// where the reply's `Link` header names one (`rel="last"`, navigable
+    /// paging).
+    async fn fetch_numbered_page(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        token: Option<String>,
+        what: &str,
+    ) -> Result<NumberedPage<u8>, ConnectorError> {
         let read = PageToken::read(token.as_deref(), &self.inner.api_base);
         let (url, page) = match read {
             Some(PageToken::Number(n)) => (self.list_url(path, query, n), n),
@@ -548,10 +595,43 @@ impl ConnectWiseConnector {
         } else {
             full()?.then(next_page)
         };
-        Ok(Page {
-            items: response.body,
-            next,
+        let last_page = rel_link(&response.headers, "last")
+            .and_then(|link| Url::parse(&link).ok())
+            .and_then(|u| page_param(&u));
+        Ok(NumberedPage {
+            page: Page {
+                items: response.body,
+                next,
+            },
+            last_page,
         })
+    }
+
+    /// The page number a record read starting at `token` starts from, when
+    /// it can be read by page number: no token, a page number, or a link to
+    /// a page of this very list (as the `Link` headers checkpointed name
+    /// them). `None` for anything else (a forward-only `pageId` link).
+    fn start_page(
+        &self,
+        path: &str,
+        query: &[(String, String)],
+        token: Option<&str>,
+    ) -> Option<u32> {
+        match PageToken::read(token, &self.inner.api_base)? {
+            PageToken::Number(n) => Some(n),
+            PageToken::NextUrl(url) => {
+                let n = page_param(&url)?;
+                let ours = self.list_url(path, query, n);
+                // The same list: the same path and query, in any order.
+                let pairs = |u: &Url| {
+                    let mut pairs: Vec<(String, String)> = u.query_pairs().into_owned().collect();
+                    pairs.sort();
+                    pairs
+                };
+                (url.path() == ours.path() && pairs(&url) == pairs(&ours)).then_some(n)
+            }
+            _ => None,
+        }
     }
 
     /// Every item of a list, decoded as `T` (items that do not decode are
@@ -587,10 +667,13 @@ impl ConnectWiseConnector {
     }
 
     /// Streams converted records of `data_type` from `path` on the core's
-    /// record-stream rails ([`record_stream`]): pages are fetched
-    /// undecoded on one task, one page ahead of another that decodes and
-    /// converts them, one page ahead of the consumer. The next request goes
-    /// out while a page is decoded and the one before it is stored.
+    /// record-stream rails. With more than one request allowed in flight
+    /// ([`Self::with_concurrency`]) and a page-number start, on
+    /// [`numbered_record_stream`]: once a reply names the last page, up to
+    /// the window's size of pages are fetched and converted at once and
+    /// yielded in page order. Otherwise on [`record_stream`]: pages are
+    /// fetched undecoded on one task, one page ahead of another that
+    /// decodes and converts them, one page ahead of the consumer.
     pub(crate) fn record_pages(
         &self,
         data_type: DataType,
@@ -599,6 +682,31 @@ impl ConnectWiseConnector {
         start: Option<String>,
     ) -> PageStream<'static> {
         let what = format!("reading {data_type}");
+        let convert = {
+            let what = what.clone();
+            move |page: RawPage| convert_raw(data_type, &what, page)
+        };
+        let start_page = self.start_page(path, &query, start.as_deref());
+        if let (true, Some(first)) = (self.window.limit().max > 1, start_page) {
+            let this = self.clone();
+            let http = self.inner.http.clone();
+            return numbered_record_stream(
+                page_limits(&self.inner.http, self.page_size),
+                self.window.clone(),
+                first,
+                move || http.throttle_replies(),
+                move |n: u32| {
+                    let this = this.clone();
+                    let query = query.clone();
+                    let what = what.clone();
+                    async move {
+                        this.fetch_numbered_page(path, &query, Some(n.to_string()), &what)
+                            .await
+                    }
+                },
+                convert,
+            );
+        }
         let this = self.clone();
         let fetch_what = what.clone();
         record_stream(
@@ -610,26 +718,7 @@ impl ConnectWiseConnector {
                 let what = fetch_what.clone();
                 async move { this.fetch_raw_page(path, &query, token, &what).await }
             },
-            move |page: RawPage| {
-                let converted =
-                    convert_page(data_type, &page.items).map_err(|e| ConnectorError::Decode {
-                        what: what.clone(),
-                        message: e.to_string(),
-                    })?;
-                let mut records = Vec::with_capacity(converted.len());
-                let mut rejected = Vec::new();
-                for item in converted {
-                    match item {
-                        Ok(r) => records.push(r),
-                        Err(e) => rejected.push(e),
-                    }
-                }
-                Ok(RecordPage {
-                    records,
-                    rejected,
-                    next: page.next,
-                })
-            },
+            convert,
         )
     }
 
@@ -670,6 +759,31 @@ impl ConnectWiseConnector {
             )
         })
     }
+}
+
+/// A raw page of `data_type` decoded and converted into a [`RecordPage`].
+fn convert_raw(
+    data_type: DataType,
+    what: &str,
+    page: RawPage,
+) -> Result<RecordPage, ConnectorError> {
+    let converted = convert_page(data_type, &page.items).map_err(|e| ConnectorError::Decode {
+        what: what.to_string(),
+        message: e.to_string(),
+    })?;
+    let mut records = Vec::with_capacity(converted.len());
+    let mut rejected = Vec::new();
+    for item in converted {
+        match item {
+            Ok(r) => records.push(r),
+            Err(e) => rejected.push(e),
+        }
+    }
+    Ok(RecordPage {
+        records,
+        rejected,
+        next: page.next,
+    })
 }
 
 fn page_param(url: &Url) -> Option<u32> {

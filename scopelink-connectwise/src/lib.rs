@@ -115,7 +115,10 @@ mod writeback;
 pub use callback_key::{
     KEY_FETCHES_PER_WINDOW, KEY_FETCH_WINDOW, KEY_REFRESH_AFTER, SIGNING_KEY_TTL,
 };
-pub use client::{normalize_server_url, ConnectWiseConnector, DEFAULT_API_VERSION, MAX_PAGE_SIZE};
+pub use client::{
+    normalize_server_url, ConnectWiseConnector, CONCURRENCY_LIMIT, DEFAULT_API_VERSION,
+    MAX_PAGE_SIZE,
+};
 pub use conditions::{build_child_conditions, build_conditions};
 pub use provider::ConnectWiseProvider;
 pub use push::{BILLING_METHODS, DEFAULT_PROJECT_DAYS, MAX_NAME_CHARS};

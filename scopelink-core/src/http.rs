@@ -86,6 +86,7 @@ mod client;
 mod error_body;
 mod method;
 mod pages;
+pub(crate) use pages::fingerprint;
 mod policy;
 mod ratelimit;
 mod request;
@@ -97,7 +98,7 @@ pub use client::HttpClient;
 pub use error_body::error_message;
 pub use method::Method;
 pub use pages::{
-    collect_pages, next_link, paginate, paginate_with, read_ahead, stop_after_error, Page,
+    collect_pages, next_link, paginate, paginate_with, read_ahead, rel_link, stop_after_error, Page,
 };
 pub use policy::{BodyLimits, PageLimits, RateLimit, RetryPolicy, ThrottlePolicy};
 pub(crate) use request::CREDENTIAL_HEADER_HINTS;

@@ -87,6 +87,7 @@
 pub mod access;
 pub mod activity;
 pub mod base_url;
+pub mod concurrency;
 pub mod connection;
 pub mod connections;
 pub mod connector;

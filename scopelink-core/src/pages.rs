@@ -8,6 +8,16 @@
 //! a page number (`"3"`), a cursor, or a next URL. The fetch function reads
 //! it (with [`page_number`] / [`PageToken::read`]) and answers with the page's
 //! items and the next token.
+//!
+//! Lists paged by page number whose replies tell the last page can be read
+//! with several requests in flight, yielded in page order
+//! ([`numbered_record_stream`], under a
+//! [`crate::concurrency::AdaptiveWindow`]); the others keep one request in
+//! flight ([`record_stream`]).
+
+mod numbered;
+
+pub use numbered::{numbered_record_stream, NumberedPage};
 
 use crate::connector::{PageStream, RecordPage};
 use crate::error::ConnectorError;

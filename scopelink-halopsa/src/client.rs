@@ -5,6 +5,7 @@ use crate::settings::HaloPsaSettings;
 use crate::token::{TokenCache, TokenEndpoint};
 use crate::wire::ListReply;
 use scopelink_core::base_url::{BaseUrlRules, PathRule};
+use scopelink_core::concurrency::{AdaptiveWindow, Concurrency, ConcurrencyLimit};
 use scopelink_core::error_hints::{is_web_page, ErrorHints};
 use scopelink_core::http::{
     BodyLimits, HttpClient, HttpConfig, Method, Page, PageLimits, RateLimit, Request, Response,
@@ -64,6 +65,16 @@ pub(crate) const DEFAULT_BODY_LIMITS: BodyLimits = BodyLimits {
     error: 64 * 1024,
 };
 
+/// Page requests a record read keeps in flight under
+/// [`Concurrency::Auto`]: at most 4, starting at 1 (the window grows only
+/// while pages are slow to come, see [`AdaptiveWindow`]). HaloPSA publishes no
+/// concurrency limit, only its rolling window of requests (see
+/// [`DEFAULT_RATE_LIMIT`], which still paces every request): a few pages
+/// in flight cut a read's wall time where latency, not the window, is the
+/// bound, without sending more requests in all. Every list reply carries
+/// `record_count`, so the pages after the first can be asked for at once.
+pub const CONCURRENCY_LIMIT: ConcurrencyLimit = ConcurrencyLimit::new(4, 1);
+
 /// The page size of list calls (HaloPSA's documented maximum).
 pub(crate) const PAGE_SIZE: u32 = 100;
 
@@ -97,6 +108,8 @@ pub(crate) struct Inner {
 #[derive(Clone)]
 pub struct HaloPsaConnector {
     pub(crate) inner: Arc<Inner>,
+    /// Page requests in flight for record reads (shared by clones).
+    pub(crate) window: AdaptiveWindow,
 }
 
 impl std::fmt::Debug for HaloPsaConnector {
@@ -233,7 +246,23 @@ impl HaloPsaConnector {
                 discovered: Mutex::new(None),
                 agent: Mutex::new(None),
             }),
+            window: AdaptiveWindow::new(CONCURRENCY_LIMIT),
         })
+    }
+
+    /// Sets how many page requests a record read keeps in flight (default
+    /// [`Concurrency::Auto`]: [`CONCURRENCY_LIMIT`]), never more than
+    /// [`CONCURRENCY_LIMIT`]'s `max`. Pages are still committed one at a
+    /// time, in order. `Concurrency::UpTo(1)` reads one page at a time.
+    pub fn with_concurrency(mut self, concurrency: Concurrency) -> Self {
+        self.window = AdaptiveWindow::new(concurrency.resolve(CONCURRENCY_LIMIT));
+        self
+    }
+
+    /// The window of page requests in flight record reads run under (its
+    /// current size and what it did so far).
+    pub fn concurrency(&self) -> &AdaptiveWindow {
+        &self.window
     }
 
     /// The HTTP client (for request counts and its configuration).
@@ -422,6 +451,21 @@ impl HaloPsaConnector {
         page_no: u32,
         what: &str,
     ) -> Result<(Vec<Value>, Option<u32>), ConnectorError> {
+        self.get_numbered_page(rel, query, keys, page_no, what)
+            .await
+            .map(|(items, next, _)| (items, next))
+    }
+
+    /// [`Self::get_page`], with the number of the list's last page where
+    /// the reply counts its records (`record_count`).
+    pub(crate) async fn get_numbered_page(
+        &self,
+        rel: &str,
+        query: &[(String, String)],
+        keys: &[&str],
+        page_no: u32,
+        what: &str,
+    ) -> Result<(Vec<Value>, Option<u32>, Option<u32>), ConnectorError> {
         let page_no_s = page_no.to_string();
         let page_size_s = PAGE_SIZE.to_string();
         let mut pairs: Vec<(&str, &str)> = vec![
@@ -436,7 +480,10 @@ impl HaloPsaConnector {
             message: "expected a page of results".into(),
         })?;
         let next = next_page(page_no, PAGE_SIZE, list.items.len(), list.record_count);
-        Ok((list.items, next))
+        let last = list.record_count.map(|total| {
+            u32::try_from(total.div_ceil(u64::from(PAGE_SIZE)).max(1)).unwrap_or(u32::MAX)
+        });
+        Ok((list.items, next, last))
     }
 
     /// Every item of a paged list.

@@ -9,10 +9,27 @@ use scopelink_core::connector::{CrmSource, PageStream, RecordPage, StreamRequest
 use scopelink_core::filter::{FilterOption, FilterOptions, Preview, SyncFilter};
 use scopelink_core::http::Page;
 use scopelink_core::model::{DataType, Record};
-use scopelink_core::pages::{page_number, record_stream};
+use scopelink_core::pages::{numbered_record_stream, page_number, record_stream, NumberedPage};
 use scopelink_core::{ConnectorError, Rejected};
 use serde_json::Value;
 use std::collections::{BTreeMap, BTreeSet};
+
+/// A CRM page's items converted (records, rejections; filtered ones left
+/// out).
+fn convert_page(query: &CrmQuery, page: Page<Value>) -> RecordPage {
+    let mut out = RecordPage {
+        next: page.next,
+        ..RecordPage::default()
+    };
+    for item in page.items {
+        match convert_item(query, item) {
+            Item::Record(r) => out.records.push(*r),
+            Item::Rejected(rejected) => out.rejected.push(rejected),
+            Item::Filtered => {}
+        }
+    }
+    out
+}
 
 /// One item of a CRM page.
 enum Item {
@@ -132,6 +149,24 @@ impl HaloPsaConnector {
         Ok(Page {
             items,
             next: next.map(|n| n.to_string()),
+        })
+    }
+
+    /// Page `page_no` of a CRM list, with its last page from `record_count`.
+    async fn crm_numbered_page(
+        &self,
+        query: &CrmQuery,
+        page_no: u32,
+    ) -> Result<NumberedPage<Value>, ConnectorError> {
+        let (items, next, last_page) = self
+            .get_numbered_page(query.rel, &query.params, query.keys, page_no, query.what)
+            .await?;
+        Ok(NumberedPage {
+            page: Page {
+                items,
+                next: next.map(|n| n.to_string()),
+            },
+            last_page,
         })
     }
 
@@ -267,8 +302,12 @@ impl CrmSource for HaloPsaConnector {
     /// (the store reports unchanged ones); opportunities are read from
     /// `since` with `lastupdatefromdate`.
     ///
-    /// Runs on the core's record-stream rails
-    /// ([`scopelink_core::pages::record_stream`]): pages are fetched on one
+    /// Runs on the core's record-stream rails: with more than one request
+    /// allowed in flight ([`HaloPsaConnector::with_concurrency`]), on
+    /// [`numbered_record_stream`] (each reply's `record_count` tells the
+    /// last page; pages are fetched and converted several at once and
+    /// yielded in page order); otherwise on
+    /// [`scopelink_core::pages::record_stream`]: pages are fetched on one
     /// task, one page ahead of another that converts them, one page ahead
     /// of the consumer.
     fn stream(&self, request: StreamRequest) -> PageStream<'_> {
@@ -277,13 +316,33 @@ impl CrmSource for HaloPsaConnector {
             Err(e) => return futures::stream::once(async move { Err(e) }).boxed(),
         };
         let start = request.resume_from.clone();
-        let this = self.clone();
-        let fetch_query = query.clone();
+        let convert = {
+            let query = query.clone();
+            move |page: Page<Value>| Ok(convert_page(&query, page))
+        };
         let limits = self
             .http()
             .config()
             .pages
             .unwrap_or(client::DEFAULT_PAGE_LIMITS);
+        if let (true, Some(first)) = (self.window.limit().max > 1, page_number(start.as_deref())) {
+            let this = self.clone();
+            let http = self.http().clone();
+            return numbered_record_stream(
+                limits,
+                self.window.clone(),
+                first,
+                move || http.throttle_replies(),
+                move |n: u32| {
+                    let this = this.clone();
+                    let query = query.clone();
+                    async move { this.crm_numbered_page(&query, n).await }
+                },
+                convert,
+            );
+        }
+        let this = self.clone();
+        let fetch_query = query.clone();
         record_stream(
             limits,
             start,
@@ -292,20 +351,7 @@ impl CrmSource for HaloPsaConnector {
                 let query = fetch_query.clone();
                 async move { this.crm_page(&query, token).await }
             },
-            move |page: Page<Value>| {
-                let mut out = RecordPage {
-                    next: page.next,
-                    ..RecordPage::default()
-                };
-                for item in page.items {
-                    match convert_item(&query, item) {
-                        Item::Record(r) => out.records.push(*r),
-                        Item::Rejected(rejected) => out.rejected.push(rejected),
-                        Item::Filtered => {}
-                    }
-                }
-                Ok(out)
-            },
+            convert,
         )
     }
 

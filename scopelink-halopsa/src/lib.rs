@@ -107,7 +107,7 @@ mod settings;
 mod token;
 mod wire;
 
-pub use client::{HaloPsaConnector, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE};
+pub use client::{HaloPsaConnector, CONCURRENCY_LIMIT, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE};
 pub use provider::HaloPsaProvider;
 pub use settings::HaloPsaSettings;
 

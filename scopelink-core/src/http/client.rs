@@ -22,6 +22,8 @@ struct Inner {
     config: HttpConfig,
     limiter: Option<RateLimiter>,
     sent: AtomicU64,
+    /// Answers with status 429 received so far.
+    throttled: AtomicU64,
 }
 
 /// The shared HTTP client. Cheap to clone; clones share the connection pool
@@ -98,6 +100,7 @@ impl HttpClient {
                 config,
                 limiter,
                 sent: AtomicU64::new(0),
+                throttled: AtomicU64::new(0),
             }),
         })
     }
@@ -224,6 +227,9 @@ impl HttpClient {
                         // back points at a scheme it cannot fetch.
                         tracing::warn!(parent: &span, status, "refusing a redirect to another scheme");
                         return Err(HttpError::InsecureScheme { url: target });
+                    }
+                    if status == 429 {
+                        self.inner.throttled.fetch_add(1, Ordering::Relaxed);
                     }
                     let retry_after = retry_after(&exchange.headers, SystemTime::now());
                     let error = HttpError::Status {
@@ -372,6 +378,13 @@ impl HttpClient {
     /// Requests sent so far (each attempt counts), for benchmarks.
     pub fn requests_sent(&self) -> u64 {
         self.inner.sent.load(Ordering::Relaxed)
+    }
+
+    /// Answers with status 429 (too many requests) received so far,
+    /// retried or not: the signal the concurrent page fetch
+    /// ([`crate::pages::numbered_record_stream`]) slows down on.
+    pub fn throttle_replies(&self) -> u64 {
+        self.inner.throttled.load(Ordering::Relaxed)
     }
 }
 

@@ -45,7 +45,7 @@ const FINGERPRINT_SAMPLE: usize = 4096;
 /// [`FINGERPRINT_SAMPLE`] each), so pages of bytes cost a few KiB of hashing
 /// and pages of records are hashed whole. Two different pages of one list
 /// differ in their first records.
-fn fingerprint<T: std::hash::Hash>(items: &[T]) -> u64 {
+pub(crate) fn fingerprint<T: std::hash::Hash>(items: &[T]) -> u64 {
     use std::hash::{DefaultHasher, Hash, Hasher};
     let mut hasher = DefaultHasher::new();
     let n = items.len().min(FINGERPRINT_SAMPLE);
@@ -273,11 +273,17 @@ impl Drop for Producer {
 /// types. The target is returned as written (it may be relative; see
 /// [`Response::next_link`](super::Response::next_link)).
 pub fn next_link(headers: &HeaderMap) -> Option<String> {
+    rel_link(headers, "next")
+}
+
+/// The URL of the link with relation type `rel` (`"last"`, `"prev"`...) in
+/// an RFC 8288 `Link` header, if any, read as [`next_link`] reads `next`.
+pub fn rel_link(headers: &HeaderMap, rel: &str) -> Option<String> {
     headers.get_all(LINK).iter().find_map(|value| {
         let value = String::from_utf8_lossy(value.as_bytes());
         parse_links(&value)
             .into_iter()
-            .find(|link| link.rels.iter().any(|rel| rel.eq_ignore_ascii_case("next")))
+            .find(|link| link.rels.iter().any(|r| r.eq_ignore_ascii_case(rel)))
             .map(|link| link.target)
     })
 }

@@ -1,5 +1,7 @@
 //! Configuration and reference tables.
 
+use crate::sim::Latency;
+
 /// What the simulator generates and which credentials it accepts.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct ConnectWiseSimConfig {
@@ -33,6 +35,13 @@ pub struct ConnectWiseSimConfig {
     /// (`na.myconnectwise.net`), if any: API calls must then carry the
     /// `Host` of its `api-` host (`api-na.myconnectwise.net`).
     pub cloud_site: Option<String>,
+    /// Time taken to answer each request (none by default).
+    pub latency: Latency,
+    /// The most requests in flight (`None`, the default: no cap). A request
+    /// arriving past it gets ConnectWise's 429 ("Too many requests", with
+    /// `Retry-After`), as its Developer Guide's "Rate Limiting" describes
+    /// throttled calls.
+    pub max_in_flight: Option<usize>,
 }
 
 impl Default for ConnectWiseSimConfig {
@@ -51,6 +60,8 @@ impl Default for ConnectWiseSimConfig {
             client_id: "3f1c2b7e-5d4a-4c8b-9e21-7a6f0c5d3b19".into(),
             codebase: "v2025_1/".into(),
             cloud_site: None,
+            latency: Latency::NONE,
+            max_in_flight: None,
         }
     }
 }
@@ -64,6 +75,18 @@ impl ConnectWiseSimConfig {
             contacts_per_company,
             ..Self::default()
         }
+    }
+
+    /// Answering each request after `latency`.
+    pub fn with_latency(mut self, latency: Latency) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Refusing requests past `max` in flight with a 429.
+    pub fn with_max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = Some(max);
+        self
     }
 
     /// With `n` orphan contacts (their company id does not exist).

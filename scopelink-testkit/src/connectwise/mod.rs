@@ -114,5 +114,5 @@ pub use self::records::*;
 pub use self::routes::*;
 pub use self::server::*;
 use self::{collections::*, conditions::*, evaluate::*, helpers::*, reply::*, state::*};
-pub use crate::sim::FaultStats;
 use crate::sim::{lock, mount, SimLayer, Simulate};
+pub use crate::sim::{FaultStats, Latency, LoadStats};

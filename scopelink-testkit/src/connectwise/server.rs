@@ -5,13 +5,11 @@ use super::*;
 impl Simulate for State {
     fn answer(&mut self, request: &Request) -> (u16, ResponseTemplate) {
         let st = self;
-        let latency = if st.slow_next > 0 {
+        if st.slow_next > 0 {
             st.slow_next -= 1;
             st.sim.faults.note_slowed();
-            Some(st.slow_latency)
-        } else {
-            st.latency
-        };
+            st.sim.load.delay = Some(st.slow_latency);
+        }
         let reply = std::panic::catch_unwind(AssertUnwindSafe(|| st.handle(request)))
             .unwrap_or_else(|_| {
                 error(
@@ -21,24 +19,38 @@ impl Simulate for State {
                 )
             });
         let status = reply.status;
-        let mut t = ResponseTemplate::new(status)
-            .insert_header("api-current-version", "2025.1")
-            .insert_header("Cache-Control", "no-cache");
-        for (k, v) in reply.headers {
-            t = t.insert_header(k, v.as_str());
-        }
-        if !reply.body.is_empty() {
-            t = t.set_body_raw(reply.body, "application/json; charset=utf-8");
-        }
-        if let Some(d) = latency {
-            t = t.set_delay(d);
-        }
-        (status, t)
+        (status, render(reply))
     }
 
     fn layer(&mut self) -> &mut SimLayer {
         &mut self.sim
     }
+
+    /// ConnectWise's 429 with `Retry-After`, for API calls (the login
+    /// site's company-info page is not throttled here).
+    fn over_limit(&mut self, request: &Request) -> Option<ResponseTemplate> {
+        request
+            .url
+            .path()
+            .to_ascii_lowercase()
+            .contains("/apis/3.0")
+            .then(|| render(self.fault(429)))
+    }
+}
+
+/// A reply as the wiremock answer.
+fn render(reply: Reply) -> ResponseTemplate {
+    let status = reply.status;
+    let mut t = ResponseTemplate::new(status)
+        .insert_header("api-current-version", "2025.1")
+        .insert_header("Cache-Control", "no-cache");
+    for (k, v) in reply.headers {
+        t = t.insert_header(k, v.as_str());
+    }
+    if !reply.body.is_empty() {
+        t = t.set_body_raw(reply.body, "application/json; charset=utf-8");
+    }
+    t
 }
 
 /// The callback payload ConnectWise POSTs (PascalCase keys, `Entity` as a
@@ -123,7 +135,6 @@ impl ConnectWiseSim {
             next_id: 0,
             sim: SimLayer::default(),
             retry_after: 0,
-            latency: None,
             slow_next: 0,
             slow_latency: Duration::ZERO,
             restricted: false,
@@ -137,6 +148,9 @@ impl ConnectWiseSim {
             ),
             messages: 0,
         };
+        let mut state = state;
+        state.sim.load.set_latency(config.latency);
+        state.sim.load.set_max_in_flight(config.max_in_flight);
         let state = Arc::new(Mutex::new(state));
         mount(&server, &state).await;
         ConnectWiseSim {
@@ -235,9 +249,24 @@ impl ConnectWiseSim {
         self.st().retry_after = seconds;
     }
 
-    /// Delays every answer by `latency` (`None`: no delay).
+    /// Delays every answer by `latency` (`None`: no delay); see
+    /// [`ConnectWiseSimConfig::latency`] for latency with jitter.
     pub fn set_latency(&self, latency: Option<Duration>) {
-        self.st().latency = latency;
+        self.st()
+            .sim
+            .load
+            .set_latency(Latency::fixed(latency.unwrap_or_default()));
+    }
+
+    /// Caps the requests in flight (`None`: no cap); see
+    /// [`ConnectWiseSimConfig::max_in_flight`].
+    pub fn set_max_in_flight(&self, max: Option<usize>) {
+        self.st().sim.load.set_max_in_flight(max);
+    }
+
+    /// Requests in flight at most so far and those refused for the cap.
+    pub fn load_stats(&self) -> LoadStats {
+        self.st().sim.load.stats()
     }
 
     /// Delays the next `n` answers (of any kind) by `latency`, then goes

@@ -17,7 +17,6 @@ pub(super) struct State {
     pub(super) next_id: u64,
     pub(super) sim: SimLayer,
     pub(super) retry_after: u64,
-    pub(super) latency: Option<Duration>,
     pub(super) slow_next: u32,
     pub(super) slow_latency: Duration,
     pub(super) restricted: bool,

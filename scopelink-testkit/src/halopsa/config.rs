@@ -94,6 +94,14 @@ pub struct HaloPsaSimConfig {
     pub agents: Vec<Value>,
     /// The agent the application logs in as (`GET /api/Agent/me`).
     pub agent_me: Value,
+    /// Time taken to answer each request (none by default).
+    pub latency: Latency,
+    /// The most `/api/...` calls in flight (`None`, the default: no cap).
+    /// A call arriving past it gets HaloPSA's 429 rate-limit body, without
+    /// `Retry-After`, as its rolling window answers (HaloPSA documents no
+    /// concurrency limit: this models a server refusing a burst the same
+    /// way).
+    pub max_in_flight: Option<usize>,
 }
 
 impl Default for HaloPsaSimConfig {
@@ -150,11 +158,25 @@ impl Default for HaloPsaSimConfig {
                 json!({"id": 9, "name": "Former Agent", "email": "former@acme-msp.example", "isdisabled": true}),
             ],
             agent_me,
+            latency: Latency::NONE,
+            max_in_flight: None,
         }
     }
 }
 
 impl HaloPsaSimConfig {
+    /// Answering each request after `latency`.
+    pub fn with_latency(mut self, latency: Latency) -> Self {
+        self.latency = latency;
+        self
+    }
+
+    /// Refusing `/api/...` calls past `max` in flight with a 429.
+    pub fn with_max_in_flight(mut self, max: usize) -> Self {
+        self.max_in_flight = Some(max);
+        self
+    }
+
     /// Adds `n` generated active clients (ids from 1000, top level 1
     /// "Customers"), e.g. to make lists span several pages.
     pub fn with_generated_clients(mut self, n: usize) -> Self {

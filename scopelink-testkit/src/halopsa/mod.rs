@@ -55,8 +55,8 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::{Duration, Instant};
 use wiremock::{MockServer, Request, ResponseTemplate};
 
-pub use crate::sim::SimRequest;
 use crate::sim::{lock, mount, SimLayer, Simulate};
+pub use crate::sim::{Latency, LoadStats, SimRequest};
 
 mod config;
 mod routes;

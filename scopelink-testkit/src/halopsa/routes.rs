@@ -103,4 +103,14 @@ impl Simulate for State {
     fn layer(&mut self) -> &mut SimLayer {
         &mut self.sim
     }
+
+    /// HaloPSA's 429 rate-limit body (no `Retry-After`), for `/api/...`
+    /// calls; the token endpoint is not capped.
+    fn over_limit(&mut self, req: &Request) -> Option<ResponseTemplate> {
+        req.url
+            .path()
+            .to_ascii_lowercase()
+            .starts_with("/api/")
+            .then(|| ResponseTemplate::new(429).set_body_json(rate_limit_body()))
+    }
 }

@@ -24,6 +24,9 @@ impl HaloPsaSim {
     /// Starts the simulator on a loopback port.
     pub async fn start(config: HaloPsaSimConfig) -> Self {
         let server = MockServer::start().await;
+        let mut sim = SimLayer::default();
+        sim.load.set_latency(config.latency);
+        sim.load.set_max_in_flight(config.max_in_flight);
         let state = Arc::new(Mutex::new(State {
             config,
             base: server.uri(),
@@ -40,7 +43,7 @@ impl HaloPsaSim {
             next_milestone_id: 800,
             next_link_id: 9000,
             clock: 0,
-            sim: SimLayer::default(),
+            sim,
             rate_window: None,
         }));
         mount(&server, &state).await;
@@ -96,6 +99,22 @@ impl HaloPsaSim {
     /// calls are not counted (an assumption: no public source says).
     pub fn limit_rate(&self, limit: usize, window: Duration) {
         self.state().rate_window = Some(crate::sim::rate_window::RollingWindow::new(limit, window));
+    }
+
+    /// Caps the `/api/...` calls in flight (`None`: no cap); see
+    /// [`HaloPsaSimConfig::max_in_flight`].
+    pub fn set_max_in_flight(&self, max: Option<usize>) {
+        self.state().sim.load.set_max_in_flight(max);
+    }
+
+    /// Sets the time taken to answer each request.
+    pub fn set_latency(&self, latency: Latency) {
+        self.state().sim.load.set_latency(latency);
+    }
+
+    /// Calls in flight at most so far and those refused for the cap.
+    pub fn load_stats(&self) -> LoadStats {
+        self.state().sim.load.stats()
     }
 
     /// Answers the next `n` authenticated API calls with `status` (429
