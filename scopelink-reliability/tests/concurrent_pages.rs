@@ -293,8 +293,10 @@ async fn a_sync_dropped_with_pages_in_flight_resumes_without_fetching_a_committe
 
     // The resumed run asks for every page after the checkpoint and none
     // at or before it. A request of the dropped run that was already on
-    // its way may reach the simulator after the log was cleared: only a
-    // page that was in flight at the drop may show up twice.
+    // its way may reach the simulator after the log was read, or after it
+    // was cleared (on a loaded machine the server logs a request only when
+    // it reads it): only a page inside the window in flight at the drop
+    // (at most 4 past the checkpoint) may show up twice.
     let resumed = pages_asked(&sim.requests(), "company/contacts");
     let mut sorted = resumed.clone();
     sorted.sort_unstable();
@@ -304,8 +306,8 @@ async fn a_sync_dropped_with_pages_in_flight_resumes_without_fetching_a_committe
     assert_eq!(distinct, expected, "asked after the drop: {resumed:?}");
     for twice in sorted.windows(2).filter(|w| w[0] == w[1]) {
         assert!(
-            before.contains(&twice[0]),
-            "page {} asked twice but not in flight at the drop ({before:?})",
+            twice[0] > committed as u32 && twice[0] <= committed as u32 + 4,
+            "page {} asked twice but not in the window in flight at the drop (committed {committed}, asked before {before:?})",
             twice[0]
         );
     }

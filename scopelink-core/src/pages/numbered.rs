@@ -185,7 +185,11 @@ where
             while walk.in_flight.len() < size && walk.may_send(walk.next_to_send) {
                 let task = (walk.fetch)(walk.next_to_send);
                 let task: Task = match &runtime {
-                    Some(rt) => Box::pin(Spawned(rt.spawn(task))),
+                    // The task runs in the span of whoever polls the stream
+                    // (the sync's data-type span), so its request spans nest there.
+                    Some(rt) => Box::pin(Spawned(
+                        rt.spawn(tracing::Instrument::in_current_span(task)),
+                    )),
                     None => task,
                 };
                 walk.in_flight.push_back(task);
