@@ -219,6 +219,31 @@ fn check_credentials(credentials: &ApiUserSecret) -> Result<(), ConnectorError> 
     Ok(())
 }
 
+/// Checks what [`AutotaskConnector::connect`] would before its first
+/// request, without any network call: the credentials, and the typed zone
+/// and lookup addresses under `http`'s address policy.
+pub(crate) fn check(
+    settings: &AutotaskSettings,
+    credentials: &ApiUserSecret,
+    http: &HttpConfig,
+) -> Result<(), ConnectorError> {
+    check_credentials(credentials)?;
+    let typed = |value: &Option<String>| {
+        value
+            .as_deref()
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_string)
+    };
+    if let Some(zone) = typed(&settings.zone_url) {
+        ZONE_ADDRESS.normalize(&zone, http.addresses)?;
+    }
+    if let Some(lookup) = typed(&settings.zone_lookup_url) {
+        LOOKUP_ADDRESS.normalize(&lookup, http.addresses)?;
+    }
+    Ok(())
+}
+
 /// Whether an error message is one of Autotask's threshold refusals.
 pub(crate) fn is_threshold_refusal(message: &str) -> bool {
     let lower = message.to_ascii_lowercase();

@@ -59,6 +59,7 @@
 //! | `push.rs` | the `PsaProjects` impl: push-form lookups, projects, phases, tasks (the mapping is documented there) |
 //! | `writeback.rs` | the `OpportunityWriteBack` impl: one `PATCH Opportunities` per update |
 //! | `webhook.rs` | webhook registration, signature verification and parsing, and the `WebhookReceiver` impl |
+//! | `provider.rs` | [`AutotaskProvider`], the `ProviderFactory` a host links into a `Registry` (no-network validation, connect with the stored zone, zone persisted) |
 //!
 //! Extra private modules: `picklists.rs` (picklist values and labels),
 //! `query.rs` (the JSON filter grammar). The fuzz targets and property
@@ -71,6 +72,7 @@ mod client;
 mod convert;
 mod crm;
 mod picklists;
+mod provider;
 mod push;
 mod query;
 mod settings;
@@ -82,6 +84,7 @@ pub use client::{
     AutotaskConnector, ThresholdInformation, API_VERSION, DEFAULT_RATE_LIMIT, DEFAULT_THROTTLE,
     DEFAULT_ZONE_LOOKUP_URL, MAX_RECORDS, MAX_THREADS, THREAD_LIMIT_MARKERS,
 };
+pub use provider::AutotaskProvider;
 pub use push::{DEFAULT_PROJECT_DAYS, MAX_PROJECT_NAME_CHARS, MAX_TITLE_CHARS};
 #[doc(no_inline)]
 pub use scopelink_core::http::HttpClient;

@@ -170,7 +170,8 @@ impl Registry {
         let factory = self.factory(&connection.provider)?;
         let credentials = self.connections.stored_credentials(&connection.id).await?;
         let request =
-            ConnectRequest::new(connection.settings.clone(), credentials, self.http.clone());
+            ConnectRequest::new(connection.settings.clone(), credentials, self.http.clone())
+                .for_connection(connection.id.clone(), self.connections.clone());
         let built = factory.connect(request).await?;
         let changed: Vec<(String, String)> = built
             .persist
@@ -244,7 +245,8 @@ impl Registry {
             connection.settings.clone(),
             credentials.clone(),
             self.http.clone(),
-        );
+        )
+        .for_connection(connection.id.clone(), self.connections.clone());
         factory.validate(&request)?;
         let connector: Box<dyn Connector> = match factory.connect(request).await {
             Ok(built) => Box::new(Built(built)),

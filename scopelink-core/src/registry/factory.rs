@@ -2,6 +2,8 @@
 //! [`Registry`](super::Registry): [`ProviderFactory`], the input it gets
 //! ([`ConnectRequest`]) and what it builds ([`ProviderConnection`]).
 
+use crate::connection::ConnectionId;
+use crate::connections::Connections;
 use crate::connector::{
     Connector, CrmSource, ESignature, FileStorage, OpportunityWriteBack, PsaProjects,
     WebhookReceiver,
@@ -15,7 +17,11 @@ use std::collections::BTreeMap;
 use std::sync::Arc;
 
 /// What a factory is given: a connection's stored settings and credentials,
-/// and the registry's HTTP configuration.
+/// the registry's HTTP configuration and, when connecting a stored
+/// connection, its id and the [`Connections`] service (what an OAuth
+/// factory needs to build an
+/// [`OAuthSession`](crate::oauth::OAuthSession) reading and renewing the
+/// connection's tokens in the vault).
 #[derive(Debug, Clone)]
 #[non_exhaustive]
 pub struct ConnectRequest {
@@ -26,6 +32,8 @@ pub struct ConnectRequest {
     pub credentials: Credentials,
     /// The host's HTTP configuration (address policy, timeouts, ...).
     pub http: HttpConfig,
+    /// The stored connection being connected, with the service holding it.
+    stored: Option<(ConnectionId, Connections)>,
 }
 
 impl ConnectRequest {
@@ -40,7 +48,29 @@ impl ConnectRequest {
             settings,
             credentials,
             http,
+            stored: None,
         }
+    }
+
+    /// The same request for the stored connection `id`, whose store and
+    /// vault are behind `connections` ([`Registry::connect`](super::Registry::connect)
+    /// and the lifecycle calls fill this in; [`Registry::validate`](super::Registry::validate)
+    /// and create, before anything is stored, do not).
+    pub fn for_connection(mut self, id: ConnectionId, connections: Connections) -> Self {
+        self.stored = Some((id, connections));
+        self
+    }
+
+    /// The id of the stored connection being connected, if any (none while
+    /// a new connection's form is validated).
+    pub fn connection_id(&self) -> Option<&ConnectionId> {
+        self.stored.as_ref().map(|(id, _)| id)
+    }
+
+    /// The connection service the connection is stored in, if any: an
+    /// OAuth factory builds its session over it.
+    pub fn connections(&self) -> Option<&Connections> {
+        self.stored.as_ref().map(|(_, c)| c)
     }
 }
 

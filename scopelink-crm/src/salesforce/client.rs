@@ -150,6 +150,38 @@ pub(crate) fn api_errors(body: &[u8]) -> Vec<wire::ApiError> {
     }
 }
 
+/// The API version (`NN.0`) and batch size the settings ask for, checked
+/// without any request: `None` for each left empty.
+pub(crate) fn version_and_batch(
+    settings: &SalesforceSettings,
+) -> Result<(Option<String>, Option<u32>), ConnectorError> {
+    let version = match settings.api_version.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(v) => match version_number(v) {
+            Some(n) if n >= MIN_API_VERSION => Some(format!("{n:.1}")),
+            _ => {
+                return Err(ConnectorError::InvalidConfig {
+                    field: SalesforceSettings::API_VERSION,
+                    message: format!("`{v}` is not a usable Salesforce API version; enter one such as 59.0 (46.0 or newer), or leave it empty for the newest the org offers"),
+                })
+            }
+        },
+    };
+    let batch_size = match settings.batch_size.as_deref().map(str::trim) {
+        None | Some("") => None,
+        Some(b) => match b.parse::<u32>() {
+            Ok(n) if BATCH_SIZES.contains(&n) => Some(n),
+            _ => {
+                return Err(ConnectorError::InvalidConfig {
+                    field: SalesforceSettings::BATCH_SIZE,
+                    message: format!("`{b}` is not a batch size Salesforce accepts; enter a number from 200 to 2000, or leave it empty"),
+                })
+            }
+        },
+    };
+    Ok((version, batch_size))
+}
+
 impl SalesforceConnector {
     /// A connector for the authorized connection whose `settings` are
     /// given, authenticating through `session` (the core's OAuth session
@@ -166,30 +198,7 @@ impl SalesforceConnector {
         http: HttpClient,
     ) -> Result<Self, ConnectorError> {
         let instance = settings.instance(http.config().addresses)?;
-        let version = match settings.api_version.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(v) => match version_number(v) {
-                Some(n) if n >= MIN_API_VERSION => Some(format!("{n:.1}")),
-                _ => {
-                    return Err(ConnectorError::InvalidConfig {
-                        field: SalesforceSettings::API_VERSION,
-                        message: format!("`{v}` is not a usable Salesforce API version; enter one such as 59.0 (46.0 or newer), or leave it empty for the newest the org offers"),
-                    })
-                }
-            },
-        };
-        let batch_size = match settings.batch_size.as_deref().map(str::trim) {
-            None | Some("") => None,
-            Some(b) => match b.parse::<u32>() {
-                Ok(n) if BATCH_SIZES.contains(&n) => Some(n),
-                _ => {
-                    return Err(ConnectorError::InvalidConfig {
-                        field: SalesforceSettings::BATCH_SIZE,
-                        message: format!("`{b}` is not a batch size Salesforce accepts; enter a number from 200 to 2000, or leave it empty"),
-                    })
-                }
-            },
-        };
+        let (version, batch_size) = version_and_batch(&settings)?;
         Ok(Self {
             inner: Arc::new(Inner {
                 http,

@@ -88,7 +88,9 @@
 //! (`CrmSource`, deletions), `writeback.rs` (`OpportunityWriteBack`), and
 //! the extras `soql.rs` (the query grammar and literal escaping) and
 //! `limits.rs` ([`ApiUsage`]), `outbound.rs` (Outbound Message receipt,
-//! the `WebhookReceiver`).
+//! the `WebhookReceiver`), `provider.rs` ([`SalesforceProvider`], the
+//! registry factory: it holds the connected app and builds the OAuth
+//! session of each connection).
 #![forbid(unsafe_code)]
 
 mod client;
@@ -96,6 +98,7 @@ mod convert;
 mod crm;
 mod limits;
 mod outbound;
+mod provider;
 mod settings;
 mod soql;
 mod wire;
@@ -108,6 +111,7 @@ pub use limits::{ApiUsage, LIMIT_HEADER};
 pub use outbound::{
     OutboundMessages, ACK_RESPONSE, MAX_MESSAGE_BYTES, MAX_NOTIFICATIONS, OUTBOUND_NAMESPACE,
 };
+pub use provider::SalesforceProvider;
 pub use settings::{
     is_record_id, SalesforceSettings, PRODUCTION_LOGIN, SALESFORCE_DOMAINS, SANDBOX_LOGIN, SCOPES,
 };
