@@ -333,15 +333,14 @@ impl State {
             Ok(b) => b,
             Err(e) => return errors(500, e),
         };
-        let rows: Vec<&Value> = self
-            .tables
-            .get(def.name)
-            .into_iter()
-            .flat_map(|t| t.values())
-            .filter(|r| matches(&body.filter, r))
-            .collect();
+        let empty = BTreeMap::new();
+        let table = self.tables.get(def.name).unwrap_or(&empty);
+        let filter = &body.filter;
+        // Rows are read lazily from the id-ordered table, so a page costs
+        // its own rows rather than a scan of the whole entity.
+        let matching = |r: &&Value| matches(filter, r);
         if count {
-            return ok(json!({ "queryCount": rows.len() }));
+            return ok(json!({ "queryCount": table.values().filter(matching).count() }));
         }
         let (start_id, paged_size) = match param("paging") {
             Some(p) => match parse_paging(&p) {
@@ -356,7 +355,12 @@ impl State {
             .unwrap_or(MAX_RECORDS)
             .clamp(1, MAX_RECORDS) as usize;
         if let Some(include) = &body.include {
-            if rows.len() > MAX_RECORDS as usize && !include.contains(&"id") {
+            let more_than_a_page = table
+                .values()
+                .filter(matching)
+                .nth(MAX_RECORDS as usize)
+                .is_some();
+            if more_than_a_page && !include.contains(&"id") {
                 return errors(
                     500,
                     "IncludeFields must contain id when a query returns more than 500 records.",
@@ -364,9 +368,24 @@ impl State {
             }
         }
         let id = |r: &Value| r.get("id").and_then(id_of).unwrap_or(0);
-        let start = start_id.map_or(0, |s| rows.partition_point(|r| id(r) < s));
-        let end = (start + size).min(rows.len());
-        let items: Vec<Value> = rows[start..end]
+        let from = start_id.unwrap_or(i64::MIN);
+        // This page's rows and the first row of the next page.
+        let mut page: Vec<&Value> = table
+            .range(from..)
+            .map(|(_, r)| r)
+            .filter(matching)
+            .take(size + 1)
+            .collect();
+        let following = (page.len() > size).then(|| page.pop()).flatten();
+        // Up to two pages of rows before this one, nearest first.
+        let before: Vec<&Value> = table
+            .range(..from)
+            .rev()
+            .map(|(_, r)| r)
+            .filter(matching)
+            .take(2 * size)
+            .collect();
+        let items: Vec<Value> = page
             .iter()
             .map(|r| match &body.include {
                 None => (*r).clone(),
@@ -403,14 +422,13 @@ impl State {
             }
             u
         };
-        let this_first = rows.get(start).map(|r| id(r));
-        let next = (end < rows.len()).then(|| url(id(rows[end]), this_first));
-        let prev = (start > 0).then(|| {
-            let p = start.saturating_sub(size);
-            url(
-                id(rows[p]),
-                (p > 0).then(|| id(rows[p.saturating_sub(size)])),
-            )
+        let this_first = page.first().map(|r| id(r));
+        let next = following.map(|r| url(id(r), this_first));
+        // The previous page starts `size` rows back (or at the first row);
+        // its own previous page `size` rows further back.
+        let prev = before.get(size.min(before.len()).wrapping_sub(1)).map(|p| {
+            let previous = (before.len() > size).then(|| before.last().map(|r| id(r)));
+            url(id(p), previous.flatten())
         });
         ok(json!({
             "items": items,
