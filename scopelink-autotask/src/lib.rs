@@ -23,22 +23,38 @@
 //!   threshold is readable with
 //!   [`AutotaskConnector::threshold_information`].
 //!
-//! ```no_run
-//! use scopelink_autotask::{AutotaskConnector, AutotaskSettings};
-//! use scopelink_core::connector::Connector;
-//! use scopelink_core::http::HttpConfig;
-//! use scopelink_core::secret::ApiUserSecret;
+//! Against the testkit's Autotask simulator (in production the settings are
+//! `AutotaskSettings::default()`, which looks the zone up at
+//! `webservices.autotask.net`, and `HttpConfig::default()`, which refuses
+//! loopback addresses):
 //!
-//! # async fn run() -> Result<(), scopelink_core::ConnectorError> {
-//! let connector = AutotaskConnector::connect(
-//!     AutotaskSettings::default(),
-//!     ApiUserSecret::new("sync-api@example-msp.com", "secret", "TRACKING-IDENTIFIER"),
-//!     HttpConfig::default(),
-//! )
-//! .await?;
+//! ```
+//! use scopelink_autotask::{AutotaskConnector, AutotaskSettings};
+//! use scopelink_core::connector::{Connector, CrmSource};
+//! use scopelink_core::filter::SyncFilter;
+//! use scopelink_core::http::{AddressPolicy, HttpConfig};
+//! use scopelink_core::secret::ApiUserSecret;
+//! use scopelink_testkit::autotask::{AutotaskSim, AutotaskSimConfig};
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), scopelink_core::ConnectorError> {
+//! let config = AutotaskSimConfig::default();
+//! let sim = AutotaskSim::start(config.clone()).await;
+//!
+//! let settings = AutotaskSettings {
+//!     zone_lookup_url: Some(sim.zone_lookup_url()),
+//!     ..AutotaskSettings::default()
+//! };
+//! let credentials =
+//!     ApiUserSecret::new(&config.username, &config.secret, &config.integration_code);
+//! let http = HttpConfig::default().with_addresses(AddressPolicy::allow_local());
+//! let connector = AutotaskConnector::connect(settings, credentials, http).await?;
 //! connector.test_connection().await?;
-//! // Keep the zone for next time.
-//! println!("zone: {}", connector.zone_url());
+//! // Keep the zone for next time (the registry's `AutotaskProvider` does).
+//! assert!(connector.zone_url().as_str().contains("/ATServicesRest/"));
+//!
+//! let preview = connector.preview(&SyncFilter::default()).await?;
+//! assert_eq!(preview.companies as usize, sim.companies().len());
 //! # Ok(()) }
 //! ```
 //!

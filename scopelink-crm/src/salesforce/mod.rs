@@ -1,35 +1,65 @@
 //! The Salesforce connector, over the REST API.
 //!
-//! ```no_run
-//! # async fn demo(
-//! #     connections: scopelink_core::Connections,
-//! #     pending: std::sync::Arc<dyn scopelink_core::store::PendingAuthorizationStore>,
-//! #     http: scopelink_core::http::HttpClient,
-//! #     connection: scopelink_core::Connection,
-//! # ) -> Result<(), Box<dyn std::error::Error>> {
-//! use scopelink_core::connector::{Connector, CrmSource};
-//! use scopelink_core::oauth::{OAuthFlow, OAuthSession, Renewal};
-//! use scopelink_crm::salesforce::{SalesforceConnector, SalesforceSettings};
+//! Linked into a [`Registry`](scopelink_core::Registry) with
+//! [`SalesforceProvider`] (the host's connected app), signed in through the
+//! core's OAuth flow, then synced; here against the testkit's Salesforce
+//! simulator, whose login page the test follows as a browser would (in
+//! production the user's browser does, and `HttpConfig::default()` refuses
+//! loopback addresses):
 //!
-//! let settings = SalesforceSettings::new("login.salesforce.com");
-//! let client = settings.oauth_client(
-//!     http.config().addresses,
-//!     "3MVG9...consumer-key",
-//!     None,
-//!     "https://app.example.com/oauth/callback",
-//! )?;
-//! // 1. Send the user to the authorize URL; 2. complete the callback.
-//! let flow = OAuthFlow::new(connections.clone(), pending, http.clone(), client.clone());
-//! // ... flow.start(..) / flow.complete(..) record oauth.instance_url and oauth.id ...
-//! let connection = connections.get(&scopelink_core::Access::full(), &connection.id).await?;
-//! let session = OAuthSession::new(connections, http.clone(), client, connection.id.clone(), Renewal::RefreshToken);
-//! let salesforce = SalesforceConnector::new(
-//!     SalesforceSettings::from_map(&connection.settings)?,
-//!     session,
-//!     http,
-//! )?;
-//! salesforce.test_connection().await?;
-//! println!("{:?}", salesforce.api_usage());
+//! ```
+//! use scopelink_core::http::{AddressPolicy, HttpClient, HttpConfig};
+//! use scopelink_core::oauth::{Callback, OAuthFlow};
+//! use scopelink_core::secret::{ClientCredentials, Credentials};
+//! use scopelink_core::store::PendingAuthorizationStore;
+//! use scopelink_core::{DataType, FeatureCategory, NewConnection, Provider, Registry, SyncRequest};
+//! use scopelink_crm::salesforce::{SalesforceProvider, SalesforceSettings};
+//! use scopelink_testkit::host::MemoryEnv;
+//! use scopelink_testkit::salesforce::{SalesforceSim, SalesforceSimConfig};
+//! use std::sync::Arc;
+//!
+//! # #[tokio::main(flavor = "current_thread")]
+//! # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+//! let app = SalesforceSimConfig::default();
+//! let sim = SalesforceSim::start(app.clone()).await;
+//! let env = MemoryEnv::new();
+//! let http = HttpConfig::default().with_addresses(AddressPolicy::allow_local());
+//! let salesforce = SalesforceProvider::new(
+//!     &app.client_id,
+//!     Some(app.client_secret.clone().into()),
+//!     &app.redirect_uri,
+//! );
+//!
+//! // The connection form: the login host (login.salesforce.com,
+//! // test.salesforce.com or a My Domain host).
+//! let settings = SalesforceSettings::new(sim.login_url());
+//! let client = salesforce.oauth_client(&settings, http.addresses)?;
+//! let registry = Registry::new(env.connections.clone())
+//!     .with_http(http.clone())
+//!     .with_provider(salesforce);
+//! let credentials = Credentials::ClientCredentials(ClientCredentials::new(
+//!     &app.client_id,
+//!     &app.client_secret,
+//! ));
+//! let new = NewConnection::new(Provider::Salesforce, "Acme Salesforce", credentials)
+//!     .category(FeatureCategory::Crm)
+//!     .settings(settings.to_map());
+//! let connection = registry.create(&env.access, new).await?;
+//!
+//! // Sign-in: authorization code with PKCE; the callback records the
+//! // instance the API calls go to.
+//! let pending = env.store.clone() as Arc<dyn PendingAuthorizationStore>;
+//! let flow = OAuthFlow::new(env.connections.clone(), pending, HttpClient::new(http)?, client);
+//! let start = flow.start(&env.access, &connection.id).await?;
+//! let back = sim.follow(start.url.as_str()).ok_or("the login page did not redirect")?;
+//! flow.complete(&env.access, &Callback::from_url(&back.parse()?)).await?;
+//!
+//! // Test (reads /limits), then sync.
+//! assert!(registry.test(&env.access, &connection.id).await?.is_connected());
+//! let request = SyncRequest::all().data_types([DataType::Companies, DataType::Contacts]);
+//! let report = registry.sync(&env.access, &connection.id, &request, None).await?;
+//! let accounts = report.counts(DataType::Companies).ok_or("no companies run")?;
+//! assert_eq!(accounts.created as usize, sim.accounts().len());
 //! # Ok(()) }
 //! ```
 //!
