@@ -33,6 +33,7 @@ use scopelink_core::{
     Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider, SyncEngine,
     SyncRequest,
 };
+use scopelink_examples::measure::{memory, mib, rate, reset_peak, thousands};
 use scopelink_store_sqlite::SqliteStore;
 use scopelink_testkit::autotask::{AutotaskSim, AutotaskSimConfig};
 use secrecy::SecretString;
@@ -103,49 +104,6 @@ impl Size {
     fn all_pages(&self) -> u64 {
         TYPES.iter().map(|t| self.pages(*t)).sum()
     }
-}
-
-// ---------------------------------------------------------------------------
-// Memory and formatting (small copies of bench.rs's private helpers)
-// ---------------------------------------------------------------------------
-
-/// `VmHWM` (peak) and `VmRSS` (current) of this process in MiB (Linux).
-fn memory() -> (Option<f64>, Option<f64>) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        status
-            .lines()
-            .find(|l| l.starts_with(name))
-            .and_then(|l| l.split_whitespace().nth(1))
-            .and_then(|kb| kb.parse::<f64>().ok())
-            .map(|kb| kb / 1024.0)
-    };
-    (field("VmHWM:"), field("VmRSS:"))
-}
-
-/// Resets the peak-RSS mark to the current RSS (Linux `clear_refs` 5).
-fn reset_peak() -> bool {
-    std::fs::write("/proc/self/clear_refs", "5").is_ok()
-}
-
-fn mib(v: Option<f64>) -> String {
-    v.map_or("n/a".into(), |m| format!("{m:.0} MiB"))
-}
-
-fn thousands(n: u64) -> String {
-    let s = n.to_string();
-    let mut out = String::new();
-    for (i, c) in s.chars().enumerate() {
-        if i > 0 && (s.len() - i) % 3 == 0 {
-            out.push(',');
-        }
-        out.push(c);
-    }
-    out
-}
-
-fn rate(n: u64, d: Duration) -> u64 {
-    (n as f64 / d.as_secs_f64().max(1e-9)) as u64
 }
 
 // ---------------------------------------------------------------------------

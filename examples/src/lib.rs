@@ -1,2 +1,5 @@
-//! Runnable examples live in `examples/examples/`; see the README.
+//! Runnable examples live in `examples/examples/`; see the README. This
+//! library holds what several of them share.
 #![forbid(unsafe_code)]
+
+pub mod measure;
