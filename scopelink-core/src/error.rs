@@ -43,6 +43,83 @@ pub fn chain(e: &(dyn std::error::Error + 'static)) -> String {
     parts.join(": ")
 }
 
+/// The transport's own error under an [`HttpError::Connect`] or
+/// [`HttpError::Transport`]: the connection, TLS or HTTP-protocol failure
+/// as the HTTP stack reported it, with its own chain of causes. It never
+/// holds the request's URL (whose query may carry a token).
+///
+/// ```
+/// use scopelink_core::error::{chain, HttpError, TransportCause};
+///
+/// let err = HttpError::Connect {
+///     host: "acme.example.com".into(),
+///     source: TransportCause::new(std::io::Error::from(std::io::ErrorKind::ConnectionRefused)),
+/// };
+/// assert_eq!(err.to_string(), "could not reach acme.example.com; check the server address and the network");
+/// assert!(chain(&err).ends_with("; check the server address and the network: connection refused"));
+/// let Some(HttpError::Connect { source, .. }) = Some(&err) else { unreachable!() };
+/// assert_eq!(source.io_error_kind(), Some(std::io::ErrorKind::ConnectionRefused));
+/// ```
+#[derive(Debug)]
+pub struct TransportCause {
+    error: Box<dyn std::error::Error + Send + Sync + 'static>,
+    /// Skip the outer error's own message (reqwest names a body cut short
+    /// "error decoding response body"): show its source's instead.
+    skip_outer: bool,
+}
+
+impl TransportCause {
+    /// A cause from any error (a host's own transport, a test).
+    pub fn new(error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>) -> Self {
+        Self {
+            error: error.into(),
+            skip_outer: false,
+        }
+    }
+
+    /// `error`, shown from its source on: its own message says less than
+    /// its cause, or says something wrong.
+    pub(crate) fn from_source_of(
+        error: impl Into<Box<dyn std::error::Error + Send + Sync + 'static>>,
+    ) -> Self {
+        let error = error.into();
+        let skip_outer = error.source().is_some();
+        Self { error, skip_outer }
+    }
+
+    /// The first I/O error in the chain's kind (`ConnectionRefused`,
+    /// `ConnectionReset`, `TimedOut`...), if there is one.
+    pub fn io_error_kind(&self) -> Option<std::io::ErrorKind> {
+        let mut current: Option<&(dyn std::error::Error + 'static)> = Some(&*self.error);
+        while let Some(err) = current {
+            if let Some(io) = err.downcast_ref::<std::io::Error>() {
+                return Some(io.kind());
+            }
+            current = err.source();
+        }
+        None
+    }
+
+    fn shown(&self) -> &(dyn std::error::Error + 'static) {
+        match (self.skip_outer, self.error.source()) {
+            (true, Some(inner)) => inner,
+            _ => &*self.error,
+        }
+    }
+}
+
+impl std::fmt::Display for TransportCause {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        std::fmt::Display::fmt(self.shown(), f)
+    }
+}
+
+impl std::error::Error for TransportCause {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        self.shown().source()
+    }
+}
+
 /// A failure of the shared HTTP layer.
 #[derive(Debug, thiserror::Error)]
 #[non_exhaustive]
@@ -78,13 +155,16 @@ pub enum HttpError {
         /// Timeout in force.
         timeout: Duration,
     },
-    /// The host could not be reached.
-    #[error("could not reach {host}: {reason}; check the server address and the network")]
+    /// The host could not be reached (no connection, or the TLS handshake
+    /// failed). Retried as transient; the cause (refused, reset, a
+    /// certificate error...) is the [`source`](std::error::Error::source).
+    #[error("could not reach {host}; check the server address and the network")]
     Connect {
         /// Host that failed.
         host: String,
-        /// Transport detail.
-        reason: String,
+        /// What the transport reported.
+        #[source]
+        source: TransportCause,
     },
     /// The provider answered with an error status.
     #[error("{method} {path} failed with HTTP {status}: {message}")]
@@ -124,16 +204,20 @@ pub enum HttpError {
         /// The pages read so far, the repeated one included.
         page: u64,
     },
-    /// Any other transport failure (a body cut short, a TLS error, too many
-    /// redirects).
+    /// Any other transport failure (a body cut short, a connection lost
+    /// mid-exchange, too many redirects). The transport's own error, when
+    /// there is one, is the [`source`](std::error::Error::source).
     #[error("{method} {path}: {reason}")]
     Transport {
         /// HTTP method.
         method: String,
         /// Request path.
         path: String,
-        /// What went wrong.
+        /// What went wrong, in the SDK's words.
         reason: String,
+        /// What the transport reported, if it was the transport.
+        #[source]
+        source: Option<TransportCause>,
     },
     /// A response body is larger than the configured limit; reading stopped
     /// there. Not retried: the provider would send it again.

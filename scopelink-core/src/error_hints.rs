@@ -97,12 +97,18 @@ impl ErrorHints<'_> {
     /// the address; other failures are [`ConnectorError::Http`].
     pub fn unreachable(&self, host: &str, err: HttpError) -> ConnectorError {
         let problem = match &err {
-            HttpError::Connect { reason, .. } => format!("could not reach {host}: {reason}"),
+            HttpError::Connect { source, .. } => {
+                format!("could not reach {host}: {}", crate::error::chain(source))
+            }
             HttpError::Timeout { timeout, .. } => {
                 format!("{host} did not answer within {timeout:?}")
             }
-            HttpError::Transport { reason, .. } => {
-                format!("the exchange with {host} failed: {reason}")
+            HttpError::Transport { reason, source, .. } => {
+                let cause = source
+                    .as_ref()
+                    .map(|s| format!(" ({})", crate::error::chain(s)))
+                    .unwrap_or_default();
+                format!("the exchange with {host} failed: {reason}{cause}")
             }
             HttpError::InvalidUrl { .. }
             | HttpError::InsecureScheme { .. }
@@ -230,7 +236,7 @@ mod tests {
             "acme.example.com",
             HttpError::Connect {
                 host: "acme.example.com".into(),
-                reason: "connection refused".into(),
+                source: crate::error::TransportCause::new("connection refused"),
             },
         );
         let ConnectorError::InvalidConfig { field, message } = e else {

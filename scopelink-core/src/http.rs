@@ -76,14 +76,13 @@
 
 use std::time::Duration;
 
-pub use reqwest::header::{HeaderMap, HeaderName, HeaderValue};
-
 /// Redirects followed at most per request.
 pub const MAX_REDIRECTS: usize = 5;
 
 mod address;
 mod client;
 mod error_body;
+mod headers;
 mod method;
 mod pages;
 pub(crate) use pages::fingerprint;
@@ -96,12 +95,13 @@ mod trust;
 pub use address::{validate_url, AddressPolicy};
 pub use client::HttpClient;
 pub use error_body::error_message;
+pub(crate) use headers::CREDENTIAL_HEADER_HINTS;
+pub use headers::{Headers, InvalidHeader};
 pub use method::Method;
 pub use pages::{
     collect_pages, next_link, paginate, paginate_with, read_ahead, rel_link, stop_after_error, Page,
 };
 pub use policy::{BodyLimits, PageLimits, RateLimit, RetryPolicy, ThrottlePolicy};
-pub(crate) use request::CREDENTIAL_HEADER_HINTS;
 pub use request::{Request, Response};
 pub use retry::retry_after;
 pub use trust::{Proxy, RootCertificate};
@@ -139,7 +139,7 @@ pub struct HttpConfig {
     /// The longest one request may take, all attempts and the waits between
     /// them included (waits on a 429 and on the client-side rate limit
     /// excepted: see [`ThrottlePolicy`]); past it the request fails with
-    /// [`HttpError::DeadlineExceeded`]. `None`: twice `timeout`.
+    /// [`HttpError::DeadlineExceeded`](crate::error::HttpError::DeadlineExceeded). `None`: twice `timeout`.
     pub deadline: Option<Duration>,
     /// How large response bodies may be. `None`: the connector's default
     /// for its provider, else [`BodyLimits::DEFAULT`].

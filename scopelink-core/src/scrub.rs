@@ -135,7 +135,7 @@ impl Scrubber {
     /// in the URL.
     pub fn for_request(request: &Request) -> Self {
         let mut s = Self::new();
-        for (name, value) in &request.headers {
+        for (name, value) in request.headers.map() {
             if value.is_sensitive() || credential_name(name.as_str()) {
                 if let Ok(v) = value.to_str() {
                     s.add_authorization(v);
@@ -153,8 +153,7 @@ impl Scrubber {
         if let Some(body) = &request.body {
             let content_type = request
                 .headers
-                .get(http::header::CONTENT_TYPE)
-                .and_then(|v| v.to_str().ok())
+                .get("content-type")
                 .unwrap_or_default()
                 .to_ascii_lowercase();
             if content_type.starts_with("application/x-www-form-urlencoded") {

@@ -486,10 +486,29 @@ async fn an_unreachable_host_is_a_connect_error_after_retries() {
         .await
         .unwrap_err();
     match &err {
-        HttpError::Connect { host, .. } => assert_eq!(host, "127.0.0.1"),
+        HttpError::Connect { host, source } => {
+            assert_eq!(host, "127.0.0.1");
+            // The transport's cause is a typed source, not text in the
+            // message: the OS's refusal is reachable through it.
+            assert_eq!(
+                source.io_error_kind(),
+                Some(std::io::ErrorKind::ConnectionRefused)
+            );
+        }
         other => panic!("expected Connect, got {other:?}"),
     }
-    let shown = format!("{err} {err:?}");
+    assert_eq!(
+        err.to_string(),
+        "could not reach 127.0.0.1; check the server address and the network"
+    );
+    let printed = scopelink_core::error::chain(&err);
+    assert!(
+        printed
+            .starts_with("could not reach 127.0.0.1; check the server address and the network: "),
+        "{printed}"
+    );
+    assert!(printed.to_lowercase().contains("refused"), "{printed}");
+    let shown = format!("{err} {err:?} {printed}");
     assert!(!shown.contains("SECRET"), "{shown}");
     assert_eq!(http.requests_sent(), 3);
 }
@@ -761,9 +780,18 @@ async fn loopback_redirects_are_followed_up_to_five() {
 
     let err = http.send(get(&server, "/loop")).await.unwrap_err();
     match &err {
-        HttpError::Transport { path, reason, .. } => {
+        HttpError::Transport {
+            path,
+            reason,
+            source,
+            ..
+        } => {
             assert_eq!(path, "/loop");
             assert!(reason.contains("redirects"), "{reason}");
+            assert!(
+                source.is_none(),
+                "the SDK's own refusal has no transport cause"
+            );
         }
         other => panic!("expected Transport, got {other:?}"),
     }

@@ -231,9 +231,25 @@ async fn a_cut_off_post_is_not_sent_again() {
         .await
         .expect_err("the answer was cut off");
     match &err {
-        HttpError::Transport { method, reason, .. } => {
+        HttpError::Transport {
+            method,
+            reason,
+            source,
+            ..
+        } => {
             assert_eq!(method, "POST");
-            assert!(reason.contains("cut off"), "{reason}");
+            assert_eq!(reason, "the response was cut off before its end");
+            // The transport's cause is the typed source, shown once, and
+            // without reqwest's misleading "error decoding" wording.
+            assert!(source.is_some(), "{err:?}");
+            let printed = scopelink_core::error::chain(&err);
+            assert!(
+                printed.starts_with(
+                    "POST /service/tickets: the response was cut off before its end: "
+                ),
+                "{printed}"
+            );
+            assert!(!printed.contains("decoding"), "{printed}");
         }
         other => panic!("expected a transport error, got {other:?}"),
     }

@@ -16,7 +16,7 @@ use scopelink_connectwise::fuzz::wire;
 use scopelink_connectwise::fuzz::{events_from_payload, parse_payload};
 use scopelink_connectwise::verify_signature;
 use scopelink_core::http::{
-    error_message, next_link, retry_after, validate_url, AddressPolicy, HeaderMap, HeaderValue,
+    error_message, next_link, retry_after, validate_url, AddressPolicy, Headers,
 };
 use scopelink_core::model::DataType;
 use scopelink_core::webhook::{
@@ -236,10 +236,9 @@ fn halo_records(data_type: DataType, body: &[u8]) {
     }
 }
 
-fn header(value: &[u8], name: &'static str) -> Option<HeaderMap> {
-    let value = HeaderValue::from_bytes(value).ok()?;
-    let mut headers = HeaderMap::new();
-    headers.insert(name, value);
+fn header(value: &[u8], name: &'static str) -> Option<Headers> {
+    let mut headers = Headers::new();
+    headers.insert(name, value).ok()?;
     Some(headers)
 }
 

@@ -5,9 +5,9 @@ use super::address::{check_target, redirect_policy, validate_url, PolicyResolver
 use super::error_body::{error_message, scrub_echoed_secrets, status_reason};
 use super::ratelimit::RateLimiter;
 use super::retry::{decide, is_idempotent, is_transient_status, retry_after, Decision, Failure};
+use super::Headers;
 use super::{BodyLimits, HttpConfig, Request, Response};
-use crate::error::{chain as error_chain, HttpError};
-use reqwest::header::HeaderMap;
+use crate::error::{chain as error_chain, HttpError, TransportCause};
 use reqwest::StatusCode;
 use std::fmt;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -45,7 +45,7 @@ impl fmt::Debug for HttpClient {
 /// What one attempt brought back.
 struct Exchange {
     status: StatusCode,
-    headers: HeaderMap,
+    headers: Headers,
     url: Url,
     body: Vec<u8>,
 }
@@ -338,13 +338,13 @@ impl HttpClient {
             .inner
             .client
             .request(request.method.to_wire(), request.url.clone())
-            .headers(request.headers.clone());
+            .headers(request.headers.map().clone());
         if let Some(body) = &request.body {
             builder = builder.body(body.clone());
         }
         let mut response = builder.send().await?;
         let status = response.status();
-        let headers = response.headers().clone();
+        let headers = Headers::from_map(response.headers().clone());
         let url = response.url().clone();
         let body = if status.is_success() {
             if response
@@ -447,11 +447,7 @@ fn unfollowed_redirect(exchange: &Exchange) -> Option<String> {
     if !exchange.status.is_redirection() {
         return None;
     }
-    let location = exchange
-        .headers
-        .get(reqwest::header::LOCATION)?
-        .to_str()
-        .ok()?;
+    let location = exchange.headers.get("location")?;
     let mut target = Url::parse(location.trim()).ok()?;
     if matches!(target.scheme(), "http" | "https") {
         return None;
@@ -475,6 +471,7 @@ fn map_error(e: reqwest::Error, request: &Request, timeout: Duration) -> HttpErr
                 method,
                 path,
                 reason: refusal.to_string(),
+                source: None,
             },
         };
     }
@@ -487,22 +484,24 @@ fn map_error(e: reqwest::Error, request: &Request, timeout: Duration) -> HttpErr
     } else if e.is_connect() {
         HttpError::Connect {
             host: request.url.host_str().unwrap_or_default().to_string(),
-            reason: error_chain(&e),
+            source: TransportCause::new(e),
         }
     } else if e.is_decode() || e.is_body() {
         // reqwest calls a failed body read "error decoding response body"
-        // even when the connection broke; say what happened.
-        let cause = std::error::Error::source(&e).map_or_else(|| error_chain(&e), error_chain);
+        // even when the connection broke; say what happened, and show the
+        // cause from reqwest's source on.
         HttpError::Transport {
             method,
             path,
-            reason: format!("the response was cut off before its end ({cause})"),
+            reason: "the response was cut off before its end".to_string(),
+            source: Some(TransportCause::from_source_of(e)),
         }
     } else {
         HttpError::Transport {
             method,
             path,
-            reason: error_chain(&e),
+            reason: "the request could not be completed".to_string(),
+            source: Some(TransportCause::new(e)),
         }
     }
 }

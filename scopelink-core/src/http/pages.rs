@@ -2,10 +2,11 @@
 //! bounded stream of pages, running a stream ahead of its consumer, and
 //! reading RFC 8288 `Link` headers.
 
+use super::Headers;
 use super::PageLimits;
 use crate::error::HttpError;
 use futures::stream::{BoxStream, StreamExt};
-use reqwest::header::{HeaderMap, LINK};
+use reqwest::header::LINK;
 use std::future::Future;
 
 /// One page from [`paginate`].
@@ -272,14 +273,14 @@ impl Drop for Producer {
 /// links, whose `rel` may be quoted or not and may list several relation
 /// types. The target is returned as written (it may be relative; see
 /// [`Response::next_link`](super::Response::next_link)).
-pub fn next_link(headers: &HeaderMap) -> Option<String> {
+pub fn next_link(headers: &Headers) -> Option<String> {
     rel_link(headers, "next")
 }
 
 /// The URL of the link with relation type `rel` (`"last"`, `"prev"`...) in
 /// an RFC 8288 `Link` header, if any, read as [`next_link`] reads `next`.
-pub fn rel_link(headers: &HeaderMap, rel: &str) -> Option<String> {
-    headers.get_all(LINK).iter().find_map(|value| {
+pub fn rel_link(headers: &Headers, rel: &str) -> Option<String> {
+    headers.map().get_all(LINK).iter().find_map(|value| {
         let value = String::from_utf8_lossy(value.as_bytes());
         parse_links(&value)
             .into_iter()

@@ -4,54 +4,13 @@
 
 use super::address::display_url;
 use super::next_link;
+use super::Headers;
 use super::Method;
 use crate::error::HttpError;
-use reqwest::header::{HeaderMap, HeaderName, HeaderValue, CONTENT_TYPE};
-use secrecy::ExposeSecret;
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 use std::fmt;
 use url::Url;
-
-/// Header names that carry credentials even when the connector did not mark
-/// them sensitive (matched case-insensitively as substrings).
-pub(crate) const CREDENTIAL_HEADER_HINTS: &[&str] = &[
-    "auth",
-    "token",
-    "secret",
-    "key",
-    "password",
-    "passwd",
-    "cookie",
-    "session",
-    "signature",
-    "credential",
-    "code",
-];
-
-fn looks_like_credential(name: &HeaderName) -> bool {
-    let name = name.as_str();
-    CREDENTIAL_HEADER_HINTS
-        .iter()
-        .any(|hint| name.contains(hint))
-}
-
-/// Debug output of headers that hides sensitive and credential-like values.
-struct RedactedHeaders<'a>(&'a HeaderMap);
-
-impl fmt::Debug for RedactedHeaders<'_> {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        let mut map = f.debug_map();
-        for (name, value) in self.0 {
-            if value.is_sensitive() || looks_like_credential(name) {
-                map.entry(&name.as_str(), &"<redacted>");
-            } else {
-                map.entry(&name.as_str(), &value);
-            }
-        }
-        map.finish()
-    }
-}
 
 /// A request to send.
 ///
@@ -64,7 +23,7 @@ pub struct Request {
     /// Full URL (query included).
     pub url: Url,
     /// Headers. Mark credentials sensitive (see [`Request::secret_header`]).
-    pub headers: HeaderMap,
+    pub headers: Headers,
     /// Body bytes.
     pub body: Option<Vec<u8>>,
     /// Retry even though the method is not idempotent (POST/PATCH).
@@ -80,7 +39,7 @@ impl fmt::Debug for Request {
         f.debug_struct("Request")
             .field("method", &self.method)
             .field("url", &display_url(&self.url))
-            .field("headers", &RedactedHeaders(&self.headers))
+            .field("headers", &self.headers)
             .field(
                 "body",
                 &self.body.as_ref().map(|b| format!("<{} bytes>", b.len())),
@@ -98,7 +57,7 @@ impl Request {
         Self {
             method: method.into(),
             url,
-            headers: HeaderMap::new(),
+            headers: Headers::new(),
             body: None,
             retry_safe: false,
             keep_client_errors: false,
@@ -110,41 +69,16 @@ impl Request {
     /// connector, not the user). Values of credential-like names
     /// (`Authorization`, `*token*`, `*key*`, ...) are marked sensitive.
     pub fn header(mut self, name: &str, value: &str) -> Self {
-        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
-            tracing::warn!(header = name, "dropping a header with an invalid name");
-            return self;
-        };
-        match HeaderValue::from_str(value) {
-            Ok(mut value) => {
-                if looks_like_credential(&name) {
-                    value.set_sensitive(true);
-                }
-                self.headers.insert(name, value);
-            }
-            Err(_) => {
-                tracing::warn!(header = %name, "dropping a header with an invalid value");
-            }
+        if let Err(e) = self.headers.insert(name, value) {
+            tracing::warn!(error = %e, "dropping a header");
         }
         self
     }
 
     /// Adds a header marked sensitive, so it never shows in Debug output.
     pub fn secret_header(mut self, name: &str, value: &secrecy::SecretString) -> Self {
-        let Ok(name) = HeaderName::from_bytes(name.as_bytes()) else {
-            tracing::warn!(
-                header = name,
-                "dropping a secret header with an invalid name"
-            );
-            return self;
-        };
-        match HeaderValue::from_str(value.expose_secret()) {
-            Ok(mut value) => {
-                value.set_sensitive(true);
-                self.headers.insert(name, value);
-            }
-            Err(_) => {
-                tracing::warn!(header = %name, "dropping a secret header with an invalid value");
-            }
+        if let Err(e) = self.headers.insert_secret(name, value) {
+            tracing::warn!(error = %e, "dropping a secret header");
         }
         self
     }
@@ -163,8 +97,10 @@ impl Request {
     pub fn json<T: Serialize + ?Sized>(mut self, body: &T) -> Self {
         match serde_json::to_vec(body) {
             Ok(bytes) => {
-                self.headers
-                    .insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+                self.headers.map_mut().insert(
+                    reqwest::header::CONTENT_TYPE,
+                    reqwest::header::HeaderValue::from_static("application/json"),
+                );
                 self.body = Some(bytes);
             }
             Err(e) => {
@@ -180,9 +116,9 @@ impl Request {
         let encoded = url::form_urlencoded::Serializer::new(String::new())
             .extend_pairs(pairs)
             .finish();
-        self.headers.insert(
-            CONTENT_TYPE,
-            HeaderValue::from_static("application/x-www-form-urlencoded"),
+        self.headers.map_mut().insert(
+            reqwest::header::CONTENT_TYPE,
+            reqwest::header::HeaderValue::from_static("application/x-www-form-urlencoded"),
         );
         self.body = Some(encoded.into_bytes());
         self
@@ -217,7 +153,7 @@ pub struct Response {
     /// Status.
     pub status: u16,
     /// Headers.
-    pub headers: HeaderMap,
+    pub headers: Headers,
     /// Body.
     pub body: Vec<u8>,
     /// The final URL (after redirects).
@@ -233,7 +169,7 @@ impl fmt::Debug for Response {
         f.debug_struct("Response")
             .field("status", &self.status)
             .field("url", &display_url(&self.url))
-            .field("headers", &RedactedHeaders(&self.headers))
+            .field("headers", &self.headers)
             .field("body", &format!("<{} bytes>", self.body.len()))
             .field("attempts", &self.attempts)
             .finish()
@@ -249,7 +185,7 @@ impl Response {
 
     /// A header's value as text.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).and_then(|v| v.to_str().ok())
+        self.headers.get(name)
     }
 
     /// Decodes the body as JSON; failures are [`HttpError::Decode`] naming

@@ -2,8 +2,8 @@
 //! `Retry-After` header asks for, and the decision after a failed attempt
 //! as a pure function.
 
+use super::Headers;
 use super::Method;
-use reqwest::header::{HeaderMap, RETRY_AFTER};
 use std::time::{Duration, SystemTime};
 
 pub(super) fn is_idempotent(method: &Method) -> bool {
@@ -16,8 +16,8 @@ pub(super) fn is_transient_status(status: u16) -> bool {
 
 /// The wait a `Retry-After` header asks for (delta seconds or an HTTP date,
 /// relative to `now`), if any.
-pub fn retry_after(headers: &HeaderMap, now: SystemTime) -> Option<Duration> {
-    let value = headers.get(RETRY_AFTER)?.to_str().ok()?.trim();
+pub fn retry_after(headers: &Headers, now: SystemTime) -> Option<Duration> {
+    let value = headers.get("retry-after")?.trim();
     if let Ok(seconds) = value.parse::<u64>() {
         return Some(Duration::from_secs(seconds));
     }
@@ -98,15 +98,14 @@ pub(crate) fn decide(failure: Failure) -> Decision {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use reqwest::header::HeaderValue;
 
     #[test]
     fn retry_after_reads_seconds_and_dates() {
         let now =
             SystemTime::from(chrono::DateTime::parse_from_rfc3339("2015-10-21T07:28:00Z").unwrap());
         let with = |value: &str| {
-            let mut headers = HeaderMap::new();
-            headers.insert(RETRY_AFTER, HeaderValue::from_str(value).unwrap());
+            let mut headers = Headers::new();
+            headers.insert("Retry-After", value).unwrap();
             retry_after(&headers, now)
         };
         assert_eq!(with("120"), Some(Duration::from_secs(120)));
@@ -126,7 +125,7 @@ mod tests {
         assert_eq!(with("Wed, 21 Oct 2015 07:00:00 GMT"), Some(Duration::ZERO));
         assert_eq!(with("soon"), None);
         assert_eq!(with("-5"), None);
-        assert_eq!(retry_after(&HeaderMap::new(), now), None);
+        assert_eq!(retry_after(&Headers::new(), now), None);
     }
 
     #[test]

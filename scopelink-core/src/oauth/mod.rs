@@ -7,7 +7,7 @@
 //!   authorize parameters such as a tenant or a login host).
 //! - [`OAuthFlow`]: authorization code with PKCE (S256) and state. It starts
 //!   an authorization for a connection (the pending authorization is kept
-//!   in the host's [`PendingAuthorizationStore`], so the callback may land
+//!   in the host's [`PendingAuthorizationStore`](crate::store::PendingAuthorizationStore), so the callback may land
 //!   on another process) and completes it: the code is exchanged, the
 //!   tokens go to the vault, provider extras to the connection's settings,
 //!   and the connection becomes Connected.
