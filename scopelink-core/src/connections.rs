@@ -439,12 +439,31 @@ impl Connections {
     /// The old entry is deleted only once the new one is written and
     /// readable and the connection saved; a failure before that removes the
     /// new entry and leaves the connection as it was.
+    ///
+    /// A connector that reads its credentials from the vault (an OAuth
+    /// session) must be built after the new ones are stored: use
+    /// [`Connections::replace_credentials`], then [`Connections::test`], as
+    /// [`Registry::reconnect`](crate::registry::Registry::reconnect) does.
     pub async fn reconnect(
         &self,
         access: &Access,
         id: &ConnectionId,
         credentials: Credentials,
         connector: &dyn Connector,
+    ) -> Result<Connection, Error> {
+        self.replace_credentials(access, id, credentials).await?;
+        self.test(access, id, connector).await
+    }
+
+    /// The first half of [`Connections::reconnect`]: stores the new
+    /// credentials, points the connection at them (it becomes Untested)
+    /// and deletes the old vault entry, with the same guarantees, without
+    /// testing. Refused for a disabled connection.
+    pub async fn replace_credentials(
+        &self,
+        access: &Access,
+        id: &ConnectionId,
+        credentials: Credentials,
     ) -> Result<Connection, Error> {
         access.require(Permission::Manage)?;
         // Refuse (a disabled connection) before touching the vault.
@@ -470,7 +489,7 @@ impl Connections {
         self.vault.delete(&old.0).await?;
         self.log(id, ActivityKind::Reconnected).await?;
         self.status_changed(&before.status, &c, false).await?;
-        self.test(access, id, connector).await
+        Ok(c)
     }
 
     /// Deletes the connection, its sync state and its vault entry. Synced

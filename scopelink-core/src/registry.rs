@@ -230,8 +230,12 @@ impl Registry {
     }
 
     /// Replaces the credentials (needs Manage) once the provider's factory
-    /// accepted them with the connection's settings, then tests the
-    /// connection with them (see [`Connections::reconnect`]).
+    /// accepted their form with the connection's settings, then builds the
+    /// connector from the stored credentials and tests the connection with
+    /// it (see [`Connections::reconnect`]). The connector is built only
+    /// after the vault holds the new credentials, so a connector that reads
+    /// them from the vault (an OAuth session) uses the new ones; settings
+    /// its connect discovers are stored, as in [`Registry::connect`].
     pub async fn reconnect(
         &self,
         access: &Access,
@@ -248,13 +252,18 @@ impl Registry {
         )
         .for_connection(connection.id.clone(), self.connections.clone());
         factory.validate(&request)?;
-        let connector: Box<dyn Connector> = match factory.connect(request).await {
-            Ok(built) => Box::new(Built(built)),
-            Err(e) => Box::new(Failed::new(connection.provider.clone(), e)),
-        };
-        self.connections
-            .reconnect(access, id, credentials, connector.as_ref())
-            .await
+        let saved = self
+            .connections
+            .replace_credentials(access, id, credentials)
+            .await?;
+        match self.build(saved).await {
+            Ok(live) => self.connections.test(access, id, live.connector()).await,
+            Err(Error::Connector(e)) => {
+                let failed = Failed::new(connection.provider, e);
+                self.connections.test(access, id, &failed).await
+            }
+            Err(e) => Err(e),
+        }
     }
 
     /// Syncs the connection's CRM records into the store (needs Manage):
@@ -342,24 +351,6 @@ fn missing<const N: usize>(
         reason,
     }
     .into()
-}
-
-/// A connector a factory built, for [`Connections::reconnect`].
-struct Built(ProviderConnection);
-
-#[async_trait::async_trait]
-impl Connector for Built {
-    fn provider(&self) -> Provider {
-        self.0.connector.provider()
-    }
-
-    fn capabilities(&self) -> BTreeSet<FeatureCategory> {
-        self.0.connector.capabilities()
-    }
-
-    async fn test_connection(&self) -> Result<(), ConnectorError> {
-        self.0.connector.test_connection().await
-    }
 }
 
 /// A connector that could not be built: its test fails with the reason, so

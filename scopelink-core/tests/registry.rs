@@ -360,3 +360,76 @@ async fn disabled_connections_and_unlinked_providers_are_refused() {
     ));
     assert_eq!(registry.providers(), vec![Provider::ConnectWiseManage]);
 }
+
+/// A factory whose connector reads its credentials from the vault when it
+/// is built (as an OAuth session does), not from the request: its test
+/// passes unless the stored public key is `bad`.
+struct VaultReadingFactory;
+
+#[async_trait]
+impl ProviderFactory for VaultReadingFactory {
+    fn provider(&self) -> Provider {
+        Provider::ConnectWiseManage
+    }
+
+    fn validate(&self, _request: &ConnectRequest) -> Result<(), ConnectorError> {
+        Ok(())
+    }
+
+    async fn connect(&self, request: ConnectRequest) -> Result<ProviderConnection, ConnectorError> {
+        let (Some(id), Some(connections)) = (request.connection_id(), request.connections()) else {
+            return Err(ConnectorError::Unsupported {
+                what: "connecting a connection that is not stored".into(),
+            });
+        };
+        let stored = connections
+            .credentials(&Access::full(), id)
+            .await
+            .map_err(|e| ConnectorError::Authentication {
+                message: e.to_string(),
+            })?;
+        let Credentials::ApiKeyPair(keys) = stored else {
+            unreachable!("API keys stored")
+        };
+        Ok(ProviderConnection::new(Arc::new(FakeConnector {
+            ok: keys.public_key != "bad",
+        })))
+    }
+}
+
+#[tokio::test]
+async fn reconnect_builds_the_connector_from_the_new_credentials_in_the_vault() {
+    let env = Env::new();
+    let registry = Registry::new(env.connections.clone()).with_provider(VaultReadingFactory);
+    let mut new = form(GOOD, &[FeatureCategory::Crm]);
+    new.credentials =
+        Credentials::ApiKeyPair(scopelink_core::secret::ApiKeyPair::new("acme", "bad", "k"));
+    let c = registry.create(&env.access, new).await.unwrap();
+    assert!(registry.test(&env.access, &c.id).await.unwrap().is_error());
+    let old_ref = env
+        .connections
+        .get(&env.access, &c.id)
+        .await
+        .unwrap()
+        .credential_ref;
+
+    let fixed = registry
+        .reconnect(&env.access, &c.id, credentials())
+        .await
+        .unwrap();
+    assert!(
+        fixed.is_connected(),
+        "the connector saw the old credentials: {:?}",
+        fixed.status
+    );
+    assert_ne!(fixed.credential_ref, old_ref);
+    let Credentials::ApiKeyPair(stored) = env
+        .connections
+        .credentials(&env.access, &c.id)
+        .await
+        .unwrap()
+    else {
+        panic!("API keys stored")
+    };
+    assert_eq!(stored.public_key, "pub-key-1");
+}
