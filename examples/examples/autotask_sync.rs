@@ -289,9 +289,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     push.include_governance = true;
     push.estimated_start = NaiveDate::from_ymd_opt(2026, 4, 1);
     let project = sample_project();
-    let pushed =
-        scopelink_core::push::push_project(store.as_ref(), &conn.id, &at, &project, &push, None)
-            .await?;
+    let pushed = scopelink_core::push::push_project(
+        &Access::full(),
+        store.as_ref(),
+        &conn.id,
+        &at,
+        &project,
+        &push,
+        None,
+    )
+    .await?;
     println!(
         "9. project \"{}\" pushed to company {company}: project {}, {} objects created",
         project.name, pushed.project_id, pushed.created
@@ -306,9 +313,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             println!("       task {}", task["title"].as_str().unwrap_or("?"));
         }
     }
-    let again =
-        scopelink_core::push::push_project(store.as_ref(), &conn.id, &at, &project, &push, None)
-            .await?;
+    let again = scopelink_core::push::push_project(
+        &Access::full(),
+        store.as_ref(),
+        &conn.id,
+        &at,
+        &project,
+        &push,
+        None,
+    )
+    .await?;
     println!(
         "   pushed again: {} objects created (only new services are added)",
         again.created

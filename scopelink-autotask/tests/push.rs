@@ -5,6 +5,7 @@ mod common;
 
 use common::setup;
 use scopelink_autotask::AutotaskConnector;
+use scopelink_core::access::Access;
 use scopelink_core::connector::{PsaProjects, PushLookups, TaskTarget};
 use scopelink_core::error::ConnectorError;
 use scopelink_core::mapping::{
@@ -52,6 +53,7 @@ async fn a_project_becomes_phases_and_tasks_and_a_resubmit_adds_only_new_service
     let company = s.sim.companies()[0]["id"].as_i64().unwrap();
     let mut project = sample_project();
     let report = push_project(
+        &Access::full(),
         s.env.store.as_ref(),
         &s.conn,
         &s.at,
@@ -91,6 +93,7 @@ async fn a_project_becomes_phases_and_tasks_and_a_resubmit_adds_only_new_service
         }],
     });
     let again = push_project(
+        &Access::full(),
         s.env.store.as_ref(),
         &s.conn,
         &s.at,
@@ -160,6 +163,7 @@ async fn a_push_that_fails_halfway_resumes_without_duplicates() {
         fail_at: 4,
     };
     let err = push_project(
+        &Access::full(),
         s.env.store.as_ref(),
         &s.conn,
         &failing,
@@ -176,6 +180,7 @@ async fn a_push_that_fails_halfway_resumes_without_duplicates() {
     // not retried (it may have been processed) and the push stops.
     s.sim.fail_next(1, 500);
     assert!(push_project(
+        &Access::full(),
         s.env.store.as_ref(),
         &s.conn,
         &s.at,
@@ -189,6 +194,7 @@ async fn a_push_that_fails_halfway_resumes_without_duplicates() {
 
     // Pushing again finishes the job: the same project, no task twice.
     let done = push_project(
+        &Access::full(),
         s.env.store.as_ref(),
         &s.conn,
         &s.at,

@@ -79,6 +79,7 @@ async fn pushes_a_project_then_a_resubmit_adds_only_the_new_service() {
 
     let mut project = sample_project();
     let report = push_project(
+        &Access::full(),
         env.store.as_ref(),
         &conn.id,
         &cw,
@@ -117,6 +118,7 @@ async fn pushes_a_project_then_a_resubmit_adds_only_the_new_service() {
         sub_services: vec![],
     });
     let report = push_project(
+        &Access::full(),
         env.store.as_ref(),
         &conn.id,
         &cw,
@@ -227,6 +229,7 @@ async fn a_push_without_a_board_or_with_a_bad_company_is_refused_before_any_requ
         .await
         .unwrap();
     let err = push_project(
+        &Access::full(),
         env.store.as_ref(),
         &conn.id,
         &cw,
@@ -250,6 +253,7 @@ async fn a_push_without_a_board_or_with_a_bad_company_is_refused_before_any_requ
     let mut bad = options();
     bad.company_id = "Northwind".into();
     let err = push_project(
+        &Access::full(),
         env.store.as_ref(),
         &conn.id,
         &connector(&server),

@@ -71,6 +71,7 @@ async fn discovery_retries_and_a_resumed_push_against_the_simulator() {
     // stops and nothing is created.
     sim.fail_next(1, 503);
     let err = push_project(
+        &Access::full(),
         store.as_ref(),
         &conn.id,
         &cw,
@@ -84,6 +85,7 @@ async fn discovery_retries_and_a_resumed_push_against_the_simulator() {
     assert!(sim.projects().is_empty());
 
     let report = push_project(
+        &Access::full(),
         store.as_ref(),
         &conn.id,
         &cw,
@@ -106,6 +108,7 @@ async fn discovery_retries_and_a_resumed_push_against_the_simulator() {
 
     // Pushing again creates nothing more.
     let again = push_project(
+        &Access::full(),
         store.as_ref(),
         &conn.id,
         &cw,

@@ -589,6 +589,7 @@ impl Connections {
     ) -> Result<PushReport, Error> {
         access.require(Permission::Manage)?;
         let result = crate::push::push_project(
+            access,
             self.store.as_ref(),
             connection,
             psa,

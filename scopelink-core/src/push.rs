@@ -200,9 +200,13 @@ async fn push_and_place(
 /// This leaves the connection's status alone; [`crate::Connections::push_project`]
 /// also moves it to Connection Error when the PSA rejects the credentials.
 ///
+/// Needs Manage (`access`): it creates objects in the customer's PSA and
+/// writes links to the store.
+///
 /// Traced as one `push_project` span (fields `connection`, `provider`,
 /// `scoping_project`) holding the connector's `http_request` spans.
 pub async fn push_project(
+    access: &crate::access::Access,
     store: &dyn Store,
     connection: &ConnectionId,
     psa: &dyn PsaProjects,
@@ -210,6 +214,7 @@ pub async fn push_project(
     options: &PushOptions,
     progress: Option<&(dyn Fn(&PushProgress) + Send + Sync)>,
 ) -> Result<PushReport, Error> {
+    access.require(crate::access::Permission::Manage)?;
     let span = tracing::info_span!(
         "push_project",
         connection = %connection,

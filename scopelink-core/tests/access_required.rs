@@ -52,6 +52,20 @@ async fn secrets_and_changes_need_manage() {
                 )
                 .await,
         );
+        let psa = FakePsa::new();
+        refused(
+            scopelink_core::push::push_project(
+                &access,
+                env.store.as_ref(),
+                id,
+                &psa,
+                &sample_project(),
+                &PushOptions::for_company("19"),
+                None,
+            )
+            .await,
+        );
+        assert!(psa.calls().is_empty(), "nothing reached the PSA");
     }
     // Nothing changed.
     let after = env.connections.get(&viewer(), id).await.unwrap();

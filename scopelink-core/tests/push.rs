@@ -60,7 +60,16 @@ async fn push(
     project: &ScopingProject,
     options: &PushOptions,
 ) -> Result<PushReport, Error> {
-    push_project(env.store.as_ref(), &conn.id, psa, project, options, None).await
+    push_project(
+        &Access::full(),
+        env.store.as_ref(),
+        &conn.id,
+        psa,
+        project,
+        options,
+        None,
+    )
+    .await
 }
 
 /// What a call creates, independent of the ids assigned.
@@ -106,6 +115,7 @@ async fn each_task_mode_creates_its_tree_and_links_it() {
         let created: Mutex<Vec<PushProgress>> = Mutex::new(Vec::new());
         let progress = |p: &PushProgress| created.lock().unwrap().push(p.clone());
         let report = push_project(
+            &Access::full(),
             env.store.as_ref(),
             &conn.id,
             &psa,
@@ -464,6 +474,7 @@ async fn rejected_credentials_mid_push_put_the_connection_in_error_and_reconnect
     // themselves): checked on a second connection.
     let other = env.connected(Provider::ConnectWiseManage, PSA).await;
     let err = push_project(
+        &Access::full(),
         env.store.as_ref(),
         &other.id,
         &psa,

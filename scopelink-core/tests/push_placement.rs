@@ -7,6 +7,7 @@ mod common;
 
 use common::*;
 use rust_decimal::Decimal;
+use scopelink_core::access::Access;
 use scopelink_core::connector::{PsaProjects, PushLookups, TaskPlacement, TaskTarget};
 use scopelink_core::mapping::{
     sample_project, PlannedMilestone, PlannedTask, PsaPlan, PushOptions, TaskMode,
@@ -130,6 +131,7 @@ async fn every_created_task_is_placed_in_the_milestone_it_was_created_for() {
             .await;
         let psa = PlacingPsa::new();
         let report = push_project(
+            &Access::full(),
             env.store.as_ref(),
             &conn.id,
             &psa,
@@ -160,6 +162,7 @@ async fn a_resumed_push_places_the_tasks_of_the_failed_attempt_too() {
     // Project, milestone, two tasks, then the fifth creation fails.
     psa.inner.fail_on(5);
     let err = push_project(
+        &Access::full(),
         env.store.as_ref(),
         &conn.id,
         &psa,
@@ -173,6 +176,7 @@ async fn a_resumed_push_places_the_tasks_of_the_failed_attempt_too() {
     assert!(psa.placed.lock().unwrap().is_empty(), "nothing placed yet");
 
     push_project(
+        &Access::full(),
         env.store.as_ref(),
         &conn.id,
         &psa,
@@ -200,6 +204,7 @@ async fn a_failed_placement_fails_the_push_and_the_next_push_places_everything()
     let o = options(TaskMode::PerService);
     *psa.fail_next_placement.lock().unwrap() = true;
     let err = push_project(
+        &Access::full(),
         env.store.as_ref(),
         &conn.id,
         &psa,
@@ -216,6 +221,7 @@ async fn a_failed_placement_fails_the_push_and_the_next_push_places_everything()
     let created = psa.created_tasks();
 
     let again = push_project(
+        &Access::full(),
         env.store.as_ref(),
         &conn.id,
         &psa,
@@ -242,9 +248,17 @@ async fn a_resubmit_places_old_and_new_tasks() {
     let psa = PlacingPsa::new();
     let o = options(TaskMode::PerService);
     let mut project = sample_project();
-    push_project(env.store.as_ref(), &conn.id, &psa, &project, &o, None)
-        .await
-        .expect("first push");
+    push_project(
+        &Access::full(),
+        env.store.as_ref(),
+        &conn.id,
+        &psa,
+        &project,
+        &o,
+        None,
+    )
+    .await
+    .expect("first push");
     project.services.push(Service {
         id: "sv-9".into(),
         name: "Teams roll-out".into(),
@@ -253,9 +267,17 @@ async fn a_resubmit_places_old_and_new_tasks() {
         hours: Decimal::new(10, 0),
         sub_services: vec![],
     });
-    let resubmit = push_project(env.store.as_ref(), &conn.id, &psa, &project, &o, None)
-        .await
-        .expect("resubmit");
+    let resubmit = push_project(
+        &Access::full(),
+        env.store.as_ref(),
+        &conn.id,
+        &psa,
+        &project,
+        &o,
+        None,
+    )
+    .await
+    .expect("resubmit");
     assert_eq!(resubmit.created, 1);
     let (_, placed) = psa.last_placement();
     assert_eq!(placed, psa.created_tasks());

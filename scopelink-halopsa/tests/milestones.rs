@@ -7,6 +7,7 @@ mod common;
 
 use chrono::NaiveDate;
 use common::{connector, Host, HostExt};
+use scopelink_core::access::Access;
 use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
 use scopelink_core::push::push_project;
 use scopelink_core::{ConnectorError, Error};
@@ -80,6 +81,7 @@ async fn every_task_is_a_member_of_its_milestone_not_just_labelled_with_it() {
     let conn = host.connected(&sim.uri(), &halo).await;
     sim.clear_requests();
     let report = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -142,6 +144,7 @@ async fn a_push_fails_clearly_when_halo_leaves_membership_unchanged_and_a_new_pu
     let host = Host::new();
     let conn = host.connected(&sim.uri(), &halo).await;
     let err = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -165,6 +168,7 @@ async fn a_push_fails_clearly_when_halo_leaves_membership_unchanged_and_a_new_pu
 
     sim.set_membership_writes(true);
     let report = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -191,6 +195,7 @@ async fn a_membership_write_that_fails_is_completed_by_the_next_push_without_dup
     // membership write.
     sim.fail_on_ticket_update(3);
     let err = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -205,6 +210,7 @@ async fn a_membership_write_that_fails_is_completed_by_the_next_push_without_dup
     assert_eq!(only_project(&sim).unassigned.len(), 8);
 
     push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -228,6 +234,7 @@ async fn a_resumed_push_places_the_tasks_of_the_failed_one_too() {
     let conn = host.connected(&sim.uri(), &halo).await;
     sim.fail_on_ticket_create(4);
     push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -241,6 +248,7 @@ async fn a_resumed_push_places_the_tasks_of_the_failed_one_too() {
     assert_eq!(only_project(&sim).unassigned.len(), 3);
 
     let report = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -265,6 +273,7 @@ async fn a_milestone_deleted_in_halo_is_a_clear_error_and_the_list_is_not_rewrit
     let conn = host.connected(&sim.uri(), &halo).await;
     sim.fail_on_ticket_create(4);
     let failed = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -280,6 +289,7 @@ async fn a_milestone_deleted_in_halo_is_a_clear_error_and_the_list_is_not_rewrit
     sim.clear_requests();
 
     let err = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,

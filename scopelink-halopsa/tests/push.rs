@@ -6,6 +6,7 @@ mod common;
 use chrono::NaiveDate;
 use common::{connector, Host, HostExt};
 use rust_decimal::Decimal;
+use scopelink_core::access::Access;
 use scopelink_core::mapping::{sample_project, ItemRef, PushOptions, TaskMode};
 use scopelink_core::model::{ProjectStatus, Service};
 use scopelink_core::push::{push_project, PushProgress};
@@ -93,6 +94,7 @@ async fn push_snapshot(name: &str, mode: TaskMode, subs: bool, governance: bool)
             .push((p.created, p.total, p.item.to_string()));
     };
     let report = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -250,15 +252,31 @@ async fn resubmit_sends_only_new_services() {
     let conn = host.connected(&sim.uri(), &halo).await;
     let o = options(TaskMode::PerService, false, false);
     let mut project = sample_project();
-    let first = push_project(host.store.as_ref(), &conn.id, &halo, &project, &o, None)
-        .await
-        .expect("first push");
+    let first = push_project(
+        &Access::full(),
+        host.store.as_ref(),
+        &conn.id,
+        &halo,
+        &project,
+        &o,
+        None,
+    )
+    .await
+    .expect("first push");
 
     // Nothing new: nothing written, the membership only read to check it.
     sim.clear_requests();
-    let again = push_project(host.store.as_ref(), &conn.id, &halo, &project, &o, None)
-        .await
-        .expect("no-op push");
+    let again = push_project(
+        &Access::full(),
+        host.store.as_ref(),
+        &conn.id,
+        &halo,
+        &project,
+        &o,
+        None,
+    )
+    .await
+    .expect("no-op push");
     assert_eq!(again.created, 0);
     assert_eq!(again.project_id, first.project_id);
     let calls: Vec<String> = sim
@@ -277,9 +295,17 @@ async fn resubmit_sends_only_new_services() {
         sub_services: vec![],
     });
     sim.clear_requests();
-    let resubmit = push_project(host.store.as_ref(), &conn.id, &halo, &project, &o, None)
-        .await
-        .expect("resubmit");
+    let resubmit = push_project(
+        &Access::full(),
+        host.store.as_ref(),
+        &conn.id,
+        &halo,
+        &project,
+        &o,
+        None,
+    )
+    .await
+    .expect("resubmit");
     assert_eq!(resubmit.created, 1);
     assert_eq!(resubmit.project_id, first.project_id);
     let sent = requests(&sim);
@@ -319,6 +345,7 @@ async fn resume_after_failure(config: HaloPsaSimConfig) {
 
     sim.fail_on_ticket_create(3);
     let err = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -334,6 +361,7 @@ async fn resume_after_failure(config: HaloPsaSimConfig) {
     assert_eq!(partial[0].all_tasks().len(), 2);
 
     let report = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -408,6 +436,7 @@ async fn a_failed_post_is_not_retried_and_the_next_push_creates_it_once() {
     sim.fail_next(1, 503);
     sim.clear_requests();
     push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -427,6 +456,7 @@ async fn a_failed_post_is_not_retried_and_the_next_push_creates_it_once() {
     assert_eq!(sim.ticket_count(), 0);
 
     push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -450,6 +480,7 @@ async fn unapproved_projects_are_refused_before_any_call() {
     let mut project = sample_project();
     project.status = ProjectStatus::PendingApproval;
     let err = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -474,6 +505,7 @@ async fn connections_that_are_not_connected_are_refused() {
     // Created but never tested: Untested.
     let conn = host.create(&sim.uri()).await;
     let err = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -496,6 +528,7 @@ async fn a_missing_project_ticket_type_is_a_setting_to_fix() {
     let host = Host::new();
     let conn = host.connected(&sim.uri(), &halo).await;
     let err = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,
@@ -527,6 +560,7 @@ async fn a_rejected_ticket_keeps_halos_message() {
     let mut o = options(TaskMode::PerService, false, false);
     o.company_id = "99".into(); // no such client
     let err = push_project(
+        &Access::full(),
         host.store.as_ref(),
         &conn.id,
         &halo,

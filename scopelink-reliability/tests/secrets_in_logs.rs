@@ -448,9 +448,17 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
     let lookups = halo.push_lookups().await.unwrap();
     let mut options = PushOptions::for_company(lookups.companies[0].id.clone());
     options.include_governance = true;
-    let pushed = push_project(store.as_ref(), &conn.id, &halo, &project(), &options, None)
-        .await
-        .unwrap();
+    let pushed = push_project(
+        &Access::full(),
+        store.as_ref(),
+        &conn.id,
+        &halo,
+        &project(),
+        &options,
+        None,
+    )
+    .await
+    .unwrap();
     assert!(pushed.created > 0);
     sim.fail_next(1, 429);
     sim.fail_next(1, 503);

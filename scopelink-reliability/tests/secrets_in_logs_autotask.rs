@@ -184,6 +184,7 @@ async fn the_autotask_flow_and_its_failures_leak_nothing() {
     .await
     .unwrap();
     push_project(
+        &Access::full(),
         store.as_ref(),
         &conn.id,
         &at,

@@ -175,6 +175,7 @@ async fn sync_and_push() -> ConnectionId {
 
     let company = sim.clients()[0]["id"].to_string();
     let pushed = scopelink_core::push::push_project(
+        &Access::full(),
         store.as_ref(),
         &conn.id,
         &halo,
