@@ -13,7 +13,7 @@ use scopelink_core::access::Access;
 use scopelink_core::connector::{
     Connector, CrmSource, OpportunityUpdate, OpportunityWriteBack, PsaProjects, WebhookReceiver,
 };
-use scopelink_core::http::{AddressPolicy, HttpConfig, RetryPolicy};
+use scopelink_core::http::{AddressPolicy, HttpConfig, RetryPolicy, ThrottlePolicy};
 use scopelink_core::mapping::PushOptions;
 use scopelink_core::model::{GovernanceItem, Phase, ProjectStatus, ScopingProject, Service};
 use scopelink_core::push::push_project;
@@ -50,6 +50,20 @@ fn http() -> HttpConfig {
             max_delay: Duration::from_millis(20),
         })
         .with_addresses(AddressPolicy::allow_local())
+}
+
+/// [`http`] with 429s waited out in milliseconds: HaloPSA's default first
+/// wait is 5 s (covered by `halopsa_rate_limit`); here only the retry and
+/// what it logs matter.
+fn halo_http() -> HttpConfig {
+    http().with_throttle(ThrottlePolicy {
+        retry: true,
+        first_wait: Duration::from_millis(5),
+        max_wait: Duration::from_millis(50),
+        max_total_wait: Duration::from_secs(5),
+        max_retries: 3,
+        quota_markers: &[],
+    })
 }
 
 /// What must never show: each secret, with a name for the failure message.
@@ -436,7 +450,7 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
         settings.to_map(),
     )
     .await;
-    let halo = HaloPsaConnector::new(settings.clone(), credentials.clone(), http()).unwrap();
+    let halo = HaloPsaConnector::new(settings.clone(), credentials.clone(), halo_http()).unwrap();
     let tested = connections
         .test(&Access::full(), &conn.id, &halo)
         .await
@@ -501,7 +515,7 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
     let wrong = HaloPsaConnector::new(
         settings.clone(),
         ClientCredentials::new("sim-client", &wrong_secret),
-        http(),
+        halo_http(),
     )
     .unwrap();
     let after = rejected_credentials(
@@ -538,7 +552,7 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
     let echoing = HaloPsaConnector::new(
         echo_settings,
         ClientCredentials::new("sim-client", &wrong_secret),
-        http(),
+        halo_http(),
     )
     .unwrap();
     let err = echoing.test_connection().await.unwrap_err();
@@ -570,7 +584,7 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
         .await;
     let mut wm_settings = HaloPsaSettings::new(server.uri());
     wm_settings.tenant = Some("acme".into());
-    let wm = HaloPsaConnector::new(wm_settings, credentials.clone(), http()).unwrap();
+    let wm = HaloPsaConnector::new(wm_settings, credentials.clone(), halo_http()).unwrap();
     let err = wm.test_connection().await.unwrap_err();
     secrets.check_error("401 after a 429 error", &err);
 

@@ -2,7 +2,7 @@
 //! in a memory store.
 #![allow(dead_code)]
 
-use scopelink_core::http::{AddressPolicy, HttpConfig, RateLimit, RetryPolicy};
+use scopelink_core::http::{AddressPolicy, HttpConfig, RateLimit, RetryPolicy, ThrottlePolicy};
 use scopelink_core::secret::{ClientCredentials, Credentials};
 use scopelink_core::{Connection, FeatureCategory, NewConnection, Provider};
 use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
@@ -23,7 +23,20 @@ pub fn http() -> HttpConfig {
             per: Duration::from_secs(1),
         })
         .with_addresses(AddressPolicy::allow_local())
+        .with_throttle(FAST_THROTTLE)
 }
+
+/// 429s waited out in milliseconds: HaloPSA's default first wait is 5 s
+/// (`scopelink_halopsa::DEFAULT_THROTTLE`), which the reliability suite's
+/// `halopsa_rate_limit` covers; these tests only need the retry.
+pub const FAST_THROTTLE: ThrottlePolicy = ThrottlePolicy {
+    retry: true,
+    first_wait: Duration::from_millis(5),
+    max_wait: Duration::from_millis(50),
+    max_total_wait: Duration::from_secs(5),
+    max_retries: 10,
+    quota_markers: &[],
+};
 
 pub fn settings(host: &str) -> HaloPsaSettings {
     HaloPsaSettings::new(host.to_string())
