@@ -19,11 +19,11 @@
 //! Anything else (`12.5`, `"12a"`, `"1e300"`, `true`, `[12]`, `null`) is not
 //! an id. Connectors may refuse further values (e.g. non-positive ids).
 //!
-//! A float id is read as the JSON parser reads the float: exactly up to 15
-//! significant digits (`423558677024821.0`); a longer one (such as
-//! `4235586770248218.0`) may be rounded to a neighbouring fraction by
-//! `serde_json`'s default parser and then reads as no id. Integer ids are
-//! always exact.
+//! A float id is read exactly up to 2^53 (`4235586770248218.0` is
+//! 4235586770248218): the workspace builds `serde_json` with its
+//! `float_roundtrip` feature, as its default parser may round a float of
+//! more than 15 significant digits to a neighbouring fraction, which would
+//! then read as no id. Integer ids are always exact.
 //!
 //! # Rejected records
 //!
