@@ -11,3 +11,15 @@ pub mod fault_proxy;
 pub mod gate;
 pub mod hostile_server;
 pub mod log_capture;
+
+/// The crates published to crates.io (every other workspace member has
+/// `publish = false`): the manifest checks and the public-type scan cover
+/// these.
+pub const PUBLISHED_CRATES: [&str; 6] = [
+    "scopelink-core",
+    "scopelink-connectwise",
+    "scopelink-halopsa",
+    "scopelink-autotask",
+    "scopelink-store-sqlite",
+    "scopelink-crm",
+];

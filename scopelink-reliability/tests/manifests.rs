@@ -11,15 +11,7 @@ use serde_json::Value;
 use std::path::Path;
 use std::process::Command;
 
-/// The crates published to crates.io; every other member has `publish = false`.
-const PUBLISHED: [&str; 6] = [
-    "scopelink-core",
-    "scopelink-connectwise",
-    "scopelink-halopsa",
-    "scopelink-autotask",
-    "scopelink-store-sqlite",
-    "scopelink-crm",
-];
+use scopelink_reliability::PUBLISHED_CRATES as PUBLISHED;
 
 /// `cargo metadata` of the workspace, with `extra` arguments.
 fn metadata(extra: &[&str]) -> Value {

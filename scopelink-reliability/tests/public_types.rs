@@ -11,15 +11,7 @@
 
 use std::path::{Path, PathBuf};
 
-/// The crates published to crates.io.
-const PUBLISHED: [&str; 6] = [
-    "scopelink-core",
-    "scopelink-connectwise",
-    "scopelink-halopsa",
-    "scopelink-autotask",
-    "scopelink-store-sqlite",
-    "scopelink-crm",
-];
+use scopelink_reliability::PUBLISHED_CRATES as PUBLISHED;
 
 /// Type names that belong to reqwest or the `http` crate.
 const FOREIGN: [&str; 5] = [
