@@ -2,4 +2,6 @@
 //! library holds what several of them share.
 #![forbid(unsafe_code)]
 
+pub mod args;
 pub mod measure;
+pub mod sim_process;
