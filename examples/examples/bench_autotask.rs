@@ -23,7 +23,7 @@
 //! converted or stored) before the first and after the last sync, the
 //! faster of the two being compared with the syncs.
 
-use scopelink_autotask::fuzz::wire;
+use scopelink_autotask::fuzz::{self, wire};
 use scopelink_autotask::{AutotaskConnector, AutotaskSettings, MAX_RECORDS};
 use scopelink_core::http::{AddressPolicy, HttpConfig, Method, Request};
 use scopelink_core::model::DataType;
@@ -46,39 +46,6 @@ use std::time::{Duration, Instant};
 type BoxError = Box<dyn std::error::Error>;
 
 const TYPES: [DataType; 2] = [DataType::Companies, DataType::Contacts];
-
-/// The fields the bare loop asks for: the connector's `IncludeFields`
-/// for each entity, so both read the same bytes.
-const COMPANY_FIELDS: &[&str] = &[
-    "id",
-    "companyName",
-    "companyNumber",
-    "companyType",
-    "isActive",
-    "territoryID",
-    "marketSegmentID",
-    "phone",
-    "webAddress",
-    "address1",
-    "address2",
-    "city",
-    "state",
-    "postalCode",
-    "lastTrackedModifiedDateTime",
-    "lastActivityDate",
-];
-const CONTACT_FIELDS: &[&str] = &[
-    "id",
-    "companyID",
-    "firstName",
-    "lastName",
-    "title",
-    "emailAddress",
-    "phone",
-    "mobilePhone",
-    "lastModifiedDate",
-    "lastActivityDate",
-];
 
 /// What the benchmark syncs.
 #[derive(Debug, Clone, Copy)]
@@ -232,15 +199,17 @@ async fn sync_into(
     })
 }
 
-/// Reads every page of `entity` as the connector does (`POST
-/// {entity}/query`, then each `nextPageUrl` with the same body) and decodes
-/// each record into `T`; returns the records and pages read.
+/// Reads every page of `data_type` as the connector does (`POST
+/// {Entity}/query` asking for the connector's own `IncludeFields`, then
+/// each `nextPageUrl` with the same body) and decodes each record into `T`;
+/// returns the records and pages read.
 async fn bare_fetch<T: DeserializeOwned>(
     at: &AutotaskConnector,
     sim: &SimProcess,
-    entity: &str,
-    fields: &[&str],
+    data_type: DataType,
 ) -> Result<(u64, u64), BoxError> {
+    let (entity, fields) =
+        fuzz::entity(data_type).ok_or_else(|| format!("Autotask does not sync {data_type}"))?;
     let secret = SecretString::from(sim.get("secret"));
     let code = SecretString::from(sim.get("integration_code"));
     let username = sim.get("username");
@@ -287,9 +256,9 @@ async fn bare_loop(sim: &mut SimProcess) -> Result<BareFigures, BoxError> {
     reset_peak();
     let t = Instant::now();
     let (companies, company_pages) =
-        bare_fetch::<wire::Company>(&at, sim, "Companies", COMPANY_FIELDS).await?;
+        bare_fetch::<wire::Company>(&at, sim, DataType::Companies).await?;
     let (contacts, contact_pages) =
-        bare_fetch::<wire::Contact>(&at, sim, "Contacts", CONTACT_FIELDS).await?;
+        bare_fetch::<wire::Contact>(&at, sim, DataType::Contacts).await?;
     let time = t.elapsed();
     let (peak, _) = memory();
     Ok(BareFigures {
