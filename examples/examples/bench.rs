@@ -39,9 +39,11 @@ use scopelink_core::{
     SyncRequest,
 };
 use scopelink_examples::args::{ArgError, Flags, Stores, SERVE_SIMULATOR};
-use scopelink_examples::measure::{memory, mib, rate, reset_peak, thousands};
+use scopelink_examples::measure::{
+    build_kind, memory, mib, process_line, rate, reset_peak, thousands,
+};
 use scopelink_examples::sim_process::{serve, SimProcess, SimProcessError};
-use scopelink_store_sqlite::SqliteStore;
+use scopelink_examples::sqlite_file::SqliteFile;
 use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig, Latency};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
@@ -538,11 +540,7 @@ fn main() -> Result<(), BoxError> {
 
 async fn bench(args: Args) -> Result<(), BoxError> {
     let size = args.size;
-    let build = if cfg!(debug_assertions) {
-        "debug build: figures are not representative, use --release"
-    } else {
-        "release build"
-    };
+    let build = build_kind();
     eprintln!(
         "scopelink sync benchmark: {} companies, {} contacts, {} opportunities ({build})",
         thousands(size.count(DataType::Companies)),
@@ -560,27 +558,17 @@ async fn bench(args: Args) -> Result<(), BoxError> {
     // record in memory goes last and the others start from a small RSS.
     let bare = bare_loop(&mut sim, size).await?;
     let mut runs = Vec::new();
-    let db_dir = std::env::temp_dir().join(format!("scopelink-bench-{}", std::process::id()));
     if args.stores.sqlite {
-        std::fs::create_dir_all(&db_dir)?;
-        let store = SqliteStore::open(db_dir.join("bench.sqlite3")).await?;
-        let result = sync_into(
+        let (file, store) =
+            SqliteFile::create(&format!("scopelink-bench-{}", std::process::id())).await?;
+        let mut figures = sync_into(
             "SqliteStore (file)",
             Arc::new(store),
             &mut sim,
             args.concurrency,
         )
-        .await;
-        let size_on_disk = std::fs::read_dir(&db_dir)?
-            .filter_map(|e| e.ok()?.metadata().ok())
-            .map(|m| m.len())
-            .sum::<u64>();
-        let _ = std::fs::remove_dir_all(&db_dir);
-        let mut figures = result?;
-        figures.store = format!(
-            "SqliteStore (a file; {:.0} MiB on disk)",
-            size_on_disk as f64 / 1_048_576.0
-        );
+        .await?;
+        figures.store = file.label()?;
         runs.push(figures);
     }
     if args.stores.memory {
@@ -615,15 +603,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         size.all_pages(),
         MAX_PAGE_SIZE
     );
-    println!(
-        "process          RSS {} before any sync; the simulator runs in a child process{}",
-        mib(rss_start),
-        if peak_resettable {
-            ""
-        } else {
-            " (peak RSS could not be reset between phases: peaks are cumulative)"
-        }
-    );
+    println!("{}", process_line(rss_start, peak_resettable));
     println!(
         "-- bare loop: HttpClient GET + serde_json into the wire types, no store, one page at a time\n\
          time             {:.2?} (first) and {:.2?} (last); the faster: {} records/s, {} records, {} requests, peak RSS {}",

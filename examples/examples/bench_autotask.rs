@@ -34,9 +34,11 @@ use scopelink_core::{
     SyncRequest,
 };
 use scopelink_examples::args::{ArgError, Flags, Stores, SERVE_SIMULATOR};
-use scopelink_examples::measure::{memory, mib, rate, reset_peak, thousands};
+use scopelink_examples::measure::{
+    build_kind, memory, mib, process_line, rate, reset_peak, thousands,
+};
 use scopelink_examples::sim_process::{serve, SimProcess, SimProcessError};
-use scopelink_store_sqlite::SqliteStore;
+use scopelink_examples::sqlite_file::SqliteFile;
 use scopelink_testkit::autotask::{AutotaskSim, AutotaskSimConfig};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
@@ -343,11 +345,7 @@ fn main() -> Result<(), BoxError> {
 
 async fn bench(args: Args) -> Result<(), BoxError> {
     let size = args.size;
-    let build = if cfg!(debug_assertions) {
-        "debug build: figures are not representative, use --release"
-    } else {
-        "release build"
-    };
+    let build = build_kind();
     eprintln!(
         "scopelink Autotask sync benchmark: {} companies, {} contacts ({build})",
         thousands(size.count(DataType::Companies)),
@@ -370,38 +368,20 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         size.all_pages(),
         MAX_RECORDS
     );
-    println!(
-        "process          RSS {} before any sync; the simulator runs in a child process{}",
-        mib(rss_start),
-        if peak_resettable {
-            ""
-        } else {
-            " (peak RSS could not be reset between phases: peaks are cumulative)"
-        }
-    );
+    println!("{}", process_line(rss_start, peak_resettable));
     for run in 1..=args.runs {
         // Bare loop first, then SQLite, then the memory store (whose
         // contents stay in the heap), then the bare loop again.
         let first = bare_loop(&mut sim).await?;
         let mut runs = Vec::new();
         if args.stores.sqlite {
-            let db_dir = std::env::temp_dir().join(format!(
+            let (file, store) = SqliteFile::create(&format!(
                 "scopelink-bench-autotask-{}-{run}",
                 std::process::id()
-            ));
-            std::fs::create_dir_all(&db_dir)?;
-            let store = SqliteStore::open(db_dir.join("bench.sqlite3")).await?;
-            let result = sync_into("SqliteStore (file)", Arc::new(store), &mut sim).await;
-            let on_disk = std::fs::read_dir(&db_dir)?
-                .filter_map(|e| e.ok()?.metadata().ok())
-                .map(|m| m.len())
-                .sum::<u64>();
-            let _ = std::fs::remove_dir_all(&db_dir);
-            let mut figures = result?;
-            figures.store = format!(
-                "SqliteStore (a file; {:.0} MiB on disk)",
-                on_disk as f64 / 1_048_576.0
-            );
+            ))
+            .await?;
+            let mut figures = sync_into("SqliteStore (file)", Arc::new(store), &mut sim).await?;
+            figures.store = file.label()?;
             runs.push(figures);
         }
         if args.stores.memory {

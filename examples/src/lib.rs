@@ -5,3 +5,4 @@
 pub mod args;
 pub mod measure;
 pub mod sim_process;
+pub mod sqlite_file;
