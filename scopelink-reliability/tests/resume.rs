@@ -260,20 +260,15 @@ async fn killed_process_resumes_exactly_from_its_sqlite_file() {
 
     // The resumed contacts completion carries the child's counts: every
     // contact created once in all.
-    let finished = rec.finished();
-    let contacts = finished
-        .iter()
-        .find(|(t, _)| *t == DataType::Contacts)
-        .map(|(_, c)| *c)
+    let contacts = rec
+        .first_completion(DataType::Contacts)
         .expect("contacts finished");
     assert_eq!(
         (contacts.created, contacts.updated, contacts.unchanged),
         (sim.contact_count() as u64, 0, 0)
     );
-    let opportunities = finished
-        .iter()
-        .find(|(t, _)| *t == DataType::Opportunities)
-        .map(|(_, c)| *c)
+    let opportunities = rec
+        .first_completion(DataType::Opportunities)
         .expect("opportunities finished");
     assert_eq!(opportunities.created, sim.opportunity_count() as u64);
     let checked = assert_store_matches(host.store.as_ref(), &host.conn, &cw_crm(&sim)).await;

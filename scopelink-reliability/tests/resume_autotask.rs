@@ -124,20 +124,15 @@ async fn killed_autotask_sync_resumes_exactly_from_its_sqlite_file() {
         .expect("the resumed run completes");
 
     // Every contact created once in all (the child's counts carried over).
-    let finished = rec.finished();
-    let contacts = finished
-        .iter()
-        .find(|(t, _)| *t == DataType::Contacts)
-        .map(|(_, c)| *c)
+    let contacts = rec
+        .first_completion(DataType::Contacts)
         .expect("contacts finished");
     assert_eq!(
         (contacts.created, contacts.updated),
         (sim.contacts().len() as u64, 0)
     );
-    let opportunities = finished
-        .iter()
-        .find(|(t, _)| *t == DataType::Opportunities)
-        .map(|(_, c)| *c)
+    let opportunities = rec
+        .first_completion(DataType::Opportunities)
         .expect("opportunities finished");
     assert_eq!(opportunities.created, sim.opportunities().len() as u64);
     println!(
