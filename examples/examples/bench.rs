@@ -38,13 +38,16 @@ use scopelink_core::{
     Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider, SyncEngine,
     SyncRequest,
 };
-use scopelink_examples::measure::{memory, mib, rate, reset_peak, thousands};
-use scopelink_store_sqlite::SqliteStore;
+use scopelink_examples::args::{ArgError, Flags, Stores, SERVE_SIMULATOR};
+use scopelink_examples::measure::{
+    build_kind, memory, mib, process_line, rate, reset_peak, thousands,
+};
+use scopelink_examples::sim_process::{serve, SimProcess, SimProcessError};
+use scopelink_examples::sqlite_file::SqliteFile;
 use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig, Latency};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
-use std::io::{BufRead, BufReader, IsTerminal, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
+use std::io::IsTerminal;
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -113,118 +116,55 @@ async fn serve_simulator(size: Size, load: Load) -> Result<(), BoxError> {
             .with_max_in_flight(load.max_in_flight),
     )
     .await;
-    println!(
-        "{}",
-        serde_json::json!({
-            "server_url": sim.server_url(),
-            "api_base": sim.api_base(),
-            "client_id": sim.client_id(),
-            "company_id": sim.company_id(),
-            "public_key": sim.public_key(),
-            "private_key": sim.private_key(),
-            "authorization": sim.authorization(),
-        })
-    );
-    std::io::stdout().flush()?;
-    let stdin = std::io::stdin();
-    for line in stdin.lock().lines() {
-        match line?.trim() {
-            "requests" => println!("{}", sim.request_count()),
-            "load" => {
-                let l = sim.load_stats();
-                println!("{} {}", l.max_in_flight, l.refused_in_flight);
-            }
-            other => println!("error: unknown command `{other}`"),
+    let info = serde_json::json!({
+        "server_url": sim.server_url(),
+        "api_base": sim.api_base(),
+        "client_id": sim.client_id(),
+        "company_id": sim.company_id(),
+        "public_key": sim.public_key(),
+        "private_key": sim.private_key(),
+        "authorization": sim.authorization(),
+    });
+    serve(&info, |command| match command {
+        "requests" => Some(sim.request_count().to_string()),
+        "load" => {
+            let l = sim.load_stats();
+            Some(format!("{} {}", l.max_in_flight, l.refused_in_flight))
         }
-        std::io::stdout().flush()?;
-    }
+        _ => None,
+    })?;
     Ok(())
 }
 
-/// The parent's handle on the simulator process.
-struct SimProcess {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    info: serde_json::Value,
+/// Starts the simulator process for `size` and `load`.
+fn start_simulator(size: Size, load: Load) -> Result<SimProcess, SimProcessError> {
+    SimProcess::start([
+        "--companies".to_string(),
+        size.companies.to_string(),
+        "--contacts-per-company".to_string(),
+        size.contacts_per_company.to_string(),
+        "--opportunities".to_string(),
+        size.opportunities.to_string(),
+        "--latency".to_string(),
+        load.latency_ms.to_string(),
+        "--jitter".to_string(),
+        load.jitter_ms.to_string(),
+        "--sim-max-in-flight".to_string(),
+        load.max_in_flight.to_string(),
+    ])
 }
 
-impl SimProcess {
-    fn start(size: Size, load: Load) -> Result<Self, BoxError> {
-        let mut child = Command::new(std::env::current_exe()?)
-            .args([
-                "--serve-simulator",
-                "--companies",
-                &size.companies.to_string(),
-                "--contacts-per-company",
-                &size.contacts_per_company.to_string(),
-                "--opportunities",
-                &size.opportunities.to_string(),
-                "--latency",
-                &load.latency_ms.to_string(),
-                "--jitter",
-                &load.jitter_ms.to_string(),
-                "--sim-max-in-flight",
-                &load.max_in_flight.to_string(),
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()?;
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or("no stdin on the simulator process")?;
-        let mut stdout = BufReader::new(
-            child
-                .stdout
-                .take()
-                .ok_or("no stdout on the simulator process")?,
-        );
-        let mut line = String::new();
-        stdout.read_line(&mut line)?;
-        let info = serde_json::from_str(&line)
-            .map_err(|e| format!("the simulator process did not start ({e}): {line}"))?;
-        Ok(Self {
-            child,
-            stdin,
-            stdout,
-            info,
-        })
-    }
-
-    fn get(&self, key: &str) -> String {
-        self.info[key].as_str().unwrap_or_default().to_string()
-    }
-
-    /// Requests the simulator has received so far.
-    fn requests(&mut self) -> Result<u64, BoxError> {
-        Ok(self.ask("requests")?.trim().parse()?)
-    }
-
-    /// The most requests the simulator saw in flight, and the requests it
-    /// refused for its cap, so far.
-    fn load(&mut self) -> Result<(u64, u64), BoxError> {
-        let line = self.ask("load")?;
-        let mut parts = line.split_whitespace().map(str::parse::<u64>);
-        match (parts.next(), parts.next()) {
-            (Some(Ok(max)), Some(Ok(refused))) => Ok((max, refused)),
-            _ => Err(format!("the simulator answered `{}` to `load`", line.trim()).into()),
-        }
-    }
-
-    fn ask(&mut self, command: &str) -> Result<String, BoxError> {
-        writeln!(self.stdin, "{command}")?;
-        self.stdin.flush()?;
-        let mut line = String::new();
-        self.stdout.read_line(&mut line)?;
-        Ok(line)
-    }
-}
-
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+/// The most requests the simulator saw in flight, and the requests it
+/// refused for its cap, so far.
+fn load_stats(sim: &mut SimProcess) -> Result<(u64, u64), SimProcessError> {
+    let answer = sim.ask("load")?;
+    let mut parts = answer.split_whitespace().map(str::parse::<u64>);
+    match (parts.next(), parts.next()) {
+        (Some(Ok(max)), Some(Ok(refused))) => Ok((max, refused)),
+        _ => Err(SimProcessError::BadAnswer {
+            command: "load".into(),
+            answer,
+        }),
     }
 }
 
@@ -312,7 +252,7 @@ async fn sync_into(
     };
 
     let requests_before = sim.requests()?;
-    let (_, refused_before) = sim.load()?;
+    let (_, refused_before) = load_stats(sim)?;
     reset_peak();
     let (_, rss_before) = memory();
     let t = Instant::now();
@@ -328,7 +268,7 @@ async fn sync_into(
     let time = t.elapsed();
     let (peak, rss_after) = memory();
     let requests = sim.requests()? - requests_before;
-    let (max_in_flight, refused_after) = sim.load()?;
+    let (max_in_flight, refused_after) = load_stats(sim)?;
     let window = cw.concurrency();
     let window = format!(
         "limit {} (started at {}), reached {}, halved {} times on 429s and {} on rising latency",
@@ -475,15 +415,15 @@ async fn bare_loop(sim: &mut SimProcess, size: Size) -> Result<BareFigures, BoxE
 struct Args {
     serve: bool,
     size: Size,
-    memory: bool,
-    sqlite: bool,
+    stores: Stores,
     load: Load,
     concurrency: Concurrency,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let usage = "usage: bench [--companies N] [--contacts-per-company N] [--opportunities N] \
-                 [--stores memory,sqlite] [--latency MS] [--jitter MS] [--concurrency N|auto]";
+const USAGE: &str = "usage: bench [--companies N] [--contacts-per-company N] [--opportunities N] \
+                     [--stores memory,sqlite] [--latency MS] [--jitter MS] [--concurrency N|auto]";
+
+fn parse_args(mut flags: Flags) -> Result<Args, ArgError> {
     let mut args = Args {
         serve: false,
         size: Size {
@@ -491,8 +431,7 @@ fn parse_args() -> Result<Args, String> {
             contacts_per_company: 3,
             opportunities: 50_000,
         },
-        memory: true,
-        sqlite: true,
+        stores: Stores::default(),
         load: Load {
             latency_ms: 0,
             jitter_ms: 0,
@@ -500,40 +439,20 @@ fn parse_args() -> Result<Args, String> {
         },
         concurrency: Concurrency::Auto,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--serve-simulator" {
-            args.serve = true;
-            continue;
-        }
-        let value = it
-            .next()
-            .ok_or_else(|| format!("`{flag}` needs a value; {usage}"))?;
-        let number = || -> Result<usize, String> {
-            value
-                .replace('_', "")
-                .parse()
-                .map_err(|_| format!("`{flag} {value}` is not a number; {usage}"))
-        };
+    while let Some(flag) = flags.next_flag() {
         match flag.as_str() {
-            "--companies" => args.size.companies = number()?,
-            "--contacts-per-company" => args.size.contacts_per_company = number()?,
-            "--opportunities" => args.size.opportunities = number()?,
-            "--latency" => args.load.latency_ms = number()? as u64,
-            "--jitter" => args.load.jitter_ms = number()? as u64,
-            "--sim-max-in-flight" => args.load.max_in_flight = number()?.max(1),
-            "--concurrency" => {
-                args.concurrency = value.parse().map_err(|e| format!("{e}; {usage}"))?;
+            SERVE_SIMULATOR => args.serve = true,
+            "--companies" => args.size.companies = flags.number(&flag)?,
+            "--contacts-per-company" => args.size.contacts_per_company = flags.number(&flag)?,
+            "--opportunities" => args.size.opportunities = flags.number(&flag)?,
+            "--latency" => args.load.latency_ms = flags.number(&flag)?,
+            "--jitter" => args.load.jitter_ms = flags.number(&flag)?,
+            "--sim-max-in-flight" => {
+                args.load.max_in_flight = flags.number::<usize>(&flag)?.max(1);
             }
-            "--stores" => {
-                let stores: Vec<&str> = value.split(',').map(str::trim).collect();
-                if stores.iter().any(|s| *s != "memory" && *s != "sqlite") {
-                    return Err(format!("unknown store in `{value}`; {usage}"));
-                }
-                args.memory = stores.contains(&"memory");
-                args.sqlite = stores.contains(&"sqlite");
-            }
-            _ => return Err(format!("unknown option `{flag}`; {usage}")),
+            "--concurrency" => args.concurrency = flags.parsed(&flag)?,
+            "--stores" => args.stores = flags.stores(&flag)?,
+            _ => return Err(flags.unknown(&flag)),
         }
     }
     Ok(args)
@@ -606,7 +525,10 @@ fn print_sync(f: &SyncFigures, size: Size, bare: &BareFigures, load: Load) {
 }
 
 fn main() -> Result<(), BoxError> {
-    let args = parse_args()?;
+    let args = parse_args(Flags::from_env(USAGE)).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -618,11 +540,7 @@ fn main() -> Result<(), BoxError> {
 
 async fn bench(args: Args) -> Result<(), BoxError> {
     let size = args.size;
-    let build = if cfg!(debug_assertions) {
-        "debug build: figures are not representative, use --release"
-    } else {
-        "release build"
-    };
+    let build = build_kind();
     eprintln!(
         "scopelink sync benchmark: {} companies, {} contacts, {} opportunities ({build})",
         thousands(size.count(DataType::Companies)),
@@ -630,7 +548,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         thousands(size.count(DataType::Opportunities)),
     );
     let t = Instant::now();
-    let mut sim = SimProcess::start(size, args.load)?;
+    let mut sim = start_simulator(size, args.load)?;
     eprintln!("simulator process ready in {:.2?}", t.elapsed());
     let (_, rss_start) = memory();
     let peak_resettable = reset_peak();
@@ -640,30 +558,20 @@ async fn bench(args: Args) -> Result<(), BoxError> {
     // record in memory goes last and the others start from a small RSS.
     let bare = bare_loop(&mut sim, size).await?;
     let mut runs = Vec::new();
-    let db_dir = std::env::temp_dir().join(format!("scopelink-bench-{}", std::process::id()));
-    if args.sqlite {
-        std::fs::create_dir_all(&db_dir)?;
-        let store = SqliteStore::open(db_dir.join("bench.sqlite3")).await?;
-        let result = sync_into(
+    if args.stores.sqlite {
+        let (file, store) =
+            SqliteFile::create(&format!("scopelink-bench-{}", std::process::id())).await?;
+        let mut figures = sync_into(
             "SqliteStore (file)",
             Arc::new(store),
             &mut sim,
             args.concurrency,
         )
-        .await;
-        let size_on_disk = std::fs::read_dir(&db_dir)?
-            .filter_map(|e| e.ok()?.metadata().ok())
-            .map(|m| m.len())
-            .sum::<u64>();
-        let _ = std::fs::remove_dir_all(&db_dir);
-        let mut figures = result?;
-        figures.store = format!(
-            "SqliteStore (a file; {:.0} MiB on disk)",
-            size_on_disk as f64 / 1_048_576.0
-        );
+        .await?;
+        figures.store = file.label()?;
         runs.push(figures);
     }
-    if args.memory {
+    if args.stores.memory {
         runs.push(
             sync_into(
                 "MemoryStore",
@@ -695,15 +603,7 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         size.all_pages(),
         MAX_PAGE_SIZE
     );
-    println!(
-        "process          RSS {} before any sync; the simulator runs in a child process{}",
-        mib(rss_start),
-        if peak_resettable {
-            ""
-        } else {
-            " (peak RSS could not be reset between phases: peaks are cumulative)"
-        }
-    );
+    println!("{}", process_line(rss_start, peak_resettable));
     println!(
         "-- bare loop: HttpClient GET + serde_json into the wire types, no store, one page at a time\n\
          time             {:.2?} (first) and {:.2?} (last); the faster: {} records/s, {} records, {} requests, peak RSS {}",

@@ -23,7 +23,7 @@
 //! converted or stored) before the first and after the last sync, the
 //! faster of the two being compared with the syncs.
 
-use scopelink_autotask::fuzz::wire;
+use scopelink_autotask::fuzz::{self, wire};
 use scopelink_autotask::{AutotaskConnector, AutotaskSettings, MAX_RECORDS};
 use scopelink_core::http::{AddressPolicy, HttpConfig, Method, Request};
 use scopelink_core::model::DataType;
@@ -33,52 +33,21 @@ use scopelink_core::{
     Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider, SyncEngine,
     SyncRequest,
 };
-use scopelink_examples::measure::{memory, mib, rate, reset_peak, thousands};
-use scopelink_store_sqlite::SqliteStore;
+use scopelink_examples::args::{ArgError, Flags, Stores, SERVE_SIMULATOR};
+use scopelink_examples::measure::{
+    build_kind, memory, mib, process_line, rate, reset_peak, thousands,
+};
+use scopelink_examples::sim_process::{serve, SimProcess, SimProcessError};
+use scopelink_examples::sqlite_file::SqliteFile;
 use scopelink_testkit::autotask::{AutotaskSim, AutotaskSimConfig};
 use secrecy::SecretString;
 use serde::de::DeserializeOwned;
-use std::io::{BufRead, BufReader, Write};
-use std::process::{Child, ChildStdin, ChildStdout, Command, Stdio};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 type BoxError = Box<dyn std::error::Error>;
 
 const TYPES: [DataType; 2] = [DataType::Companies, DataType::Contacts];
-
-/// The fields the bare loop asks for: the connector's `IncludeFields`
-/// for each entity, so both read the same bytes.
-const COMPANY_FIELDS: &[&str] = &[
-    "id",
-    "companyName",
-    "companyNumber",
-    "companyType",
-    "isActive",
-    "territoryID",
-    "marketSegmentID",
-    "phone",
-    "webAddress",
-    "address1",
-    "address2",
-    "city",
-    "state",
-    "postalCode",
-    "lastTrackedModifiedDateTime",
-    "lastActivityDate",
-];
-const CONTACT_FIELDS: &[&str] = &[
-    "id",
-    "companyID",
-    "firstName",
-    "lastName",
-    "title",
-    "emailAddress",
-    "phone",
-    "mobilePhone",
-    "lastModifiedDate",
-    "lastActivityDate",
-];
 
 /// What the benchmark syncs.
 #[derive(Debug, Clone, Copy)]
@@ -125,109 +94,48 @@ async fn serve_simulator(size: Size) -> Result<(), BoxError> {
     })
     .await;
     let config = sim.config();
-    println!(
-        "{}",
-        serde_json::json!({
-            "zone_url": sim.zone_url(),
-            "username": config.username,
-            "secret": config.secret,
-            "integration_code": config.integration_code,
-        })
-    );
-    std::io::stdout().flush()?;
-    let stdin = std::io::stdin();
-    for line in stdin.lock().lines() {
-        match line?.trim() {
-            "requests" => println!("{}", sim.request_count()),
-            other => println!("error: unknown command `{other}`"),
-        }
-        std::io::stdout().flush()?;
-    }
+    let info = serde_json::json!({
+        "zone_url": sim.zone_url(),
+        "username": config.username,
+        "secret": config.secret,
+        "integration_code": config.integration_code,
+    });
+    serve(&info, |command| match command {
+        "requests" => Some(sim.request_count().to_string()),
+        _ => None,
+    })?;
     Ok(())
 }
 
-/// The parent's handle on the simulator process.
-struct SimProcess {
-    child: Child,
-    stdin: ChildStdin,
-    stdout: BufReader<ChildStdout>,
-    info: serde_json::Value,
+/// Starts the simulator process for `size`.
+fn start_simulator(size: Size) -> Result<SimProcess, SimProcessError> {
+    SimProcess::start([
+        "--companies".to_string(),
+        size.companies.to_string(),
+        "--contacts-per-company".to_string(),
+        size.contacts_per_company.to_string(),
+    ])
 }
 
-impl SimProcess {
-    fn start(size: Size) -> Result<Self, BoxError> {
-        let mut child = Command::new(std::env::current_exe()?)
-            .args([
-                "--serve-simulator",
-                "--companies",
-                &size.companies.to_string(),
-                "--contacts-per-company",
-                &size.contacts_per_company.to_string(),
-            ])
-            .stdin(Stdio::piped())
-            .stdout(Stdio::piped())
-            .spawn()?;
-        let stdin = child
-            .stdin
-            .take()
-            .ok_or("no stdin on the simulator process")?;
-        let mut stdout = BufReader::new(
-            child
-                .stdout
-                .take()
-                .ok_or("no stdout on the simulator process")?,
-        );
-        let mut line = String::new();
-        stdout.read_line(&mut line)?;
-        let info = serde_json::from_str(&line)
-            .map_err(|e| format!("the simulator process did not start ({e}): {line}"))?;
-        Ok(Self {
-            child,
-            stdin,
-            stdout,
-            info,
-        })
-    }
-
-    fn get(&self, key: &str) -> String {
-        self.info[key].as_str().unwrap_or_default().to_string()
-    }
-
-    fn credentials(&self) -> ApiUserSecret {
-        ApiUserSecret::new(
-            &self.get("username"),
-            &self.get("secret"),
-            &self.get("integration_code"),
-        )
-    }
-
-    /// A connector on the simulator's zone (no zone discovery call).
-    fn connector(&self) -> Result<AutotaskConnector, BoxError> {
-        Ok(AutotaskConnector::with_zone_url(
-            &self.get("zone_url"),
-            AutotaskSettings::default(),
-            self.credentials(),
-            HttpConfig::default()
-                .with_addresses(AddressPolicy::allow_local())
-                .with_timeout(Duration::from_secs(120)),
-        )?)
-    }
-
-    /// Requests the simulator has received so far.
-    fn requests(&mut self) -> Result<u64, BoxError> {
-        writeln!(self.stdin, "requests")?;
-        self.stdin.flush()?;
-        let mut line = String::new();
-        self.stdout.read_line(&mut line)?;
-        Ok(line.trim().parse()?)
-    }
+/// The simulator's API user.
+fn credentials(sim: &SimProcess) -> ApiUserSecret {
+    ApiUserSecret::new(
+        &sim.get("username"),
+        &sim.get("secret"),
+        &sim.get("integration_code"),
+    )
 }
 
-impl Drop for SimProcess {
-    fn drop(&mut self) {
-        let _ = self.child.kill();
-        let _ = self.child.wait();
-    }
+/// A connector on the simulator's zone (no zone discovery call).
+fn connector(sim: &SimProcess) -> Result<AutotaskConnector, BoxError> {
+    Ok(AutotaskConnector::with_zone_url(
+        &sim.get("zone_url"),
+        AutotaskSettings::default(),
+        credentials(sim),
+        HttpConfig::default()
+            .with_addresses(AddressPolicy::allow_local())
+            .with_timeout(Duration::from_secs(120)),
+    )?)
 }
 
 // ---------------------------------------------------------------------------
@@ -250,14 +158,14 @@ async fn sync_into(
 ) -> Result<SyncFigures, BoxError> {
     let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
     let admin = Access::full();
-    let at = sim.connector()?;
+    let at = connector(sim)?;
     let conn = connections
         .create(
             &admin,
             NewConnection::new(
                 Provider::Autotask,
                 format!("Autotask (benchmark, {label})"),
-                Credentials::ApiUserSecret(sim.credentials()),
+                Credentials::ApiUserSecret(credentials(sim)),
             )
             .categories([FeatureCategory::Crm])
             .settings(at.settings().to_map()),
@@ -293,15 +201,17 @@ async fn sync_into(
     })
 }
 
-/// Reads every page of `entity` as the connector does (`POST
-/// {entity}/query`, then each `nextPageUrl` with the same body) and decodes
-/// each record into `T`; returns the records and pages read.
+/// Reads every page of `data_type` as the connector does (`POST
+/// {Entity}/query` asking for the connector's own `IncludeFields`, then
+/// each `nextPageUrl` with the same body) and decodes each record into `T`;
+/// returns the records and pages read.
 async fn bare_fetch<T: DeserializeOwned>(
     at: &AutotaskConnector,
     sim: &SimProcess,
-    entity: &str,
-    fields: &[&str],
+    data_type: DataType,
 ) -> Result<(u64, u64), BoxError> {
+    let (entity, fields) =
+        fuzz::entity(data_type).ok_or_else(|| format!("Autotask does not sync {data_type}"))?;
     let secret = SecretString::from(sim.get("secret"));
     let code = SecretString::from(sim.get("integration_code"));
     let username = sim.get("username");
@@ -343,14 +253,14 @@ struct BareFigures {
 }
 
 async fn bare_loop(sim: &mut SimProcess) -> Result<BareFigures, BoxError> {
-    let at = sim.connector()?;
+    let at = connector(sim)?;
     let requests_before = sim.requests()?;
     reset_peak();
     let t = Instant::now();
     let (companies, company_pages) =
-        bare_fetch::<wire::Company>(&at, sim, "Companies", COMPANY_FIELDS).await?;
+        bare_fetch::<wire::Company>(&at, sim, DataType::Companies).await?;
     let (contacts, contact_pages) =
-        bare_fetch::<wire::Contact>(&at, sim, "Contacts", CONTACT_FIELDS).await?;
+        bare_fetch::<wire::Contact>(&at, sim, DataType::Contacts).await?;
     let time = t.elapsed();
     let (peak, _) = memory();
     Ok(BareFigures {
@@ -369,52 +279,31 @@ async fn bare_loop(sim: &mut SimProcess) -> Result<BareFigures, BoxError> {
 struct Args {
     serve: bool,
     size: Size,
-    memory: bool,
-    sqlite: bool,
+    stores: Stores,
     runs: usize,
 }
 
-fn parse_args() -> Result<Args, String> {
-    let usage = "usage: bench_autotask [--companies N] [--contacts-per-company N] \
-                 [--stores memory,sqlite] [--runs N]";
+const USAGE: &str = "usage: bench_autotask [--companies N] [--contacts-per-company N] \
+                     [--stores memory,sqlite] [--runs N]";
+
+fn parse_args(mut flags: Flags) -> Result<Args, ArgError> {
     let mut args = Args {
         serve: false,
         size: Size {
             companies: 100_000,
             contacts_per_company: 3,
         },
-        memory: true,
-        sqlite: true,
+        stores: Stores::default(),
         runs: 1,
     };
-    let mut it = std::env::args().skip(1);
-    while let Some(flag) = it.next() {
-        if flag == "--serve-simulator" {
-            args.serve = true;
-            continue;
-        }
-        let value = it
-            .next()
-            .ok_or_else(|| format!("`{flag}` needs a value; {usage}"))?;
-        let number = || -> Result<usize, String> {
-            value
-                .replace('_', "")
-                .parse()
-                .map_err(|_| format!("`{flag} {value}` is not a number; {usage}"))
-        };
+    while let Some(flag) = flags.next_flag() {
         match flag.as_str() {
-            "--companies" => args.size.companies = number()?,
-            "--contacts-per-company" => args.size.contacts_per_company = number()?,
-            "--runs" => args.runs = number()?.max(1),
-            "--stores" => {
-                let stores: Vec<&str> = value.split(',').map(str::trim).collect();
-                if stores.iter().any(|s| *s != "memory" && *s != "sqlite") {
-                    return Err(format!("unknown store in `{value}`; {usage}"));
-                }
-                args.memory = stores.contains(&"memory");
-                args.sqlite = stores.contains(&"sqlite");
-            }
-            _ => return Err(format!("unknown option `{flag}`; {usage}")),
+            SERVE_SIMULATOR => args.serve = true,
+            "--companies" => args.size.companies = flags.number(&flag)?,
+            "--contacts-per-company" => args.size.contacts_per_company = flags.number(&flag)?,
+            "--runs" => args.runs = flags.number::<usize>(&flag)?.max(1),
+            "--stores" => args.stores = flags.stores(&flag)?,
+            _ => return Err(flags.unknown(&flag)),
         }
     }
     Ok(args)
@@ -441,7 +330,10 @@ fn print_sync(f: &SyncFigures, size: Size, bare: &BareFigures) {
 }
 
 fn main() -> Result<(), BoxError> {
-    let args = parse_args()?;
+    let args = parse_args(Flags::from_env(USAGE)).unwrap_or_else(|e| {
+        eprintln!("{e}");
+        std::process::exit(2)
+    });
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()?;
@@ -453,18 +345,14 @@ fn main() -> Result<(), BoxError> {
 
 async fn bench(args: Args) -> Result<(), BoxError> {
     let size = args.size;
-    let build = if cfg!(debug_assertions) {
-        "debug build: figures are not representative, use --release"
-    } else {
-        "release build"
-    };
+    let build = build_kind();
     eprintln!(
         "scopelink Autotask sync benchmark: {} companies, {} contacts ({build})",
         thousands(size.count(DataType::Companies)),
         thousands(size.count(DataType::Contacts)),
     );
     let t = Instant::now();
-    let mut sim = SimProcess::start(size)?;
+    let mut sim = start_simulator(size)?;
     eprintln!("simulator process ready in {:.2?}", t.elapsed());
     let (_, rss_start) = memory();
     let peak_resettable = reset_peak();
@@ -480,41 +368,23 @@ async fn bench(args: Args) -> Result<(), BoxError> {
         size.all_pages(),
         MAX_RECORDS
     );
-    println!(
-        "process          RSS {} before any sync; the simulator runs in a child process{}",
-        mib(rss_start),
-        if peak_resettable {
-            ""
-        } else {
-            " (peak RSS could not be reset between phases: peaks are cumulative)"
-        }
-    );
+    println!("{}", process_line(rss_start, peak_resettable));
     for run in 1..=args.runs {
         // Bare loop first, then SQLite, then the memory store (whose
         // contents stay in the heap), then the bare loop again.
         let first = bare_loop(&mut sim).await?;
         let mut runs = Vec::new();
-        if args.sqlite {
-            let db_dir = std::env::temp_dir().join(format!(
+        if args.stores.sqlite {
+            let (file, store) = SqliteFile::create(&format!(
                 "scopelink-bench-autotask-{}-{run}",
                 std::process::id()
-            ));
-            std::fs::create_dir_all(&db_dir)?;
-            let store = SqliteStore::open(db_dir.join("bench.sqlite3")).await?;
-            let result = sync_into("SqliteStore (file)", Arc::new(store), &mut sim).await;
-            let on_disk = std::fs::read_dir(&db_dir)?
-                .filter_map(|e| e.ok()?.metadata().ok())
-                .map(|m| m.len())
-                .sum::<u64>();
-            let _ = std::fs::remove_dir_all(&db_dir);
-            let mut figures = result?;
-            figures.store = format!(
-                "SqliteStore (a file; {:.0} MiB on disk)",
-                on_disk as f64 / 1_048_576.0
-            );
+            ))
+            .await?;
+            let mut figures = sync_into("SqliteStore (file)", Arc::new(store), &mut sim).await?;
+            figures.store = file.label()?;
             runs.push(figures);
         }
-        if args.memory {
+        if args.stores.memory {
             runs.push(sync_into("MemoryStore", Arc::new(MemoryStore::new()), &mut sim).await?);
         }
         let last = bare_loop(&mut sim).await?;

@@ -2,4 +2,7 @@
 //! library holds what several of them share.
 #![forbid(unsafe_code)]
 
+pub mod args;
 pub mod measure;
+pub mod sim_process;
+pub mod sqlite_file;

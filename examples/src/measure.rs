@@ -1,5 +1,6 @@
 //! What the benchmark examples (`bench`, `bench_autotask`) measure and
-//! print: this process's memory (Linux `/proc`) and number formatting.
+//! print: this process's memory (Linux `/proc`), the kind of build, and
+//! number formatting.
 
 use std::time::Duration;
 
@@ -22,6 +23,30 @@ pub fn memory() -> (Option<f64>, Option<f64>) {
 /// each phase's peak is its own. Returns whether it could.
 pub fn reset_peak() -> bool {
     std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
+/// The kind of build the figures come from, as the reports print it.
+pub fn build_kind() -> &'static str {
+    if cfg!(debug_assertions) {
+        "debug build: figures are not representative, use --release"
+    } else {
+        "release build"
+    }
+}
+
+/// The report's `process` line: this process's RSS before any sync
+/// (`rss`), and whether [`reset_peak`] works (else the peaks are
+/// cumulative).
+pub fn process_line(rss: Option<f64>, peak_resettable: bool) -> String {
+    format!(
+        "process          RSS {} before any sync; the simulator runs in a child process{}",
+        mib(rss),
+        if peak_resettable {
+            ""
+        } else {
+            " (peak RSS could not be reset between phases: peaks are cumulative)"
+        }
+    )
 }
 
 /// `381 MiB`, or `n/a`.
@@ -58,5 +83,11 @@ mod tests {
         assert_eq!(mib(Some(380.6)), "381 MiB");
         assert_eq!(mib(None), "n/a");
         assert_eq!(rate(1_000, Duration::from_millis(500)), 2_000);
+        assert_eq!(
+            process_line(Some(10.2), true),
+            "process          RSS 10 MiB before any sync; the simulator runs in a child process"
+        );
+        assert!(process_line(None, false)
+            .ends_with("(peak RSS could not be reset between phases: peaks are cumulative)"));
     }
 }

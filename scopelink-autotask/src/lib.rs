@@ -110,8 +110,9 @@ pub use webhook::{
     WebhookRegistration, MAX_SECRET_KEY_CHARS, SIGNATURE_HEADER,
 };
 
-/// What the fuzz targets and property tests feed hostile or raw bytes to.
-/// Not part of the supported API.
+/// What the fuzz targets and property tests feed hostile or raw bytes to,
+/// and what the benchmark's bare loop asks for. Not part of the supported
+/// API.
 #[doc(hidden)]
 pub mod fuzz {
     pub use crate::webhook::events_from_payload;
@@ -126,6 +127,17 @@ pub mod fuzz {
         serde_json::Error,
     > {
         crate::convert::convert_page(data_type, body, &crate::picklists::Picklists::default())
+    }
+
+    /// The Autotask entity a sync reads `data_type` from and the fields its
+    /// queries ask for (`IncludeFields`), exactly as the connector sends
+    /// them; `None` for a type it does not sync. The benchmark's bare loop
+    /// (`examples/examples/bench_autotask.rs`) reads the same fields
+    /// through this, so the two cannot drift.
+    pub fn entity(
+        data_type: scopelink_core::model::DataType,
+    ) -> Option<(&'static str, &'static [&'static str])> {
+        crate::convert::entity(data_type)
     }
 
     /// The serde types of Autotask's JSON.

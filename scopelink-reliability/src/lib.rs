@@ -3,9 +3,11 @@
 //! The tests live in `tests/`; this library holds what they share:
 //! a fault-injecting TCP proxy, a hostile HTTP server (endless and
 //! oversized bodies), helpers that compare a store with a simulator's data,
-//! and a tracing capture for the secrets-in-logs checks.
+//! a tracing capture for the secrets-in-logs checks, and the child process
+//! the resume tests kill mid-sync.
 #![forbid(unsafe_code)]
 
+pub mod child;
 pub mod compare;
 pub mod fault_proxy;
 pub mod gate;

@@ -15,12 +15,11 @@ use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings};
 use scopelink_core::secret::ApiKeyPair;
 use scopelink_core::sync::{RunStatus, SyncProgress};
 use scopelink_core::{ConnectionId, DataType, MemoryStore, Store, StoreError, SyncError};
+use scopelink_reliability::child::{self, SyncChild};
 use scopelink_reliability::compare::{assert_store_matches, cw_crm};
 use scopelink_store_sqlite::SqliteStore;
 use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
-use std::io::BufRead;
 use std::path::Path;
-use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -190,60 +189,31 @@ async fn dropped_sync_resumes_exactly_in_sqlite_after_a_reopen() {
 // A killed process
 // ---------------------------------------------------------------------------
 
-/// Set in the child's environment: the test binary acts as the child.
-const CHILD: &str = "SCOPELINK_RELIABILITY_SYNC_CHILD";
-
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set for the child"))
-}
-
 /// The child: syncs into the SQLite file the parent names, printing a line
 /// per progress report. Does nothing unless run as the child.
 #[test]
 fn sync_child_process() {
-    if std::env::var_os(CHILD).is_none() {
+    if !child::is_child() {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let settings = ConnectWiseSettings::new(env("SL_CHILD_SERVER"), env("SL_CHILD_CLIENT_ID"));
-        let keys = ApiKeyPair::new(
-            &env("SL_CHILD_COMPANY"),
-            &env("SL_CHILD_PUBLIC"),
-            &env("SL_CHILD_PRIVATE"),
+    child::sync_in_child(|| {
+        let settings = ConnectWiseSettings::new(
+            child::var("SL_CHILD_SERVER"),
+            child::var("SL_CHILD_CLIENT_ID"),
         );
-        let cw = ConnectWiseConnector::with_api_base(
-            env("SL_CHILD_API_BASE").parse().expect("API base"),
+        let keys = ApiKeyPair::new(
+            &child::var("SL_CHILD_COMPANY"),
+            &child::var("SL_CHILD_PUBLIC"),
+            &child::var("SL_CHILD_PRIVATE"),
+        );
+        ConnectWiseConnector::with_api_base(
+            child::var("SL_CHILD_API_BASE").parse().expect("API base"),
             settings,
             keys,
             http(Duration::from_secs(120)),
         )
         .expect("connector")
-        .with_page_size(PAGE);
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(env("SL_CHILD_DB"))
-                .await
-                .expect("open the file"),
-        );
-        let host = Host::attach(store, ConnectionId(env("SL_CHILD_CONN")));
-        let progress = |p: &SyncProgress| {
-            println!("PROGRESS {} {} {}", p.data_type, p.pages, p.finished);
-        };
-        let result = host
-            .engine
-            .run(
-                &host.access,
-                &host.conn,
-                &cw,
-                &crm_request(),
-                Some(&progress),
-            )
-            .await;
-        println!("DONE {result:?}");
+        .with_page_size(PAGE)
     });
 }
 
@@ -254,7 +224,7 @@ async fn create_connection(path: &Path, sim: &ConnectWiseSim) -> ConnectionId {
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_process_resumes_exactly_from_its_sqlite_file() {
-    if std::env::var_os(CHILD).is_some() {
+    if child::is_child() {
         return;
     }
     let sim = ConnectWiseSim::start(sim_config()).await;
@@ -262,68 +232,20 @@ async fn killed_process_resumes_exactly_from_its_sqlite_file() {
     let db = dir.path().join("killed.db");
     let conn = create_connection(&db, &sim).await;
 
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            "sync_child_process",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
+    // Once the child has committed contacts page 3, every answer hangs, so
+    // the child is killed mid-sync whatever it is doing.
+    SyncChild::command("sync_child_process", &db, &conn)
         .env("SL_CHILD_SERVER", sim.server_url())
         .env("SL_CHILD_API_BASE", sim.api_base())
         .env("SL_CHILD_CLIENT_ID", sim.client_id())
         .env("SL_CHILD_COMPANY", sim.company_id())
         .env("SL_CHILD_PUBLIC", sim.public_key())
         .env("SL_CHILD_PRIVATE", sim.private_key())
-        .env("SL_CHILD_DB", &db)
-        .env("SL_CHILD_CONN", &conn.0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
         .spawn()
-        .expect("child started");
-    let stdout = child.stdout.take().expect("child stdout");
-    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-
-    // Wait until the child has committed contacts page 3, then make every
-    // answer hang, so the child is killed mid-sync whatever it is doing.
-    let mut seen = Vec::new();
-    let waited = tokio::time::timeout(Duration::from_secs(120), async {
-        while let Some(line) = lines.recv().await {
-            let hit = line == "PROGRESS contacts 3 false";
-            seen.push(line);
-            if hit {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(
-        waited,
-        Ok(true),
-        "the child never reported contacts page 3: {seen:?}"
-    );
-    sim.set_latency(Some(Duration::from_secs(600)));
-    child.kill().expect("kill");
-    let status = child.wait().expect("reaped");
-    assert!(!status.success(), "{status:?}");
-    reader.join().expect("reader");
-    while let Ok(line) = lines.try_recv() {
-        seen.push(line);
-    }
-    assert!(
-        !seen.iter().any(|l| l.starts_with("DONE")),
-        "the child finished before it was killed: {seen:?}"
-    );
+        .kill_at_progress(DataType::Contacts, 3, || {
+            sim.set_latency(Some(Duration::from_secs(600)));
+        })
+        .await;
     sim.set_latency(None);
     let requests_at_kill = sim.request_count();
 
@@ -338,20 +260,15 @@ async fn killed_process_resumes_exactly_from_its_sqlite_file() {
 
     // The resumed contacts completion carries the child's counts: every
     // contact created once in all.
-    let finished = rec.finished();
-    let contacts = finished
-        .iter()
-        .find(|(t, _)| *t == DataType::Contacts)
-        .map(|(_, c)| *c)
+    let contacts = rec
+        .first_completion(DataType::Contacts)
         .expect("contacts finished");
     assert_eq!(
         (contacts.created, contacts.updated, contacts.unchanged),
         (sim.contact_count() as u64, 0, 0)
     );
-    let opportunities = finished
-        .iter()
-        .find(|(t, _)| *t == DataType::Opportunities)
-        .map(|(_, c)| *c)
+    let opportunities = rec
+        .first_completion(DataType::Opportunities)
         .expect("opportunities finished");
     assert_eq!(opportunities.created, sim.opportunity_count() as u64);
     let checked = assert_store_matches(host.store.as_ref(), &host.conn, &cw_crm(&sim)).await;

@@ -6,20 +6,16 @@
 
 mod fault_support;
 
-use fault_support::{assert_checkpoint_matches_store, crm_request, http, Host, Recorder};
+use fault_support::{assert_checkpoint_matches_store, http, Host, Recorder};
 use scopelink_autotask::{AutotaskConnector, AutotaskSettings};
 use scopelink_core::secret::{ApiUserSecret, Credentials};
-use scopelink_core::sync::{RunStatus, SyncProgress};
-use scopelink_core::{ConnectionId, DataType, Provider, Store, StoreError, SyncError};
+use scopelink_core::sync::RunStatus;
+use scopelink_core::{DataType, Provider, Store, StoreError, SyncError};
+use scopelink_reliability::child::{self, SyncChild};
 use scopelink_store_sqlite::SqliteStore;
 use scopelink_testkit::autotask::{AutotaskSim, AutotaskSimConfig};
-use std::io::BufRead;
-use std::process::{Command, Stdio};
 use std::sync::Arc;
 use std::time::Duration;
-
-/// Set in the child's environment: the test binary acts as the child.
-const CHILD: &str = "SCOPELINK_RELIABILITY_AUTOTASK_CHILD";
 
 /// 2,000 companies and contacts (4 pages of 500 each), 300 opportunities.
 fn sim_config() -> AutotaskSimConfig {
@@ -46,50 +42,19 @@ fn connector(zone: &str, timeout: Duration) -> AutotaskConnector {
     .expect("connector")
 }
 
-fn env(name: &str) -> String {
-    std::env::var(name).unwrap_or_else(|_| panic!("{name} is set for the child"))
-}
-
 /// The child: syncs into the SQLite file the parent names, printing a line
 /// per progress report. Does nothing unless run as the child.
 #[test]
 fn autotask_sync_child_process() {
-    if std::env::var_os(CHILD).is_none() {
+    if !child::is_child() {
         return;
     }
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .worker_threads(2)
-        .enable_all()
-        .build()
-        .expect("runtime");
-    runtime.block_on(async {
-        let at = connector(&env("SL_CHILD_ZONE"), Duration::from_secs(120));
-        let store: Arc<dyn Store> = Arc::new(
-            SqliteStore::open(env("SL_CHILD_DB"))
-                .await
-                .expect("open the file"),
-        );
-        let host = Host::attach(store, ConnectionId(env("SL_CHILD_CONN")));
-        let progress = |p: &SyncProgress| {
-            println!("PROGRESS {} {} {}", p.data_type, p.pages, p.finished);
-        };
-        let result = host
-            .engine
-            .run(
-                &host.access,
-                &host.conn,
-                &at,
-                &crm_request(),
-                Some(&progress),
-            )
-            .await;
-        println!("DONE {result:?}");
-    });
+    child::sync_in_child(|| connector(&child::var("SL_CHILD_ZONE"), Duration::from_secs(120)));
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_autotask_sync_resumes_exactly_from_its_sqlite_file() {
-    if std::env::var_os(CHILD).is_some() {
+    if child::is_child() {
         return;
     }
     let sim = AutotaskSim::start(sim_config()).await;
@@ -115,63 +80,15 @@ async fn killed_autotask_sync_resumes_exactly_from_its_sqlite_file() {
         .conn
     };
 
-    let mut child = Command::new(std::env::current_exe().expect("test binary"))
-        .args([
-            "--exact",
-            "autotask_sync_child_process",
-            "--nocapture",
-            "--test-threads=1",
-        ])
-        .env(CHILD, "1")
-        .env("SL_CHILD_ZONE", sim.zone_url())
-        .env("SL_CHILD_DB", &db)
-        .env("SL_CHILD_CONN", &conn.0)
-        .stdout(Stdio::piped())
-        .stderr(Stdio::inherit())
-        .spawn()
-        .expect("child started");
-    let stdout = child.stdout.take().expect("child stdout");
-    let (lines_tx, mut lines) = tokio::sync::mpsc::unbounded_channel::<String>();
-    let reader = std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout).lines() {
-            let Ok(line) = line else { break };
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-
     // Once the child has committed contacts page 1, every answer hangs, so
     // the child is killed mid-sync whatever it is doing.
-    let mut seen = Vec::new();
-    let waited = tokio::time::timeout(Duration::from_secs(120), async {
-        while let Some(line) = lines.recv().await {
-            let hit = line == "PROGRESS contacts 1 false";
-            seen.push(line);
-            if hit {
-                return true;
-            }
-        }
-        false
-    })
-    .await;
-    assert_eq!(
-        waited,
-        Ok(true),
-        "the child never reported contacts page 1: {seen:?}"
-    );
-    sim.set_latency(Duration::from_secs(600), Duration::ZERO);
-    child.kill().expect("kill");
-    let status = child.wait().expect("reaped");
-    assert!(!status.success(), "{status:?}");
-    reader.join().expect("reader");
-    while let Ok(line) = lines.try_recv() {
-        seen.push(line);
-    }
-    assert!(
-        !seen.iter().any(|l| l.starts_with("DONE")),
-        "the child finished before it was killed: {seen:?}"
-    );
+    SyncChild::command("autotask_sync_child_process", &db, &conn)
+        .env("SL_CHILD_ZONE", sim.zone_url())
+        .spawn()
+        .kill_at_progress(DataType::Contacts, 1, || {
+            sim.set_latency(Duration::from_secs(600), Duration::ZERO);
+        })
+        .await;
     sim.set_latency(Duration::ZERO, Duration::ZERO);
 
     // The parent resumes from the file.
@@ -207,20 +124,15 @@ async fn killed_autotask_sync_resumes_exactly_from_its_sqlite_file() {
         .expect("the resumed run completes");
 
     // Every contact created once in all (the child's counts carried over).
-    let finished = rec.finished();
-    let contacts = finished
-        .iter()
-        .find(|(t, _)| *t == DataType::Contacts)
-        .map(|(_, c)| *c)
+    let contacts = rec
+        .first_completion(DataType::Contacts)
         .expect("contacts finished");
     assert_eq!(
         (contacts.created, contacts.updated),
         (sim.contacts().len() as u64, 0)
     );
-    let opportunities = finished
-        .iter()
-        .find(|(t, _)| *t == DataType::Opportunities)
-        .map(|(_, c)| *c)
+    let opportunities = rec
+        .first_completion(DataType::Opportunities)
         .expect("opportunities finished");
     assert_eq!(opportunities.created, sim.opportunities().len() as u64);
     println!(

@@ -171,6 +171,18 @@ impl Recorder {
         self.finished.lock().unwrap().clone()
     }
 
+    /// The counts of `data_type`'s first completion over every run (for a
+    /// resumed type, the resumed run's, which include the interrupted
+    /// run's); `None` if it never finished.
+    pub fn first_completion(&self, data_type: DataType) -> Option<SyncCounts> {
+        self.finished
+            .lock()
+            .unwrap()
+            .iter()
+            .find(|(t, _)| *t == data_type)
+            .map(|(_, c)| *c)
+    }
+
     /// Asserts that over every run each type in `totals` was created in
     /// full exactly once: its first completion counts `n` created and
     /// nothing updated or unchanged, later (incremental) completions
