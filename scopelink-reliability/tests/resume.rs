@@ -14,7 +14,7 @@ use fault_support::*;
 use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings};
 use scopelink_core::secret::ApiKeyPair;
 use scopelink_core::sync::{RunStatus, SyncProgress};
-use scopelink_core::{ConnectionId, DataType, MemoryStore, Store, StoreError, SyncError};
+use scopelink_core::{ConnectionId, DataType, MemoryStore, Store};
 use scopelink_reliability::child::{self, SyncChild};
 use scopelink_reliability::compare::{assert_store_matches, cw_crm};
 use scopelink_store_sqlite::SqliteStore;
@@ -50,41 +50,6 @@ async fn assert_stuck_with_checkpoint(host: &Host, data_type: DataType) -> u64 {
         PAGE,
     )
     .await
-}
-
-/// A new run is refused while the type is marked running; force-reset
-/// clears the mark (the checkpoint stays) and the next non-full run resumes
-/// and completes.
-async fn reset_and_resume(
-    host: &Host,
-    cw: &ConnectWiseConnector,
-    data_type: DataType,
-    rec: &Recorder,
-) {
-    let refused = host
-        .run_crm(cw, rec)
-        .await
-        .expect_err("a run is refused while the type is marked running");
-    assert!(
-        matches!(
-            &refused,
-            SyncError::Store(StoreError::AlreadyRunning { data_type: t, .. }) if *t == data_type
-        ),
-        "{refused:?}"
-    );
-    host.engine
-        .force_reset(&host.access, &host.conn, data_type)
-        .await
-        .expect("force reset");
-    let state = host.store.sync_state(&host.conn, data_type).await.unwrap();
-    assert!(!matches!(state.status, RunStatus::Running { .. }));
-    assert!(
-        state.checkpoint.is_some(),
-        "force-reset keeps the checkpoint"
-    );
-    host.run_crm(cw, rec)
-        .await
-        .expect("the resumed run completes");
 }
 
 /// Drops a sync future after `abort_after` progress reports, reopens the

@@ -6,11 +6,11 @@
 
 mod fault_support;
 
-use fault_support::{assert_checkpoint_matches_store, http, Host, Recorder};
+use fault_support::{assert_checkpoint_matches_store, http, reset_and_resume, Host, Recorder};
 use scopelink_autotask::{AutotaskConnector, AutotaskSettings};
 use scopelink_core::secret::{ApiUserSecret, Credentials};
 use scopelink_core::sync::RunStatus;
-use scopelink_core::{DataType, Provider, Store, StoreError, SyncError};
+use scopelink_core::{DataType, Provider, Store};
 use scopelink_reliability::child::{self, SyncChild};
 use scopelink_store_sqlite::SqliteStore;
 use scopelink_testkit::autotask::{AutotaskSim, AutotaskSimConfig};
@@ -104,24 +104,7 @@ async fn killed_autotask_sync_resumes_exactly_from_its_sqlite_file() {
     assert!((1..4).contains(&committed), "{committed}");
     let at = connector(&sim.zone_url(), Duration::from_secs(5));
     let rec = Recorder::default();
-    let refused = host
-        .run_crm(&at, &rec)
-        .await
-        .expect_err("still marked running");
-    assert!(matches!(
-        refused,
-        SyncError::Store(StoreError::AlreadyRunning {
-            data_type: DataType::Contacts,
-            ..
-        })
-    ));
-    host.engine
-        .force_reset(&host.access, &host.conn, DataType::Contacts)
-        .await
-        .expect("force reset");
-    host.run_crm(&at, &rec)
-        .await
-        .expect("the resumed run completes");
+    reset_and_resume(&host, &at, DataType::Contacts, &rec).await;
 
     // Every contact created once in all (the child's counts carried over).
     let contacts = rec

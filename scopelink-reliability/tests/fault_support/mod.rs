@@ -4,9 +4,11 @@
 #![allow(dead_code)]
 
 use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings};
+use scopelink_core::connector::CrmSource;
 use scopelink_core::http::{AddressPolicy, HttpConfig, RateLimit, RetryPolicy};
 use scopelink_core::secret::{ApiKeyPair, ClientCredentials, Credentials};
-use scopelink_core::{Provider, Store};
+use scopelink_core::sync::RunStatus;
+use scopelink_core::{DataType, Provider, Store, StoreError, SyncError};
 use scopelink_testkit::connectwise::ConnectWiseSim;
 #[allow(unused_imports)]
 pub use scopelink_testkit::host::{
@@ -98,4 +100,39 @@ impl HostExt for Host {
         )
         .await
     }
+}
+
+/// A new run is refused while the type is marked running; force-reset
+/// clears the mark (the checkpoint stays) and the next non-full run resumes
+/// and completes.
+pub async fn reset_and_resume(
+    host: &Host,
+    source: &dyn CrmSource,
+    data_type: DataType,
+    rec: &Recorder,
+) {
+    let refused = host
+        .run_crm(source, rec)
+        .await
+        .expect_err("a run is refused while the type is marked running");
+    assert!(
+        matches!(
+            &refused,
+            SyncError::Store(StoreError::AlreadyRunning { data_type: t, .. }) if *t == data_type
+        ),
+        "{refused:?}"
+    );
+    host.engine
+        .force_reset(&host.access, &host.conn, data_type)
+        .await
+        .expect("force reset");
+    let state = host.store.sync_state(&host.conn, data_type).await.unwrap();
+    assert!(!matches!(state.status, RunStatus::Running { .. }));
+    assert!(
+        state.checkpoint.is_some(),
+        "force-reset keeps the checkpoint"
+    );
+    host.run_crm(source, rec)
+        .await
+        .expect("the resumed run completes");
 }
