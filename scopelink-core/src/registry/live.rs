@@ -120,7 +120,8 @@ impl LiveConnection {
     /// ...; its docs say which), the same one the capability handles
     /// share, for the provider's extras no capability trait covers: usage
     /// and limits, deletion feeds, webhook registration, ... Ask for the
-    /// type itself, not its `Arc`.
+    /// type itself, not its `Arc`. Each [`Registry::connect`](super::Registry::connect)
+    /// builds a new connector; clones of one live connection share theirs.
     ///
     /// Unlike the capability handles, an extension is not limited to the
     /// categories the connection has enabled: the concrete connector can
