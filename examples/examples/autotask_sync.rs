@@ -156,15 +156,28 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     if conn.status.label() != "Connected" {
         return Err(format!("the connection test failed: {}", conn.status).into());
     }
-    let wrong = AutotaskConnector::with_zone_url(
-        at.zone_url().as_str(),
-        AutotaskSettings::default(),
-        ApiUserSecret::new(&config.username, "not-the-secret", &config.integration_code),
-        http(),
-    )?;
-    match scopelink_core::connector::Connector::test_connection(&wrong).await {
-        Ok(()) => println!("   a wrong secret was accepted (unexpected)"),
-        Err(e) => println!("   with a wrong secret: {e}"),
+    // A second connection with a wrong secret (its zone already known):
+    // the registry's test records why it failed.
+    let wrong = registry
+        .create(
+            &admin,
+            NewConnection::new(
+                Provider::Autotask,
+                "Acme MSP Autotask (wrong secret)",
+                Credentials::ApiUserSecret(ApiUserSecret::new(
+                    &config.username,
+                    "not-the-secret",
+                    &config.integration_code,
+                )),
+            )
+            .category(FeatureCategory::Crm)
+            .settings(conn.settings.clone()),
+        )
+        .await?;
+    let wrong = registry.test(&admin, &wrong.id).await?;
+    match wrong.error_reason() {
+        None => println!("   a wrong secret was accepted (unexpected)"),
+        Some(reason) => println!("   with a wrong secret: {reason}"),
     }
 
     // 3. Filters from picklists, and a preview count.
