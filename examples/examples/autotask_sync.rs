@@ -5,9 +5,8 @@
 //!
 //! Steps: create a connection in a registry with the Autotask provider
 //! linked, connect it (the API user's zone discovered and stored) and test
-//! it,
-//! discover the filter options and preview a filter, run a full and an
-//! incremental sync, apply a signed webhook callout (and refuse a forged
+//! it (and a wrong secret's), discover the filter options and preview a
+//! filter, run a full and an incremental sync, apply a signed webhook callout (and refuse a forged
 //! one), write scoping results back to an opportunity, push a scoping
 //! project (phases, tasks, sub-services, `Project_Management`), and show
 //! the database's use of its hourly request threshold.
@@ -15,7 +14,7 @@
 //! Everything goes through the registry's live connection: its capability
 //! handles (CRM, PSA, write-back) for what every provider shares, and the
 //! `AutotaskConnector` it hands back (`LiveConnection::extension`) for
-//! Autotask's own extras, webhook registration and the threshold.
+//! Autotask's own extras: webhook registration and the threshold.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;

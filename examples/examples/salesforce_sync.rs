@@ -7,10 +7,10 @@
 //! Steps: create a connection in a registry with the Salesforce provider
 //! linked; sign in with the OAuth web-server flow (PKCE), the authorize
 //! URL followed as a browser would; connect it through the registry and
-//! test it (the daily API usage from `/limits`); read the filter options from describe
-//! and preview a filter with `SELECT COUNT()`; run a full sync with
-//! progress; change, add and delete records in Salesforce and run an
-//! incremental sync (deletions applied as deletes); let the session
+//! test it (the daily API usage from `/limits`); read the filter options
+//! from describe and preview a filter with `SELECT COUNT()`; run a full
+//! sync with progress; change, add and delete records in Salesforce and
+//! run an incremental sync (deletions applied as deletes); let the session
 //! expire (one refresh); write scoping results back to an opportunity and
 //! make a contact its primary contact; print created / updated / skipped /
 //! deleted counts and the API usage.
