@@ -3,21 +3,26 @@
 //!
 //! Run with `cargo run -p scopelink-examples --example autotask_sync`.
 //!
-//! Steps: discover the API user's zone, create and test a connection,
-//! discover the filter options and preview a filter, run a full and an
-//! incremental sync, apply a signed webhook callout (and refuse a forged
+//! Steps: create a connection in a registry with the Autotask provider
+//! linked, connect it (the API user's zone discovered and stored) and test
+//! it (and a wrong secret's), discover the filter options and preview a
+//! filter, run a full and an incremental sync, apply a signed webhook callout (and refuse a forged
 //! one), write scoping results back to an opportunity, push a scoping
 //! project (phases, tasks, sub-services, `Project_Management`), and show
 //! the database's use of its hourly request threshold.
+//!
+//! Everything goes through the registry's live connection: its capability
+//! handles (CRM, PSA, write-back) for what every provider shares, and the
+//! `AutotaskConnector` it hands back (`LiveConnection::extension`) for
+//! Autotask's own extras: webhook registration and the threshold.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
 use scopelink_autotask::{
-    AutotaskConnector, AutotaskSettings, WebhookEntity, WebhookRegistration, ZONE_URL_SETTING,
+    AutotaskConnector, AutotaskProvider, AutotaskSettings, WebhookEntity, WebhookRegistration,
+    ZONE_URL_SETTING,
 };
-use scopelink_core::connector::{
-    CrmSource, OpportunityUpdate, OpportunityWriteBack, WebhookReceiver,
-};
+use scopelink_core::connector::{OpportunityUpdate, WebhookReceiver};
 use scopelink_core::filter::{FilterOption, SyncFilter};
 use scopelink_core::http::{AddressPolicy, HttpConfig};
 use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
@@ -27,7 +32,7 @@ use scopelink_core::store::RecordStore;
 use scopelink_core::sync::{SyncCounts, SyncReport};
 use scopelink_core::webhook::WebhookRequest;
 use scopelink_core::{
-    Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider, SyncEngine,
+    Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider, Registry,
     SyncRequest,
 };
 use scopelink_testkit::autotask::{AutotaskSim, AutotaskSimConfig};
@@ -86,9 +91,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // The simulator runs on plain http on loopback.
     let http = || HttpConfig::default().with_addresses(AddressPolicy::allow_local());
 
-    // The host's side: a store, a vault and the connection service.
+    // The host's side: a store, a vault, the connection service, and the
+    // registry with the Autotask provider linked.
     let store = Arc::new(MemoryStore::new());
     let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
+    let registry = Registry::new(connections)
+        .with_http(http())
+        .with_provider(AutotaskProvider);
     let admin = Access::full();
     let credentials =
         ApiUserSecret::new(&config.username, &config.secret, &config.integration_code);
@@ -97,14 +106,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ..AutotaskSettings::default()
     };
 
-    // 1. Zone discovery, then the connection with the zone kept.
-    let at = AutotaskConnector::connect(settings, credentials.clone(), http()).await?;
-    println!(
-        "1. zone discovered for {}: {}",
-        config.username,
-        at.zone_url()
-    );
-    let conn = connections
+    // 1. The connection (only the zone lookup address typed), then its live
+    //    connector: the first connect discovers the zone and stores it.
+    let created = registry
         .create(
             &admin,
             NewConnection::new(
@@ -117,9 +121,23 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
                 FeatureCategory::Psa,
                 FeatureCategory::Products,
             ])
-            .settings(at.settings().to_map()),
+            .settings(settings.to_map()),
         )
         .await?;
+    let live = registry.connect(&admin, &created.id).await?;
+    // The capability handles, and Autotask's own connector for its extras.
+    let crm = live.crm().ok_or("the connection enables CRM")?;
+    let psa = live.psa().ok_or("the connection enables PSA")?;
+    let writeback = live.writeback().ok_or("the connection enables CRM")?;
+    let at = live
+        .extension::<AutotaskConnector>()
+        .ok_or("the Autotask provider attaches its connector")?;
+    println!(
+        "1. zone discovered for {}: {}",
+        config.username,
+        at.zone_url()
+    );
+    let conn = live.connection().clone();
     println!(
         "   connection \"{}\" created with {ZONE_URL_SETTING} = {}",
         conn.name,
@@ -129,24 +147,40 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // 2. Test.
-    let conn = connections.test(&admin, &conn.id, &at).await?;
+    let conn = registry
+        .connections()
+        .test(&admin, &conn.id, live.connector())
+        .await?;
     println!("2. tested: {}", conn.status);
     if conn.status.label() != "Connected" {
         return Err(format!("the connection test failed: {}", conn.status).into());
     }
-    let wrong = AutotaskConnector::with_zone_url(
-        at.zone_url().as_str(),
-        AutotaskSettings::default(),
-        ApiUserSecret::new(&config.username, "not-the-secret", &config.integration_code),
-        http(),
-    )?;
-    match scopelink_core::connector::Connector::test_connection(&wrong).await {
-        Ok(()) => println!("   a wrong secret was accepted (unexpected)"),
-        Err(e) => println!("   with a wrong secret: {e}"),
+    // A second connection with a wrong secret (its zone already known):
+    // the registry's test records why it failed.
+    let wrong = registry
+        .create(
+            &admin,
+            NewConnection::new(
+                Provider::Autotask,
+                "Acme MSP Autotask (wrong secret)",
+                Credentials::ApiUserSecret(ApiUserSecret::new(
+                    &config.username,
+                    "not-the-secret",
+                    &config.integration_code,
+                )),
+            )
+            .category(FeatureCategory::Crm)
+            .settings(conn.settings.clone()),
+        )
+        .await?;
+    let wrong = registry.test(&admin, &wrong.id).await?;
+    match wrong.error_reason() {
+        None => println!("   a wrong secret was accepted (unexpected)"),
+        Some(reason) => println!("   with a wrong secret: {reason}"),
     }
 
     // 3. Filters from picklists, and a preview count.
-    let options = at.filter_options().await?;
+    let options = crm.filter_options().await?;
     println!("3. filter options (from Companies/entityInformation/fields):");
     println!("     company types: {}", names(&options.company_types));
     println!("     statuses:      {}", names(&options.statuses));
@@ -157,17 +191,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .company_types
         .extend(pick(&options.company_types, "Customer"));
     filter.statuses.extend(pick(&options.statuses, "Active"));
-    let everything = at.preview(&SyncFilter::default()).await?;
-    let preview = at.preview(&filter).await?;
+    let everything = crm.preview(&SyncFilter::default()).await?;
+    let preview = crm.preview(&filter).await?;
     println!(
         "4. preview (query/count): {} of {} companies are active customers",
         preview.companies, everything.companies
     );
 
     // 5. Full sync of the active customers.
-    let engine = SyncEngine::new(connections.clone());
+    let engine = registry.sync_engine();
     let request = SyncRequest::all().filter(filter.clone()).full();
-    let report = engine.run(&admin, &conn.id, &at, &request, None).await?;
+    let report = engine.run(&admin, &conn.id, crm, &request, None).await?;
     println!("5. full sync (contacts and opportunities of other companies are skipped):");
     for line in report_lines(&report) {
         println!("     {line}");
@@ -188,7 +222,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .run(
             &admin,
             &conn.id,
-            &at,
+            crm,
             &SyncRequest::all().filter(filter.clone()),
             None,
         )
@@ -227,7 +261,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         url: None,
     };
     let events = receiver.receive(&callout).await?;
-    let applied = engine.apply_webhook(&conn.id, &at, events).await?;
+    let applied = engine.apply_webhook(&conn.id, crm, events).await?;
     let stored = match store
         .record(&conn.id, DataType::Companies, &target.to_string())
         .await?
@@ -260,17 +294,18 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .first()
         .and_then(|o| o["id"].as_i64())
         .ok_or("the simulator has no opportunity")?;
-    at.update_opportunity(
-        &opp.to_string(),
-        &OpportunityUpdate {
-            value: Some(Decimal::new(18_500, 0)),
-            probability: Some(Decimal::new(75, 0)),
-            stage: Some("Negotiation".into()),
-            close_date: NaiveDate::from_ymd_opt(2026, 6, 30),
-            contact_id: None,
-        },
-    )
-    .await?;
+    writeback
+        .update_opportunity(
+            &opp.to_string(),
+            &OpportunityUpdate {
+                value: Some(Decimal::new(18_500, 0)),
+                probability: Some(Decimal::new(75, 0)),
+                stage: Some("Negotiation".into()),
+                close_date: NaiveDate::from_ymd_opt(2026, 6, 30),
+                contact_id: None,
+            },
+        )
+        .await?;
     let after = sim
         .opportunities()
         .into_iter()
@@ -293,7 +328,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &Access::full(),
         store.as_ref(),
         &conn.id,
-        &at,
+        psa,
         &project,
         &push,
         None,
@@ -317,7 +352,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         &Access::full(),
         store.as_ref(),
         &conn.id,
-        &at,
+        psa,
         &project,
         &push,
         None,

@@ -4,30 +4,37 @@
 //!
 //! Run with `cargo run -p scopelink-examples --example salesforce_sync`.
 //!
-//! Steps: create a connection; connect it with the OAuth web-server flow
-//! (PKCE), the authorize URL followed as a browser would; test it (the
-//! daily API usage from `/limits`); read the filter options from describe
-//! and preview a filter with `SELECT COUNT()`; run a full sync with
-//! progress; change, add and delete records in Salesforce and run an
-//! incremental sync (deletions applied as deletes); let the session
+//! Steps: create a connection in a registry with the Salesforce provider
+//! linked; sign in with the OAuth web-server flow (PKCE), the authorize
+//! URL followed as a browser would; connect it through the registry and
+//! test it (the daily API usage from `/limits`); read the filter options
+//! from describe and preview a filter with `SELECT COUNT()`; run a full
+//! sync with progress; change, add and delete records in Salesforce and
+//! run an incremental sync (deletions applied as deletes); let the session
 //! expire (one refresh); write scoping results back to an opportunity and
 //! make a contact its primary contact; print created / updated / skipped /
 //! deleted counts and the API usage.
+//!
+//! Everything goes through the registry's live connection: its capability
+//! handles (CRM, write-back) for what every provider shares, and the
+//! `SalesforceConnector` it hands back (`LiveConnection::extension`, the
+//! same connector and OAuth session) for Salesforce's own extras: `/limits`,
+//! the API version, the deleted-records feed and the API usage.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use scopelink_core::connector::{Connector, CrmSource, OpportunityUpdate, OpportunityWriteBack};
+use scopelink_core::connector::OpportunityUpdate;
 use scopelink_core::filter::{FilterOption, SyncFilter};
 use scopelink_core::http::{AddressPolicy, HttpClient, HttpConfig};
-use scopelink_core::oauth::{Callback, OAuthFlow, OAuthSession, Renewal};
+use scopelink_core::oauth::{Callback, OAuthFlow};
 use scopelink_core::secret::{ClientCredentials, Credentials, InMemoryVault};
 use scopelink_core::store::PendingAuthorizationStore;
 use scopelink_core::sync::{SyncCounts, SyncProgress, SyncReport};
 use scopelink_core::{
-    Access, Connections, DataType, FeatureCategory, MemoryStore, NewConnection, Provider,
-    SyncEngine, SyncRequest,
+    Access, Connections, DataType, FeatureCategory, MemoryStore, NewConnection, Provider, Registry,
+    SyncRequest,
 };
-use scopelink_crm::salesforce::{SalesforceConnector, SalesforceSettings};
+use scopelink_crm::salesforce::{SalesforceConnector, SalesforceProvider, SalesforceSettings};
 use scopelink_testkit::salesforce::{SalesforceSim, SalesforceSimConfig};
 use secrecy::SecretString;
 use std::sync::Arc;
@@ -84,12 +91,21 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let access = Access::full();
     // The simulator is on loopback: the host opts in (never in production).
     let http = HttpClient::new(HttpConfig::default().with_addresses(AddressPolicy::allow_local()))?;
+    // The host's connected app, and the registry with Salesforce linked.
+    let provider = SalesforceProvider::new(
+        &config.client_id,
+        Some(SecretString::from(config.client_secret.clone())),
+        &config.redirect_uri,
+    );
+    let registry = Registry::new(connections.clone())
+        .with_http(http.config().clone())
+        .with_provider(provider.clone());
 
     // 1. The connection form: the login host (production, sandbox or My
     //    Domain; here the simulator's) and a page size.
     let mut form = SalesforceSettings::new(sim.login_url());
     form.batch_size = Some("500".into());
-    let connection = connections
+    let connection = registry
         .create(
             &access,
             NewConnection::new(
@@ -110,17 +126,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // 2. Connect: authorization code + PKCE through the core.
-    let client = form.oauth_client(
-        http.config().addresses,
-        &config.client_id,
-        Some(SecretString::from(config.client_secret.clone())),
-        &config.redirect_uri,
-    )?;
+    let client = provider.oauth_client(&form, http.config().addresses)?;
     let flow = OAuthFlow::new(
         connections.clone(),
         store.clone() as Arc<dyn PendingAuthorizationStore>,
         http.clone(),
-        client.clone(),
+        client,
     );
     let start = flow.start(&access, &connection.id).await?;
     println!(
@@ -140,17 +151,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         connected.status,
         settings.instance_url.as_deref().unwrap_or("?")
     );
-    let session = OAuthSession::new(
-        connections.clone(),
-        http.clone(),
-        client,
-        connection.id.clone(),
-        Renewal::RefreshToken,
-    );
-    let salesforce = SalesforceConnector::new(settings, session, http)?;
+    // The live connection: its capability handles, and Salesforce's own
+    // connector (the same one, with its OAuth session) for its extras.
+    let live = registry.connect(&access, &connection.id).await?;
+    let crm = live.crm().ok_or("the connection enables CRM")?;
+    let writeback = live.writeback().ok_or("the connection enables CRM")?;
+    let salesforce = live
+        .extension::<SalesforceConnector>()
+        .ok_or("the Salesforce provider attaches its connector")?;
 
     // 3. Test connection: GET /limits.
-    salesforce.test_connection().await?;
+    live.connector().test_connection().await?;
     let usage = salesforce.limits().await?;
     println!(
         "3. test connection OK: API v{}, {usage}",
@@ -158,7 +169,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     );
 
     // 4. Filters from describe, and a preview.
-    let options = salesforce.filter_options().await?;
+    let options = crm.filter_options().await?;
     println!(
         "4. filters: {} account types, {} industries",
         options.company_types.len(),
@@ -170,7 +181,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .find(|o| o.id.starts_with("Customer"))
         .cloned()
         .unwrap_or_else(|| FilterOption::new("Prospect", "Prospect"));
-    let preview = salesforce
+    let preview = crm
         .preview(&SyncFilter {
             company_types: [customer.clone()].into(),
             ..SyncFilter::default()
@@ -180,21 +191,15 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "   preview `{}`: {} of {} accounts",
         customer.name,
         preview.companies,
-        salesforce.preview(&SyncFilter::default()).await?.companies
+        crm.preview(&SyncFilter::default()).await?.companies
     );
 
     // 5. Full sync.
-    let engine = SyncEngine::new(connections.clone());
+    let engine = registry.sync_engine();
     let request = SyncRequest::all().data_types(CRM.to_vec());
     let began = Instant::now();
     let full = engine
-        .run(
-            &access,
-            &connection.id,
-            &salesforce,
-            &request,
-            Some(&progress),
-        )
+        .run(&access, &connection.id, crm, &request, Some(&progress))
         .await?;
     print_counts(
         &format!("5. full sync ({} ms)", began.elapsed().as_millis()),
@@ -210,13 +215,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let gone = accounts[10]["Id"].as_str().unwrap_or_default().to_string();
     sim.delete_account(&gone);
     let incremental = engine
-        .run(
-            &access,
-            &connection.id,
-            &salesforce,
-            &request,
-            Some(&progress),
-        )
+        .run(&access, &connection.id, crm, &request, Some(&progress))
         .await?;
     print_counts(
         "6. incremental sync (3 accounts changed, 1 deleted)",
@@ -226,7 +225,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // says where the next window starts (`covered_until`).
     let until = chrono::Utc::now() + chrono::Duration::minutes(2);
     let (deleted, _next_window) = salesforce
-        .apply_deletions(&engine, &connection.id, since, until)
+        .apply_deletions(engine, &connection.id, since, until)
         .await?;
     println!(
         "   deletions applied: {} records deleted (the account with its contacts and opportunities), {} skipped",
@@ -236,7 +235,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // 7. The session expires (Salesforce sends no lifetime): one refresh.
     let refreshes = sim.oauth().counts().refreshes;
     sim.expire_sessions();
-    salesforce.test_connection().await?;
+    live.connector().test_connection().await?;
     println!(
         "7. session expired: {} refresh, the call went through",
         sim.oauth().counts().refreshes - refreshes
@@ -255,7 +254,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .into_iter()
         .find(|c| c["AccountId"].as_str() == Some(account))
         .and_then(|c| c["Id"].as_str().map(str::to_string));
-    salesforce
+    writeback
         .update_opportunity(
             &opp_id,
             &OpportunityUpdate {
@@ -282,7 +281,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "CloseDate",
         "Close Date cannot be moved this late in the quarter",
     );
-    let refused = salesforce
+    let refused = writeback
         .update_opportunity(
             &opp_id,
             &OpportunityUpdate {

@@ -25,6 +25,13 @@ use std::sync::Arc;
 /// write-back. Webhooks are registered per entity through
 /// [`AutotaskWebhookReceiver`](crate::AutotaskWebhookReceiver), not this
 /// connection.
+///
+/// The live connection also carries the [`AutotaskConnector`] itself (the
+/// one behind its capability handles), for Autotask's extras:
+/// `live.extension::<AutotaskConnector>()` (see
+/// [`LiveConnection::extension`](scopelink_core::LiveConnection::extension))
+/// gives [`AutotaskConnector::threshold_information`], webhook
+/// registration ([`AutotaskConnector::register_webhook`]), the zone, ...
 #[derive(Debug, Clone, Copy, Default)]
 pub struct AutotaskProvider;
 
@@ -71,7 +78,8 @@ impl ProviderFactory for AutotaskProvider {
         Ok(ProviderConnection::new(connector.clone())
             .crm(connector.clone())
             .psa(connector.clone())
-            .writeback(connector)
+            .writeback(connector.clone())
+            .extension(connector)
             .persist(ZONE_URL_SETTING, zone_url))
     }
 }

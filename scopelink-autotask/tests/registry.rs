@@ -1,12 +1,14 @@
 //! Autotask in a connector registry, against the testkit's simulator: bad
 //! settings and credentials refused at create naming the field, connect
 //! with the enabled capabilities, the zone looked up once and stored, test
-//! and sync in one call each.
+//! and sync in one call each, the connector handed back for the hourly
+//! threshold.
 
 mod common;
 
 use common::{credentials, local};
-use scopelink_autotask::{AutotaskProvider, AutotaskSettings, ZONE_URL_SETTING};
+use scopelink_autotask::{AutotaskConnector, AutotaskProvider, AutotaskSettings, ZONE_URL_SETTING};
+use scopelink_core::filter::SyncFilter;
 use scopelink_core::http::HttpConfig;
 use scopelink_core::model::DataType;
 use scopelink_core::secret::{ApiKeyPair, ApiUserSecret, Credentials, InMemoryVault};
@@ -245,4 +247,54 @@ async fn sync_through_the_registry_stores_every_company() {
         .await
         .unwrap();
     assert_eq!(again.counts(DataType::Companies).unwrap().created, 0);
+}
+
+#[tokio::test]
+async fn the_live_connection_hands_back_its_connector_for_the_threshold() {
+    let sim = AutotaskSim::start(AutotaskSimConfig::default()).await;
+    let access = Access::full();
+    let r = registry(local());
+    let conn = r
+        .create(&access, form(&sim, &[FeatureCategory::Crm]))
+        .await
+        .unwrap();
+    let live = r.connect(&access, &conn.id).await.unwrap();
+    let at = live
+        .extension::<AutotaskConnector>()
+        .expect("the Autotask factory attaches its connector");
+    assert_eq!(
+        at.zone_url().as_str(),
+        sim.zone_url(),
+        "the discovered zone"
+    );
+    assert!(
+        live.extension::<String>().is_none(),
+        "nothing for a type the factory did not attach"
+    );
+
+    sim.clear_requests();
+    let usage = at.threshold_information().await.unwrap();
+    assert_eq!(usage.threshold, 10_000);
+    assert_eq!(usage.timeframe_minutes, 60);
+    assert!(usage.used >= 1, "this call is counted: {usage:?}");
+    let paths: Vec<String> = sim.requests().into_iter().map(|q| q.path).collect();
+    assert_eq!(
+        paths
+            .iter()
+            .filter(|p| p.ends_with("/v1.0/ThresholdInformation"))
+            .count(),
+        1,
+        "{paths:?}"
+    );
+    assert!(
+        !paths.iter().any(|p| is_zone_lookup(p)),
+        "no second connector, no second zone lookup: {paths:?}"
+    );
+
+    // The same connector as the CRM handle: its requests count here.
+    let before = at.http().requests_sent();
+    let crm = live.crm().expect("CRM is enabled");
+    let preview = crm.preview(&SyncFilter::default()).await.unwrap();
+    assert_eq!(preview.companies, sim.companies().len() as u64);
+    assert!(at.http().requests_sent() > before);
 }

@@ -24,6 +24,13 @@ use url::Url;
 /// ([`ConnectWiseConnector::with_api_base`]). The live connection offers
 /// CRM (and Products) records, project push, opportunity write-back and
 /// callbacks.
+///
+/// The live connection also carries the [`ConnectWiseConnector`] itself
+/// (the one behind its capability handles), for ConnectWise's extras:
+/// `live.extension::<ConnectWiseConnector>()` (see
+/// [`LiveConnection::extension`](scopelink_core::LiveConnection::extension))
+/// gives [`ConnectWiseConnector::register_callbacks`], its API base and
+/// site, its request counts ([`ConnectWiseConnector::http`]), ...
 #[derive(Debug, Clone, Copy, Default)]
 pub struct ConnectWiseProvider;
 
@@ -86,7 +93,8 @@ impl ProviderFactory for ConnectWiseProvider {
             .crm(connector.clone())
             .psa(connector.clone())
             .writeback(connector.clone())
-            .webhooks(connector)
+            .webhooks(connector.clone())
+            .extension(connector)
             .persist(API_BASE_SETTING, api_base))
     }
 }

@@ -1,12 +1,16 @@
 //! ConnectWise in a connector registry, against the testkit's simulator:
 //! bad settings refused at create naming the field, connect with the
 //! enabled capabilities, the discovered API base stored and reused, test
-//! and sync in one call each.
+//! and sync in one call each, the connector handed back for callback
+//! registration.
 
 mod common;
 
 use common::http_config;
-use scopelink_connectwise::{ConnectWiseProvider, ConnectWiseSettings, API_BASE_SETTING};
+use scopelink_connectwise::{
+    ConnectWiseConnector, ConnectWiseProvider, ConnectWiseSettings, API_BASE_SETTING,
+};
+use scopelink_core::filter::SyncFilter;
 use scopelink_core::http::HttpConfig;
 use scopelink_core::model::DataType;
 use scopelink_core::secret::{ApiKeyPair, ClientCredentials, Credentials, InMemoryVault};
@@ -210,4 +214,48 @@ async fn refused_keys_and_unknown_company_are_recorded_by_the_test() {
     let reason = tested.error_reason().expect("Connection Error");
     assert!(reason.contains("company id"), "{reason}");
     assert!(!tested.settings.contains_key(API_BASE_SETTING));
+}
+
+#[tokio::test]
+async fn the_live_connection_hands_back_its_connector_for_callbacks() {
+    let access = Access::full();
+    let h = host(http_config()).await;
+    let c = h
+        .registry
+        .create(&access, form(&h.sim, &[FeatureCategory::Crm]))
+        .await
+        .unwrap();
+    let live = h.registry.connect(&access, &c.id).await.unwrap();
+    let cw = live
+        .extension::<ConnectWiseConnector>()
+        .expect("the ConnectWise factory attaches its connector");
+    assert_eq!(cw.api_base().as_str(), h.sim.api_base());
+    assert!(live.extension::<String>().is_none());
+
+    // A ConnectWise extra no capability trait covers: callback registration.
+    let hook = "https://hooks.example.com/connectwise";
+    let ids = cw
+        .register_callbacks(hook, &[DataType::Companies, DataType::Contacts])
+        .await
+        .unwrap();
+    assert_eq!(ids.len(), 2, "{ids:?}");
+    let callbacks = h.sim.callbacks();
+    assert_eq!(callbacks.len(), 2, "{callbacks:?}");
+    assert!(
+        callbacks
+            .iter()
+            .all(|cb| cb["url"].as_str().is_some_and(|u| u.starts_with(hook))),
+        "{callbacks:?}"
+    );
+
+    // The same connector as the CRM handle: its requests count here.
+    let before = cw.http().requests_sent();
+    let preview = live
+        .crm()
+        .expect("CRM is enabled")
+        .preview(&SyncFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(preview.companies, h.sim.company_count() as u64);
+    assert!(cw.http().requests_sent() > before);
 }

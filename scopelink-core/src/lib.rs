@@ -77,10 +77,12 @@
 //!
 //! Where to go next: [`Registry::connect`] hands out the live connector of
 //! a connection with a handle per capability ([`LiveConnection::crm`],
-//! [`LiveConnection::psa`], ...); [`Registry::push_project`] pushes a
-//! scoping project to a PSA; [`Connections`] lists, edits, disables and
-//! deletes connections and reads the activity log; [`store`] has the traits
-//! to implement for your own database.
+//! [`LiveConnection::psa`], ...) and, for a provider's own extras, its
+//! concrete connector ([`LiveConnection::extension`]);
+//! [`Registry::push_project`] pushes a scoping project to a PSA;
+//! [`Connections`] lists, edits, disables and deletes connections and reads
+//! the activity log; [`store`] has the traits to implement for your own
+//! database.
 #![forbid(unsafe_code)]
 #![warn(missing_docs)]
 

@@ -18,7 +18,33 @@
 //! Each provider crate exports one factory, named `<Provider>Provider`
 //! (`ConnectWiseProvider`, `HaloPsaProvider`, ...), implementing
 //! [`ProviderFactory`].
+//!
+//! # Provider extras: [`LiveConnection::extension`]
+//!
+//! The capability handles ([`LiveConnection::crm`],
+//! [`LiveConnection::psa`], ...) are what every provider shares, and what
+//! the registry's own calls use. What only one provider has (Autotask's
+//! hourly request threshold, Salesforce's API limits and deleted-records
+//! feed, webhook registration, ...) is a method of its concrete connector.
+//! Each provider crate's factory attaches that connector to the connection
+//! it builds ([`ProviderConnection::extension`]), and the host gets it back
+//! by type from the live connection: `live.extension::<AutotaskConnector>()`
+//! is `Some` for an Autotask connection, and its
+//! `threshold_information()` reads the database's request threshold.
+//!
+//! Use it for those extras, instead of building a second concrete
+//! connector beside the registry's: the extension is the same connector
+//! the capability handles are, so it shares their HTTP client, rate
+//! limiter, request counts and OAuth session (one token refresh, one
+//! request budget). Keep using the capability handles for what they cover:
+//! they are limited to the categories the connection has enabled, and the
+//! extension is not. [`LiveConnection::extension`] is `None` when the
+//! provider attached nothing of the type asked for (a connection of
+//! another provider, say), so a host serving many providers asks for each
+//! provider's type in turn. See its documentation for a complete example
+//! with a fake factory.
 
+mod extensions;
 mod factory;
 mod live;
 

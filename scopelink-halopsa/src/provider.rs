@@ -18,6 +18,14 @@ use std::sync::Arc;
 /// the host address under the registry's address policy, the ticket type
 /// ids, the client id. The live connection offers CRM records and project
 /// push.
+///
+/// The live connection also carries the [`HaloPsaConnector`] itself (the
+/// one behind its capability handles, sharing its token), for HaloPSA's
+/// extras: `live.extension::<HaloPsaConnector>()` (see
+/// [`LiveConnection::extension`](scopelink_core::LiveConnection::extension))
+/// gives its normalized address ([`HaloPsaConnector::base_url`]), its
+/// request counts ([`HaloPsaConnector::http`]) and its page window
+/// ([`HaloPsaConnector::concurrency`]).
 #[derive(Debug, Clone, Copy, Default)]
 pub struct HaloPsaProvider;
 
@@ -46,6 +54,7 @@ impl ProviderFactory for HaloPsaProvider {
         let connector = Arc::new(build(&request)?);
         Ok(ProviderConnection::new(connector.clone())
             .crm(connector.clone())
-            .psa(connector))
+            .psa(connector.clone())
+            .extension(connector))
     }
 }

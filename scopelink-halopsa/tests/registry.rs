@@ -1,10 +1,12 @@
 //! HaloPSA in a connector registry, against the testkit's simulator: bad
 //! settings refused at create naming the field, connect with the enabled
-//! capabilities, test and sync in one call each.
+//! capabilities, test and sync in one call each, the connector handed
+//! back.
 
 mod common;
 
 use common::{credentials, http, settings};
+use scopelink_core::filter::SyncFilter;
 use scopelink_core::http::HttpConfig;
 use scopelink_core::model::DataType;
 use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault};
@@ -12,7 +14,7 @@ use scopelink_core::{
     Access, Connections, ConnectorError, Error, FeatureCategory, MemoryStore, NewConnection,
     Provider, Registry, SyncRequest,
 };
-use scopelink_halopsa::HaloPsaProvider;
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaProvider};
 use scopelink_testkit::halopsa::HaloPsaSim;
 use std::sync::Arc;
 
@@ -119,4 +121,36 @@ async fn connect_test_and_sync_in_one_call_each() {
         .await
         .unwrap();
     assert!(r.connect(&access, &both.id).await.unwrap().psa().is_some());
+}
+
+#[tokio::test]
+async fn the_live_connection_hands_back_its_connector() {
+    let sim = HaloPsaSim::start_default().await;
+    let access = Access::full();
+    let r = registry(http());
+    let c = r
+        .create(&access, form(&sim.uri(), &[FeatureCategory::Crm]))
+        .await
+        .unwrap();
+    let live = r.connect(&access, &c.id).await.unwrap();
+    let halo = live
+        .extension::<HaloPsaConnector>()
+        .expect("the HaloPSA factory attaches its connector");
+    assert_eq!(
+        halo.base_url().trim_end_matches('/'),
+        sim.uri().trim_end_matches('/')
+    );
+    assert!(live.extension::<String>().is_none());
+    assert_eq!(halo.http().requests_sent(), 0, "connecting sends nothing");
+
+    // The same connector as the CRM handle: one HTTP client, its requests
+    // (the token and the count) seen here.
+    let preview = live
+        .crm()
+        .expect("CRM is enabled")
+        .preview(&SyncFilter::default())
+        .await
+        .unwrap();
+    assert_eq!(preview.companies, sim.clients().len() as u64);
+    assert!(halo.http().requests_sent() >= 2, "a token, then the count");
 }

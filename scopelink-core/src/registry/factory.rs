@@ -2,6 +2,7 @@
 //! [`Registry`](super::Registry): [`ProviderFactory`], the input it gets
 //! ([`ConnectRequest`]) and what it builds ([`ProviderConnection`]).
 
+use super::extensions::Extensions;
 use crate::connection::ConnectionId;
 use crate::connections::Connections;
 use crate::connector::{
@@ -13,6 +14,7 @@ use crate::http::HttpConfig;
 use crate::provider::Provider;
 use crate::secret::Credentials;
 use async_trait::async_trait;
+use std::any::Any;
 use std::collections::BTreeMap;
 use std::sync::Arc;
 
@@ -107,7 +109,10 @@ pub trait ProviderFactory: Send + Sync {
 }
 
 /// A connector a factory built, with a handle for each capability its
-/// provider implements.
+/// provider implements and, for what the capability traits do not cover
+/// (a provider's own usage figures, deletion feeds, ...), its concrete
+/// connector or other provider-specific handles attached with
+/// [`ProviderConnection::extension`].
 #[derive(Clone)]
 pub struct ProviderConnection {
     pub(crate) connector: Arc<dyn Connector>,
@@ -117,6 +122,7 @@ pub struct ProviderConnection {
     pub(crate) webhooks: Option<Arc<dyn WebhookReceiver>>,
     pub(crate) esign: Option<Arc<dyn ESignature>>,
     pub(crate) files: Option<Arc<dyn FileStorage>>,
+    pub(crate) extensions: Extensions,
     pub(crate) persist: BTreeMap<String, String>,
 }
 
@@ -130,6 +136,7 @@ impl std::fmt::Debug for ProviderConnection {
             .field("webhooks", &self.webhooks.is_some())
             .field("esign", &self.esign.is_some())
             .field("files", &self.files.is_some())
+            .field("extensions", &self.extensions.names())
             .field("persist", &self.persist.keys().collect::<Vec<_>>())
             .finish()
     }
@@ -147,6 +154,7 @@ impl ProviderConnection {
             webhooks: None,
             esign: None,
             files: None,
+            extensions: Extensions::default(),
             persist: BTreeMap::new(),
         }
     }
@@ -185,6 +193,18 @@ impl ProviderConnection {
     /// With file storage.
     pub fn files(mut self, files: Arc<dyn FileStorage>) -> Self {
         self.files = Some(files);
+        self
+    }
+
+    /// With a provider-specific handle the host gets back by its type
+    /// through [`LiveConnection::extension`](super::LiveConnection::extension):
+    /// a factory attaches its concrete connector (the same `Arc` it hands
+    /// out as the capability handles, so both share one HTTP client, rate
+    /// limiter and token cache) for the provider's extras the capability
+    /// traits do not cover. One value per type: attaching a second value
+    /// of the same type replaces the first.
+    pub fn extension<T: Any + Send + Sync>(mut self, value: Arc<T>) -> Self {
+        self.extensions.insert(value);
         self
     }
 

@@ -8,6 +8,7 @@ use crate::connector::{
     WebhookReceiver,
 };
 use crate::provider::FeatureCategory;
+use std::any::Any;
 use std::sync::Arc;
 
 /// A connection turned into its live connector by
@@ -29,6 +30,7 @@ impl std::fmt::Debug for LiveConnection {
             .field("psa", &self.psa().is_some())
             .field("writeback", &self.writeback().is_some())
             .field("webhooks", &self.webhooks().is_some())
+            .field("extensions", &self.built.extensions.names())
             .finish_non_exhaustive()
     }
 }
@@ -109,5 +111,98 @@ impl LiveConnection {
     /// The PSA project creation as a shared handle.
     pub fn psa_shared(&self) -> Option<Arc<dyn PsaProjects>> {
         self.built.psa.clone()
+    }
+
+    /// The provider-specific handle of type `T` the provider's factory
+    /// attached ([`ProviderConnection::extension`]), or `None` for a type
+    /// it did not attach. Each provider crate's factory attaches its
+    /// concrete connector (`AutotaskConnector`, `SalesforceConnector`,
+    /// ...; its docs say which), the same one the capability handles
+    /// share, for the provider's extras no capability trait covers: usage
+    /// and limits, deletion feeds, webhook registration, ... Ask for the
+    /// type itself, not its `Arc`. Each [`Registry::connect`](super::Registry::connect)
+    /// builds a new connector; clones of one live connection share theirs.
+    ///
+    /// Unlike the capability handles, an extension is not limited to the
+    /// categories the connection has enabled: the concrete connector can
+    /// do everything its provider implements. Use the capability handles
+    /// for what they cover, so a disabled category stays off, and the
+    /// extension only for the provider's own extras.
+    ///
+    /// ```
+    /// # #[tokio::main(flavor = "current_thread")]
+    /// # async fn main() -> Result<(), Box<dyn std::error::Error>> {
+    /// use scopelink_core::connector::Connector;
+    /// use scopelink_core::registry::{ConnectRequest, ProviderConnection};
+    /// use scopelink_core::secret::{ApiKeyPair, Credentials, InMemoryVault};
+    /// use scopelink_core::{
+    ///     async_trait, Access, ConnectorError, Connections, FeatureCategory, MemoryStore,
+    ///     NewConnection, Provider, ProviderFactory, Registry,
+    /// };
+    /// use std::collections::BTreeSet;
+    /// use std::sync::Arc;
+    ///
+    /// // A provider crate's concrete connector, with an extra of its own.
+    /// struct AcmeConnector;
+    ///
+    /// impl AcmeConnector {
+    ///     /// The requests left this hour: no capability trait covers it.
+    ///     async fn requests_left(&self) -> Result<u32, ConnectorError> {
+    ///         Ok(4_200)
+    ///     }
+    /// }
+    ///
+    /// #[async_trait]
+    /// impl Connector for AcmeConnector {
+    ///     fn provider(&self) -> Provider {
+    ///         Provider::HaloPsa
+    ///     }
+    ///     fn capabilities(&self) -> BTreeSet<FeatureCategory> {
+    ///         BTreeSet::new()
+    ///     }
+    ///     async fn test_connection(&self) -> Result<(), ConnectorError> {
+    ///         Ok(())
+    ///     }
+    /// }
+    ///
+    /// // Its factory hands out the connector as trait handles and attaches
+    /// // the same connector as itself.
+    /// struct AcmeProvider;
+    ///
+    /// #[async_trait]
+    /// impl ProviderFactory for AcmeProvider {
+    ///     fn provider(&self) -> Provider {
+    ///         Provider::HaloPsa
+    ///     }
+    ///     fn validate(&self, _: &ConnectRequest) -> Result<(), ConnectorError> {
+    ///         Ok(())
+    ///     }
+    ///     async fn connect(&self, _: ConnectRequest) -> Result<ProviderConnection, ConnectorError> {
+    ///         let connector = Arc::new(AcmeConnector);
+    ///         Ok(ProviderConnection::new(connector.clone()).extension(connector))
+    ///     }
+    /// }
+    ///
+    /// // The host: one registry, then any stored connection made live.
+    /// let store = Arc::new(MemoryStore::new());
+    /// let connections = Connections::new(store, Arc::new(InMemoryVault::new()));
+    /// let registry = Registry::new(connections).with_provider(AcmeProvider);
+    /// let access = Access::full();
+    /// let keys = ApiKeyPair::new("acme", "public-key", "private-key");
+    /// let new = NewConnection::new(Provider::HaloPsa, "Acme", Credentials::ApiKeyPair(keys));
+    /// let connection = registry.create(&access, new).await?;
+    /// let live = registry.connect(&access, &connection.id).await?;
+    ///
+    /// let acme = live
+    ///     .extension::<AcmeConnector>()
+    ///     .ok_or("the Acme factory attaches its connector")?;
+    /// assert_eq!(acme.requests_left().await?, 4_200);
+    /// // Nothing for a type the factory did not attach.
+    /// assert!(live.extension::<String>().is_none());
+    /// # Ok(())
+    /// # }
+    /// ```
+    pub fn extension<T: Any + Send + Sync>(&self) -> Option<Arc<T>> {
+        self.built.extensions.get::<T>()
     }
 }

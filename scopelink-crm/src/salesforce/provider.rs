@@ -30,6 +30,13 @@ use std::sync::Arc;
 /// offers CRM records and opportunity write-back. Outbound Messages are
 /// received through [`OutboundMessages`](super::OutboundMessages), not this
 /// connection.
+///
+/// The live connection also carries the [`SalesforceConnector`] itself
+/// (the one behind its capability handles, sharing its OAuth session), for
+/// Salesforce's extras: `live.extension::<SalesforceConnector>()` (see
+/// [`LiveConnection::extension`](scopelink_core::LiveConnection::extension))
+/// gives [`SalesforceConnector::limits`], [`SalesforceConnector::api_usage`],
+/// [`SalesforceConnector::apply_deletions`], ...
 #[derive(Debug, Clone)]
 pub struct SalesforceProvider {
     client_id: String,
@@ -128,6 +135,7 @@ impl ProviderFactory for SalesforceProvider {
         let connector = Arc::new(SalesforceConnector::new(settings, session, http)?);
         Ok(ProviderConnection::new(connector.clone())
             .crm(connector.clone())
-            .writeback(connector))
+            .writeback(connector.clone())
+            .extension(connector))
     }
 }
