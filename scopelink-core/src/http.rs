@@ -23,6 +23,12 @@
 //!   limit, repeated pages refused); [`collect_pages`] gathers a small list
 //!   under an item limit.
 //!
+//! - [`Request`], [`Response`] and their [`Headers`] are the SDK's own
+//!   types (no reqwest type in the API): header names case-insensitive,
+//!   values as text, credentials redacted from `Debug`. A transport
+//!   failure keeps the transport's error as its typed source
+//!   ([`TransportCause`](crate::error::TransportCause)).
+//!
 //! - TLS with rustls: built-in roots chosen by a cargo feature
 //!   (`rustls-webpki-roots`, the default, or `rustls-native-roots`), plus
 //!   any private CA added with [`HttpConfig::with_root_certificate`].
