@@ -12,13 +12,21 @@
 //! `CW_SERVER`, `CW_COMPANY`, `CW_PUBLIC_KEY`, `CW_PRIVATE_KEY` and
 //! `CW_CLIENT_ID`; the steps that change data (simulated edits, the
 //! webhook, the write-back) are then skipped.
+//!
+//! Everything goes through a registry with the ConnectWise provider
+//! linked: it creates the connection and makes it live (discovering the API
+//! base and storing it on the connection); the live connection's capability
+//! handles (CRM, webhooks, write-back) preview, sync, verify the callback
+//! and write back, and the `ConnectWiseConnector` it hands back
+//! (`LiveConnection::extension`) does ConnectWise's own extras: callback
+//! registration and the request count.
 
 use chrono::NaiveDate;
 use rust_decimal::Decimal;
-use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings, API_BASE_SETTING};
-use scopelink_core::connector::{
-    CrmSource, OpportunityUpdate, OpportunityWriteBack, WebhookReceiver,
+use scopelink_connectwise::{
+    ConnectWiseConnector, ConnectWiseProvider, ConnectWiseSettings, API_BASE_SETTING,
 };
+use scopelink_core::connector::OpportunityUpdate;
 use scopelink_core::filter::{FilterOption, SyncFilter};
 use scopelink_core::http::{AddressPolicy, HttpConfig};
 use scopelink_core::model::{DataType, Record};
@@ -27,7 +35,7 @@ use scopelink_core::store::RecordStore;
 use scopelink_core::sync::{SyncCounts, SyncProgress, SyncReport};
 use scopelink_core::webhook::WebhookRequest;
 use scopelink_core::{
-    Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider, SyncEngine,
+    Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider, Registry,
     SyncRequest,
 };
 use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
@@ -182,13 +190,17 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let mut summary: Vec<(String, String)> = Vec::new();
 
-    // The host's side: a store, a vault and the connection service.
+    // The host's side: a store, a vault, the connection service, and the
+    // registry with the ConnectWise provider linked.
     let store = Arc::new(MemoryStore::new());
     let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
+    let registry = Registry::new(connections)
+        .with_http(HttpConfig::default().with_addresses(target.addresses))
+        .with_provider(ConnectWiseProvider);
     let admin = Access::full();
     let settings = ConnectWiseSettings::new(target.server_url.clone(), target.client_id.clone())
         .board_id("31");
-    let conn = connections
+    let conn = registry
         .create(
             &admin,
             NewConnection::new(
@@ -213,31 +225,38 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         conn.name, conn.status
     );
 
-    // The connector, built from what the host stored; the API base is
-    // discovered through /login/companyinfo and kept in the settings.
-    let Credentials::ApiKeyPair(keys) = connections.credentials(&admin, &conn.id).await? else {
-        return Err("unexpected credential type".into());
-    };
-    let cw = ConnectWiseConnector::connect(
-        ConnectWiseSettings::from_map(&conn.settings)?,
-        keys,
-        HttpConfig::default().with_addresses(target.addresses),
-    )
-    .await?
-    .with_page_size(100);
-    connections
-        .set_setting(&admin, &conn.id, API_BASE_SETTING, cw.api_base().as_str())
-        .await?;
-    println!("   API base discovered: {}", cw.api_base());
+    // The live connection, built from what the host stored; the API base
+    // is discovered through /login/companyinfo and kept in the settings.
+    let live = registry.connect(&admin, &conn.id).await?;
+    println!(
+        "   API base discovered: {}",
+        live.connection()
+            .settings
+            .get(API_BASE_SETTING)
+            .map_or("?", String::as_str)
+    );
+    // The capability handles, and ConnectWise's own connector for its extras.
+    let crm = live.crm().ok_or("the connection enables CRM")?;
+    let webhooks = live
+        .webhooks()
+        .ok_or("the ConnectWise provider verifies callbacks")?;
+    let writeback = live.writeback().ok_or("the connection enables CRM")?;
+    let cw = live
+        .extension::<ConnectWiseConnector>()
+        .ok_or("the ConnectWise provider attaches its connector")?;
 
-    let conn = connections.test(&admin, &conn.id, &cw).await?;
+    // Tested with the live connector, so its request is counted below.
+    let conn = registry
+        .connections()
+        .test(&admin, &conn.id, live.connector())
+        .await?;
     println!("2. tested: {}", conn.status);
     summary.push(("test connection".into(), conn.status.to_string()));
     if !conn.is_connected() {
         return Err(format!("the connection test failed: {}", conn.status).into());
     }
 
-    let options = cw.filter_options().await?;
+    let options = crm.filter_options().await?;
     println!("3. filter options:");
     println!("     company types: {}", names(&options.company_types));
     println!("     statuses:      {}", names(&options.statuses));
@@ -268,8 +287,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .map(|o| o.name.as_str())
         .collect::<Vec<_>>()
         .join(" + ");
-    let everything = cw.preview(&SyncFilter::default()).await?;
-    let preview = cw.preview(&filter).await?;
+    let everything = crm.preview(&SyncFilter::default()).await?;
+    let preview = crm.preview(&filter).await?;
     println!(
         "4. preview: {} of {} companies match \"{described}\"",
         preview.companies, everything.companies
@@ -282,13 +301,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         ),
     ));
 
-    let engine = SyncEngine::new(connections.clone());
+    let engine = registry.sync_engine();
     let incremental = SyncRequest::all();
     let request = incremental.clone().full();
     println!("5. full sync (every company; contacts of unknown companies are skipped):");
     let t = Instant::now();
     let report = engine
-        .run(&admin, &conn.id, &cw, &request, Some(&progress_line))
+        .run(&admin, &conn.id, crm, &request, Some(&progress_line))
         .await?;
     println!("   full sync took {:.2?}:", t.elapsed());
     for line in report_lines(&report) {
@@ -311,7 +330,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             "6. companies {changed:?} edited in ConnectWise; incremental sync (uses the cursor):"
         );
         let report = engine
-            .run(&admin, &conn.id, &cw, &incremental, Some(&progress_line))
+            .run(&admin, &conn.id, crm, &incremental, Some(&progress_line))
             .await?;
         for line in report_lines(&report) {
             println!("     {line}");
@@ -354,8 +373,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             body,
             url: Some(format!("{hook}?recordId=262")),
         };
-        let events = cw.receive(&callback).await?;
-        let applied = engine.apply_webhook(&conn.id, &cw, events).await?;
+        let events = webhooks.receive(&callback).await?;
+        let applied = engine.apply_webhook(&conn.id, crm, events).await?;
         let stored = match store.record(&conn.id, DataType::Companies, "262").await? {
             Some(Record::Company(c)) => c.name,
             _ => "(missing)".into(),
@@ -368,7 +387,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         forged.body = String::from_utf8_lossy(&callback.body)
             .replace("renamed in ConnectWise", "renamed by an attacker")
             .into_bytes();
-        match cw.receive(&forged).await {
+        match webhooks.receive(&forged).await {
             Ok(_) => println!("   a forged callback was accepted (unexpected)"),
             Err(e) => println!("   a forged copy is refused: {e}"),
         }
@@ -386,7 +405,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             close_date: NaiveDate::from_ymd_opt(2026, 6, 30),
             contact_id: None,
         };
-        cw.update_opportunity(&opp.id.to_string(), &update).await?;
+        writeback
+            .update_opportunity(&opp.id.to_string(), &update)
+            .await?;
         let after = sim.opportunity(opp.id).unwrap_or_default();
         let value: f64 = sim
             .forecast_items(opp.id)
@@ -418,7 +439,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     } else {
         println!("6. incremental sync (uses the cursor):");
         let report = engine
-            .run(&admin, &conn.id, &cw, &incremental, Some(&progress_line))
+            .run(&admin, &conn.id, crm, &incremental, Some(&progress_line))
             .await?;
         for line in report_lines(&report) {
             println!("     {line}");

@@ -6,16 +6,22 @@
 //! The same scoping project is pushed once in each task mode (one HaloPSA
 //! project each, with the tree created), then the scope grows and the
 //! first project is resubmitted: only the new service is added.
+//!
+//! The connection is created in a registry with the HaloPSA provider
+//! linked and made live there; its PSA handle reads the push form's lookups
+//! and pushes, and the `HaloPsaConnector` it hands back
+//! (`LiveConnection::extension`) gives HaloPSA's request count.
 
 use rust_decimal::Decimal;
-use scopelink_core::connector::PsaProjects;
 use scopelink_core::http::{AddressPolicy, HttpConfig};
 use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
 use scopelink_core::model::{Service, SubService};
 use scopelink_core::push::PushProgress;
 use scopelink_core::secret::{Credentials, InMemoryVault};
-use scopelink_core::{Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider};
-use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
+use scopelink_core::{
+    Access, Connections, FeatureCategory, MemoryStore, NewConnection, Provider, Registry,
+};
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaProvider, HaloPsaSettings};
 use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig, SimTask};
 use std::sync::Arc;
 
@@ -69,14 +75,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     let sim = HaloPsaSim::start(HaloPsaSimConfig::default()).await;
     println!("HaloPSA simulator on {}", sim.uri());
 
-    // The host's side: a store, a vault and the connection service.
+    // The host's side: a store, a vault, the connection service, and the
+    // registry with the HaloPSA provider linked.
     let store = Arc::new(MemoryStore::new());
     let connections = Connections::new(store.clone(), Arc::new(InMemoryVault::new()));
+    let registry = Registry::new(connections)
+        // The simulator runs on plain http on loopback.
+        .with_http(HttpConfig::default().with_addresses(AddressPolicy::allow_local()))
+        .with_provider(HaloPsaProvider);
     let admin = Access::full();
     let settings = HaloPsaSettings::new(sim.uri())
         .project_ticket_type_id("3")
         .task_ticket_type_id("26");
-    let conn = connections
+    let conn = registry
         .create(
             &admin,
             NewConnection::new(
@@ -93,22 +104,20 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .await?;
     println!("created connection {} [{}]", conn.name, conn.status);
 
-    // The connector, built from what the host stored.
-    let Credentials::ClientCredentials(credentials) =
-        connections.credentials(&admin, &conn.id).await?
-    else {
-        return Err("unexpected credential type".into());
-    };
-    let halo = HaloPsaConnector::new(
-        HaloPsaSettings::from_map(&conn.settings)?,
-        credentials,
-        // The simulator runs on plain http on loopback.
-        HttpConfig::default().with_addresses(AddressPolicy::allow_local()),
-    )?;
-    let conn = connections.test(&admin, &conn.id, &halo).await?;
+    // The live connection, built from what the host stored, tested with
+    // its own connector (one token for the whole run).
+    let live = registry.connect(&admin, &conn.id).await?;
+    let conn = registry
+        .connections()
+        .test(&admin, &conn.id, live.connector())
+        .await?;
     println!("tested: {}", conn.status);
+    let psa = live.psa().ok_or("the connection enables PSA")?;
+    let halo = live
+        .extension::<HaloPsaConnector>()
+        .ok_or("the HaloPSA provider attaches its connector")?;
 
-    let lookups = halo.push_lookups().await?;
+    let lookups = psa.push_lookups().await?;
     let names = |items: &[scopelink_core::connector::LookupItem]| {
         items
             .iter()
@@ -167,8 +176,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         let mut options = options.clone();
         options.task_mode = mode;
         println!("\npushing \"{}\", task mode {what}:", project.name);
-        let report = connections
-            .push_project(&admin, &conn.id, &halo, &project, &options, Some(&progress))
+        let report = registry
+            .connections()
+            .push_project(&admin, &conn.id, psa, &project, &options, Some(&progress))
             .await?;
         println!(
             "pushed: HaloPSA project #{}, {} objects created",
@@ -205,8 +215,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         "\nresubmitting \"{}\" (project #{first_id}) with a new service:",
         project.name
     );
-    let report = connections
-        .push_project(&admin, &conn.id, &halo, &project, &options, Some(&progress))
+    let report = registry
+        .connections()
+        .push_project(&admin, &conn.id, psa, &project, &options, Some(&progress))
         .await?;
     println!(
         "resubmitted: {} objects added to HaloPSA project #{}",

@@ -10,13 +10,20 @@
 //! re-sync, pushes a sample scoping project to HaloPSA, and prints a summary
 //! table. Pass a path to keep the database: `-- ./scopelink.db`.
 //!
+//! The connectors come from a registry with the ConnectWise and HaloPSA
+//! providers linked: it creates each connection (settings checked before
+//! anything is stored) and turns it into its live connection, whose
+//! capability handles (CRM, PSA) sync, preview and push. Only the request
+//! counts come from the concrete connectors, which the live connections
+//! hand back (`LiveConnection::extension`).
+//!
 //! On a terminal, progress is drawn as live bars on stderr; when stderr is
 //! not a terminal (piped, CI logs) the bars would be hidden, so plain
 //! progress lines are printed instead.
 
 use indicatif::{MultiProgress, ProgressBar, ProgressDrawTarget, ProgressStyle};
-use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseSettings, API_BASE_SETTING};
-use scopelink_core::connector::{CrmSource, LookupItem, PsaProjects};
+use scopelink_connectwise::{ConnectWiseConnector, ConnectWiseProvider, ConnectWiseSettings};
+use scopelink_core::connector::LookupItem;
 use scopelink_core::filter::SyncFilter;
 use scopelink_core::http::{AddressPolicy, HttpConfig};
 use scopelink_core::mapping::{sample_project, PushOptions, TaskMode};
@@ -26,9 +33,9 @@ use scopelink_core::store::RecordStore;
 use scopelink_core::sync::{SyncProgress, SyncReport};
 use scopelink_core::{
     Access, ConnectionId, Connections, DataType, FeatureCategory, NewConnection, Provider,
-    SyncEngine, SyncRequest,
+    Registry, SyncRequest,
 };
-use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
+use scopelink_halopsa::{HaloPsaConnector, HaloPsaProvider, HaloPsaSettings};
 use scopelink_store_sqlite::{SqliteStore, VaultKey};
 use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig};
@@ -176,11 +183,16 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("ConnectWise simulator on {}", cw_sim.server_url());
     println!("HaloPSA simulator on     {}", halo_sim.uri());
 
-    // The host's side: one SQLite file holds the store and the encrypted vault.
+    // The host's side: one SQLite file holds the store and the encrypted
+    // vault; the registry links both providers.
     let store = Arc::new(SqliteStore::open(&db_path).await?);
     let vault = Arc::new(store.vault(VaultKey::generate()));
     let connections = Connections::new(store.clone(), vault);
-    let engine = SyncEngine::new(connections.clone());
+    let registry = Registry::new(connections)
+        .with_http(local_http())
+        .with_provider(ConnectWiseProvider)
+        .with_provider(HaloPsaProvider);
+    let engine = registry.sync_engine();
     let admin = Access::full();
     println!("store: {}\n", db_path.display());
 
@@ -190,7 +202,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         cw_sim.client_id().to_string(),
     )
     .board_id("31");
-    let cw_conn = connections
+    let cw_conn = registry
         .create(
             &admin,
             NewConnection::new(
@@ -210,31 +222,24 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .settings(cw_settings.to_map()),
         )
         .await?;
-    let Credentials::ApiKeyPair(keys) = connections.credentials(&admin, &cw_conn.id).await? else {
-        return Err("unexpected credential type".into());
-    };
-    let cw = ConnectWiseConnector::connect(
-        ConnectWiseSettings::from_map(&cw_conn.settings)?,
-        keys,
-        local_http(),
-    )
-    .await?;
-    connections
-        .set_setting(
-            &admin,
-            &cw_conn.id,
-            API_BASE_SETTING,
-            cw.api_base().as_str(),
-        )
+    // Connecting discovers the API base and stores it on the connection;
+    // the test uses the live connector, so its requests are counted below.
+    let cw_live = registry.connect(&admin, &cw_conn.id).await?;
+    let cw_conn = registry
+        .connections()
+        .test(&admin, &cw_conn.id, cw_live.connector())
         .await?;
-    let cw_conn = connections.test(&admin, &cw_conn.id, &cw).await?;
     println!("{}: {}", cw_conn.name, cw_conn.status);
+    let cw_crm = cw_live.crm().ok_or("the connection enables CRM")?;
+    let cw_connector = cw_live
+        .extension::<ConnectWiseConnector>()
+        .ok_or("the ConnectWise provider attaches its connector")?;
 
     // HaloPSA: CRM and PSA.
     let halo_settings = HaloPsaSettings::new(halo_sim.uri())
         .project_ticket_type_id("3")
         .task_ticket_type_id("26");
-    let halo_conn = connections
+    let halo_conn = registry
         .create(
             &admin,
             NewConnection::new(
@@ -246,20 +251,19 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
             .settings(halo_settings.to_map()),
         )
         .await?;
-    let Credentials::ClientCredentials(credentials) =
-        connections.credentials(&admin, &halo_conn.id).await?
-    else {
-        return Err("unexpected credential type".into());
-    };
-    let halo = HaloPsaConnector::new(
-        HaloPsaSettings::from_map(&halo_conn.settings)?,
-        credentials,
-        local_http(),
-    )?;
-    let halo_conn = connections.test(&admin, &halo_conn.id, &halo).await?;
+    let halo_live = registry.connect(&admin, &halo_conn.id).await?;
+    let halo_conn = registry
+        .connections()
+        .test(&admin, &halo_conn.id, halo_live.connector())
+        .await?;
     println!("{}: {}", halo_conn.name, halo_conn.status);
+    let halo_crm = halo_live.crm().ok_or("the connection enables CRM")?;
+    let halo_psa = halo_live.psa().ok_or("the connection enables PSA")?;
+    let halo_connector = halo_live
+        .extension::<HaloPsaConnector>()
+        .ok_or("the HaloPSA provider attaches its connector")?;
 
-    let preview = cw.preview(&SyncFilter::default()).await?;
+    let preview = cw_crm.preview(&SyncFilter::default()).await?;
     println!(
         "\nsyncing ({} ConnectWise companies match the empty filter):",
         preview.companies
@@ -279,7 +283,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .run(
             &admin,
             &cw_conn.id,
-            &cw,
+            cw_crm,
             &full,
             Some(&|p| cw_bars.update(p)),
         )
@@ -290,7 +294,7 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .run(
             &admin,
             &halo_conn.id,
-            &halo,
+            halo_crm,
             &full,
             Some(&|p| halo_bars.update(p)),
         )
@@ -300,13 +304,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     // Nothing changed at the provider: an incremental run comes back unchanged.
     let before = cw_sim.request_count();
     let report = engine
-        .run(&admin, &cw_conn.id, &cw, &SyncRequest::default(), None)
+        .run(&admin, &cw_conn.id, cw_crm, &SyncRequest::default(), None)
         .await?;
     let resync_requests = cw_sim.request_count() - before;
     table.extend(rows(&cw_conn.name, "re-sync", &report));
 
     // Push a scoping project to HaloPSA.
-    let lookups = halo.push_lookups().await?;
+    let lookups = halo_psa.push_lookups().await?;
     let mut options = PushOptions::for_company(
         pick(&lookups.companies, "Brightwater Dental").ok_or("HaloPSA has no clients")?,
     );
@@ -341,11 +345,12 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         push_bar.set_position(p.created as u64);
         push_bar.set_message(p.item.to_string());
     };
-    let pushed = connections
+    let pushed = registry
+        .connections()
         .push_project(
             &admin,
             &halo_conn.id,
-            &halo,
+            halo_psa,
             &project,
             &options,
             Some(&on_push),
@@ -396,7 +401,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         halo_conn.name,
         stored(&store, &halo_conn.id).await?
     );
-    let skips = connections
+    let skips = registry
+        .connections()
         .activity(&admin, Some(&cw_conn.id), 1_000)
         .await?
         .into_iter()
@@ -410,13 +416,13 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     println!("  activity log: {skips} ConnectWise records skipped with a reason (contacts of unknown companies)");
     println!(
         "requests: ConnectWise {}, HaloPSA {}; finished in {:.2?}",
-        cw.http().requests_sent(),
-        halo.http().requests_sent(),
+        cw_connector.http().requests_sent(),
+        halo_connector.http().requests_sent(),
         started.elapsed()
     );
     if !keep_db {
-        drop(connections);
-        drop(engine);
+        drop((cw_live, halo_live, cw_connector, halo_connector));
+        drop(registry);
         drop(store);
         for suffix in ["", "-wal", "-shm"] {
             let _ = std::fs::remove_file(format!("{}{suffix}", db_path.display()));
