@@ -198,7 +198,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
         .with_http(HttpConfig::default().with_addresses(target.addresses))
         .with_provider(ConnectWiseProvider);
     let admin = Access::full();
+    // Pages of 100 records, so the progress lines show the paging.
     let settings = ConnectWiseSettings::new(target.server_url.clone(), target.client_id.clone())
+        .page_size(100)
         .board_id("31");
     let conn = registry
         .create(

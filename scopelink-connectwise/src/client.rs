@@ -212,6 +212,7 @@ pub(crate) fn check<'a>(
             "the ConnectWise clientId of this integration is missing; ConnectWise requires it on every call",
         ));
     }
+    settings.records_per_page()?;
     if keys.company_id.is_empty() {
         return Err(config_error(
             "company_id",
@@ -339,6 +340,7 @@ impl ConnectWiseConnector {
             segments.pop_if_empty();
         }
         let version = check(&settings, &keys)?;
+        let page_size = settings.records_per_page()?;
         // Held as secrets so the plain text is zeroized when dropped.
         let credentials = SecretString::from(format!(
             "{}+{}:{}",
@@ -364,12 +366,13 @@ impl ConnectWiseConnector {
                 authorization,
                 signing_keys,
             }),
-            page_size: MAX_PAGE_SIZE,
+            page_size,
             window: AdaptiveWindow::new(CONCURRENCY_LIMIT),
         })
     }
 
-    /// Sets the page size of list requests (1..=1000; default 1000).
+    /// Sets the page size of list requests (1..=1000; default the
+    /// settings' [`ConnectWiseSettings::page_size`], else 1000).
     pub fn with_page_size(mut self, page_size: u32) -> Self {
         self.page_size = page_size.clamp(1, MAX_PAGE_SIZE);
         self

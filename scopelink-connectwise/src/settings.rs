@@ -36,6 +36,10 @@ pub struct ConnectWiseSettings {
     /// The billing method of new projects (`ActualRates`, `FixedFee`,
     /// `NotToExceed`, `OverrideRate`); default `ActualRates`.
     pub billing_method: Option<String>,
+    /// Records per page of a sync, 1 to 1,000 (ConnectWise's largest
+    /// `pageSize`); default 1,000. Smaller pages commit and report progress
+    /// more often, for more requests.
+    pub page_size: Option<String>,
 }
 
 impl ConnectWiseSettings {
@@ -58,6 +62,7 @@ impl ConnectWiseSettings {
             api_version: None,
             board_id: None,
             billing_method: None,
+            page_size: None,
         }
     }
 
@@ -79,8 +84,34 @@ impl ConnectWiseSettings {
         self
     }
 
+    /// With `page_size` records per page of a sync (1 to 1,000).
+    pub fn page_size(mut self, page_size: u32) -> Self {
+        self.page_size = Some(page_size.to_string());
+        self
+    }
+
+    /// The page size of a sync: the setting, else 1,000. A value that is
+    /// not a whole number from 1 to 1,000 is
+    /// [`ConnectorError::InvalidConfig`] naming `page_size`.
+    pub fn records_per_page(&self) -> Result<u32, ConnectorError> {
+        let Some(text) = self.page_size.as_deref().map(str::trim) else {
+            return Ok(crate::client::MAX_PAGE_SIZE);
+        };
+        match text.parse::<u32>() {
+            Ok(n) if (1..=crate::client::MAX_PAGE_SIZE).contains(&n) => Ok(n),
+            _ => Err(ConnectorError::InvalidConfig {
+                field: "page_size",
+                message: format!(
+                    "the page size must be a whole number from 1 to {}; correct it in the connection form",
+                    crate::client::MAX_PAGE_SIZE
+                ),
+            }),
+        }
+    }
+
     /// Reads settings from a connection's settings map (keys `server_url`,
-    /// `client_id`, `api_version`, `board_id`, `billing_method`; values
+    /// `client_id`, `api_version`, `board_id`, `billing_method`,
+    /// `page_size`; values
     /// trimmed, blank ones absent, other keys such as [`API_BASE_SETTING`]
     /// ignored).
     pub fn from_map(map: &BTreeMap<String, String>) -> Result<Self, ConnectorError> {

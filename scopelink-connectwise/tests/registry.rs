@@ -97,6 +97,9 @@ async fn create_refuses_bad_settings_naming_the_field() {
         ("api_version", "2025.1; x=1", "api_version"),
         ("board_id", "main board", "board_id"),
         ("billing_method", "Hourly", "billing_method"),
+        ("page_size", "0", "page_size"),
+        ("page_size", "1001", "page_size"),
+        ("page_size", "ten", "page_size"),
         (API_BASE_SETTING, "ftp://api.example.com/", API_BASE_SETTING),
     ] {
         assert_eq!(
@@ -186,6 +189,40 @@ async fn connect_test_and_sync_store_the_api_base_once() {
         .unwrap();
     let live = h.registry.connect(&access, &both.id).await.unwrap();
     assert!(live.psa().is_some());
+}
+
+#[tokio::test]
+async fn the_page_size_setting_sizes_the_sync_pages() {
+    let access = Access::full();
+    let h = host(http_config()).await;
+    let mut new = form(&h.sim, &[FeatureCategory::Crm]);
+    new.settings.insert("page_size".into(), "7".into());
+    let c = h.registry.create(&access, new).await.unwrap();
+    h.sim.clear_requests();
+    let report = h
+        .registry
+        .sync(
+            &access,
+            &c.id,
+            &SyncRequest::all().data_types(vec![DataType::Companies]),
+            None,
+        )
+        .await
+        .unwrap();
+    let companies = h.sim.company_count() as u64;
+    assert_eq!(
+        report.counts(DataType::Companies).unwrap().created,
+        companies
+    );
+    let pages: Vec<String> = h
+        .sim
+        .requests()
+        .iter()
+        .filter(|(_, target)| target.contains("/company/companies?"))
+        .map(|(_, target)| target.clone())
+        .collect();
+    assert_eq!(pages.len() as u64, companies.div_ceil(7), "{pages:?}");
+    assert!(pages.iter().all(|t| t.contains("pageSize=7")), "{pages:?}");
 }
 
 #[tokio::test]
