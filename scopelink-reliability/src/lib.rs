@@ -13,6 +13,7 @@ pub mod fault_proxy;
 pub mod gate;
 pub mod hostile_server;
 pub mod log_capture;
+pub mod secrets;
 
 /// The crates published to crates.io (every other workspace member has
 /// `publish = false`): the manifest checks and the public-type scan cover

@@ -17,10 +17,10 @@ use scopelink_core::{
     Connection, ConnectionId, Connections, FeatureCategory, MemoryStore, NewConnection, Provider,
 };
 use scopelink_reliability::log_capture::LogCapture;
+use scopelink_reliability::secrets::Secrets;
 use scopelink_testkit::oauth::{OAuthSim, OAuthSimConfig, TEST_RSA_PRIVATE_PEM};
 use secrecy::{ExposeSecret, SecretString};
 use std::collections::BTreeSet;
-use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 use url::Url;
@@ -30,48 +30,6 @@ const SUBJECT: &str = "5f1e5d2a-0000-4000-8000-000000000001";
 
 fn capture() -> &'static LogCapture {
     LogCapture::global().expect("no other global subscriber in this test binary")
-}
-
-#[derive(Default)]
-struct Secrets(Vec<(String, String)>);
-
-impl Secrets {
-    fn add(&mut self, name: &str, value: &str) {
-        assert!(value.len() >= 8, "{name} too short to search for");
-        self.0.push((name.to_string(), value.to_string()));
-    }
-
-    fn check(&self, what: &str, text: &str) {
-        for (name, secret) in &self.0 {
-            assert!(!text.contains(secret.as_str()), "{what} shows the {name}");
-        }
-    }
-
-    fn check_debug(&self, what: &str, value: &dyn Debug) {
-        self.check(what, &format!("{value:?}"));
-        self.check(what, &format!("{value:#?}"));
-    }
-
-    fn check_error<E: std::error::Error>(&self, what: &str, e: &E) {
-        self.check(what, &e.to_string());
-        self.check_debug(what, e);
-        let mut source = e.source();
-        while let Some(s) = source {
-            self.check(what, &s.to_string());
-            source = s.source();
-        }
-    }
-
-    fn check_log(&self) {
-        let needles: Vec<&str> = self.0.iter().map(|(_, s)| s.as_str()).collect();
-        let leaked = capture().lines_containing(&needles);
-        assert!(
-            leaked.is_empty(),
-            "{} captured log lines show an OAuth secret, e.g. {}",
-            leaked.len(),
-            leaked.first().map(String::as_str).unwrap_or_default()
-        );
-    }
 }
 
 struct Host {
@@ -151,11 +109,11 @@ impl Host {
             .unwrap()
         {
             secrets.add(
-                &format!("{label} access token"),
+                format!("{label} access token"),
                 t.access_token.expose_secret(),
             );
             if let Some(r) = &t.refresh_token {
-                secrets.add(&format!("{label} refresh token"), r.expose_secret());
+                secrets.add(format!("{label} refresh token"), r.expose_secret());
             }
             secrets.check_debug("OAuth tokens", &t);
         }
@@ -185,7 +143,7 @@ impl Host {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn oauth_no_token_code_verifier_assertion_or_key_in_logs_errors_or_debug() {
     capture();
-    let mut secrets = Secrets::default();
+    let mut secrets = Secrets::new();
     secrets.add("client secret", CLIENT_SECRET);
     // The key's base64 body lines (the PEM armour is not secret).
     for line in TEST_RSA_PRIVATE_PEM
@@ -315,12 +273,12 @@ async fn oauth_no_token_code_verifier_assertion_or_key_in_logs_errors_or_debug()
     secrets.check_debug("token response", &answer);
 
     assert!(
-        secrets.0.len() >= 15,
+        secrets.len() >= 15,
         "the flow produced every kind of secret"
     );
     assert!(
         !capture().lines_containing(&["/oauth2/token"]).is_empty(),
         "the token requests were traced, so the log check saw them"
     );
-    secrets.check_log();
+    secrets.check_log(capture());
 }

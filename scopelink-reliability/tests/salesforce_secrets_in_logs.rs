@@ -15,46 +15,15 @@ use scopelink_core::connector::{
 use scopelink_core::secret::Credentials;
 use scopelink_core::webhook::WebhookRequest;
 use scopelink_reliability::log_capture::LogCapture;
+use scopelink_reliability::secrets::Secrets;
 use scopelink_testkit::salesforce::{SalesforceSim, SalesforceSimConfig};
 use secrecy::ExposeSecret;
-use std::fmt::Debug;
 use url::Url;
 
 const CLIENT_SECRET: &str = "sf-consumer-secret-DO-NOT-LOG-4242";
 
 fn capture() -> &'static LogCapture {
     LogCapture::global().expect("no other global subscriber in this test binary")
-}
-
-#[derive(Default)]
-struct Secrets(Vec<(String, String)>);
-
-impl Secrets {
-    fn add(&mut self, name: &str, value: &str) {
-        assert!(value.len() >= 8, "{name} too short to search for");
-        self.0.push((name.to_string(), value.to_string()));
-    }
-
-    fn check(&self, what: &str, text: &str) {
-        for (name, secret) in &self.0 {
-            assert!(!text.contains(secret.as_str()), "{what} shows the {name}");
-        }
-    }
-
-    fn check_debug(&self, what: &str, value: &dyn Debug) {
-        self.check(what, &format!("{value:?}"));
-        self.check(what, &format!("{value:#?}"));
-    }
-
-    fn check_error<E: std::error::Error>(&self, what: &str, e: &E) {
-        self.check(what, &e.to_string());
-        self.check_debug(what, e);
-        let mut source = e.source();
-        while let Some(s) = source {
-            self.check(what, &s.to_string());
-            source = s.source();
-        }
-    }
 }
 
 async fn tokens(sf: &SfHost) -> (String, Option<String>) {
@@ -89,7 +58,7 @@ async fn salesforce_no_secret_reaches_logs_errors_or_debug() {
         &[("outbound_action_id", "04k5g000000AbCdAAA")],
     )
     .await;
-    let mut secrets = Secrets::default();
+    let mut secrets = Secrets::new();
     secrets.add("consumer secret", CLIENT_SECRET);
     let code = Url::parse(&sf.callback)
         .unwrap()
@@ -100,7 +69,7 @@ async fn salesforce_no_secret_reaches_logs_errors_or_debug() {
     secrets.add("authorization code", &code);
     let (access, refresh) = tokens(&sf).await;
     secrets.add("access token", &access);
-    secrets.add("refresh token", &refresh.expect("a refresh token"));
+    secrets.add("refresh token", refresh.expect("a refresh token"));
 
     let connector = sf.connector(None).await;
     connector.test_connection().await.unwrap();
@@ -164,14 +133,7 @@ async fn salesforce_no_secret_reaches_logs_errors_or_debug() {
         &scopelink_crm::salesforce::SalesforceSettings::from_map(&connection.settings).unwrap(),
     );
 
-    let needles: Vec<&str> = secrets.0.iter().map(|(_, s)| s.as_str()).collect();
-    let leaked = cap.lines_containing(&needles);
-    assert!(
-        leaked.is_empty(),
-        "{} captured log lines show a secret, e.g. {}",
-        leaked.len(),
-        leaked.first().map(String::as_str).unwrap_or_default()
-    );
+    secrets.check_log(cap);
     assert!(
         cap.text().contains("http_request"),
         "the capture saw the HTTP spans, so the check means something"

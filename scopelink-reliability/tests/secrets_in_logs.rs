@@ -27,11 +27,11 @@ use scopelink_core::{
 };
 use scopelink_halopsa::{HaloPsaConnector, HaloPsaSettings};
 use scopelink_reliability::log_capture::LogCapture;
+use scopelink_reliability::secrets::Secrets;
 use scopelink_testkit::connectwise::{ConnectWiseSim, ConnectWiseSimConfig};
 use scopelink_testkit::halopsa::{HaloPsaSim, HaloPsaSimConfig};
 use secrecy::SecretString;
 use serde_json::json;
-use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 use wiremock::matchers::{method, path};
@@ -64,62 +64,6 @@ fn halo_http() -> HttpConfig {
         max_retries: 3,
         quota_markers: &[],
     })
-}
-
-/// What must never show: each secret, with a name for the failure message.
-struct Secrets(Vec<(&'static str, String)>);
-
-impl Secrets {
-    fn check(&self, what: &str, text: &str) {
-        for (name, secret) in &self.0 {
-            assert!(
-                !text.contains(secret.as_str()),
-                "{what} shows the {name}: …{}…",
-                excerpt(text, secret)
-            );
-        }
-    }
-
-    fn check_debug(&self, what: &str, value: &dyn Debug) {
-        self.check(what, &format!("{value:?}"));
-        self.check(what, &format!("{value:#?}"));
-    }
-
-    fn check_error<E: std::error::Error>(&self, what: &str, e: &E) {
-        self.check(what, &e.to_string());
-        self.check_debug(what, e);
-        let mut source = e.source();
-        while let Some(s) = source {
-            self.check(what, &s.to_string());
-            source = s.source();
-        }
-    }
-
-    /// Checks the whole capture, line by line (for a readable failure).
-    fn check_log(&self) {
-        let capture = capture();
-        let needles: Vec<&str> = self.0.iter().map(|(_, s)| s.as_str()).collect();
-        let leaked = capture.lines_containing(&needles);
-        assert!(
-            leaked.is_empty(),
-            "{} captured log lines show a secret, e.g. {}",
-            leaked.len(),
-            leaked.first().map(String::as_str).unwrap_or_default()
-        );
-    }
-}
-
-fn excerpt(text: &str, secret: &str) -> String {
-    let at = text.find(secret).unwrap_or(0);
-    let mut start = at.saturating_sub(60);
-    while !text.is_char_boundary(start) {
-        start -= 1;
-    }
-    let mut end = (at + secret.len() + 20).min(text.len());
-    while !text.is_char_boundary(end) {
-        end += 1;
-    }
-    text[start..end].replace(secret, "<SECRET>")
 }
 
 fn host() -> (Arc<MemoryStore>, Connections, SyncEngine) {
@@ -182,7 +126,7 @@ async fn connectwise_sync_webhook_write_back_and_failures_leak_nothing() {
     let basic = sim.authorization();
     let b64 = basic.trim_start_matches("Basic ").to_string();
     let wrong_private = "Wrong-PRIV-7c2e9d41".to_string();
-    let secrets = Secrets(vec![
+    let secrets = Secrets::from_pairs([
         ("private key", sim.private_key().to_string()),
         ("Basic auth value", b64.clone()),
         (
@@ -390,7 +334,7 @@ async fn connectwise_sync_webhook_write_back_and_failures_leak_nothing() {
         "engine events are captured"
     );
     assert!(text.contains("retrying"), "retries are captured");
-    secrets.check_log();
+    secrets.check_log(capture());
     eprintln!(
         "connectwise flow: {} log lines captured so far",
         log.line_count()
@@ -429,7 +373,7 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
     let sim = HaloPsaSim::start(HaloPsaSimConfig::default()).await;
     let client_secret = HaloPsaSimConfig::default().client_secret;
     let wrong_secret = "wrong-halo-secret-88aa".to_string();
-    let secrets = Secrets(vec![
+    let secrets = Secrets::from_pairs([
         ("client secret", client_secret.clone()),
         ("wrong client secret", wrong_secret.clone()),
         // Every access token the simulator issues starts so.
@@ -628,7 +572,7 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
         "token events are captured"
     );
     assert!(text.contains("http_request"), "spans are captured");
-    secrets.check_log();
+    secrets.check_log(capture());
     eprintln!(
         "halopsa flow: {} log lines captured so far",
         log.line_count()
@@ -640,29 +584,23 @@ async fn halopsa_token_push_sync_and_failures_leak_nothing() {
 #[test]
 fn committed_snapshots_hold_no_secret() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
-    let secrets = Secrets(vec![
-        ("ConnectWise test private key", "Priv-SECRET-9f8e7d".into()),
+    let secrets = Secrets::from_pairs([
+        ("ConnectWise test private key", "Priv-SECRET-9f8e7d"),
         (
             "ConnectWise test Basic value",
-            "c2NvcGVsaW5rZGVtbytwdWJLRVkxMjM6UHJpdi1TRUNSRVQtOWY4ZTdk".into(),
+            "c2NvcGVsaW5rZGVtbytwdWJLRVkxMjM6UHJpdi1TRUNSRVQtOWY4ZTdk",
         ),
-        (
-            "ConnectWise simulator private key",
-            "SimPriv8b3e5d0a6c".into(),
-        ),
+        ("ConnectWise simulator private key", "SimPriv8b3e5d0a6c"),
         (
             "ConnectWise fixture signing key",
-            "sl-fixture-signing-key-3f9a1c7e5d".into(),
+            "sl-fixture-signing-key-3f9a1c7e5d",
         ),
-        (
-            "ConnectWise simulator signing key",
-            "sl-sim-signing-key-".into(),
-        ),
-        ("HaloPSA simulator secret", "sim-secret".into()),
-        ("HaloPSA simulator token", "sim-token-".into()),
+        ("ConnectWise simulator signing key", "sl-sim-signing-key-"),
+        ("HaloPSA simulator secret", "sim-secret"),
+        ("HaloPSA simulator token", "sim-token-"),
         (
             "HaloPSA fixture token",
-            "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9".into(),
+            "eyJhbGciOiJSUzI1NiIsInR5cCI6ImF0K2p3dCJ9",
         ),
     ]);
     let mut found = Vec::new();

@@ -21,9 +21,9 @@ use scopelink_core::{
     Connections, FeatureCategory, MemoryStore, NewConnection, Provider, SyncEngine, SyncRequest,
 };
 use scopelink_reliability::log_capture::LogCapture;
+use scopelink_reliability::secrets::Secrets;
 use scopelink_testkit::autotask::{AutotaskSim, AutotaskSimConfig};
 use secrecy::SecretString;
-use std::fmt::Debug;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -48,31 +48,6 @@ fn http() -> HttpConfig {
         .with_addresses(AddressPolicy::allow_local())
 }
 
-struct Secrets(Vec<(&'static str, &'static str)>);
-
-impl Secrets {
-    fn check(&self, what: &str, text: &str) {
-        for (name, secret) in &self.0 {
-            assert!(!text.contains(secret), "{what} shows the {name}");
-        }
-    }
-
-    fn check_debug(&self, what: &str, value: &dyn Debug) {
-        self.check(what, &format!("{value:?}"));
-        self.check(what, &format!("{value:#?}"));
-    }
-
-    fn check_error<E: std::error::Error>(&self, what: &str, e: &E) {
-        self.check(what, &e.to_string());
-        self.check_debug(what, e);
-        let mut source = e.source();
-        while let Some(s) = source {
-            self.check(what, &s.to_string());
-            source = s.source();
-        }
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_autotask_flow_and_its_failures_leak_nothing() {
     let log = LogCapture::global().expect("no other global subscriber in this test binary");
@@ -83,7 +58,7 @@ async fn the_autotask_flow_and_its_failures_leak_nothing() {
     })
     .await;
     let config = sim.config();
-    let secrets = Secrets(vec![
+    let secrets = Secrets::from_pairs([
         ("API user's secret", SECRET),
         ("API tracking identifier", CODE),
         ("webhook secret key", HOOK_KEY),
@@ -238,14 +213,7 @@ async fn the_autotask_flow_and_its_failures_leak_nothing() {
     let err = wrong_code.test_connection().await.unwrap_err();
     secrets.check_error("tracking identifier error", &err);
 
-    let needles: Vec<&str> = secrets.0.iter().map(|(_, s)| *s).collect();
-    let leaked = log.lines_containing(&needles);
-    assert!(
-        leaked.is_empty(),
-        "{} captured log lines show a secret, e.g. {}",
-        leaked.len(),
-        leaked.first().map(String::as_str).unwrap_or_default()
-    );
+    secrets.check_log(log);
     assert!(log.line_count() > 0, "the flow was logged");
     println!(
         "autotask flow: {} log lines captured, no secret",
